@@ -1,0 +1,372 @@
+/*
+ * estoria.h: the C ABI of estoria, an embeddable event-sourcing engine.
+ *
+ * Everything a program links against is declared here. The header compiles
+ * as C99 and as C++; nothing of the engine's C++ (types, exceptions,
+ * allocators) crosses it.
+ *
+ * Conventions, for every call below:
+ * - Every fallible call returns an est_status: EST_OK (0), EST_END (1, an
+ *   iterator is exhausted: not an error) or a negative error code. Codes are
+ *   pinned and never renumbered; treat an unknown negative code as an error.
+ *   On failure, est_last_error() describes it on the calling thread.
+ * - A pointer parameter not marked "NULL ok" is required: NULL is
+ *   EST_ERR_INVALID_ARGUMENT. A (NULL, 0) pair is an empty byte range.
+ * - Handles are opaque. Each constructor (_new, _open) has one destroyer
+ *   (_free, _close) that accepts NULL. On failure, *out handles are NULL.
+ * - Option structs start with `uint32_t struct_size` and have an _INIT macro
+ *   and an est_<struct>_init() function. The library reads only the bytes
+ *   the caller's struct_size covers; a size below the first release is
+ *   EST_ERR_INVALID_ARGUMENT, a larger one is accepted only when the bytes
+ *   the library does not know are zero (else EST_ERR_UNSUPPORTED). Output
+ *   structs are written only within their struct_size. NULL options mean
+ *   the defaults.
+ * - Views returned by an iterator point into memory that the iterator owns
+ *   and stay valid until the next call on that iterator or its close.
+ *   Nothing else is borrowed, and the library keeps no caller pointer after
+ *   a call returns.
+ * - Threads: a store handle may be used from many threads at once; an
+ *   iterator or batch from one thread at a time.
+ * - Closing a store does not invalidate its children: iterators then return
+ *   EST_ERR_CLOSED, and handles may be freed in any order.
+ * - A handle must not be used across fork(): a call from the child is
+ *   EST_ERR_INVALID_ARGUMENT.
+ * - No input can crash the library: values, strings and byte ranges are
+ *   checked, and bad input is EST_ERR_INVALID_ARGUMENT with the store
+ *   unchanged. An est_event passed back must be one the library filled and
+ *   that is still valid.
+ */
+#ifndef ESTORIA_ESTORIA_H_
+#define ESTORIA_ESTORIA_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define EST_API
+#elif defined(__GNUC__)
+#define EST_API __attribute__((visibility("default")))
+#else
+#define EST_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI version: major << 16 | minor. Bindings refuse another major. */
+#define EST_ABI_VERSION_MAJOR 1
+#define EST_ABI_VERSION_MINOR 0
+#define EST_ABI_VERSION ((EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR)
+
+/* ---------------------------------------------------------------- status */
+
+typedef int32_t est_status;
+
+#define EST_OK 0
+#define EST_END 1                    /* an iterator is exhausted; not an error */
+#define EST_ERR_INVALID_ARGUMENT (-1)
+#define EST_ERR_NOT_FOUND (-2)
+#define EST_ERR_VERSION_MISMATCH (-3)
+#define EST_ERR_CLOSED (-4)
+#define EST_ERR_IO (-5)
+#define EST_ERR_CORRUPTION (-6)
+#define EST_ERR_BUSY (-7)            /* the store is locked by another writer */
+#define EST_ERR_UNSUPPORTED (-8)     /* the backend lacks the capability */
+#define EST_ERR_NO_MEMORY (-9)
+#define EST_ERR_INTERNAL (-10)
+
+/** The name of a status ("EST_OK", "EST_ERR_NOT_FOUND", ...); "EST_UNKNOWN"
+ *  for a code this library does not know. Never NULL; static storage. */
+EST_API const char *est_status_name(est_status status);
+
+/** This thread's message for its last failed call; "" when there was none.
+ *  Never NULL. Valid until the next est_* call on this thread. */
+EST_API const char *est_last_error(void);
+
+/** EST_ABI_VERSION of the library actually loaded. */
+EST_API uint32_t est_abi_version(void);
+
+/* ---------------------------------------------------------- IDs and UUIDs */
+
+typedef struct est_uuid {
+  uint8_t bytes[16];
+} est_uuid;
+
+/** Longest text form of an ID, "type_uuid", with its NUL: a 255-byte type,
+ *  "_", 36 UUID characters and the terminator. */
+#define EST_ID_MAX_LEN 293
+/** Longest type name in bytes, without the NUL. */
+#define EST_TYPE_MAX_LEN 255
+
+/** Fills *out with a random (version 4) UUID from the kernel's generator. */
+EST_API est_status est_uuid_v4(est_uuid *out);
+/** Fills *out with a time-ordered (version 7) UUID; strictly increasing
+ *  within this process. */
+EST_API est_status est_uuid_v7(est_uuid *out);
+
+/** Writes "type_uuid" (UUID canonical lower-case) with its NUL into buf.
+ *  @return EST_ERR_INVALID_ARGUMENT when the type is not a valid type name
+ *          (1 to 255 bytes of UTF-8 without NUL or control characters, not
+ *          starting or ending with '_') or buf is too small; nothing is
+ *          written then. EST_ID_MAX_LEN always suffices. */
+EST_API est_status est_id_format(const char *type, const est_uuid *uuid, char *buf, size_t buf_len);
+
+/** Parses the text form of an ID; the exact inverse of est_id_format, so
+ *  upper-case or unhyphenated UUIDs are refused. The type (with its NUL) is
+ *  written to type_buf and the UUID to *uuid.
+ *  @return EST_ERR_INVALID_ARGUMENT when the text is not an ID or type_buf
+ *          is too small (EST_TYPE_MAX_LEN + 1 always suffices); nothing is
+ *          written then. */
+EST_API est_status est_id_parse(const char *text, char *type_buf, size_t type_buf_len, est_uuid *uuid);
+
+/* ------------------------------------------------------------------ store */
+
+typedef struct est_store est_store;
+
+#define EST_SYNC_ALWAYS 0    /* durable before an append returns (default) */
+#define EST_SYNC_INTERVAL 1  /* flushed in the background every sync_interval_ms */
+#define EST_SYNC_NONE 2      /* written to the OS; flushed when it pleases */
+
+typedef struct est_store_options {
+  uint32_t struct_size;
+  int32_t sync_mode;        /* EST_SYNC_ALWAYS (default), EST_SYNC_INTERVAL, EST_SYNC_NONE */
+  int32_t sync_interval_ms; /* 0 = the default (100) */
+  int32_t read_only;        /* also file:PATH?mode=ro; either one asks for it */
+} est_store_options;
+
+#define EST_STORE_OPTIONS_INIT {sizeof(est_store_options), EST_SYNC_ALWAYS, 0, 0}
+EST_API void est_store_options_init(est_store_options *options);
+
+/**
+ * Opens a store.
+ * URIs: "memory:" (a fresh private in-memory store each time);
+ * "file:PATH" or a bare PATH (the embedded file store: not in this
+ * release, EST_ERR_UNSUPPORTED); "postgresql://" and "postgres://"
+ * (not in this release, EST_ERR_UNSUPPORTED).
+ * @param options NULL ok: the defaults.
+ * @param out     receives the store; free it with est_store_close.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (unknown scheme, bad options),
+ *         EST_ERR_UNSUPPORTED, EST_ERR_BUSY, EST_ERR_IO, ...
+ */
+EST_API est_status est_store_open(const char *uri, const est_store_options *options, est_store **out);
+
+/** Closes the store and frees the handle; NULL is a no-op. Iterators made
+ *  from it stay valid handles but then return EST_ERR_CLOSED. */
+EST_API void est_store_close(est_store *store);
+
+/* ------------------------------------------------------------------ batch */
+
+typedef struct est_batch est_batch;
+
+/** Creates an empty batch of events to append; free it with est_batch_free. */
+EST_API est_status est_batch_new(est_batch **out);
+
+/** Adds an event. type is a type name (see est_id_format); data is copied.
+ *  @param content_type NULL ok: "" (undeclared); copied verbatim.
+ *  @return EST_ERR_INVALID_ARGUMENT for a bad type name. */
+EST_API est_status est_batch_add(est_batch *batch, const char *type, const void *data, size_t data_len,
+                                 const char *content_type);
+
+/** Adds a metadata pair to the last added event. Keys are non-empty; keys
+ *  starting "estoria." are reserved. Metadata before any event, a duplicate
+ *  key on one event or a reserved key is EST_ERR_INVALID_ARGUMENT. */
+EST_API est_status est_batch_add_metadata(est_batch *batch, const char *key, const char *value);
+
+/** Sets the ID of the last added event; kept only by an append with
+ *  EST_APPEND_RESTORE (otherwise the store assigns one). */
+EST_API est_status est_batch_set_id(est_batch *batch, const est_uuid *id);
+
+/** Sets the timestamp (unix ns, > 0) of the last added event; kept only by
+ *  an append with EST_APPEND_RESTORE. */
+EST_API est_status est_batch_set_timestamp(est_batch *batch, int64_t timestamp_ns);
+
+/** The batch as a FlatBuffers WritableEventBatch (file identifier "ESTB"),
+ *  ready for est_append. *bytes is owned by the batch and valid until the
+ *  next est_batch_add* or est_batch_free on it.
+ *  @return EST_ERR_INVALID_ARGUMENT when the batch holds no event. */
+EST_API est_status est_batch_bytes(est_batch *batch, const uint8_t **bytes, size_t *len);
+
+/** Frees the batch; NULL is a no-op. */
+EST_API void est_batch_free(est_batch *batch);
+
+/* ----------------------------------------------------------------- append */
+
+typedef struct est_iter est_iter;
+
+#define EST_EXPECT_ANY 0       /* no check; expected_version is ignored */
+#define EST_EXPECT_VERSION 1   /* the stream's version must be expected_version */
+#define EST_EXPECT_NO_STREAM 2 /* the stream's version must be 0 */
+
+#define EST_APPEND_RESTORE 1u  /* keep each event's id and timestamp_ns, and start a
+                                  stream that does not exist at first_version (import) */
+
+typedef struct est_append_options {
+  uint32_t struct_size;
+  int32_t expect;           /* EST_EXPECT_ANY (default), EST_EXPECT_VERSION, EST_EXPECT_NO_STREAM */
+  int64_t expected_version; /* with EST_EXPECT_VERSION; 0 = the stream must be empty */
+  uint32_t flags;           /* EST_APPEND_RESTORE */
+  int64_t first_version;    /* with EST_APPEND_RESTORE; 0 = 1 */
+} est_append_options;
+
+#define EST_APPEND_OPTIONS_INIT {sizeof(est_append_options), EST_EXPECT_ANY, 0, 0, 0}
+EST_API void est_append_options_init(est_append_options *options);
+
+typedef struct est_append_result {
+  uint32_t struct_size;
+  int64_t first_version, last_version;
+  int64_t first_position, last_position; /* 0 where the backend has no global order */
+  int64_t actual_version;                /* the stream's version after the call, also on VERSION_MISMATCH */
+} est_append_result;
+
+#define EST_APPEND_RESULT_INIT {sizeof(est_append_result), 0, 0, 0, 0, 0}
+EST_API void est_append_result_init(est_append_result *result);
+
+/**
+ * Appends a FlatBuffers WritableEventBatch to `stream_id` ("type_uuid")
+ * atomically: all events or none. The bytes are verified and copied; nothing
+ * is kept after the call returns. Strings inside the batch must not contain
+ * NUL; metadata must be sorted by key, unique, and free of "estoria." keys.
+ * @param options NULL ok: EST_EXPECT_ANY.
+ * @param result  NULL ok; filled on EST_OK and on EST_ERR_VERSION_MISMATCH.
+ * @param written NULL ok; receives an iterator over the written events,
+ *                exactly as a later read returns them.
+ * @return EST_OK; EST_ERR_VERSION_MISMATCH when the expectation fails (the
+ *         stream is unchanged, result->actual_version says where it is);
+ *         EST_ERR_INVALID_ARGUMENT, EST_ERR_CLOSED, EST_ERR_IO, ...
+ */
+EST_API est_status est_append(est_store *store, const char *stream_id, const uint8_t *batch, size_t batch_len,
+                              const est_append_options *options, est_append_result *result, est_iter **written);
+
+/* ------------------------------------------------------------------ reads */
+
+#define EST_FORWARD 0
+#define EST_REVERSE 1
+
+typedef struct est_read_options {
+  uint32_t struct_size;
+  int32_t direction;     /* EST_FORWARD (default) or EST_REVERSE */
+  int64_t after_version; /* forward: exclusive lower bound; reverse: inclusive upper bound, 0 = the tip */
+  int64_t count;         /* at most this many events; 0 = all */
+} est_read_options;
+
+#define EST_READ_OPTIONS_INIT {sizeof(est_read_options), EST_FORWARD, 0, 0}
+EST_API void est_read_options_init(est_read_options *options);
+
+typedef struct est_read_all_options {
+  uint32_t struct_size;
+  int64_t after_position; /* exclusive */
+  int64_t count;          /* 0 = all */
+} est_read_all_options;
+
+#define EST_READ_ALL_OPTIONS_INIT {sizeof(est_read_all_options), 0, 0}
+EST_API void est_read_all_options_init(est_read_all_options *options);
+
+/**
+ * Reads one stream. The iterator is a snapshot taken now: events deleted
+ * later are still yielded by it. Free it with est_iter_close.
+ * @param options NULL ok: forward from the start, all events.
+ * @return EST_OK; EST_ERR_NOT_FOUND for a stream never written (or wholly
+ *         deleted); an existing stream with nothing past the bound gives
+ *         an empty iterator. EST_ERR_INVALID_ARGUMENT for negative bounds.
+ */
+EST_API est_status est_read_stream(est_store *store, const char *stream_id, const est_read_options *options,
+                                   est_iter **out);
+
+/**
+ * Reads all events in ascending global position. Finite: the frontier is
+ * fixed when this call returns, and nothing new ever appears at or below a
+ * position once it has been visible.
+ * @param options NULL ok: from the start, all events.
+ */
+EST_API est_status est_read_all(est_store *store, const est_read_all_options *options, est_iter **out);
+
+typedef struct est_event {
+  uint32_t struct_size;
+  const char *type;        /* NUL-terminated, valid until the next call on the iterator */
+  est_uuid id;
+  const char *stream_type;
+  est_uuid stream_uuid;
+  int64_t stream_version;
+  int64_t global_position;
+  int64_t timestamp_ns;    /* unix time */
+  const uint8_t *data;
+  size_t data_len;
+  const char *content_type; /* "" when undeclared */
+  size_t metadata_count;
+  const uint8_t *fb;       /* this event as a FlatBuffers estoria Event */
+  size_t fb_len;
+} est_event;
+
+#define EST_EVENT_INIT {sizeof(est_event), NULL, {{0}}, NULL, {{0}}, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0}
+EST_API void est_event_init(est_event *event);
+
+/** Fills *event with a view of the next event.
+ *  @return EST_OK; EST_END when exhausted (and on every later call);
+ *          EST_ERR_CLOSED once the store is closed; another error. */
+EST_API est_status est_iter_next(est_iter *iter, est_event *event);
+
+/** Fills up to `capacity` views (each with its struct_size set by the
+ *  caller), all valid until the next call on the iterator; *count says how
+ *  many. @return EST_OK with *count >= 1; EST_END with *count = 0. */
+EST_API est_status est_iter_next_batch(est_iter *iter, est_event *events, size_t capacity, size_t *count);
+
+/** The index-th metadata pair of an event view (sorted by key); the strings
+ *  live as long as the view. EST_ERR_INVALID_ARGUMENT past metadata_count. */
+EST_API est_status est_event_metadata(const est_event *event, size_t index, const char **key, const char **value);
+
+/** Frees the iterator; NULL is a no-op. */
+EST_API void est_iter_close(est_iter *iter);
+
+/* --------------------------------------------------------------- deletion */
+
+/**
+ * Deletes a stream. to_version 0 deletes it wholly: it then behaves as never
+ * written (its ID reusable from version 1) and its snapshots go with it.
+ * to_version N > 0 removes events <= N (later events keep their versions;
+ * at or past the tip the stream is emptied but keeps its tip) and the
+ * snapshots below N; at or below what is already gone nothing happens.
+ * @return EST_OK; EST_ERR_NOT_FOUND for a stream never written;
+ *         EST_ERR_INVALID_ARGUMENT for a negative to_version.
+ */
+EST_API est_status est_delete_stream(est_store *store, const char *stream_id, int64_t to_version);
+
+/* -------------------------------------------------------------- snapshots */
+
+typedef struct est_snapshot est_snapshot;
+
+typedef struct est_snapshot_write_options {
+  uint32_t struct_size;
+  int64_t timestamp_ns; /* 0 = the store stamps the write time */
+} est_snapshot_write_options;
+
+#define EST_SNAPSHOT_WRITE_OPTIONS_INIT {sizeof(est_snapshot_write_options), 0}
+EST_API void est_snapshot_write_options_init(est_snapshot_write_options *options);
+
+/** Writes a snapshot of aggregate `aggregate_id` ("type_uuid") at `version`
+ *  (> 0); data is copied. The stream need not exist.
+ *  @param content_type NULL ok: "".  @param options NULL ok. */
+EST_API est_status est_snapshot_write(est_store *store, const char *aggregate_id, int64_t version, const void *data,
+                                      size_t data_len, const char *content_type,
+                                      const est_snapshot_write_options *options);
+
+/** Reads the newest snapshot (highest version, then latest written) at or
+ *  below max_version (0 = any). Free it with est_snapshot_free.
+ *  @return EST_OK; EST_ERR_NOT_FOUND when there is none. */
+EST_API est_status est_snapshot_read(est_store *store, const char *aggregate_id, int64_t max_version,
+                                     est_snapshot **out);
+
+/* Accessors of a snapshot; the returned data lives as long as the handle.
+ * A NULL snapshot gives 0 / NULL / "". */
+EST_API int64_t est_snapshot_version(const est_snapshot *snapshot);
+EST_API int64_t est_snapshot_timestamp_ns(const est_snapshot *snapshot);
+EST_API const uint8_t *est_snapshot_data(const est_snapshot *snapshot, size_t *len);
+EST_API const char *est_snapshot_content_type(const est_snapshot *snapshot);
+/** Frees the snapshot; NULL is a no-op. */
+EST_API void est_snapshot_free(est_snapshot *snapshot);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ESTORIA_ESTORIA_H_ */

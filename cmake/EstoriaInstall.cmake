@@ -1,0 +1,33 @@
+# cmake --install: the library (shared and static), the header, the SDK
+# headers, the schema, a CMake package config (estoria::estoria) and estoria.pc.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS estoria EXPORT estoriaTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS estoria_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/capi/include/estoria DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/estoria DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/schema/estoria.fbs DESTINATION ${CMAKE_INSTALL_DATADIR}/estoria)
+
+install(EXPORT estoriaTargets NAMESPACE estoria:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/estoria)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/estoriaConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/estoriaConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/estoria)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/estoriaConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/estoriaConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/estoriaConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/estoria)
+
+# estoria.pc for the installed tree, estoria-uninstalled.pc for the build tree
+# (bindings and examples find the freshly built library through it).
+set(PC_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+set(PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/estoria.pc.in ${CMAKE_CURRENT_BINARY_DIR}/estoria.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/estoria.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+set(PC_PREFIX ${PROJECT_BINARY_DIR})
+set(PC_LIBDIR "${PROJECT_BINARY_DIR}/capi")
+set(PC_INCLUDEDIR "${PROJECT_SOURCE_DIR}/capi/include")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/estoria.pc.in ${PROJECT_BINARY_DIR}/pkgconfig/estoria.pc @ONLY)

@@ -1,0 +1,50 @@
+// UUIDs: the 16-byte value, its canonical text form, and the v4 and v7
+// generators. Generators are thread-safe; randomness comes from getrandom(2)
+// and is never shared between a parent and a forked child.
+#ifndef ESTORIA_CORE_ID_UUID_H_
+#define ESTORIA_CORE_ID_UUID_H_
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace estoria::core {
+
+struct Uuid {
+  std::array<uint8_t, 16> bytes{};
+
+  bool IsNil() const;
+  // Bytes 0-7 and 8-15 as big-endian integers (the schema's Uuid struct).
+  uint64_t Hi() const;
+  uint64_t Lo() const;
+  static Uuid FromHiLo(uint64_t hi, uint64_t lo);
+
+  friend auto operator<=>(const Uuid&, const Uuid&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Uuid& u) {
+    return H::combine_contiguous(std::move(h), u.bytes.data(), u.bytes.size());
+  }
+};
+
+inline constexpr size_t kUuidTextLen = 36;
+
+// Canonical lower-case 8-4-4-4-12 form.
+std::string FormatUuid(const Uuid& uuid);
+void FormatUuidTo(const Uuid& uuid, char out[kUuidTextLen]);
+// Accepts exactly the canonical form (lower-case, hyphenated, 36 chars).
+bool ParseUuid(std::string_view text, Uuid* out);
+
+// A random UUID (RFC 9562 version 4).
+absl::StatusOr<Uuid> NewUuidV4();
+// A time-ordered UUID (RFC 9562 version 7): 48-bit unix milliseconds, then a
+// 12-bit sub-millisecond counter (method 1) and random bits. Strictly
+// increasing within a process, also when the clock steps back.
+absl::StatusOr<Uuid> NewUuidV7();
+
+}  // namespace estoria::core
+
+#endif  // ESTORIA_CORE_ID_UUID_H_

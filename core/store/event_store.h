@@ -1,0 +1,153 @@
+// The event store interfaces of the core, in Estoria's shape: a stream
+// reader and writer, a global reader, a stream deleter and a snapshot store,
+// gathered in EventStore, which every backend implements. DESIGN.md section 2
+// is their contract; tests/acceptance checks it through the C ABI.
+//
+// Thread safety: an EventStore may be used from many threads at once; an
+// EventIterator from one thread at a time. Iterators keep what they read
+// alive on their own, so they may outlive Close() and the store object
+// (they then return ClosedError).
+#ifndef ESTORIA_CORE_STORE_EVENT_STORE_H_
+#define ESTORIA_CORE_STORE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/id/id.h"
+#include "core/store/event_view.h"
+#include "core/store/writable_batch.h"
+
+namespace estoria::core {
+
+enum class Expect { kAny = 0, kVersion = 1, kNoStream = 2 };
+
+struct AppendOptions {
+  Expect expect = Expect::kAny;
+  int64_t expected_version = 0;  // with kVersion; 0 = the stream must be empty
+  // Import: keep each event's id and timestamp_ns (when set), and start a
+  // stream that does not exist at first_version (0 = 1).
+  bool restore = false;
+  int64_t first_version = 0;
+};
+
+struct AppendResult {
+  int64_t first_version = 0;
+  int64_t last_version = 0;
+  int64_t first_position = 0;  // 0 where the backend has no global order
+  int64_t last_position = 0;
+  int64_t actual_version = 0;  // the stream's version after the call
+};
+
+enum class Direction { kForward = 0, kReverse = 1 };
+
+struct ReadOptions {
+  Direction direction = Direction::kForward;
+  int64_t after_version = 0;  // forward: exclusive lower bound; reverse: inclusive upper bound, 0 = tip
+  int64_t count = 0;          // 0 = all
+};
+
+struct ReadAllOptions {
+  int64_t after_position = 0;  // exclusive
+  int64_t count = 0;           // 0 = all
+};
+
+// A finite sequence of events fixed when the iterator was created.
+class EventIterator {
+ public:
+  virtual ~EventIterator() = default;
+  // Fills up to out.size() views and returns how many; 0 means the end (and
+  // stays so). Views are valid until the next call or the iterator's
+  // destruction. ClosedError once the store is closed.
+  virtual absl::StatusOr<size_t> Next(absl::Span<EventView> out) = 0;
+};
+
+class StreamReader {
+ public:
+  virtual ~StreamReader() = default;
+  // kNotFound for a stream never written or wholly deleted; an existing
+  // stream with nothing past the bound gives an empty iterator.
+  virtual absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream,
+                                                                    const ReadOptions& options) = 0;
+};
+
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Appends the whole batch atomically or nothing. On a failed expectation
+  // returns VersionMismatchError(expected, actual) and changes nothing.
+  // `written` (may be null) receives the written events as a read returns them.
+  virtual absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch,
+                                              const AppendOptions& options,
+                                              std::unique_ptr<EventIterator>* written) = 0;
+};
+
+class GlobalReader {
+ public:
+  virtual ~GlobalReader() = default;
+  // Ascending global position; the frontier is fixed when this returns and
+  // nothing ever appears at or below a position once it has been visible.
+  virtual absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) = 0;
+};
+
+class StreamDeleter {
+ public:
+  virtual ~StreamDeleter() = default;
+  // to_version 0: the whole stream and its snapshots; N > 0: events <= N
+  // and snapshots below N, the tip kept. kNotFound for a stream never written.
+  virtual absl::Status DeleteStream(const Id& stream, int64_t to_version) = 0;
+};
+
+struct Snapshot {
+  Id aggregate_id;
+  int64_t version = 0;
+  int64_t timestamp_ns = 0;
+  std::string data;
+  std::string content_type;
+};
+
+class SnapshotStore {
+ public:
+  virtual ~SnapshotStore() = default;
+  // version > 0; timestamp_ns 0 = now. The stream need not exist.
+  virtual absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
+                                     std::string_view content_type, int64_t timestamp_ns) = 0;
+  // Highest version at or below max_version (0 = any), then latest written.
+  // kNotFound when there is none.
+  virtual absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate,
+                                                                       int64_t max_version) = 0;
+};
+
+class EventStore : public StreamReader,
+                   public StreamWriter,
+                   public GlobalReader,
+                   public StreamDeleter,
+                   public SnapshotStore {
+ public:
+  // Idempotent. Every later call, on the store and on its iterators, is
+  // ClosedError.
+  virtual void Close() = 0;
+  // Makes everything appended so far durable.
+  virtual absl::Status Sync() = 0;
+};
+
+enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };
+
+struct StoreOptions {
+  SyncMode sync_mode = SyncMode::kAlways;
+  int32_t sync_interval_ms = 100;
+  bool read_only = false;
+};
+
+// Opens a store by URI: "memory:" now; "file:", bare paths and
+// "postgresql://" are known schemes answered with kUnimplemented until their
+// backends land; anything else is kInvalidArgument.
+absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, const StoreOptions& options);
+
+}  // namespace estoria::core
+
+#endif  // ESTORIA_CORE_STORE_EVENT_STORE_H_

@@ -1,0 +1,24 @@
+// A view of one stored event: the bytes of a FlatBuffers estoria.fb.Event
+// record, owned by whoever handed out the view (an iterator).
+#ifndef ESTORIA_CORE_STORE_EVENT_VIEW_H_
+#define ESTORIA_CORE_STORE_EVENT_VIEW_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace estoria::fb {
+struct Event;
+}
+
+namespace estoria::core {
+
+struct EventView {
+  const uint8_t* fb = nullptr;  // 8-byte aligned, verified when stored
+  size_t size = 0;
+
+  const fb::Event* event() const;  // the root table
+};
+
+}  // namespace estoria::core
+
+#endif  // ESTORIA_CORE_STORE_EVENT_VIEW_H_

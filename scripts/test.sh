@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: the release build, the same suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the concurrency tests
+# under ThreadSanitizer. Each stage has a time budget (seconds) so that the
+# whole stays well under 30 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+stage() {  # stage NAME BUDGET_SECONDS COMMAND...
+  local name=$1 budget=$2
+  shift 2
+  local start=$SECONDS
+  echo "=== $name (budget ${budget}s)"
+  if ! timeout "$budget" "$@"; then
+    echo "=== $name FAILED (or exceeded ${budget}s) after $((SECONDS - start))s"
+    exit 1
+  fi
+  echo "=== $name passed in $((SECONDS - start))s"
+}
+
+stage "release build" 900 scripts/build.sh release
+stage "release tests" 600 ctest --preset release
+stage "asan build" 900 scripts/build.sh asan
+stage "asan tests" 600 ctest --preset asan
+stage "tsan build" 600 scripts/build.sh tsan
+stage "tsan tests" 600 ctest --preset tsan
+echo "=== all stages passed"
