@@ -17,11 +17,12 @@ function(estoria_test)
   add_executable(${T_NAME} ${T_SOURCES})
   estoria_warnings(${T_NAME})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
-  set(labels unit)
+  # One label each: gtest_discover_tests would split a list into properties.
+  set(label unit)
   if(T_CONCURRENCY)
-    list(APPEND labels concurrency)
+    set(label concurrency)
   endif()
   gtest_discover_tests(${T_NAME}
     DISCOVERY_TIMEOUT 120
-    PROPERTIES LABELS "${labels}" TIMEOUT 300)
+    PROPERTIES LABELS ${label} TIMEOUT 300)
 endfunction()

@@ -20,9 +20,9 @@ stage() {  # stage NAME BUDGET_SECONDS COMMAND...
 }
 
 stage "release build" 900 scripts/build.sh release
-stage "release tests" 600 ctest --preset release
+stage "release tests" 600 ctest --preset release --no-tests=error
 stage "asan build" 900 scripts/build.sh asan
-stage "asan tests" 600 ctest --preset asan
+stage "asan tests" 600 ctest --preset asan --no-tests=error
 stage "tsan build" 600 scripts/build.sh tsan
-stage "tsan tests" 600 ctest --preset tsan
+stage "tsan tests" 600 ctest --preset tsan --no-tests=error
 echo "=== all stages passed"

@@ -5,6 +5,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace estoria::core {
 namespace {
@@ -21,7 +22,7 @@ absl::Status VersionMismatchError(int64_t expected, int64_t actual) {
 }
 
 std::optional<VersionMismatch> GetVersionMismatch(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kVersionPayload);
+  absl::optional<absl::Cord> payload = status.GetPayload(kVersionPayload);
   if (!payload) return std::nullopt;
   std::string text(*payload);
   VersionMismatch out{};

@@ -18,8 +18,9 @@
  *   and an est_<struct>_init() function. The library reads only the bytes
  *   the caller's struct_size covers; a size below the first release is
  *   EST_ERR_INVALID_ARGUMENT, a larger one is accepted only when the bytes
- *   the library does not know are zero (else EST_ERR_UNSUPPORTED). Output
- *   structs are written only within their struct_size. NULL options mean
+ *   the library does not know are zero (else EST_ERR_UNSUPPORTED); one
+ *   above 4096 is taken for an uninitialised field (EST_ERR_INVALID_ARGUMENT).
+ *   Output structs are written only within their struct_size. NULL options mean
  *   the defaults.
  * - Views returned by an iterator point into memory that the iterator owns
  *   and stay valid until the next call on that iterator or its close.
@@ -30,7 +31,8 @@
  * - Closing a store does not invalidate its children: iterators then return
  *   EST_ERR_CLOSED, and handles may be freed in any order.
  * - A handle must not be used across fork(): a call from the child is
- *   EST_ERR_INVALID_ARGUMENT.
+ *   EST_ERR_INVALID_ARGUMENT, and the child's _close/_free of it frees only
+ *   the handle, leaving what the parent owns (locks, threads) alone.
  * - No input can crash the library: values, strings and byte ranges are
  *   checked, and bad input is EST_ERR_INVALID_ARGUMENT with the store
  *   unchanged. An est_event passed back must be one the library filled and
@@ -81,7 +83,9 @@ typedef int32_t est_status;
 EST_API const char *est_status_name(est_status status);
 
 /** This thread's message for its last failed call; "" when there was none.
- *  Never NULL. Valid until the next est_* call on this thread. */
+ *  Never NULL. Valid until the next est_* call on this thread. A successful
+ *  call (and EST_END) leaves the message as it was, like errno: read it only
+ *  right after a call has returned an error. */
 EST_API const char *est_last_error(void);
 
 /** EST_ABI_VERSION of the library actually loaded. */
@@ -132,7 +136,7 @@ typedef struct est_store_options {
   uint32_t struct_size;
   int32_t sync_mode;        /* EST_SYNC_ALWAYS (default), EST_SYNC_INTERVAL, EST_SYNC_NONE */
   int32_t sync_interval_ms; /* 0 = the default (100) */
-  int32_t read_only;        /* also file:PATH?mode=ro; either one asks for it */
+  int32_t read_only;        /* 0 or 1 (other values are refused); also file:PATH?mode=ro: either asks for it */
 } est_store_options;
 
 #define EST_STORE_OPTIONS_INIT {sizeof(est_store_options), EST_SYNC_ALWAYS, 0, 0}
@@ -183,7 +187,7 @@ EST_API est_status est_batch_set_timestamp(est_batch *batch, int64_t timestamp_n
 
 /** The batch as a FlatBuffers WritableEventBatch (file identifier "ESTB"),
  *  ready for est_append. *bytes is owned by the batch and valid until the
- *  next est_batch_add* or est_batch_free on it.
+ *  next est_batch_add*, est_batch_set_* or est_batch_free on it.
  *  @return EST_ERR_INVALID_ARGUMENT when the batch holds no event. */
 EST_API est_status est_batch_bytes(est_batch *batch, const uint8_t **bytes, size_t *len);
 
@@ -290,7 +294,7 @@ typedef struct est_event {
   int64_t stream_version;
   int64_t global_position;
   int64_t timestamp_ns;    /* unix time */
-  const uint8_t *data;
+  const uint8_t *data;     /* never NULL, also when data_len is 0 */
   size_t data_len;
   const char *content_type; /* "" when undeclared */
   size_t metadata_count;
@@ -306,9 +310,12 @@ EST_API void est_event_init(est_event *event);
  *          EST_ERR_CLOSED once the store is closed; another error. */
 EST_API est_status est_iter_next(est_iter *iter, est_event *event);
 
-/** Fills up to `capacity` views (each with its struct_size set by the
- *  caller), all valid until the next call on the iterator; *count says how
- *  many. @return EST_OK with *count >= 1; EST_END with *count = 0. */
+/** Fills up to `capacity` views, all valid until the next call on the
+ *  iterator; *count says how many. events[0].struct_size (as set by
+ *  EST_EVENT_INIT) gives the size of every element, the array's stride; the
+ *  other elements' struct_size are not read.
+ *  @return EST_OK with *count >= 1 (possibly fewer than capacity while more
+ *          remain); EST_END with *count = 0. */
 EST_API est_status est_iter_next_batch(est_iter *iter, est_event *events, size_t capacity, size_t *count);
 
 /** The index-th metadata pair of an event view (sorted by key); the strings

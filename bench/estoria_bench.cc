@@ -1,0 +1,506 @@
+// estoria_bench: one workload measured at three heights of the hourglass:
+// the core C++ interface (core::OpenStore + BatchBuilder + EventIterator),
+// the C ABI (est_*), and the header-only SDK over the ABI. Peers run in one
+// executable so that bench/ratios.py can print what each layer costs.
+//
+// Names put the layer last, so each set of peers sorts together:
+//   BM_Append/batch:100/{capi,core,sdk}
+//   BM_ReadStream/events:10000/views:64/{capi,core,sdk}
+//   BM_ReadAll/events:10000/views:256/{capi,core,sdk}
+//
+// Every event: a 100-byte payload, content type "application/octet-stream",
+// two metadata pairs. items/s counts events; bytes/s counts payload bytes.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "benchmark/benchmark.h"
+#include "core/id/id.h"
+#include "core/store/event_store.h"
+#include "core/store/event_view.h"
+#include "core/store/writable_batch.h"
+#include "estoria/estoria.h"
+#include "estoria/estoria.hpp"
+#include "schema/estoria_generated.h"
+
+namespace estoria::bench {
+namespace {
+
+constexpr size_t kPayloadBytes = 100;
+constexpr char kEventType[] = "deposited";
+constexpr char kContentType[] = "application/octet-stream";
+constexpr char kMetaKey1[] = "correlation_id";
+constexpr char kMetaValue1[] = "c-0190f3c4-8d1e";
+constexpr char kMetaKey2[] = "user";
+constexpr char kMetaValue2[] = "bench";
+constexpr char kStream[] = "account_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01";
+
+// Appends grow the store without bound; past this many events the benchmark
+// reopens a fresh store (outside the timed region) so memory stays bounded.
+constexpr int64_t kRecycleAfterEvents = 200000;
+
+constexpr int64_t kReadEvents = 10000;
+constexpr int64_t kReadAllStreams = 100;  // ReadAll reads kReadEvents spread over these
+
+const std::array<uint8_t, kPayloadBytes>& Payload() {
+  static const std::array<uint8_t, kPayloadBytes> payload = [] {
+    std::array<uint8_t, kPayloadBytes> p{};
+    for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 7 + 1);
+    return p;
+  }();
+  return payload;
+}
+
+// The i-th stream ID for ReadAll's store: distinct UUIDs, one type.
+std::string StreamId(int64_t i) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "account_0190f3c4-8d1e-7c3a-9b2f-%012llx", static_cast<unsigned long long>(i));
+  return buf;
+}
+
+void SetCounters(benchmark::State& state, int64_t events_per_iteration) {
+  const int64_t events = static_cast<int64_t>(state.iterations()) * events_per_iteration;
+  state.SetItemsProcessed(events);
+  state.SetBytesProcessed(events * static_cast<int64_t>(kPayloadBytes));
+}
+
+// ---------------------------------------------------------------- the core
+
+std::shared_ptr<core::EventStore> OpenCore(benchmark::State& state) {
+  absl::StatusOr<std::shared_ptr<core::EventStore>> store = core::OpenStore("memory:", core::StoreOptions());
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
+// Builds a batch of `n` events the way a core caller would.
+absl::StatusOr<core::WritableBatch> BuildCoreBatch(int64_t n) {
+  core::BatchBuilder builder;
+  for (int64_t i = 0; i < n; ++i) {
+    absl::Status s = builder.Add(kEventType, absl::MakeConstSpan(Payload()), kContentType);
+    if (s.ok()) s = builder.AddMetadata(kMetaKey1, kMetaValue1);
+    if (s.ok()) s = builder.AddMetadata(kMetaKey2, kMetaValue2);
+    if (!s.ok()) return s;
+  }
+  return builder.Build();
+}
+
+bool FillCore(benchmark::State& state, core::EventStore& store, int64_t streams, int64_t per_stream) {
+  for (int64_t s = 0; s < streams; ++s) {
+    absl::StatusOr<core::Id> id = core::Id::Parse(streams == 1 ? std::string(kStream) : StreamId(s));
+    if (!id.ok()) {
+      state.SkipWithError(id.status().ToString().c_str());
+      return false;
+    }
+    for (int64_t done = 0; done < per_stream; done += 100) {
+      absl::StatusOr<core::WritableBatch> batch = BuildCoreBatch(std::min<int64_t>(100, per_stream - done));
+      absl::Status st = batch.status();
+      if (st.ok()) st = store.Append(*id, *batch, core::AppendOptions(), nullptr).status();
+      if (!st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Building the batch is part of the append, here as in the C ABI and SDK
+// cases: every caller has to build one, and est_append also verifies it.
+void AppendCore(benchmark::State& state, int64_t batch_size) {
+  std::shared_ptr<core::EventStore> store = OpenCore(state);
+  if (store == nullptr) return;
+  absl::StatusOr<core::Id> stream = core::Id::Parse(kStream);
+  if (!stream.ok()) {
+    state.SkipWithError(stream.status().ToString().c_str());
+    return;
+  }
+  int64_t in_store = 0;
+  for (auto _ : state) {
+    absl::StatusOr<core::WritableBatch> batch = BuildCoreBatch(batch_size);
+    absl::Status st = batch.status();
+    if (st.ok()) st = store->Append(*stream, *batch, core::AppendOptions(), nullptr).status();
+    if (!st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      break;
+    }
+    if ((in_store += batch_size) >= kRecycleAfterEvents) {
+      state.PauseTiming();
+      store->Close();
+      store = OpenCore(state);
+      in_store = 0;
+      state.ResumeTiming();
+      if (store == nullptr) break;
+    }
+  }
+  SetCounters(state, batch_size);
+}
+
+// What a reader gets from one event: the fields the C ABI's est_event holds.
+// The core path decodes the same fields from each record so that the core /
+// C ABI ratio measures the ABI's own cost (crossing, struct filling), not the
+// decoding that any reader of the envelope does.
+struct DecodedEvent {
+  const char* type;
+  uint64_t id_hi, id_lo;
+  const char* stream_type;
+  uint64_t stream_hi, stream_lo;
+  int64_t version, position, timestamp_ns;
+  const uint8_t* data;
+  size_t data_len;
+  const char* content_type;
+  size_t metadata_count;
+};
+
+inline DecodedEvent Decode(const core::EventView& view) {
+  const fb::Event* e = view.event();
+  const fb::Uuid* id = e->id();
+  const fb::Uuid* stream = e->stream_uuid();
+  return DecodedEvent{e->type()->c_str(),
+                      id->hi(),
+                      id->lo(),
+                      e->stream_type()->c_str(),
+                      stream->hi(),
+                      stream->lo(),
+                      e->stream_version(),
+                      e->global_position(),
+                      e->timestamp_ns(),
+                      e->data()->data(),
+                      e->data()->size(),
+                      e->content_type()->c_str(),
+                      e->metadata() == nullptr ? 0 : e->metadata()->size()};
+}
+
+// Drains `it` through a span of `views`, decoding each event and summing one
+// byte of its data so the reads cannot be optimized away.
+void DrainCore(benchmark::State& state, core::EventIterator& it, std::vector<core::EventView>& views,
+               int64_t expected) {
+  uint64_t sum = 0;
+  int64_t seen = 0;
+  for (;;) {
+    absl::StatusOr<size_t> n = it.Next(absl::MakeSpan(views));
+    if (!n.ok()) {
+      state.SkipWithError(n.status().ToString().c_str());
+      return;
+    }
+    if (*n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      DecodedEvent d = Decode(views[i]);
+      benchmark::DoNotOptimize(d);
+      sum += d.data[0];
+    }
+    seen += static_cast<int64_t>(*n);
+  }
+  benchmark::DoNotOptimize(sum);
+  if (seen != expected) state.SkipWithError("read an unexpected number of events");
+}
+
+void ReadStreamCore(benchmark::State& state, size_t views_per_call) {
+  std::shared_ptr<core::EventStore> store = OpenCore(state);
+  if (store == nullptr || !FillCore(state, *store, 1, kReadEvents)) return;
+  absl::StatusOr<core::Id> stream = core::Id::Parse(kStream);
+  std::vector<core::EventView> views(views_per_call);
+  for (auto _ : state) {
+    absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->ReadStream(*stream, core::ReadOptions());
+    if (!it.ok()) {
+      state.SkipWithError(it.status().ToString().c_str());
+      break;
+    }
+    DrainCore(state, **it, views, kReadEvents);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+void ReadAllCore(benchmark::State& state, size_t views_per_call) {
+  std::shared_ptr<core::EventStore> store = OpenCore(state);
+  if (store == nullptr || !FillCore(state, *store, kReadAllStreams, kReadEvents / kReadAllStreams)) return;
+  std::vector<core::EventView> views(views_per_call);
+  for (auto _ : state) {
+    absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->ReadAll(core::ReadAllOptions());
+    if (!it.ok()) {
+      state.SkipWithError(it.status().ToString().c_str());
+      break;
+    }
+    DrainCore(state, **it, views, kReadEvents);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+// ---------------------------------------------------------------- the C ABI
+
+struct StoreCloser {
+  void operator()(est_store* s) const { est_store_close(s); }
+};
+using CStore = std::unique_ptr<est_store, StoreCloser>;
+
+void SkipWithLastError(benchmark::State& state, const char* what, est_status st) {
+  std::string msg = std::string(what) + ": " + est_status_name(st) + ": " + est_last_error();
+  state.SkipWithError(msg.c_str());
+}
+
+CStore OpenCapi(benchmark::State& state) {
+  est_store* s = nullptr;
+  est_status st = est_store_open("memory:", nullptr, &s);
+  if (st != EST_OK) SkipWithLastError(state, "est_store_open", st);
+  return CStore(s);
+}
+
+// One est_batch per append, built, appended and freed: the whole cost a C
+// caller pays for an append.
+est_status AppendCapiBatch(est_store* store, const char* stream, int64_t n) {
+  est_batch* batch = nullptr;
+  est_status st = est_batch_new(&batch);
+  for (int64_t i = 0; st == EST_OK && i < n; ++i) {
+    st = est_batch_add(batch, kEventType, Payload().data(), Payload().size(), kContentType);
+    if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey1, kMetaValue1);
+    if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey2, kMetaValue2);
+  }
+  const uint8_t* bytes = nullptr;
+  size_t len = 0;
+  if (st == EST_OK) st = est_batch_bytes(batch, &bytes, &len);
+  if (st == EST_OK) st = est_append(store, stream, bytes, len, nullptr, nullptr, nullptr);
+  est_batch_free(batch);
+  return st;
+}
+
+bool FillCapi(benchmark::State& state, est_store* store, int64_t streams, int64_t per_stream) {
+  for (int64_t s = 0; s < streams; ++s) {
+    std::string id = streams == 1 ? std::string(kStream) : StreamId(s);
+    for (int64_t done = 0; done < per_stream; done += 100) {
+      est_status st = AppendCapiBatch(store, id.c_str(), std::min<int64_t>(100, per_stream - done));
+      if (st != EST_OK) {
+        SkipWithLastError(state, "fill", st);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void AppendCapi(benchmark::State& state, int64_t batch_size) {
+  CStore store = OpenCapi(state);
+  if (store == nullptr) return;
+  int64_t in_store = 0;
+  for (auto _ : state) {
+    est_status st = AppendCapiBatch(store.get(), kStream, batch_size);
+    if (st != EST_OK) {
+      SkipWithLastError(state, "append", st);
+      break;
+    }
+    if ((in_store += batch_size) >= kRecycleAfterEvents) {
+      state.PauseTiming();
+      store = OpenCapi(state);
+      in_store = 0;
+      state.ResumeTiming();
+      if (store == nullptr) break;
+    }
+  }
+  SetCounters(state, batch_size);
+}
+
+void DrainCapi(benchmark::State& state, est_iter* it, std::vector<est_event>& views, int64_t expected) {
+  uint64_t sum = 0;
+  int64_t seen = 0;
+  size_t n = 0;
+  est_status st;
+  while ((st = est_iter_next_batch(it, views.data(), views.size(), &n)) == EST_OK) {
+    for (size_t i = 0; i < n; ++i) sum += views[i].data[0];
+    seen += static_cast<int64_t>(n);
+  }
+  benchmark::DoNotOptimize(sum);
+  if (st != EST_END) {
+    SkipWithLastError(state, "est_iter_next_batch", st);
+  } else if (seen != expected) {
+    state.SkipWithError("read an unexpected number of events");
+  }
+}
+
+std::vector<est_event> CapiViews(size_t n) {
+  std::vector<est_event> views(n);
+  for (est_event& e : views) est_event_init(&e);
+  return views;
+}
+
+void ReadStreamCapi(benchmark::State& state, size_t views_per_call) {
+  CStore store = OpenCapi(state);
+  if (store == nullptr || !FillCapi(state, store.get(), 1, kReadEvents)) return;
+  std::vector<est_event> views = CapiViews(views_per_call);
+  for (auto _ : state) {
+    est_iter* it = nullptr;
+    est_status st = est_read_stream(store.get(), kStream, nullptr, &it);
+    if (st != EST_OK) {
+      SkipWithLastError(state, "est_read_stream", st);
+      break;
+    }
+    DrainCapi(state, it, views, kReadEvents);
+    est_iter_close(it);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+void ReadAllCapi(benchmark::State& state, size_t views_per_call) {
+  CStore store = OpenCapi(state);
+  if (store == nullptr || !FillCapi(state, store.get(), kReadAllStreams, kReadEvents / kReadAllStreams)) return;
+  std::vector<est_event> views = CapiViews(views_per_call);
+  for (auto _ : state) {
+    est_iter* it = nullptr;
+    est_status st = est_read_all(store.get(), nullptr, &it);
+    if (st != EST_OK) {
+      SkipWithLastError(state, "est_read_all", st);
+      break;
+    }
+    DrainCapi(state, it, views, kReadEvents);
+    est_iter_close(it);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+// ---------------------------------------------------------------- the SDK
+
+Store OpenSdk(benchmark::State& state) {
+  Result<Store> store = Store::Open("memory:");
+  if (!store.ok()) {
+    state.SkipWithError(store.error().ToString().c_str());
+    return Store();
+  }
+  return std::move(store).value();
+}
+
+Result<void> AppendSdkBatch(const Store& store, const std::string& stream, int64_t n) {
+  Batch batch;
+  for (int64_t i = 0; i < n; ++i) {
+    Result<void> r = batch.Add(kEventType, std::span<const uint8_t>(Payload()), kContentType)
+                         .Metadata(kMetaKey1, kMetaValue1)
+                         .Metadata(kMetaKey2, kMetaValue2);
+    if (!r.ok()) return r;
+  }
+  Result<AppendResult> r = store.Append(stream, batch);
+  if (!r.ok()) return r.error();
+  return {};
+}
+
+void AppendSdk(benchmark::State& state, int64_t batch_size) {
+  Store store = OpenSdk(state);
+  if (!store.is_open()) return;
+  const std::string stream = kStream;
+  int64_t in_store = 0;
+  for (auto _ : state) {
+    Result<void> r = AppendSdkBatch(store, stream, batch_size);
+    if (!r.ok()) {
+      state.SkipWithError(r.error().ToString().c_str());
+      break;
+    }
+    if ((in_store += batch_size) >= kRecycleAfterEvents) {
+      state.PauseTiming();
+      store = OpenSdk(state);
+      in_store = 0;
+      state.ResumeTiming();
+      if (!store.is_open()) break;
+    }
+  }
+  SetCounters(state, batch_size);
+}
+
+bool FillSdk(benchmark::State& state, const Store& store, int64_t streams, int64_t per_stream) {
+  for (int64_t s = 0; s < streams; ++s) {
+    std::string id = streams == 1 ? std::string(kStream) : StreamId(s);
+    for (int64_t done = 0; done < per_stream; done += 100) {
+      Result<void> r = AppendSdkBatch(store, id, std::min<int64_t>(100, per_stream - done));
+      if (!r.ok()) {
+        state.SkipWithError(r.error().ToString().c_str());
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void DrainSdk(benchmark::State& state, StreamIterator& it, int64_t expected) {
+  uint64_t sum = 0;
+  int64_t seen = 0;
+  for (const EventView& e : it) {
+    sum += e.data()[0];
+    ++seen;
+  }
+  benchmark::DoNotOptimize(sum);
+  if (!it.status().ok()) {
+    state.SkipWithError(it.status().error().ToString().c_str());
+  } else if (seen != expected) {
+    state.SkipWithError("read an unexpected number of events");
+  }
+}
+
+void ReadStreamSdk(benchmark::State& state, size_t views_per_call) {
+  Store store = OpenSdk(state);
+  if (!store.is_open() || !FillSdk(state, store, 1, kReadEvents)) return;
+  const std::string stream = kStream;
+  ReadOptions options;
+  options.batch_size = views_per_call;
+  for (auto _ : state) {
+    Result<StreamIterator> it = store.ReadStream(stream, options);
+    if (!it.ok()) {
+      state.SkipWithError(it.error().ToString().c_str());
+      break;
+    }
+    DrainSdk(state, *it, kReadEvents);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+void ReadAllSdk(benchmark::State& state, size_t views_per_call) {
+  Store store = OpenSdk(state);
+  if (!store.is_open() || !FillSdk(state, store, kReadAllStreams, kReadEvents / kReadAllStreams)) return;
+  ReadAllOptions options;
+  options.batch_size = views_per_call;
+  for (auto _ : state) {
+    Result<StreamIterator> it = store.ReadAll(options);
+    if (!it.ok()) {
+      state.SkipWithError(it.error().ToString().c_str());
+      break;
+    }
+    DrainSdk(state, *it, kReadEvents);
+  }
+  SetCounters(state, kReadEvents);
+}
+
+// ---------------------------------------------------------------- registration
+
+void RegisterAll() {
+  for (int64_t batch : {1, 100}) {
+    std::string name = "BM_Append/batch:" + std::to_string(batch);
+    benchmark::RegisterBenchmark((name + "/capi").c_str(), AppendCapi, batch);
+    benchmark::RegisterBenchmark((name + "/core").c_str(), AppendCore, batch);
+    benchmark::RegisterBenchmark((name + "/sdk").c_str(), AppendSdk, batch);
+  }
+  for (size_t views : {size_t{64}, size_t{256}}) {
+    std::string read = "BM_ReadStream/events:" + std::to_string(kReadEvents) + "/views:" + std::to_string(views);
+    benchmark::RegisterBenchmark((read + "/capi").c_str(), ReadStreamCapi, views)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((read + "/core").c_str(), ReadStreamCore, views)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((read + "/sdk").c_str(), ReadStreamSdk, views)->Unit(benchmark::kMicrosecond);
+  }
+  for (size_t views : {size_t{64}, size_t{256}}) {
+    std::string all = "BM_ReadAll/events:" + std::to_string(kReadEvents) + "/views:" + std::to_string(views);
+    benchmark::RegisterBenchmark((all + "/capi").c_str(), ReadAllCapi, views)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((all + "/core").c_str(), ReadAllCore, views)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((all + "/sdk").c_str(), ReadAllSdk, views)->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace
+}  // namespace estoria::bench
+
+int main(int argc, char** argv) {
+  estoria::bench::RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

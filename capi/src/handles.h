@@ -1,0 +1,82 @@
+// The opaque handles of the C ABI and the input checks they share.
+//
+// Ownership: est_store holds the core store (shared); est_iter owns its core
+// iterator and shares with its store only a "closed" flag, so either may be
+// freed first. est_batch owns a core::BatchBuilder; est_snapshot shares an
+// immutable core::Snapshot.
+// Thread safety: as the header says: a store from many threads, the other
+// handles from one thread at a time. Every handle remembers the fork
+// generation it was made in and refuses calls from a forked child.
+#ifndef ESTORIA_CAPI_SRC_HANDLES_H_
+#define ESTORIA_CAPI_SRC_HANDLES_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/id/id.h"
+#include "core/store/event_store.h"
+#include "core/store/event_view.h"
+#include "core/store/writable_batch.h"
+#include "core/util/fork.h"
+#include "estoria/estoria.h"
+
+namespace estoria::capi {
+
+// Set by est_store_close; read by the store's iterators before they hand
+// out views they fetched earlier, so that every call after the close is
+// EST_ERR_CLOSED even when the views are already buffered.
+struct StoreLife {
+  std::atomic<bool> closed{false};
+};
+
+// Checks a required store handle (not NULL, not from before a fork).
+est_status CheckStore(const char* fn, const est_store* store);
+
+// Parses a required "type_uuid" C string into *id; on failure records
+// "fn: field: ..." and returns EST_ERR_INVALID_ARGUMENT.
+est_status ParseId(const char* fn, std::string_view field, const char* text, core::Id* id);
+
+// Checks a (pointer, length) byte range: (NULL, 0) is empty, NULL with a
+// length is refused, and so is a length above `max_len`.
+est_status CheckBytes(const char* fn, std::string_view field, const void* data, size_t len, size_t max_len);
+
+// Makes an est_iter over `it` for a store whose close sets `life`.
+est_iter* NewIter(std::unique_ptr<core::EventIterator> it, std::shared_ptr<const StoreLife> life);
+
+}  // namespace estoria::capi
+
+struct est_store {
+  std::shared_ptr<estoria::core::EventStore> core;
+  std::shared_ptr<estoria::capi::StoreLife> life;
+  uint64_t fork_generation = estoria::core::ForkGeneration();
+};
+
+struct est_iter {
+  // Views fetched from the core at a time by est_iter_next.
+  static constexpr size_t kChunk = 64;
+
+  std::unique_ptr<estoria::core::EventIterator> core;
+  std::shared_ptr<const estoria::capi::StoreLife> life;
+  uint64_t fork_generation = estoria::core::ForkGeneration();
+  // views[pos, count) are fetched and not yet handed out.
+  std::vector<estoria::core::EventView> views;
+  size_t pos = 0;
+  size_t count = 0;
+  bool ended = false;  // the core said end: every later call is EST_END
+};
+
+struct est_batch {
+  estoria::core::BatchBuilder builder;
+  uint64_t fork_generation = estoria::core::ForkGeneration();
+};
+
+struct est_snapshot {
+  std::shared_ptr<const estoria::core::Snapshot> snapshot;
+};
+
+#endif  // ESTORIA_CAPI_SRC_HANDLES_H_

@@ -1,0 +1,314 @@
+// Reads: est_read_stream, est_read_all and the est_iter calls. An iterator
+// fetches views from its core iterator in chunks (est_iter::kChunk) so that
+// est_iter_next is a few loads and stores per event; est_iter_next_batch
+// fetches straight into the caller's capacity. est_event views point into
+// the store's own memory (the FlatBuffers Event records): nothing is copied.
+// An iterator is used from one thread at a time.
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "capi/src/guard.h"
+#include "capi/src/handles.h"
+#include "core/store/event_store.h"
+#include "core/store/event_view.h"
+#include "schema/estoria_generated.h"
+#include "estoria/estoria.h"
+
+namespace estoria::capi {
+namespace {
+
+// Most views one est_iter_next_batch fetches from the core at once.
+constexpr size_t kMaxBatchViews = 1024;
+
+// What `data` points at for an event without data: never NULL.
+constexpr uint8_t kNoData[1] = {0};
+
+inline const char* CStr(const flatbuffers::String* s) { return s != nullptr ? s->c_str() : ""; }
+
+// Reads one stored Event record with its vtable looked up once. The generic
+// accessors re-read the vtable for every field, and with the stores into the
+// caller's est_event in between the compiler cannot share those loads: this
+// is the hot path of every read (see bench/), so the fields are decoded here
+// by their generated VT_* offsets. The record was verified when stored.
+class EventReader {
+ public:
+  explicit EventReader(const uint8_t* buf)
+      : table_(buf + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(buf)),
+        vtable_(table_ - flatbuffers::ReadScalar<flatbuffers::soffset_t>(table_)),
+        vtable_size_(flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable_)) {}
+
+  // True when the vtable has a slot for every field this library knows (a
+  // record written by this version): Field<true> then skips the bound check.
+  bool Complete() const { return vtable_size_ > fb::Event::VT_METADATA; }
+
+  // The field's bytes in the table, or nullptr when it is absent.
+  template <bool kComplete>
+  const uint8_t* Field(flatbuffers::voffset_t vt) const {
+    if (!kComplete && vt >= vtable_size_) return nullptr;
+    const flatbuffers::voffset_t offset = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable_ + vt);
+    return offset != 0 ? table_ + offset : nullptr;
+  }
+  // A scalar field; every scalar of Event defaults to 0.
+  template <bool kComplete>
+  int64_t Long(flatbuffers::voffset_t vt) const {
+    const uint8_t* p = Field<kComplete>(vt);
+    return p != nullptr ? flatbuffers::ReadScalar<int64_t>(p) : 0;
+  }
+  // A string or vector field: its length prefix, or nullptr when absent.
+  template <bool kComplete>
+  const uint8_t* Indirect(flatbuffers::voffset_t vt) const {
+    const uint8_t* p = Field<kComplete>(vt);
+    return p != nullptr ? p + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(p) : nullptr;
+  }
+  static const char* String(const uint8_t* indirect) {
+    return indirect != nullptr ? reinterpret_cast<const char*>(indirect + sizeof(flatbuffers::uoffset_t)) : "";
+  }
+  static flatbuffers::uoffset_t Length(const uint8_t* indirect) {
+    return indirect != nullptr ? flatbuffers::ReadScalar<flatbuffers::uoffset_t>(indirect) : 0;
+  }
+  // A Uuid struct field (two big-endian halves) as est_uuid bytes.
+  template <bool kComplete>
+  void Uuid(flatbuffers::voffset_t vt, est_uuid* out) const {
+    const uint8_t* p = Field<kComplete>(vt);
+    uint64_t halves[2] = {0, 0};
+    if (p != nullptr) {
+      halves[0] = ToBigEndian(flatbuffers::ReadScalar<uint64_t>(p));
+      halves[1] = ToBigEndian(flatbuffers::ReadScalar<uint64_t>(p + sizeof(uint64_t)));
+    }
+    std::memcpy(out->bytes, halves, sizeof(halves));
+  }
+
+ private:
+  static uint64_t ToBigEndian(uint64_t v) {
+    if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+    return v;
+  }
+
+  const uint8_t* table_;
+  const uint8_t* vtable_;
+  flatbuffers::voffset_t vtable_size_;
+};
+
+template <bool kComplete>
+inline void FillEventFrom(const EventReader& ev, const core::EventView& view, est_event* out) {
+  using E = fb::Event;
+  const uint8_t* type = ev.Indirect<kComplete>(E::VT_TYPE);
+  const uint8_t* stream_type = ev.Indirect<kComplete>(E::VT_STREAM_TYPE);
+  const uint8_t* data = ev.Indirect<kComplete>(E::VT_DATA);
+  const uint8_t* content_type = ev.Indirect<kComplete>(E::VT_CONTENT_TYPE);
+  const uint8_t* metadata = ev.Indirect<kComplete>(E::VT_METADATA);
+  out->type = EventReader::String(type);
+  ev.Uuid<kComplete>(E::VT_ID, &out->id);
+  out->stream_type = EventReader::String(stream_type);
+  ev.Uuid<kComplete>(E::VT_STREAM_UUID, &out->stream_uuid);
+  out->stream_version = ev.Long<kComplete>(E::VT_STREAM_VERSION);
+  out->global_position = ev.Long<kComplete>(E::VT_GLOBAL_POSITION);
+  out->timestamp_ns = ev.Long<kComplete>(E::VT_TIMESTAMP_NS);
+  out->data = data != nullptr ? data + sizeof(flatbuffers::uoffset_t) : kNoData;
+  out->data_len = EventReader::Length(data);
+  out->content_type = EventReader::String(content_type);
+  out->metadata_count = EventReader::Length(metadata);
+  out->fb = view.fb;
+  out->fb_len = view.size;
+}
+
+// Fills *out (whose struct_size was checked) from a stored Event record.
+inline void FillEvent(const core::EventView& view, est_event* out) {
+  const EventReader ev(view.fb);
+  if (ev.Complete()) {
+    FillEventFrom<true>(ev, view, out);
+  } else {
+    FillEventFrom<false>(ev, view, out);
+  }
+}
+
+est_status CheckIter(const char* fn, const est_iter* iter) {
+  if (iter == nullptr) return FailArg(fn, "iter", "is NULL");
+  if (UsedAcrossFork(iter->fork_generation)) return FailFork(fn);
+  return EST_OK;
+}
+
+// Fetches up to `want` views into iter->views. EST_END (and ended) when the
+// core has no more.
+est_status Refill(const char* fn, est_iter* iter, size_t want) {
+  if (iter->views.size() < want) iter->views.resize(want);
+  absl::StatusOr<size_t> n = iter->core->Next(absl::MakeSpan(iter->views.data(), want));
+  if (!n.ok()) return FailStatus(fn, n.status());
+  iter->pos = 0;
+  iter->count = std::min(*n, want);
+  if (iter->count == 0) {
+    iter->ended = true;
+    return EST_END;
+  }
+  return EST_OK;
+}
+
+// The common start of est_iter_next and est_iter_next_batch once the
+// arguments are checked: EST_OK when a view is buffered, else why not.
+inline est_status Ready(const char* fn, est_iter* iter, size_t want) {
+  if (iter->ended) return EST_END;
+  // Buffered views stay readable after a close; the contract says CLOSED.
+  if (iter->life != nullptr && iter->life->closed.load(std::memory_order_acquire)) {
+    return Fail(EST_ERR_CLOSED, fn, "the store is closed");
+  }
+  if (iter->pos < iter->count) return EST_OK;
+  return Refill(fn, iter, want);
+}
+
+}  // namespace
+
+est_iter* NewIter(std::unique_ptr<core::EventIterator> it, std::shared_ptr<const StoreLife> life) {
+  auto iter = std::make_unique<est_iter>();
+  iter->ended = it == nullptr;
+  iter->core = std::move(it);
+  iter->life = std::move(life);
+  return iter.release();
+}
+
+}  // namespace estoria::capi
+
+using estoria::capi::CheckIter;
+using estoria::capi::FailArg;
+using estoria::capi::FailStatus;
+using estoria::capi::Guarded;
+namespace core = estoria::core;
+
+extern "C" {
+
+EST_API est_status est_read_stream(est_store* store, const char* stream_id, const est_read_options* options,
+                                   est_iter** out) {
+  static constexpr char kFn[] = "est_read_stream";
+  return Guarded(kFn, [&]() -> est_status {
+    if (out == nullptr) return FailArg(kFn, "out", "is NULL");
+    *out = nullptr;
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    core::Id id;
+    if (est_status s = estoria::capi::ParseId(kFn, "stream_id", stream_id, &id); s != EST_OK) return s;
+    est_read_options o = EST_READ_OPTIONS_INIT;
+    if (est_status s = estoria::capi::ReadOptions(kFn, "options", options, &o); s != EST_OK) return s;
+    core::ReadOptions read;
+    switch (o.direction) {
+      case EST_FORWARD:
+        read.direction = core::Direction::kForward;
+        break;
+      case EST_REVERSE:
+        read.direction = core::Direction::kReverse;
+        break;
+      default:
+        return FailArg(kFn, "options.direction", absl::StrCat(o.direction, " is neither EST_FORWARD nor EST_REVERSE"));
+    }
+    if (o.after_version < 0) {
+      return FailArg(kFn, "options.after_version", absl::StrCat(o.after_version, " is negative"));
+    }
+    if (o.count < 0) return FailArg(kFn, "options.count", absl::StrCat(o.count, " is negative"));
+    read.after_version = o.after_version;
+    read.count = o.count;
+    absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->core->ReadStream(id, read);
+    if (!it.ok()) return FailStatus(kFn, it.status());
+    *out = estoria::capi::NewIter(*std::move(it), store->life);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_read_all(est_store* store, const est_read_all_options* options, est_iter** out) {
+  static constexpr char kFn[] = "est_read_all";
+  return Guarded(kFn, [&]() -> est_status {
+    if (out == nullptr) return FailArg(kFn, "out", "is NULL");
+    *out = nullptr;
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    est_read_all_options o = EST_READ_ALL_OPTIONS_INIT;
+    if (est_status s = estoria::capi::ReadOptions(kFn, "options", options, &o); s != EST_OK) return s;
+    if (o.after_position < 0) {
+      return FailArg(kFn, "options.after_position", absl::StrCat(o.after_position, " is negative"));
+    }
+    if (o.count < 0) return FailArg(kFn, "options.count", absl::StrCat(o.count, " is negative"));
+    core::ReadAllOptions read;
+    read.after_position = o.after_position;
+    read.count = o.count;
+    absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->core->ReadAll(read);
+    if (!it.ok()) return FailStatus(kFn, it.status());
+    *out = estoria::capi::NewIter(*std::move(it), store->life);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_iter_next(est_iter* iter, est_event* event) {
+  static constexpr char kFn[] = "est_iter_next";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = CheckIter(kFn, iter); s != EST_OK) return s;
+    if (event == nullptr) return FailArg(kFn, "event", "is NULL");
+    if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
+    if (est_status s = estoria::capi::Ready(kFn, iter, est_iter::kChunk); s != EST_OK) return s;
+    estoria::capi::FillEvent(iter->views[iter->pos++], event);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_iter_next_batch(est_iter* iter, est_event* events, size_t capacity, size_t* count) {
+  static constexpr char kFn[] = "est_iter_next_batch";
+  return Guarded(kFn, [&]() -> est_status {
+    if (count == nullptr) return FailArg(kFn, "count", "is NULL");
+    *count = 0;
+    if (est_status s = CheckIter(kFn, iter); s != EST_OK) return s;
+    if (events == nullptr) return FailArg(kFn, "events", "is NULL");
+    if (capacity == 0) return FailArg(kFn, "capacity", "is 0");
+    // events[0].struct_size is the caller's sizeof(est_event): the stride of
+    // the array, which a newer caller's larger struct makes wider than ours.
+    if (est_status s = estoria::capi::CheckOutput(kFn, "events[0]", events); s != EST_OK) return s;
+    const size_t stride = events->struct_size;
+    if (stride % alignof(est_event) != 0) {
+      return FailArg(kFn, "events[0].struct_size",
+                     absl::StrCat(stride, " is not a multiple of ", alignof(est_event), " (the array's stride)"));
+    }
+    if (est_status s = estoria::capi::Ready(kFn, iter, std::min(capacity, estoria::capi::kMaxBatchViews));
+        s != EST_OK) {
+      return s;
+    }
+    const size_t n = std::min(capacity, iter->count - iter->pos);
+    unsigned char* slot = reinterpret_cast<unsigned char*>(events);
+    for (size_t i = 0; i < n; ++i, slot += stride) {
+      estoria::capi::FillEvent(iter->views[iter->pos + i], reinterpret_cast<est_event*>(slot));
+    }
+    iter->pos += n;
+    *count = n;
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_event_metadata(const est_event* event, size_t index, const char** key, const char** value) {
+  static constexpr char kFn[] = "est_event_metadata";
+  return Guarded(kFn, [&]() -> est_status {
+    if (key == nullptr) return FailArg(kFn, "key", "is NULL");
+    if (value == nullptr) return FailArg(kFn, "value", "is NULL");
+    *key = nullptr;
+    *value = nullptr;
+    if (event == nullptr) return FailArg(kFn, "event", "is NULL");
+    if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
+    if (event->fb == nullptr) return FailArg(kFn, "event", "is not a view the library filled (fb is NULL)");
+    const estoria::fb::Event* ev = flatbuffers::GetRoot<estoria::fb::Event>(event->fb);
+    const auto* metadata = ev->metadata();
+    const size_t n = metadata != nullptr ? metadata->size() : 0;
+    if (index >= n) return FailArg(kFn, "index", absl::StrCat(index, " is past the event's ", n, " metadata pairs"));
+    const estoria::fb::KeyValue* kv = metadata->Get(static_cast<flatbuffers::uoffset_t>(index));
+    *key = estoria::capi::CStr(kv->key());
+    *value = estoria::capi::CStr(kv->value());
+    return EST_OK;
+  });
+}
+
+EST_API void est_iter_close(est_iter* iter) {
+  estoria::capi::GuardedVoid("est_iter_close", [&] {
+    if (iter == nullptr) return;
+    std::unique_ptr<est_iter> handle(iter);
+    if (estoria::capi::UsedAcrossFork(handle->fork_generation)) {
+      // See est_store_close: a forked child leaks what its parent owns.
+      (void)handle->core.release();
+    }
+  });
+}
+
+}  // extern "C"

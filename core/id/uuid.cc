@@ -1,0 +1,235 @@
+// UUID value helpers, canonical text form, and the v4/v7 generators.
+//
+// Randomness: each thread keeps a small buffer of getrandom(2) bytes so that a
+// UUID costs a syscall only every few calls. The buffer is tagged with the
+// ForkGeneration() it was filled in and is dropped when that changes, so a
+// forked child never replays bytes its parent also hands out. Consumed bytes
+// are wiped so that a later memory disclosure does not reveal issued UUIDs.
+//
+// v7 ordering: one process-wide atomic holds the last (unix ms, counter) pair
+// packed as (ms << 12) | counter; every v7 takes a strictly larger value with
+// a compare-and-swap, so v7 UUIDs are strictly increasing across all threads,
+// also when the wall clock steps back. Thread-safe; no locks.
+#include "core/id/uuid.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/id/uuid_internal.h"
+#include "core/util/fork.h"
+
+namespace estoria::core {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+// Offsets of the four hyphens in the canonical 8-4-4-4-12 form.
+constexpr bool IsHyphenOffset(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+// Lower-case hex only: the canonical form is the only accepted one.
+int LowerHexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+absl::Status GetrandomError(int err) {
+  char buf[128];
+  // GNU strerror_r: returns a pointer to the message (maybe not into buf).
+  const char* msg = strerror_r(err, buf, sizeof(buf));
+  std::string text = absl::StrCat("getrandom failed: ", msg);
+  // EFAULT/EINVAL would mean we passed bad arguments: a bug, not the system.
+  if (err == EFAULT || err == EINVAL) return absl::InternalError(text);
+  return absl::UnavailableError(text);
+}
+
+// Fills `out` completely from getrandom(2), retrying on EINTR and on short
+// reads (possible for large requests interrupted by a signal).
+absl::Status FillRandom(uint8_t* out, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = getrandom(out + done, len - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return GetrandomError(errno);
+    }
+    if (n == 0) return absl::UnavailableError("getrandom returned no bytes");
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// Per-thread random bytes. Trivially destructible so thread exit needs no
+// TLS destructor. 256 bytes is the largest request that getrandom serves
+// whole without being interruptible, and 16 v4 UUIDs' worth.
+struct RandomPool {
+  static constexpr size_t kSize = 256;
+  uint64_t generation = 0;
+  size_t pos = kSize;  // kSize = empty
+  uint8_t bytes[kSize];
+};
+thread_local RandomPool tls_pool;
+
+// Copies `len` (<= RandomPool::kSize) fresh random bytes into `out`.
+absl::Status TakeRandom(uint8_t* out, size_t len) {
+  RandomPool& pool = tls_pool;
+  const uint64_t generation = ForkGeneration();
+  if (pool.generation != generation) {
+    // Filled before a fork: the other side of the fork holds the same bytes.
+    memset(pool.bytes, 0, sizeof(pool.bytes));
+    pool.pos = RandomPool::kSize;
+    pool.generation = generation;
+  }
+  if (RandomPool::kSize - pool.pos < len) {
+    pool.pos = RandomPool::kSize;  // stays empty if the refill fails
+    absl::Status status = FillRandom(pool.bytes, RandomPool::kSize);
+    if (!status.ok()) return status;
+    pool.pos = 0;
+  }
+  memcpy(out, pool.bytes + pool.pos, len);
+  memset(pool.bytes + pool.pos, 0, len);
+  pool.pos += len;
+  return absl::OkStatus();
+}
+
+uint64_t UnixMillisNow() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
+  // Before 1970 or past the 48-bit field (year 10889): clamp; ordering is
+  // still kept by the state, only the embedded time is wrong.
+  constexpr uint64_t kMaxMs = (uint64_t{1} << 48) - 1;
+  if (ms < 0) return 0;
+  return std::min(static_cast<uint64_t>(ms), kMaxMs);
+}
+
+// Last v7 state, (unix_ms << 12) | counter; 0 before the first v7.
+std::atomic<uint64_t> v7_state{0};
+
+}  // namespace
+
+namespace internal {
+
+// The counter (rand_a) restarts at a random value with its top bit clear for
+// each new millisecond (RFC 9562 6.2, method 1, with guard bit), so at least
+// 2048 UUIDs fit in a millisecond before the counter overflows. Otherwise,
+// including when the clock went back, the state just increments: a counter
+// overflow carries into the millisecond field, i.e. the timestamp runs ahead
+// of the clock until the clock catches up.
+uint64_t NextV7State(uint64_t last, uint64_t now_ms, uint16_t fresh_counter) {
+  if (now_ms > (last >> 12)) return (now_ms << 12) | (fresh_counter & 0x7FF);
+  return last + 1;
+}
+
+Uuid MakeV7(uint64_t state, uint64_t rand_b) {
+  Uuid uuid;
+  const uint64_t ms = state >> 12;
+  const uint16_t counter = static_cast<uint16_t>(state & 0xFFF);
+  for (int i = 0; i < 6; ++i) uuid.bytes[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
+  uuid.bytes[6] = static_cast<uint8_t>(0x70 | (counter >> 8));  // version 7
+  uuid.bytes[7] = static_cast<uint8_t>(counter);
+  for (int i = 0; i < 8; ++i) uuid.bytes[8 + i] = static_cast<uint8_t>(rand_b >> (56 - 8 * i));
+  uuid.bytes[8] = static_cast<uint8_t>(0x80 | (uuid.bytes[8] & 0x3F));  // variant 10
+  return uuid;
+}
+
+}  // namespace internal
+
+bool Uuid::IsNil() const {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+uint64_t Uuid::Hi() const {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | bytes[i];
+  return v;
+}
+
+uint64_t Uuid::Lo() const {
+  uint64_t v = 0;
+  for (int i = 8; i < 16; ++i) v = (v << 8) | bytes[i];
+  return v;
+}
+
+Uuid Uuid::FromHiLo(uint64_t hi, uint64_t lo) {
+  Uuid uuid;
+  for (int i = 0; i < 8; ++i) {
+    uuid.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    uuid.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+  }
+  return uuid;
+}
+
+void FormatUuidTo(const Uuid& uuid, char out[kUuidTextLen]) {
+  size_t pos = 0;
+  for (size_t i = 0; i < uuid.bytes.size(); ++i) {
+    if (IsHyphenOffset(pos)) out[pos++] = '-';
+    out[pos++] = kHexDigits[uuid.bytes[i] >> 4];
+    out[pos++] = kHexDigits[uuid.bytes[i] & 0xF];
+  }
+}
+
+std::string FormatUuid(const Uuid& uuid) {
+  std::string text(kUuidTextLen, '\0');
+  FormatUuidTo(uuid, text.data());
+  return text;
+}
+
+bool ParseUuid(std::string_view text, Uuid* out) {
+  if (text.size() != kUuidTextLen) return false;
+  Uuid uuid;
+  size_t byte = 0;
+  for (size_t pos = 0; pos < kUuidTextLen;) {
+    if (IsHyphenOffset(pos)) {
+      if (text[pos] != '-') return false;
+      ++pos;
+      continue;
+    }
+    const int high = LowerHexValue(text[pos]);
+    const int low = LowerHexValue(text[pos + 1]);
+    if (high < 0 || low < 0) return false;
+    uuid.bytes[byte++] = static_cast<uint8_t>((high << 4) | low);
+    pos += 2;
+  }
+  *out = uuid;
+  return true;
+}
+
+absl::StatusOr<Uuid> NewUuidV4() {
+  Uuid uuid;
+  absl::Status status = TakeRandom(uuid.bytes.data(), uuid.bytes.size());
+  if (!status.ok()) return status;
+  uuid.bytes[6] = static_cast<uint8_t>(0x40 | (uuid.bytes[6] & 0x0F));  // version 4
+  uuid.bytes[8] = static_cast<uint8_t>(0x80 | (uuid.bytes[8] & 0x3F));  // variant 10
+  return uuid;
+}
+
+absl::StatusOr<Uuid> NewUuidV7() {
+  // Random bits first, so that a failure leaves the shared state untouched.
+  uint8_t random[10];
+  absl::Status status = TakeRandom(random, sizeof(random));
+  if (!status.ok()) return status;
+  uint64_t rand_b = 0;
+  for (int i = 0; i < 8; ++i) rand_b = (rand_b << 8) | random[i];
+  const uint16_t fresh_counter = static_cast<uint16_t>((random[8] << 8) | random[9]);
+
+  const uint64_t now_ms = UnixMillisNow();
+  uint64_t last = v7_state.load(std::memory_order_relaxed);
+  uint64_t next;
+  do {
+    next = internal::NextV7State(last, now_ms, fresh_counter);
+  } while (!v7_state.compare_exchange_weak(last, next, std::memory_order_relaxed));
+  return internal::MakeV7(next, rand_b);
+}
+
+}  // namespace estoria::core

@@ -1,0 +1,178 @@
+// EventBlock: builds the stored estoria.fb.Event records of one append.
+// Each record is built in a thread-local FlatBufferBuilder (its buffer is
+// reused from append to append) and copied into the block at an 8-byte
+// aligned offset; the block is sized from a bound on every record's size, so
+// it is allocated once, and shrunk with one more copy when the bound proves
+// much too generous (small events).
+#include "core/store/event_record.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/status.h"
+#include "flatbuffers/flatbuffers.h"
+#include "schema/estoria_generated.h"
+
+namespace estoria::core {
+namespace {
+
+constexpr std::align_val_t kBlockAlign{8};
+// The builder's buffer is kept between appends unless a big event grew it.
+constexpr size_t kMaxRetainedBuilderBytes = size_t{1} << 20;
+
+// Bounds on what FlatBuffers adds around an Event's strings and data: the
+// table with its vtable and padding, the root offset, string and vector
+// headers with alignment (generous; checked after each build); and per
+// metadata entry its KeyValue table, two string headers and vector slot.
+constexpr size_t kRecordFixedBound = 256;
+constexpr size_t kMetadataEntryBound = 64;
+
+size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+size_t StringSize(const flatbuffers::String* s) { return s == nullptr ? 0 : s->size(); }
+
+size_t RecordBound(const fb::WritableEvent& event, size_t stream_type_size) {
+  size_t bound = kRecordFixedBound + StringSize(event.type()) + stream_type_size +
+                 StringSize(event.content_type()) + (event.data() == nullptr ? 0 : event.data()->size());
+  if (const auto* metadata = event.metadata(); metadata != nullptr) {
+    for (const fb::KeyValue* kv : *metadata) {
+      bound += kMetadataEntryBound + StringSize(kv->key()) + StringSize(kv->value());
+    }
+  }
+  return Align8(bound);
+}
+
+struct AlignedBytes {
+  uint8_t* p = nullptr;
+  ~AlignedBytes() {
+    if (p != nullptr) ::operator delete[](p, kBlockAlign);
+  }
+};
+
+flatbuffers::Offset<flatbuffers::String> CopyString(flatbuffers::FlatBufferBuilder& fbb,
+                                                    const flatbuffers::String* s) {
+  return s == nullptr ? fbb.CreateString("", 0) : fbb.CreateString(s->c_str(), s->size());
+}
+
+}  // namespace
+
+int64_t UnixNowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+EventBlock::~EventBlock() {
+  if (bytes_ != nullptr) ::operator delete[](bytes_, kBlockAlign);
+}
+
+absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
+                                                              const BuildOptions& options) {
+  const auto& events = *batch.root().events();
+  size_t capacity = 0;
+  for (const fb::WritableEvent* event : events) capacity += RecordBound(*event, stream.type.size());
+
+  AlignedBytes bytes{static_cast<uint8_t*>(::operator new[](capacity, kBlockAlign, std::nothrow))};
+  if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
+  std::shared_ptr<EventBlock> block(new (std::nothrow) EventBlock());
+  if (block == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
+  block->records_.reserve(events.size());
+
+  // One builder per thread, reused across appends. Bound to a reference once:
+  // in a shared library every named access to a thread_local is a call to
+  // __tls_get_addr.
+  thread_local flatbuffers::FlatBufferBuilder tls_builder;
+  flatbuffers::FlatBufferBuilder& fbb = tls_builder;
+  // Every scalar is written, so that stream_version and global_position can
+  // be patched in place (absent fields cannot be mutated).
+  fbb.ForceDefaults(true);
+  const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
+  size_t offset = 0;
+  size_t largest = 0;
+  for (flatbuffers::uoffset_t i = 0; i < events.size(); ++i) {
+    const fb::WritableEvent& in = *events.Get(i);
+    fb::Uuid id;
+    const fb::Uuid* given_id = in.id();
+    if (options.keep_ids_and_timestamps && given_id != nullptr && (given_id->hi() != 0 || given_id->lo() != 0)) {
+      id = *given_id;
+    } else {
+      Uuid fresh;
+      ASSIGN_OR_RETURN(fresh, NewUuidV7());
+      id = fb::Uuid(fresh.Hi(), fresh.Lo());
+    }
+    int64_t timestamp_ns =
+        options.keep_ids_and_timestamps && in.timestamp_ns() > 0 ? in.timestamp_ns() : options.now_ns;
+
+    fbb.Clear();
+    auto type = CopyString(fbb, in.type());
+    auto stream_type = fbb.CreateString(stream.type);
+    const uint8_t* data_bytes = in.data() == nullptr ? nullptr : in.data()->data();
+    size_t data_size = in.data() == nullptr ? 0 : in.data()->size();
+    fbb.ForceVectorAlignment(data_size, sizeof(uint8_t), 8);  // data is force_align: 8
+    auto data = fbb.CreateVector(data_bytes, data_size);
+    auto content_type = CopyString(fbb, in.content_type());
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
+    if (const auto* in_metadata = in.metadata(); in_metadata != nullptr && in_metadata->size() > 0) {
+      // Sorted and unique already (checked or built so); copied in order.
+      std::vector<flatbuffers::Offset<fb::KeyValue>> entries;
+      entries.reserve(in_metadata->size());
+      for (const fb::KeyValue* kv : *in_metadata) {
+        auto key = CopyString(fbb, kv->key());
+        auto value = CopyString(fbb, kv->value());
+        entries.push_back(fb::CreateKeyValue(fbb, key, value));
+      }
+      metadata = fbb.CreateVector(entries);
+    }
+    fb::EventBuilder out(fbb);
+    out.add_id(&id);
+    out.add_type(type);
+    out.add_stream_type(stream_type);
+    out.add_stream_uuid(&stream_uuid);
+    out.add_stream_version(0);   // patched under the store lock
+    out.add_global_position(0);  // patched under the store lock
+    out.add_timestamp_ns(timestamp_ns);
+    out.add_data(data);
+    out.add_content_type(content_type);
+    if (!metadata.IsNull()) out.add_metadata(metadata);
+    fbb.Finish(out.Finish());
+
+    size_t size = fbb.GetSize();
+    if (size > capacity - offset) {
+      return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
+    }
+    std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
+    block->records_.push_back({offset, size});
+    largest = std::max(largest, size);
+    offset = Align8(offset + size);
+  }
+  if (largest > kMaxRetainedBuilderBytes) {
+    fbb.Reset();
+  } else {
+    fbb.Clear();
+  }
+
+  // Small events leave much of the bound unused: give it back.
+  if (offset > 0 && capacity - offset > capacity / 4) {
+    AlignedBytes exact{static_cast<uint8_t*>(::operator new[](offset, kBlockAlign, std::nothrow))};
+    if (exact.p != nullptr) {
+      std::memcpy(exact.p, bytes.p, offset);
+      std::swap(exact.p, bytes.p);
+      capacity = offset;
+    }
+  }
+  block->bytes_ = bytes.p;
+  block->capacity_ = capacity;
+  bytes.p = nullptr;
+  return block;
+}
+
+void EventBlock::Patch(size_t i, int64_t stream_version, int64_t global_position) {
+  fb::Event* event = flatbuffers::GetMutableRoot<fb::Event>(bytes_ + records_[i].offset);
+  // Both fields exist (ForceDefaults), so the mutations cannot fail.
+  event->mutate_stream_version(stream_version);
+  event->mutate_global_position(global_position);
+}
+
+}  // namespace estoria::core

@@ -1,0 +1,68 @@
+// EventBlock: the stored form of one append, the FlatBuffers estoria.fb.Event
+// records of all its events in one 8-byte aligned allocation (one allocation
+// per append, not per event). Records are built with ForceDefaults, so their
+// stream_version and global_position fields exist and can be patched in place
+// once the store has assigned them under its lock.
+//
+// Thread safety: built and patched by one thread; immutable once published,
+// after which any number of threads may read it (share it by shared_ptr).
+#ifndef ESTORIA_CORE_STORE_EVENT_RECORD_H_
+#define ESTORIA_CORE_STORE_EVENT_RECORD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/id/id.h"
+#include "core/store/event_view.h"
+#include "core/store/writable_batch.h"
+
+namespace estoria::core {
+
+// Wall-clock unix time in nanoseconds, as stamped on appended events.
+int64_t UnixNowNanos();
+
+class EventBlock {
+ public:
+  struct BuildOptions {
+    // Keep each event's id and timestamp_ns when the batch sets them
+    // (non-zero); otherwise every event gets a new UUIDv7 and `now_ns`.
+    bool keep_ids_and_timestamps = false;
+    int64_t now_ns = 0;
+  };
+
+  // Builds the records of every event of `batch` for `stream`, versions and
+  // positions left at 0. REQUIRES: stream.type is a valid type name.
+  static absl::StatusOr<std::shared_ptr<EventBlock>> Build(const Id& stream, const WritableBatch& batch,
+                                                           const BuildOptions& options);
+
+  ~EventBlock();
+  EventBlock(const EventBlock&) = delete;
+  EventBlock& operator=(const EventBlock&) = delete;
+
+  size_t size() const { return records_.size(); }
+  EventView view(size_t i) const { return {bytes_ + records_[i].offset, records_[i].size}; }
+  // Bytes held by the block's allocation (for tests and accounting).
+  size_t allocated_bytes() const { return capacity_; }
+
+  // Sets record i's stream_version and global_position.
+  // REQUIRES: the block is not yet visible to any reader.
+  void Patch(size_t i, int64_t stream_version, int64_t global_position);
+
+ private:
+  struct Record {
+    size_t offset;
+    size_t size;
+  };
+  EventBlock() = default;
+
+  uint8_t* bytes_ = nullptr;  // owned; 8-byte aligned
+  size_t capacity_ = 0;
+  std::vector<Record> records_;
+};
+
+}  // namespace estoria::core
+
+#endif  // ESTORIA_CORE_STORE_EVENT_RECORD_H_

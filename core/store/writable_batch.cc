@@ -1,0 +1,311 @@
+// WritableBatch and BatchBuilder: the checked FlatBuffers WritableEventBatch
+// that every Append takes. FromBytes distrusts its input completely (sizes are
+// checked before FlatBuffers sees the bytes, which are copied to aligned memory
+// before the verifier and the semantic checks run); BatchBuilder checks each
+// input as it arrives, so what it builds needs no second verification.
+// Neither class is thread-safe; a finished WritableBatch is immutable.
+#include "core/store/writable_batch.h"
+
+#include <cstring>
+#include <map>
+#include <new>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "core/id/id.h"
+#include "core/util/status.h"
+#include "flatbuffers/flatbuffers.h"
+#include "schema/estoria_generated.h"
+
+namespace estoria::core {
+namespace {
+
+constexpr std::align_val_t kBatchAlign{8};
+
+// The verifier's table budget implied by our limits: the batch, its events and
+// their metadata entries. Depth: batch -> event -> key/value (update this if
+// the schema ever nests deeper; unknown fields are not verified anyway).
+constexpr flatbuffers::uoffset_t kMaxTables =
+    static_cast<flatbuffers::uoffset_t>(1 + kMaxBatchEvents * (1 + kMaxMetadataPerEvent));
+constexpr flatbuffers::uoffset_t kMaxDepth = 3;
+
+// A rough upper bound of the FlatBuffers bytes an event adds beyond its
+// strings and data, used to refuse a builder input before the batch could
+// outgrow kMaxBatchBytes (FlatBuffers itself asserts at 2 GiB).
+constexpr size_t kEventOverhead = 128;
+constexpr size_t kMetadataOverhead = 48;
+
+uint8_t* AllocateAligned(size_t size) {
+  return static_cast<uint8_t*>(::operator new[](size, kBatchAlign, std::nothrow));
+}
+
+bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+// A FlatBuffers string as a std::string_view; "" when absent.
+std::string_view View(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
+}
+
+// FlatBuffers strings carry an explicit length, so a NUL inside one would
+// silently cut the C view of it short.
+bool FbStringHasNul(const flatbuffers::String* s) {
+  return s != nullptr && std::strlen(s->c_str()) != s->size();
+}
+
+absl::Status EventError(size_t index, std::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("event ", index, ": ", ToAbsl(problem)));
+}
+
+absl::Status CheckEvent(const fb::WritableEvent& event, size_t index) {
+  if (FbStringHasNul(event.type())) return EventError(index, "the event type contains NUL");
+  absl::Status type_status = ValidateTypeName(View(event.type()), "event type");
+  if (!type_status.ok()) return EventError(index, ToStd(type_status.message()));
+  if (FbStringHasNul(event.content_type())) return EventError(index, "the content type contains NUL");
+  if (event.timestamp_ns() < 0) return EventError(index, "timestamp_ns is negative");
+  const auto* metadata = event.metadata();
+  if (metadata == nullptr) return absl::OkStatus();
+  if (metadata->size() > kMaxMetadataPerEvent) {
+    return EventError(index, absl::StrCat("more than ", kMaxMetadataPerEvent, " metadata entries"));
+  }
+  std::string_view previous;
+  for (flatbuffers::uoffset_t i = 0; i < metadata->size(); ++i) {
+    const fb::KeyValue* kv = metadata->Get(i);
+    std::string_view key = View(kv->key());
+    if (key.empty()) return EventError(index, absl::StrCat("metadata key ", i, " is empty"));
+    if (FbStringHasNul(kv->key())) return EventError(index, absl::StrCat("metadata key ", i, " contains NUL"));
+    if (FbStringHasNul(kv->value())) {
+      return EventError(index, absl::StrCat("the value of metadata key \"", ToAbsl(key), "\" contains NUL"));
+    }
+    if (key.substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
+      return EventError(index, absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
+    }
+    // std::string_view compares bytes as unsigned char, which is the order
+    // FlatBuffers' key lookup assumes.
+    if (i > 0 && key <= previous) {
+      return EventError(index, key == previous
+                                   ? absl::StrCat("duplicate metadata key \"", ToAbsl(key), "\"")
+                                   : absl::StrCat("metadata keys are not sorted at \"", ToAbsl(key), "\""));
+    }
+    previous = key;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void WritableBatch::AlignedFree::operator()(uint8_t* p) const { ::operator delete[](p, kBatchAlign); }
+
+const fb::WritableEventBatch& WritableBatch::root() const {
+  return *flatbuffers::GetRoot<fb::WritableEventBatch>(data_.get());
+}
+
+absl::StatusOr<WritableBatch> WritableBatch::FromBytes(absl::Span<const uint8_t> bytes) {
+  if (bytes.empty()) return absl::InvalidArgumentError("the batch is empty (0 bytes)");
+  if (bytes.size() > kMaxBatchBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the batch is ", bytes.size(), " bytes; the limit is ", kMaxBatchBytes));
+  }
+  if (bytes.size() < 2 * sizeof(flatbuffers::uoffset_t)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the batch is ", bytes.size(), " bytes, too small for a WritableEventBatch"));
+  }
+  std::unique_ptr<uint8_t, AlignedFree> data(AllocateAligned(bytes.size()));
+  if (data == nullptr) return absl::ResourceExhaustedError("out of memory copying the batch");
+  std::memcpy(data.get(), bytes.data(), bytes.size());
+
+  if (!fb::WritableEventBatchBufferHasIdentifier(data.get())) {
+    return absl::InvalidArgumentError("the batch lacks the \"ESTB\" file identifier (not a WritableEventBatch)");
+  }
+  flatbuffers::Verifier::Options options;
+  options.max_depth = kMaxDepth;
+  options.max_tables = kMaxTables;
+  options.check_alignment = true;
+  flatbuffers::Verifier verifier(data.get(), bytes.size(), options);
+  if (!fb::VerifyWritableEventBatchBuffer(verifier)) {
+    return absl::InvalidArgumentError("the batch fails FlatBuffers verification (malformed WritableEventBatch)");
+  }
+
+  const auto* events = flatbuffers::GetRoot<fb::WritableEventBatch>(data.get())->events();
+  if (events->size() == 0) return absl::InvalidArgumentError("the batch holds no events");
+  if (events->size() > kMaxBatchEvents) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the batch holds ", events->size(), " events; the limit is ", kMaxBatchEvents));
+  }
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
+    RETURN_IF_ERROR(CheckEvent(*events->Get(i), i));
+  }
+  size_t count = events->size();
+  return WritableBatch(std::move(data), bytes.size(), count);
+}
+
+// ---------------------------------------------------------------------------
+// BatchBuilder
+
+namespace {
+
+struct PendingEvent {
+  std::string type;
+  std::vector<uint8_t> data;
+  std::string content_type;
+  std::map<std::string, std::string, std::less<>> metadata;  // byte order, as FlatBuffers wants
+  std::optional<Uuid> id;
+  int64_t timestamp_ns = 0;
+};
+
+}  // namespace
+
+struct BatchBuilder::Pending {
+  std::vector<PendingEvent> events;
+  size_t estimated_bytes = 0;  // a bound on the finished batch, kept below kMaxBatchBytes
+  flatbuffers::FlatBufferBuilder fbb;
+  bool built = false;  // fbb holds the batch of the current events
+};
+
+BatchBuilder::BatchBuilder() : pending_(std::make_unique<Pending>()) {}
+BatchBuilder::~BatchBuilder() = default;
+BatchBuilder::BatchBuilder(BatchBuilder&&) noexcept = default;
+BatchBuilder& BatchBuilder::operator=(BatchBuilder&&) noexcept = default;
+
+// A moved-from builder is empty and usable again.
+#define ESTORIA_ENSURE_PENDING_() \
+  if (pending_ == nullptr) pending_ = std::make_unique<Pending>()
+
+absl::Status BatchBuilder::Add(std::string_view type, absl::Span<const uint8_t> data,
+                               std::string_view content_type) {
+  ESTORIA_ENSURE_PENDING_();
+  RETURN_IF_ERROR(ValidateTypeName(type, "event type"));
+  if (HasNul(content_type)) return absl::InvalidArgumentError("the content type contains NUL");
+  if (pending_->events.size() >= kMaxBatchEvents) {
+    return absl::InvalidArgumentError(absl::StrCat("a batch holds at most ", kMaxBatchEvents, " events"));
+  }
+  size_t added = kEventOverhead + type.size() + data.size() + content_type.size();
+  if (data.size() > kMaxBatchBytes || added > kMaxBatchBytes - pending_->estimated_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the batch would exceed ", kMaxBatchBytes, " bytes"));
+  }
+  PendingEvent event;
+  event.type.assign(type);
+  event.data.assign(data.begin(), data.end());
+  event.content_type.assign(content_type);
+  pending_->events.push_back(std::move(event));
+  pending_->estimated_bytes += added;
+  pending_->built = false;
+  return absl::OkStatus();
+}
+
+absl::Status BatchBuilder::AddMetadata(std::string_view key, std::string_view value) {
+  ESTORIA_ENSURE_PENDING_();
+  if (pending_->events.empty()) return absl::InvalidArgumentError("metadata before any event");
+  if (key.empty()) return absl::InvalidArgumentError("a metadata key is empty");
+  if (HasNul(key)) return absl::InvalidArgumentError("a metadata key contains NUL");
+  if (HasNul(value)) return absl::InvalidArgumentError("a metadata value contains NUL");
+  if (key.substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
+  }
+  PendingEvent& event = pending_->events.back();
+  if (event.metadata.size() >= kMaxMetadataPerEvent) {
+    return absl::InvalidArgumentError(absl::StrCat("an event holds at most ", kMaxMetadataPerEvent,
+                                                   " metadata entries"));
+  }
+  if (event.metadata.find(key) != event.metadata.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("duplicate metadata key \"", ToAbsl(key), "\""));
+  }
+  size_t added = kMetadataOverhead + key.size() + value.size();
+  if (value.size() > kMaxBatchBytes || added > kMaxBatchBytes - pending_->estimated_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the batch would exceed ", kMaxBatchBytes, " bytes"));
+  }
+  event.metadata.emplace(std::string(key), std::string(value));
+  pending_->estimated_bytes += added;
+  pending_->built = false;
+  return absl::OkStatus();
+}
+
+absl::Status BatchBuilder::SetId(const Uuid& id) {
+  ESTORIA_ENSURE_PENDING_();
+  if (pending_->events.empty()) return absl::InvalidArgumentError("SetId before any event");
+  pending_->events.back().id = id;
+  pending_->built = false;
+  return absl::OkStatus();
+}
+
+absl::Status BatchBuilder::SetTimestamp(int64_t timestamp_ns) {
+  ESTORIA_ENSURE_PENDING_();
+  if (pending_->events.empty()) return absl::InvalidArgumentError("SetTimestamp before any event");
+  if (timestamp_ns <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("timestamp_ns must be > 0, got ", timestamp_ns));
+  }
+  pending_->events.back().timestamp_ns = timestamp_ns;
+  pending_->built = false;
+  return absl::OkStatus();
+}
+
+size_t BatchBuilder::event_count() const { return pending_ == nullptr ? 0 : pending_->events.size(); }
+
+absl::StatusOr<absl::Span<const uint8_t>> BatchBuilder::Bytes() {
+  ESTORIA_ENSURE_PENDING_();
+  if (pending_->events.empty()) return absl::InvalidArgumentError("the batch holds no events");
+  flatbuffers::FlatBufferBuilder& fbb = pending_->fbb;
+  if (!pending_->built) {
+    fbb.Clear();
+    std::vector<flatbuffers::Offset<fb::WritableEvent>> events;
+    events.reserve(pending_->events.size());
+    std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
+    for (const PendingEvent& e : pending_->events) {
+      auto type = fbb.CreateString(e.type);
+      fbb.ForceVectorAlignment(e.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
+      auto data = fbb.CreateVector(e.data);
+      auto content_type = fbb.CreateString(e.content_type);
+      flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata_vector;
+      if (!e.metadata.empty()) {
+        metadata.clear();
+        for (const auto& [key, value] : e.metadata) {  // already sorted
+          auto k = fbb.CreateString(key);
+          auto v = fbb.CreateString(value);
+          metadata.push_back(fb::CreateKeyValue(fbb, k, v));
+        }
+        metadata_vector = fbb.CreateVector(metadata);
+      }
+      fb::WritableEventBuilder event(fbb);
+      event.add_type(type);
+      event.add_data(data);
+      event.add_content_type(content_type);
+      if (!metadata_vector.IsNull()) event.add_metadata(metadata_vector);
+      fb::Uuid id;
+      if (e.id.has_value() && !e.id->IsNil()) {
+        id = fb::Uuid(e.id->Hi(), e.id->Lo());
+        event.add_id(&id);
+      }
+      if (e.timestamp_ns > 0) event.add_timestamp_ns(e.timestamp_ns);
+      events.push_back(event.Finish());
+    }
+    auto vector = fbb.CreateVector(events);
+    fb::FinishWritableEventBatchBuffer(fbb, fb::CreateWritableEventBatch(fbb, vector));
+    pending_->built = true;
+  }
+  if (fbb.GetSize() > kMaxBatchBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the batch is ", fbb.GetSize(), " bytes; the limit is ", kMaxBatchBytes));
+  }
+  return absl::Span<const uint8_t>(fbb.GetBufferPointer(), fbb.GetSize());
+}
+
+absl::StatusOr<WritableBatch> BatchBuilder::Build() {
+  absl::Span<const uint8_t> bytes;
+  ASSIGN_OR_RETURN(bytes, Bytes());
+  std::unique_ptr<uint8_t, WritableBatch::AlignedFree> data(AllocateAligned(bytes.size()));
+  if (data == nullptr) return absl::ResourceExhaustedError("out of memory copying the batch");
+  std::memcpy(data.get(), bytes.data(), bytes.size());
+  return WritableBatch(std::move(data), bytes.size(), pending_->events.size());
+}
+
+void BatchBuilder::Clear() {
+  if (pending_ == nullptr) return;
+  pending_->events.clear();
+  pending_->estimated_bytes = 0;
+  pending_->fbb.Clear();
+  pending_->built = false;
+}
+
+#undef ESTORIA_ENSURE_PENDING_
+
+}  // namespace estoria::core
