@@ -4,7 +4,8 @@
 // executable so that bench/ratios.py can print what each layer costs.
 //
 // Names put the layer last, so each set of peers sorts together:
-//   BM_Append/batch:100/{capi,core,sdk}
+//   BM_Append/batch:100/{capi,capi_bytes,core,sdk}   (capi: est_append_batch;
+//                                                     capi_bytes: est_append of the bytes)
 //   BM_ReadStream/events:10000/views:64/{capi,core,sdk}
 //   BM_ReadAll/events:10000/views:256/{capi,core,sdk}
 //
@@ -252,9 +253,14 @@ CStore OpenCapi(benchmark::State& state) {
   return CStore(s);
 }
 
+// How a C caller hands a batch over: the handle itself (est_append_batch),
+// or its FlatBuffers bytes (est_append, which copies and verifies them as it
+// must for bytes from anywhere).
+enum class CapiPath { kHandle, kBytes };
+
 // One est_batch per append, built, appended and freed: the whole cost a C
 // caller pays for an append.
-est_status AppendCapiBatch(est_store* store, const char* stream, int64_t n) {
+est_status AppendCapiBatch(est_store* store, const char* stream, int64_t n, CapiPath path = CapiPath::kHandle) {
   est_batch* batch = nullptr;
   est_status st = est_batch_new(&batch);
   for (int64_t i = 0; st == EST_OK && i < n; ++i) {
@@ -262,10 +268,14 @@ est_status AppendCapiBatch(est_store* store, const char* stream, int64_t n) {
     if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey1, kMetaValue1);
     if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey2, kMetaValue2);
   }
-  const uint8_t* bytes = nullptr;
-  size_t len = 0;
-  if (st == EST_OK) st = est_batch_bytes(batch, &bytes, &len);
-  if (st == EST_OK) st = est_append(store, stream, bytes, len, nullptr, nullptr, nullptr);
+  if (st == EST_OK && path == CapiPath::kHandle) {
+    st = est_append_batch(store, stream, batch, nullptr, nullptr, nullptr);
+  } else if (st == EST_OK) {
+    const uint8_t* bytes = nullptr;
+    size_t len = 0;
+    st = est_batch_bytes(batch, &bytes, &len);
+    if (st == EST_OK) st = est_append(store, stream, bytes, len, nullptr, nullptr, nullptr);
+  }
   est_batch_free(batch);
   return st;
 }
@@ -284,12 +294,12 @@ bool FillCapi(benchmark::State& state, est_store* store, int64_t streams, int64_
   return true;
 }
 
-void AppendCapi(benchmark::State& state, int64_t batch_size) {
+void AppendCapi(benchmark::State& state, int64_t batch_size, CapiPath path) {
   CStore store = OpenCapi(state);
   if (store == nullptr) return;
   int64_t in_store = 0;
   for (auto _ : state) {
-    est_status st = AppendCapiBatch(store.get(), kStream, batch_size);
+    est_status st = AppendCapiBatch(store.get(), kStream, batch_size, path);
     if (st != EST_OK) {
       SkipWithLastError(state, "append", st);
       break;
@@ -475,7 +485,8 @@ void ReadAllSdk(benchmark::State& state, size_t views_per_call) {
 void RegisterAll() {
   for (int64_t batch : {1, 100}) {
     std::string name = "BM_Append/batch:" + std::to_string(batch);
-    benchmark::RegisterBenchmark((name + "/capi").c_str(), AppendCapi, batch);
+    benchmark::RegisterBenchmark((name + "/capi").c_str(), AppendCapi, batch, CapiPath::kHandle);
+    benchmark::RegisterBenchmark((name + "/capi_bytes").c_str(), AppendCapi, batch, CapiPath::kBytes);
     benchmark::RegisterBenchmark((name + "/core").c_str(), AppendCore, batch);
     benchmark::RegisterBenchmark((name + "/sdk").c_str(), AppendSdk, batch);
   }

@@ -6,7 +6,7 @@ Usage: bench/ratios.py [PATH_TO_estoria_bench] [-- extra benchmark flags]
 
 Benchmarks are named NAME/.../LAYER with LAYER one of core, capi, sdk; peers
 share everything before the last "/". For each set of peers it prints the
-time per event of the C ABI and of the SDK divided by the core's (1.10 = 10%
+time per event of every other layer (capi, capi_bytes, sdk) divided by the core's (1.10 = 10%
 slower than calling the core directly), from Google Benchmark's items/s
 (CPU time). Python 3 standard library only.
 """
@@ -58,8 +58,9 @@ def main(argv):
         head, _, layer = name.rpartition("/")
         groups.setdefault(head, {})[layer] = seconds
 
+    layers_seen = sorted({layer for g in groups.values() for layer in g if layer != "core"})
     width = max((len(h) for h in groups), default=10)
-    print(f"{'benchmark':<{width}}  {'core ns/event':>13}  {'capi/core':>9}  {'sdk/core':>8}")
+    print(f"{'benchmark':<{width}}  {'core ns/event':>13}" + "".join(f"  {l + '/core':>15}" for l in layers_seen))
     status = 0
     for head in sorted(groups):
         layers = groups[head]
@@ -68,9 +69,8 @@ def main(argv):
             status = 1
             print(f"{head:<{width}}  {'(no core run)':>13}")
             continue
-        capi = f"{layers['capi'] / core:9.2f}" if "capi" in layers else f"{'-':>9}"
-        sdk = f"{layers['sdk'] / core:8.2f}" if "sdk" in layers else f"{'-':>8}"
-        print(f"{head:<{width}}  {core * 1e9:13.1f}  {capi}  {sdk}")
+        cells = "".join(f"  {layers[l] / core:15.2f}" if l in layers else f"  {'-':>15}" for l in layers_seen)
+        print(f"{head:<{width}}  {core * 1e9:13.1f}{cells}")
     return status
 
 

@@ -15,12 +15,6 @@ namespace {
 // Longest metadata key or value accepted from a C string.
 constexpr size_t kMaxMetadataString = size_t{1} << 20;
 
-est_status CheckBatch(const char* fn, const est_batch* batch) {
-  if (batch == nullptr) return FailArg(fn, "batch", "is NULL");
-  if (UsedAcrossFork(batch->fork_generation)) return FailFork(fn);
-  return EST_OK;
-}
-
 // A required, bounded C string.
 est_status CheckString(const char* fn, std::string_view field, const char* s, size_t max_len, std::string_view* out) {
   if (s == nullptr) return FailArg(fn, field, "is NULL");
@@ -31,6 +25,13 @@ est_status CheckString(const char* fn, std::string_view field, const char* s, si
 }
 
 }  // namespace
+
+est_status CheckBatch(const char* fn, const est_batch* batch) {
+  if (batch == nullptr) return FailArg(fn, "batch", "is NULL");
+  if (UsedAcrossFork(batch->fork_generation)) return FailFork(fn);
+  return EST_OK;
+}
+
 }  // namespace estoria::capi
 
 using estoria::capi::CheckBatch;

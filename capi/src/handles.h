@@ -37,6 +37,9 @@ struct StoreLife {
 // Checks a required store handle (not NULL, not from before a fork).
 est_status CheckStore(const char* fn, const est_store* store);
 
+// Checks a required batch handle (not NULL, not from before a fork).
+est_status CheckBatch(const char* fn, const est_batch* batch);
+
 // Parses a required "type_uuid" C string into *id; on failure records
 // "fn: field: ..." and returns EST_ERR_INVALID_ARGUMENT.
 est_status ParseId(const char* fn, std::string_view field, const char* text, core::Id* id);

@@ -78,9 +78,11 @@ struct RandomPool {
 };
 thread_local RandomPool tls_pool;
 
-// Copies `len` (<= RandomPool::kSize) fresh random bytes into `out`.
-absl::Status TakeRandom(uint8_t* out, size_t len) {
-  RandomPool& pool = tls_pool;
+// Copies `len` (<= RandomPool::kSize) fresh random bytes from this thread's
+// `pool` into `out`. The pool is a parameter so that a caller taking many
+// pieces names the thread_local once (each naming is a __tls_get_addr call
+// in a shared library).
+absl::Status TakeRandom(RandomPool& pool, uint8_t* out, size_t len) {
   const uint64_t generation = ForkGeneration();
   if (pool.generation != generation) {
     // Filled before a fork: the other side of the fork holds the same bytes.
@@ -207,7 +209,7 @@ bool ParseUuid(std::string_view text, Uuid* out) {
 
 absl::StatusOr<Uuid> NewUuidV4() {
   Uuid uuid;
-  absl::Status status = TakeRandom(uuid.bytes.data(), uuid.bytes.size());
+  absl::Status status = TakeRandom(tls_pool, uuid.bytes.data(), uuid.bytes.size());
   if (!status.ok()) return status;
   uuid.bytes[6] = static_cast<uint8_t>(0x40 | (uuid.bytes[6] & 0x0F));  // version 4
   uuid.bytes[8] = static_cast<uint8_t>(0x80 | (uuid.bytes[8] & 0x3F));  // variant 10
@@ -215,21 +217,40 @@ absl::StatusOr<Uuid> NewUuidV4() {
 }
 
 absl::StatusOr<Uuid> NewUuidV7() {
-  // Random bits first, so that a failure leaves the shared state untouched.
-  uint8_t random[10];
-  absl::Status status = TakeRandom(random, sizeof(random));
+  Uuid uuid;
+  absl::Status status = NewUuidsV7(absl::MakeSpan(&uuid, 1));
   if (!status.ok()) return status;
-  uint64_t rand_b = 0;
-  for (int i = 0; i < 8; ++i) rand_b = (rand_b << 8) | random[i];
-  const uint16_t fresh_counter = static_cast<uint16_t>((random[8] << 8) | random[9]);
+  return uuid;
+}
 
+absl::Status NewUuidsV7(absl::Span<Uuid> out) {
+  if (out.empty()) return absl::OkStatus();
+  // Random bits first, so that a failure leaves the shared state untouched:
+  // each UUID's rand_b waits in its own bytes 8-15 until the layout below.
+  RandomPool& pool = tls_pool;
+  uint8_t fresh[2];
+  absl::Status status = TakeRandom(pool, fresh, sizeof(fresh));
+  for (size_t i = 0; status.ok() && i < out.size(); ++i) {
+    status = TakeRandom(pool, out[i].bytes.data() + 8, 8);
+  }
+  if (!status.ok()) return status;
+  const uint16_t fresh_counter = static_cast<uint16_t>((fresh[0] << 8) | fresh[1]);
+
+  // One clock read and one compare-and-swap reserve out.size() consecutive
+  // states: the first is the usual next state, the rest follow it by one.
   const uint64_t now_ms = UnixMillisNow();
+  const uint64_t extra = out.size() - 1;
   uint64_t last = v7_state.load(std::memory_order_relaxed);
-  uint64_t next;
+  uint64_t first;
   do {
-    next = internal::NextV7State(last, now_ms, fresh_counter);
-  } while (!v7_state.compare_exchange_weak(last, next, std::memory_order_relaxed));
-  return internal::MakeV7(next, rand_b);
+    first = internal::NextV7State(last, now_ms, fresh_counter);
+  } while (!v7_state.compare_exchange_weak(last, first + extra, std::memory_order_relaxed));
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint64_t rand_b = 0;
+    for (int b = 8; b < 16; ++b) rand_b = (rand_b << 8) | out[i].bytes[b];
+    out[i] = internal::MakeV7(first + i, rand_b);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace estoria::core

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace estoria::core {
 
@@ -44,6 +45,10 @@ absl::StatusOr<Uuid> NewUuidV4();
 // 12-bit sub-millisecond counter (method 1) and random bits. Strictly
 // increasing within a process, also when the clock steps back.
 absl::StatusOr<Uuid> NewUuidV7();
+// Fills `out` with consecutive v7 UUIDs (strictly increasing, as from as
+// many NewUuidV7 calls) for one clock read and one atomic update: what an
+// append of a batch needs.
+absl::Status NewUuidsV7(absl::Span<Uuid> out);
 
 }  // namespace estoria::core
 

@@ -334,3 +334,28 @@ TEST(UuidRandom, GetrandomFailureIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace estoria::core
+
+namespace estoria::core {
+namespace {
+
+TEST(UuidV7Batch, FillsStrictlyIncreasingV7sThatContinueAfterSingleCalls) {
+  absl::StatusOr<Uuid> before = NewUuidV7();
+  ASSERT_TRUE(before.ok());
+  std::vector<Uuid> batch(5000);  // more than one millisecond's counter range
+  ASSERT_TRUE(NewUuidsV7(absl::MakeSpan(batch)).ok());
+  absl::StatusOr<Uuid> after = NewUuidV7();
+  ASSERT_TRUE(after.ok());
+  Uuid previous = *before;
+  for (const Uuid& u : batch) {
+    EXPECT_EQ(u.bytes[6] >> 4, 7);
+    EXPECT_EQ(u.bytes[8] & 0xC0, 0x80);
+    EXPECT_LT(previous, u);
+    previous = u;
+  }
+  EXPECT_LT(previous, *after);
+}
+
+TEST(UuidV7Batch, AnEmptySpanIsANoOp) { EXPECT_TRUE(NewUuidsV7(absl::Span<Uuid>()).ok()); }
+
+}  // namespace
+}  // namespace estoria::core

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/status.h"
@@ -89,18 +90,18 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
   const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
+  // Every event's new ID at once (one clock read, one atomic update); a
+  // restored event with its own ID leaves its fresh one unused.
+  std::vector<Uuid> fresh_ids(events.size());
+  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids)));
   size_t offset = 0;
   size_t largest = 0;
   for (flatbuffers::uoffset_t i = 0; i < events.size(); ++i) {
     const fb::WritableEvent& in = *events.Get(i);
-    fb::Uuid id;
+    fb::Uuid id(fresh_ids[i].Hi(), fresh_ids[i].Lo());
     const fb::Uuid* given_id = in.id();
     if (options.keep_ids_and_timestamps && given_id != nullptr && (given_id->hi() != 0 || given_id->lo() != 0)) {
       id = *given_id;
-    } else {
-      Uuid fresh;
-      ASSIGN_OR_RETURN(fresh, NewUuidV7());
-      id = fb::Uuid(fresh.Hi(), fresh.Lo());
     }
     int64_t timestamp_ns =
         options.keep_ids_and_timestamps && in.timestamp_ns() > 0 ? in.timestamp_ns() : options.now_ns;

@@ -242,6 +242,17 @@ EST_API void est_append_result_init(est_append_result *result);
 EST_API est_status est_append(est_store *store, const char *stream_id, const uint8_t *batch, size_t batch_len,
                               const est_append_options *options, est_append_result *result, est_iter **written);
 
+/**
+ * Appends the events of `batch` to `stream_id` atomically, as est_append
+ * does with the batch's bytes, but without copying and re-verifying them:
+ * every input was checked when it was added to the batch. The batch is
+ * unchanged and may be appended again or freed.
+ * @return as est_append; EST_ERR_INVALID_ARGUMENT for an empty batch.
+ */
+EST_API est_status est_append_batch(est_store *store, const char *stream_id, est_batch *batch,
+                                    const est_append_options *options, est_append_result *result,
+                                    est_iter **written);
+
 /* ------------------------------------------------------------------ reads */
 
 #define EST_FORWARD 0

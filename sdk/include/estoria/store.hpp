@@ -262,8 +262,7 @@ class Store {
                                   StreamIterator* written) const {
     if (!store_) return Closed();
     if (!stream_id.valid()) return NulInId();
-    Result<std::span<const uint8_t>> bytes = batch.Bytes();
-    if (!bytes.ok()) return bytes.error();
+    if (batch.get() == nullptr) return Error(EST_ERR_INVALID_ARGUMENT, "the batch holds no event");
     est_append_options o = EST_APPEND_OPTIONS_INIT;
     o.expect = static_cast<int32_t>(options.expect);
     o.expected_version = options.expected_version;
@@ -271,8 +270,10 @@ class Store {
     o.first_version = options.first_version;
     est_append_result r = EST_APPEND_RESULT_INIT;
     est_iter* it = nullptr;
-    est_status st = est_append(store_.get(), stream_id.c_str(), bytes->data(), bytes->size(), &o, &r,
-                               written != nullptr ? &it : nullptr);
+    // The batch handle itself crosses: its inputs were checked as they were
+    // added, so the library neither copies nor re-verifies its bytes.
+    est_status st = est_append_batch(store_.get(), stream_id.c_str(), batch.get(), &o, &r,
+                                     written != nullptr ? &it : nullptr);
     if (st == EST_ERR_VERSION_MISMATCH) {
       int64_t expected = options.expect == Expect::kVersion ? options.expected_version : 0;
       return Error::VersionMismatch(est_last_error(), expected, r.actual_version);
