@@ -21,7 +21,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/estoriaConfig.cmake ${CMAKE_CURRENT_BI
 
 # estoria.pc for the installed tree, estoria-uninstalled.pc for the build tree
 # (bindings and examples find the freshly built library through it).
-set(PC_PREFIX ${CMAKE_INSTALL_PREFIX})
+# Relocatable: the prefix is found from the .pc file's own place, so
+# `cmake --install --prefix ANYWHERE` gives a working estoria.pc.
+file(RELATIVE_PATH PC_UP "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+set(PC_PREFIX "\${pcfiledir}/${PC_UP}")
 set(PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 set(PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/estoria.pc.in ${CMAKE_CURRENT_BINARY_DIR}/estoria.pc @ONLY)
