@@ -1,5 +1,6 @@
-# cmake --install: the library (shared and static), the header, the SDK
-# headers, the schema, a CMake package config (estoria::estoria) and estoria.pc.
+# cmake --install: the library (shared and static), the header, the SDK and
+# typed-aggregate headers, the schema, a CMake package config (estoria::estoria)
+# and estoria.pc.
 include(CMakePackageConfigHelpers)
 
 install(TARGETS estoria EXPORT estoriaTargets
@@ -8,6 +9,7 @@ install(TARGETS estoria EXPORT estoriaTargets
 install(TARGETS estoria_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/capi/include/estoria DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/estoria DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/aggregates/include/estoria DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/schema/estoria.fbs DESTINATION ${CMAKE_INSTALL_DATADIR}/estoria)
 
 install(EXPORT estoriaTargets NAMESPACE estoria:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/estoria)

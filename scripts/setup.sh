@@ -5,8 +5,12 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build ccache g++ clang pkg-config
+  libclang-rt-14-dev  # libFuzzer (scripts/fuzz.sh); clang only recommends it
   libabsl-dev libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev liblmdb-dev  # bench/file_store_bench's peers
+  nlohmann-json3-dev
+  python3-venv python3-pytest python3-wheel  # bindings/python: venv, offline tests and install
 )
 
 missing=()

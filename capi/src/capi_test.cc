@@ -115,10 +115,11 @@ TEST(StatusName, NamesEveryCode) {
   EXPECT_STREQ("EST_ERR_UNSUPPORTED", est_status_name(EST_ERR_UNSUPPORTED));
   EXPECT_STREQ("EST_ERR_NO_MEMORY", est_status_name(EST_ERR_NO_MEMORY));
   EXPECT_STREQ("EST_ERR_INTERNAL", est_status_name(EST_ERR_INTERNAL));
+  EXPECT_STREQ("EST_ERR_APPLIED_PARTIALLY", est_status_name(EST_ERR_APPLIED_PARTIALLY));
 }
 
 TEST(StatusName, UnknownCodesAreEstUnknown) {
-  for (est_status code : {2, 3, -11, -100, INT32_MIN, INT32_MAX}) {
+  for (est_status code : {2, 3, -12, -100, INT32_MIN, INT32_MAX}) {
     ASSERT_NE(nullptr, est_status_name(code));
     EXPECT_STREQ("EST_UNKNOWN", est_status_name(code)) << code;
   }

@@ -25,6 +25,10 @@ namespace estoria::capi {
 // The est_status that a core status code stands for (see the code table in
 // core/util/status.h).
 est_status StatusFromCode(absl::StatusCode code);
+// The core code that an error est_status stands for (kInternal for EST_OK,
+// EST_END, EST_ERR_APPLIED_PARTIALLY and unknown codes: not a status a
+// callback hands the library).
+absl::StatusCode CodeFromStatus(est_status status);
 
 // Records "fn: what" as this thread's last error and returns `code`.
 est_status Fail(est_status code, const char* fn, std::string_view what);

@@ -38,32 +38,43 @@ void SetMessage(const char* fn, std::string_view a, std::string_view b) noexcept
 
 }  // namespace
 
+namespace {
+
+// The one table of which core code stands for which est_status (the code
+// table of core/util/status.h); read both ways.
+struct CodePair {
+  absl::StatusCode code;
+  est_status status;
+};
+constexpr CodePair kCodePairs[] = {
+    {absl::StatusCode::kOk, EST_OK},
+    {absl::StatusCode::kInvalidArgument, EST_ERR_INVALID_ARGUMENT},
+    {absl::StatusCode::kNotFound, EST_ERR_NOT_FOUND},
+    {absl::StatusCode::kAborted, EST_ERR_VERSION_MISMATCH},
+    {absl::StatusCode::kFailedPrecondition, EST_ERR_CLOSED},
+    {absl::StatusCode::kUnavailable, EST_ERR_IO},
+    {absl::StatusCode::kDataLoss, EST_ERR_CORRUPTION},
+    {absl::StatusCode::kAlreadyExists, EST_ERR_BUSY},
+    {absl::StatusCode::kUnimplemented, EST_ERR_UNSUPPORTED},
+    {absl::StatusCode::kResourceExhausted, EST_ERR_NO_MEMORY},
+    {absl::StatusCode::kInternal, EST_ERR_INTERNAL},
+};
+
+}  // namespace
+
 est_status StatusFromCode(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return EST_OK;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return EST_ERR_INVALID_ARGUMENT;
-    case absl::StatusCode::kNotFound:
-      return EST_ERR_NOT_FOUND;
-    case absl::StatusCode::kAborted:
-      return EST_ERR_VERSION_MISMATCH;
-    case absl::StatusCode::kFailedPrecondition:
-      return EST_ERR_CLOSED;
-    case absl::StatusCode::kUnavailable:
-      return EST_ERR_IO;
-    case absl::StatusCode::kDataLoss:
-      return EST_ERR_CORRUPTION;
-    case absl::StatusCode::kAlreadyExists:
-      return EST_ERR_BUSY;
-    case absl::StatusCode::kUnimplemented:
-      return EST_ERR_UNSUPPORTED;
-    case absl::StatusCode::kResourceExhausted:
-      return EST_ERR_NO_MEMORY;
-    default:
-      return EST_ERR_INTERNAL;
+  if (code == absl::StatusCode::kOutOfRange) return EST_ERR_INVALID_ARGUMENT;
+  for (const CodePair& p : kCodePairs) {
+    if (p.code == code) return p.status;
   }
+  return EST_ERR_INTERNAL;
+}
+
+absl::StatusCode CodeFromStatus(est_status status) {
+  for (const CodePair& p : kCodePairs) {
+    if (p.status == status) return p.code;
+  }
+  return absl::StatusCode::kInternal;
 }
 
 est_status Fail(est_status code, const char* fn, std::string_view what) {
@@ -80,6 +91,8 @@ est_status FailStatus(const char* fn, const absl::Status& status, std::string_vi
   est_status code = StatusFromCode(status.code());
   // An OK status here is a bug of the caller; never report success for it.
   if (code == EST_OK) code = EST_ERR_INTERNAL;
+  // Told apart from a plain internal error by its payload.
+  if (code == EST_ERR_INTERNAL && core::GetAppliedPartially(status)) code = EST_ERR_APPLIED_PARTIALLY;
   SetMessage(fn, field, core::ToStd(status.message()));
   return code;
 }
@@ -152,6 +165,8 @@ EST_API const char* est_status_name(est_status status) {
       return "EST_ERR_NO_MEMORY";
     case EST_ERR_INTERNAL:
       return "EST_ERR_INTERNAL";
+    case EST_ERR_APPLIED_PARTIALLY:
+      return "EST_ERR_APPLIED_PARTIALLY";
     default:
       return "EST_UNKNOWN";
   }

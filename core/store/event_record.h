@@ -31,6 +31,12 @@ class EventBlock {
     // (non-zero); otherwise every event gets a new UUIDv7 and `now_ns`.
     bool keep_ids_and_timestamps = false;
     int64_t now_ns = 0;
+    // For the file log, which writes the block as one frame: bytes left
+    // free before the first record (for the frame header; a multiple of 8),
+    // and an 8-byte prefix before each record (u32 little-endian size, then
+    // u32 zero), so that the block is the frame's payload as it is.
+    size_t header_room = 0;
+    bool size_prefixed = false;
   };
 
   // Builds the records of every event of `batch` for `stream`, versions and
@@ -46,6 +52,13 @@ class EventBlock {
   EventView view(size_t i) const { return {bytes_ + records_[i].offset, records_[i].size}; }
   // Bytes held by the block's allocation (for tests and accounting).
   size_t allocated_bytes() const { return capacity_; }
+  // The whole block: header room, then the records (each 8-byte aligned,
+  // with their prefixes when asked for), padded to a multiple of 8.
+  uint8_t* data() { return bytes_; }
+  const uint8_t* data() const { return bytes_; }
+  size_t used_bytes() const { return used_; }
+  // Where record i starts in data().
+  size_t record_offset(size_t i) const { return records_[i].offset; }
 
   // Sets record i's stream_version and global_position.
   // REQUIRES: the block is not yet visible to any reader.
@@ -60,6 +73,7 @@ class EventBlock {
 
   uint8_t* bytes_ = nullptr;  // owned; 8-byte aligned
   size_t capacity_ = 0;
+  size_t used_ = 0;
   std::vector<Record> records_;
 };
 

@@ -11,6 +11,7 @@
 #define ESTORIA_CORE_STORE_EVENT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -120,7 +121,31 @@ class SnapshotStore {
   // kNotFound when there is none.
   virtual absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate,
                                                                        int64_t max_version) = 0;
+  // Removes the aggregate's snapshots that are not among the `keep_last`
+  // newest (0 = no count limit) or are below `min_version` (0 = no bound).
+  // OK when nothing matched. Durable like an append.
+  virtual absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) = 0;
 };
+
+struct StoreStats {
+  int64_t events = 0;          // live
+  int64_t streams = 0;         // live
+  int64_t bytes = 0;           // of the store's files on disk
+  int64_t segments = 0;        // log segment files
+  int64_t first_position = 0;  // lowest live position, 0 when empty
+  int64_t last_position = 0;   // highest handed out, 0 when none
+  int64_t snapshots = 0;
+};
+
+struct VerifyReport {
+  int64_t segments = 0;
+  int64_t records = 0;  // log records: batches, deletions, snapshots
+  int64_t events = 0;
+  int64_t bytes = 0;    // read
+};
+
+// Progress of a long operation: `done` of `total` units. May be empty.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
 class EventStore : public StreamReader,
                    public StreamWriter,
@@ -133,6 +158,10 @@ class EventStore : public StreamReader,
   virtual void Close() = 0;
   // Makes everything appended so far durable.
   virtual absl::Status Sync() = 0;
+  virtual absl::StatusOr<StoreStats> Stats() = 0;
+  // Checks every stored record (checksums, structure); kDataLoss names the
+  // first damage. `report` (may be null) is filled on OK and on kDataLoss.
+  virtual absl::Status Verify(const ProgressFn& progress, VerifyReport* report) = 0;
 };
 
 enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };
@@ -143,9 +172,9 @@ struct StoreOptions {
   bool read_only = false;
 };
 
-// Opens a store by URI: "memory:" now; "file:", bare paths and
-// "postgresql://" are known schemes answered with kUnimplemented until their
-// backends land; anything else is kInvalidArgument.
+// Opens a store by URI: "memory:", "file:PATH" or a bare path (the file
+// store); "postgresql://" is a known scheme answered with kUnimplemented
+// until its backend lands; anything else is kInvalidArgument.
 absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, const StoreOptions& options);
 
 }  // namespace estoria::core

@@ -21,7 +21,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/store/entry_list.h"
 #include "core/store/event_record.h"
+#include "core/store/snapshot_list.h"
+#include "core/store/store_checks.h"
 #include "core/util/mutex.h"
 #include "core/util/status.h"
 
@@ -37,58 +40,11 @@ struct Entry {
   std::shared_ptr<const EventBlock> block;  // keeps fb alive
 };
 
-// A fixed-capacity array of entries; how many are in use is kept by its
-// owner under the store lock. Never reallocated: growth makes a new one.
-class EntryArray {
- public:
-  explicit EntryArray(size_t capacity) : capacity_(capacity), entries_(new Entry[capacity]) {}
-
-  size_t capacity() const { return capacity_; }
-  Entry& operator[](size_t i) { return entries_[i]; }
-  const Entry& operator[](size_t i) const { return entries_[i]; }
-  const Entry* data() const { return entries_.get(); }
-
- private:
-  const size_t capacity_;
-  std::unique_ptr<Entry[]> entries_;
-};
-
-constexpr size_t kMinArrayCapacity = 8;
-
-// An append-only sequence of entries: `array` with `count` in use.
-struct EntryList {
-  std::shared_ptr<EntryArray> array;
-  size_t count = 0;
-
-  // Appends `entries`, growing by doubling into a new array so that readers
-  // of the old one are never disturbed.
-  void Append(absl::Span<const Entry> entries) {
-    size_t needed = count + entries.size();
-    if (array == nullptr || needed > array->capacity()) {
-      size_t capacity = std::max({kMinArrayCapacity, needed, array == nullptr ? 0 : 2 * array->capacity()});
-      auto grown = std::make_shared<EntryArray>(capacity);
-      for (size_t i = 0; i < count; ++i) (*grown)[i] = (*array)[i];
-      array = std::move(grown);
-    }
-    for (size_t i = 0; i < entries.size(); ++i) (*array)[count + i] = entries[i];
-    count = needed;
-  }
-
-  // Replaces the list with a new array holding the entries that `keep` accepts.
-  template <typename Keep>
-  void Filter(Keep keep) {
-    auto kept = std::make_shared<EntryArray>(std::max(kMinArrayCapacity, count));
-    size_t n = 0;
-    for (size_t i = 0; i < count; ++i) {
-      if (keep((*array)[i])) (*kept)[n++] = (*array)[i];
-    }
-    array = std::move(kept);
-    count = n;
-  }
-};
+using Entries = EntryArray<Entry>;
+using EntryListOf = EntryList<Entry>;
 
 struct Stream {
-  EntryList events;  // the live events, versions tip - count + 1 .. tip
+  EntryListOf events;  // the live events, versions tip - count + 1 .. tip
   int64_t tip = 0;   // kept by truncation
 
   int64_t first_live_version() const { return tip - static_cast<int64_t>(events.count) + 1; }
@@ -97,7 +53,7 @@ struct Stream {
 // Iterates entries [begin, end) of an array, forward or backward.
 class MemoryIterator final : public EventIterator {
  public:
-  MemoryIterator(std::shared_ptr<const EntryArray> array, size_t begin, size_t end, bool reverse,
+  MemoryIterator(std::shared_ptr<const Entries> array, size_t begin, size_t end, bool reverse,
                  std::shared_ptr<const std::atomic<bool>> closed)
       : array_(std::move(array)),
         begin_(begin),
@@ -117,27 +73,19 @@ class MemoryIterator final : public EventIterator {
   }
 
  private:
-  std::shared_ptr<const EntryArray> array_;  // null when empty
+  std::shared_ptr<const Entries> array_;  // null when empty
   size_t begin_;
   size_t end_;
   const bool reverse_;
   std::shared_ptr<const std::atomic<bool>> closed_;
 };
 
-std::unique_ptr<EventIterator> MakeIterator(const std::shared_ptr<EntryArray>& array, size_t begin, size_t end,
+std::unique_ptr<EventIterator> MakeIterator(const std::shared_ptr<Entries>& array, size_t begin, size_t end,
                                             bool reverse, const std::shared_ptr<std::atomic<bool>>& closed) {
   if (begin >= end) return std::make_unique<MemoryIterator>(nullptr, 0, 0, false, closed);
   return std::make_unique<MemoryIterator>(array, begin, end, reverse, closed);
 }
 
-bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
-
-// A non-negative int64 count or bound as a size_t limit (0 = unlimited).
-size_t Limit(int64_t count) {
-  return count == 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(count);
-}
-
-absl::Status CheckStreamId(const Id& id, std::string_view what) { return ValidateTypeName(id.type, what); }
 
 }  // namespace
 
@@ -147,11 +95,11 @@ struct MemoryStore::State {
 
   Mutex mu;
   absl::flat_hash_map<Id, Stream> streams ABSL_GUARDED_BY(mu);
-  EntryList global ABSL_GUARDED_BY(mu);  // every live event, ascending position
+  EntryListOf global ABSL_GUARDED_BY(mu);  // every live event, ascending position
   int64_t next_position ABSL_GUARDED_BY(mu) = 1;
   // Per aggregate, ascending version; equal versions in write order, so the
   // newest of a version is the last of its run.
-  absl::flat_hash_map<Id, std::vector<std::shared_ptr<const Snapshot>>> snapshots ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<Id, SnapshotList> snapshots ABSL_GUARDED_BY(mu);
 
   bool is_closed() const { return closed->load(std::memory_order_acquire); }
 
@@ -171,8 +119,7 @@ struct MemoryStore::State {
       }
       return true;
     });
-    size_t index = 0;
-    stream.events.Filter([&](const Entry&) { return index++ >= k; });
+    stream.events.DropFront(k);
   }
 };
 
@@ -185,7 +132,7 @@ void MemoryStore::Close() {
   s.closed->store(true, std::memory_order_release);
   MutexLock lock(&s.mu);
   s.streams.clear();
-  s.global = EntryList();
+  s.global = EntryListOf();
   s.snapshots.clear();
 }
 
@@ -200,27 +147,8 @@ absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const Writabl
   if (written != nullptr) written->reset();
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
-  RETURN_IF_ERROR(CheckStreamId(stream, "stream type"));
-  switch (options.expect) {
-    case Expect::kAny:
-    case Expect::kNoStream:
-      break;
-    case Expect::kVersion:
-      if (options.expected_version < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("expected_version must be >= 0, got ", options.expected_version));
-      }
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown expectation ", static_cast<int>(options.expect)));
-  }
-  if (options.first_version < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("first_version must be >= 0, got ", options.first_version));
-  }
-  if (!options.restore && options.first_version != 0) {
-    return absl::InvalidArgumentError("first_version is only honoured with restore");
-  }
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckAppendOptions(options));
 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
@@ -231,20 +159,9 @@ absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const Writabl
   if (s.is_closed()) return ClosedError();
   auto it = s.streams.find(stream);
   const int64_t current = it == s.streams.end() ? 0 : it->second.tip;
-  if (options.expect == Expect::kNoStream && current != 0) return VersionMismatchError(0, current);
-  if (options.expect == Expect::kVersion && options.expected_version != current) {
-    return VersionMismatchError(options.expected_version, current);
-  }
-  int64_t first_version = current + 1;
-  if (options.restore && options.first_version != 0) {
-    if (it == s.streams.end()) {
-      first_version = options.first_version;
-    } else if (options.first_version != current + 1) {
-      return absl::InvalidArgumentError(absl::StrCat("first_version ", options.first_version,
-                                                     " does not continue the stream (its version is ", current,
-                                                     ")"));
-    }
-  }
+  RETURN_IF_ERROR(CheckExpectation(options, current));
+  int64_t first_version = 0;
+  RETURN_IF_ERROR(FirstVersionForAppend(options, it != s.streams.end(), current, &first_version));
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   if (first_version > kMax - static_cast<int64_t>(n) || s.next_position > kMax - static_cast<int64_t>(n)) {
     return absl::InvalidArgumentError("the append would overflow versions or positions");
@@ -283,54 +200,26 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadStream(const Id&
                                                                        const ReadOptions& options) {
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
-  RETURN_IF_ERROR(CheckStreamId(stream, "stream type"));
-  if (options.direction != Direction::kForward && options.direction != Direction::kReverse) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown direction ", static_cast<int>(options.direction)));
-  }
-  if (options.after_version < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("after_version must be >= 0, got ", options.after_version));
-  }
-  if (options.count < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
-  }
-  const size_t limit = Limit(options.count);
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckReadOptions(options));
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
   auto it = s.streams.find(stream);
   if (it == s.streams.end()) {
-    return absl::NotFoundError(absl::StrCat("stream ", stream.ToString(), " not found"));
+    return StreamNotFound(stream);
   }
   const Stream& target = it->second;
-  const size_t count = target.events.count;
-  const int64_t lo = target.first_live_version();  // index 0 holds version lo
-  if (options.direction == Direction::kForward) {
-    // Versions after `after_version`: from index after_version + 1 - lo.
-    size_t begin = options.after_version < lo ? 0
-                                              : static_cast<size_t>(std::min<int64_t>(
-                                                    options.after_version - lo + 1, static_cast<int64_t>(count)));
-    size_t end = begin + std::min(limit, count - begin);
-    return MakeIterator(target.events.array, begin, end, false, s.closed);
-  }
-  // Reverse: from `after_version` (inclusive; 0 or above the tip = the tip) down.
-  const int64_t upper =
-      options.after_version == 0 || options.after_version > target.tip ? target.tip : options.after_version;
-  if (upper < lo) return MakeIterator(nullptr, 0, 0, true, s.closed);
-  const size_t end = static_cast<size_t>(upper - lo + 1);
-  const size_t begin = end - std::min(limit, end);
-  return MakeIterator(target.events.array, begin, end, true, s.closed);
+  const StreamRange range = StreamReadRange(target.tip, target.events.count, options);
+  return MakeIterator(target.events.array, range.begin, range.end, options.direction == Direction::kReverse,
+                      s.closed);
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadAll(const ReadAllOptions& options) {
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
-  if (options.after_position < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("after_position must be >= 0, got ", options.after_position));
-  }
-  if (options.count < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
-  }
-  const size_t limit = Limit(options.count);
+  RETURN_IF_ERROR(CheckReadAllOptions(options));
+  const size_t limit = CountLimit(options.count);
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
@@ -347,16 +236,14 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadAll(const ReadAl
 absl::Status MemoryStore::DeleteStream(const Id& stream, int64_t to_version) {
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
-  RETURN_IF_ERROR(CheckStreamId(stream, "stream type"));
-  if (to_version < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("to_version must be >= 0, got ", to_version));
-  }
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckDeleteVersion(to_version));
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
   auto it = s.streams.find(stream);
   if (it == s.streams.end()) {
-    return absl::NotFoundError(absl::StrCat("stream ", stream.ToString(), " not found"));
+    return StreamNotFound(stream);
   }
   Stream& target = it->second;
   if (to_version == 0) {
@@ -368,12 +255,8 @@ absl::Status MemoryStore::DeleteStream(const Id& stream, int64_t to_version) {
   }
   // Truncation: snapshots below to_version go whatever the events do.
   if (auto snap = s.snapshots.find(stream); snap != s.snapshots.end()) {
-    auto& list = snap->second;
-    list.erase(list.begin(), std::lower_bound(list.begin(), list.end(), to_version,
-                                              [](const std::shared_ptr<const Snapshot>& a, int64_t v) {
-                                                return a->version < v;
-                                              }));
-    if (list.empty()) s.snapshots.erase(snap);
+    DropSnapshotsBelow(snap->second, to_version);
+    if (snap->second.empty()) s.snapshots.erase(snap);
   }
   const int64_t lo = target.first_live_version();
   if (to_version < lo) return absl::OkStatus();  // already gone
@@ -387,11 +270,7 @@ absl::Status MemoryStore::WriteSnapshot(const Id& aggregate, int64_t version, ab
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
   RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
-  if (version <= 0) return absl::InvalidArgumentError(absl::StrCat("snapshot version must be > 0, got ", version));
-  if (timestamp_ns < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("timestamp_ns must be >= 0, got ", timestamp_ns));
-  }
-  if (HasNul(content_type)) return absl::InvalidArgumentError("the content type contains NUL");
+  RETURN_IF_ERROR(CheckSnapshotWrite(version, timestamp_ns, content_type));
 
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->aggregate_id = aggregate;
@@ -402,11 +281,7 @@ absl::Status MemoryStore::WriteSnapshot(const Id& aggregate, int64_t version, ab
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
-  auto& list = s.snapshots[aggregate];
-  // After every snapshot of the same version: the latest written wins ties.
-  auto at = std::upper_bound(list.begin(), list.end(), version,
-                             [](int64_t v, const std::shared_ptr<const Snapshot>& a) { return v < a->version; });
-  list.insert(at, std::move(snapshot));
+  InsertSnapshot(s.snapshots[aggregate], std::move(snapshot));
   return absl::OkStatus();
 }
 
@@ -415,24 +290,58 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> MemoryStore::ReadSnapshot(const 
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
   RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
-  if (max_version < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_version must be >= 0, got ", max_version));
-  }
+  RETURN_IF_ERROR(CheckSnapshotMaxVersion(max_version));
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
   auto it = s.snapshots.find(aggregate);
   if (it != s.snapshots.end()) {
-    const auto& list = it->second;
-    if (max_version == 0) return list.back();
-    auto after = std::upper_bound(list.begin(), list.end(), max_version,
-                                  [](int64_t v, const std::shared_ptr<const Snapshot>& a) { return v < a->version; });
-    if (after != list.begin()) return *std::prev(after);
+    if (auto found = FindSnapshot(it->second, max_version); found != nullptr) return found;
   }
-  return absl::NotFoundError(max_version == 0
-                                 ? absl::StrCat("no snapshot of ", aggregate.ToString())
-                                 : absl::StrCat("no snapshot of ", aggregate.ToString(), " at or below version ",
-                                                max_version));
+  return SnapshotNotFound(aggregate, max_version);
+}
+
+absl::Status MemoryStore::PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) {
+  State& s = *state_;
+  if (s.is_closed()) return ClosedError();
+  RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
+  RETURN_IF_ERROR(CheckPruneBounds(keep_last, min_version));
+  MutexLock lock(&s.mu);
+  if (s.is_closed()) return ClosedError();
+  auto it = s.snapshots.find(aggregate);
+  if (it == s.snapshots.end()) return absl::OkStatus();
+  PruneSnapshotList(it->second, keep_last, min_version);
+  if (it->second.empty()) s.snapshots.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoreStats> MemoryStore::Stats() {
+  State& s = *state_;
+  MutexLock lock(&s.mu);
+  if (s.is_closed()) return ClosedError();
+  StoreStats stats;
+  stats.events = static_cast<int64_t>(s.global.count);
+  stats.streams = static_cast<int64_t>(s.streams.size());
+  stats.first_position = s.global.count == 0 ? 0 : (*s.global.array)[0].position;
+  stats.last_position = s.next_position - 1;
+  for (const auto& [id, list] : s.snapshots) stats.snapshots += static_cast<int64_t>(list.size());
+  return stats;
+}
+
+absl::Status MemoryStore::Verify(const ProgressFn& progress, VerifyReport* report) {
+  State& s = *state_;
+  uint64_t total = 0;
+  {
+    MutexLock lock(&s.mu);
+    if (s.is_closed()) return ClosedError();
+    total = s.global.count;
+  }
+  if (progress) progress(total, total);  // outside the lock: it is the caller's code
+  if (report != nullptr) {
+    *report = VerifyReport{};
+    report->events = static_cast<int64_t>(total);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace estoria::core

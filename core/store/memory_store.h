@@ -46,6 +46,10 @@ class MemoryStore final : public EventStore {
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
                              std::string_view content_type, int64_t timestamp_ns) override;
   absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
+  absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
+  absl::StatusOr<StoreStats> Stats() override;
+  // Records were verified when stored: counts them.
+  absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
   // Drops the store's own references to its events and snapshots (iterators
   // keep theirs).
   void Close() override;

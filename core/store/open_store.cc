@@ -3,14 +3,20 @@
 //                                  text: no path, no query; options are checked
 //                                  but have no effect, and read_only is refused
 //                                  because a new memory store is empty)
-//   "file:PATH", a bare path       the file store      (kUnimplemented for now)
+//   "file:PATH", a bare path       the file store (core/filelog); "file:///abs" is
+//                                  accepted for an absolute path; settings in the
+//                                  query (see ApplyFileSettings)
 //   "postgresql://", "postgres://" the PostgreSQL store (kUnimplemented for now)
 // A "scheme:" prefix is an RFC 3986 scheme (a letter, then letters, digits,
 // '+', '-' or '.'); any other scheme, and an empty URI, is kInvalidArgument.
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/env/env.h"
+#include "core/filelog/file_store.h"
 #include "core/store/event_store.h"
 #include "core/store/memory_store.h"
 #include "core/util/status.h"
@@ -46,6 +52,55 @@ absl::Status CheckOptions(const StoreOptions& options) {
   return absl::OkStatus();
 }
 
+// The query of a file URI: "&"-separated settings.
+//   mode=ro|rw            a read-only open (also est_store_options.read_only)
+//   segment_bytes=N       segment size (>= 4096; default 64 MiB)
+//   preallocate_bytes=N   zeros kept written ahead of the writer (0 = none; default 4 MiB)
+absl::Status ApplyFileSettings(std::string_view query, FileStoreOptions* out) {
+  for (absl::string_view setting : absl::StrSplit(ToAbsl(query), '&', absl::SkipEmpty())) {
+    const size_t eq = setting.find('=');
+    const absl::string_view key = setting.substr(0, eq);
+    const absl::string_view value = eq == absl::string_view::npos ? absl::string_view() : setting.substr(eq + 1);
+    uint64_t n = 0;
+    if (key == "mode" && (value == "ro" || value == "rw")) {
+      out->store.read_only = out->store.read_only || value == "ro";
+    } else if (key == "segment_bytes" && absl::SimpleAtoi(value, &n) && n >= 4096) {
+      out->segment_bytes = n;
+    } else if (key == "preallocate_bytes" && absl::SimpleAtoi(value, &n)) {
+      out->preallocate_bytes = n;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown or bad file store setting \"", setting,
+          "\" (known: mode=ro|rw, segment_bytes=N (>= 4096), preallocate_bytes=N)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "file:PATH[?SETTINGS]" or a bare path.
+absl::StatusOr<std::shared_ptr<EventStore>> OpenFileUri(std::string_view uri, bool bare,
+                                                        const StoreOptions& options) {
+  std::string_view path = bare ? uri : uri.substr(5);
+  FileStoreOptions file_options;
+  file_options.store = options;
+  if (!bare) {
+    if (size_t q = path.find('?'); q != std::string_view::npos) {
+      std::string_view query = path.substr(q + 1);
+      path = path.substr(0, q);
+      RETURN_IF_ERROR(ApplyFileSettings(query, &file_options));
+    }
+    if (path.substr(0, 2) == "//") {  // file:///abs/path: an empty authority
+      path.remove_prefix(2);
+      if (path.empty() || path[0] != '/') {
+        return absl::InvalidArgumentError(
+            absl::StrCat("a file URI with a host is not supported: \"", ToAbsl(uri), "\""));
+      }
+    }
+  }
+  if (path.empty()) return absl::InvalidArgumentError("the file store URI has no path");
+  return OpenFileStore(Env::Default(), path, file_options);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, const StoreOptions& options) {
@@ -53,9 +108,7 @@ absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, cons
   if (uri.find('\0') != std::string_view::npos) return absl::InvalidArgumentError("the store URI contains NUL");
   RETURN_IF_ERROR(CheckOptions(options));
   std::string_view scheme = Scheme(uri);
-  if (scheme.empty() || scheme == "file") {
-    return absl::UnimplementedError(absl::StrCat("the file store is not in this build yet (\"", ToAbsl(uri), "\")"));
-  }
+  if (scheme.empty() || scheme == "file") return OpenFileUri(uri, scheme.empty(), options);
   if (scheme == "postgresql" || scheme == "postgres") {
     return absl::UnimplementedError("the PostgreSQL store is not in this build yet");
   }

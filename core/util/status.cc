@@ -10,6 +10,18 @@
 namespace estoria::core {
 namespace {
 constexpr absl::string_view kVersionPayload = "estoria/version_mismatch";
+constexpr absl::string_view kAppliedPartiallyPayload = "estoria/applied_partially";
+
+// Parses the payload "a b" of two decimal integers.
+bool ParsePair(const absl::Cord& payload, int64_t* a, int64_t* b) {
+  std::string text(payload);
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto first = std::from_chars(begin, end, *a);
+  if (first.ec != std::errc() || first.ptr == end) return false;
+  auto second = std::from_chars(first.ptr + 1, end, *b);
+  return second.ec == std::errc();
+}
 }  // namespace
 
 absl::Status ClosedError(std::string_view what) { return absl::FailedPreconditionError(ToAbsl(what)); }
@@ -24,14 +36,23 @@ absl::Status VersionMismatchError(int64_t expected, int64_t actual) {
 std::optional<VersionMismatch> GetVersionMismatch(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kVersionPayload);
   if (!payload) return std::nullopt;
-  std::string text(*payload);
   VersionMismatch out{};
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto first = std::from_chars(begin, end, out.expected);
-  if (first.ec != std::errc() || first.ptr == end) return std::nullopt;
-  auto second = std::from_chars(first.ptr + 1, end, out.actual);
-  if (second.ec != std::errc()) return std::nullopt;
+  if (!ParsePair(*payload, &out.expected, &out.actual)) return std::nullopt;
+  return out;
+}
+
+absl::Status AppliedPartiallyError(std::string_view message, int64_t first_version, int64_t last_version) {
+  absl::Status status = absl::InternalError(ToAbsl(message));
+  status.SetPayload(kAppliedPartiallyPayload, absl::Cord(absl::StrCat(first_version, " ", last_version)));
+  return status;
+}
+
+std::optional<AppliedPartially> GetAppliedPartially(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInternal) return std::nullopt;
+  absl::optional<absl::Cord> payload = status.GetPayload(kAppliedPartiallyPayload);
+  if (!payload) return std::nullopt;
+  AppliedPartially out{};
+  if (!ParsePair(*payload, &out.first_version, &out.last_version)) return std::nullopt;
   return out;
 }
 

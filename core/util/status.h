@@ -28,7 +28,8 @@ inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.d
 //   kAlreadyExists    the store is locked by another writer (BUSY)
 //   kUnimplemented    the backend lacks the capability
 //   kResourceExhausted out of memory
-//   kInternal         a bug
+//   kInternal         a bug; with the AppliedPartially payload: an aggregate
+//                     save appended its events but could not apply them
 absl::Status ClosedError(std::string_view what = "the store is closed");
 
 // A version mismatch carries the expected and the actual version as a payload
@@ -39,6 +40,17 @@ struct VersionMismatch {
   int64_t actual;
 };
 std::optional<VersionMismatch> GetVersionMismatch(const absl::Status& status);
+
+// An aggregate save whose events were appended (versions first..last) but
+// whose apply failed: the host must reload. Code kInternal (a host's state
+// the engine could not bring up to date), told apart by its payload;
+// capi maps it to EST_ERR_APPLIED_PARTIALLY.
+absl::Status AppliedPartiallyError(std::string_view message, int64_t first_version, int64_t last_version);
+struct AppliedPartially {
+  int64_t first_version;
+  int64_t last_version;
+};
+std::optional<AppliedPartially> GetAppliedPartially(const absl::Status& status);
 
 }  // namespace estoria::core
 

@@ -22,15 +22,15 @@ namespace estoria::acceptance {
 namespace {
 
 // A fresh empty directory under the system temp dir, as "<scheme><path>".
-// For backends that keep files (file:); unused until one is registered.
-[[maybe_unused]] std::string FreshDirUri(const std::string& scheme) {
+// For backends that keep files (file:).
+std::string FreshDirUri(const std::string& scheme) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "estoria-acc-XXXXXX").string();
   char* dir = mkdtemp(tmpl.data());
   EXPECT_NE(dir, nullptr) << "mkdtemp failed";
   return scheme + tmpl;
 }
 
-[[maybe_unused]] void RemoveDirUri(const std::string& scheme, const std::string& uri) {
+void RemoveDirUri(const std::string& scheme, const std::string& uri) {
   std::error_code ignored;
   std::filesystem::remove_all(uri.substr(scheme.size()), ignored);
 }
@@ -86,12 +86,12 @@ void CheckFbMatchesView(const est_event& view) {
 
 }  // namespace
 
-// To add a backend, add one line here, e.g.
-//   {"file", [] { return FreshDirUri("file:"); }, [](const std::string& u) { RemoveDirUri("file:", u); }},
-// (postgresql: a URI naming a fresh database or schema of the throwaway server.)
+// To add a backend, add one line here (postgresql: a URI naming a fresh
+// database or schema of the throwaway server).
 const std::vector<Backend>& AllBackends() {
   static const std::vector<Backend> backends = {
       {"memory", [] { return std::string("memory:"); }, nullptr, true},
+      {"file", [] { return FreshDirUri("file:"); }, [](const std::string& u) { RemoveDirUri("file:", u); }, true, true},
   };
   return backends;
 }
@@ -398,9 +398,22 @@ void Acceptance::CloseStore() {
   store_ = nullptr;
 }
 
+void Acceptance::ReopenStore(const est_store_options* options) {
+  CloseStore();
+  ASSERT_EST_OK(est_store_open(uri_.c_str(), options, &store_)) << "reopening " << uri_;
+}
+
+std::string Acceptance::ExtraUri() {
+  extra_uris_.push_back(GetParam().make_uri());
+  return extra_uris_.back();
+}
+
 void Acceptance::TearDown() {
   CloseStore();
-  if (GetParam().cleanup) GetParam().cleanup(uri_);
+  if (GetParam().cleanup) {
+    GetParam().cleanup(uri_);
+    for (const std::string& uri : extra_uris_) GetParam().cleanup(uri);
+  }
 }
 
 }  // namespace estoria::acceptance

@@ -36,6 +36,7 @@ struct Backend {
   std::function<std::string()> make_uri;            // a fresh store each call
   std::function<void(const std::string&)> cleanup;  // given the URI make_uri returned
   bool has_global_order = true;                     // else positions are 0
+  bool persistent = false;                          // reopening the URI gives the same store
 };
 
 // Every backend the suite runs against (see acceptance.cc: adding one is one
@@ -195,13 +196,22 @@ class Acceptance : public ::testing::TestWithParam<Backend> {
 
   // Closes the store early (TearDown then does nothing more with it).
   void CloseStore();
+  // Closes the store and opens the same URI again (persistent backends).
+  void ReopenStore(const est_store_options* options = nullptr);
   bool HasGlobalOrder() const { return GetParam().has_global_order; }
 
   // Everything a read_all sees: a rejected call must leave it unchanged.
   std::vector<Event> Everything() { return ReadAll(store_).events; }
 
+  // The URI of another fresh store of this backend, cleaned up by TearDown
+  // (the test closes what it opens there).
+  std::string ExtraUri();
+
   est_store* store_ = nullptr;
   std::string uri_;
+
+ private:
+  std::vector<std::string> extra_uris_;
 };
 
 }  // namespace estoria::acceptance

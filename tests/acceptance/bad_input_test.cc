@@ -261,13 +261,13 @@ TEST_P(BadInputTest, UnknownSyncModesAndUrisAreInvalid) {
     est_store_options o = EST_STORE_OPTIONS_INIT;
     o.sync_mode = mode;
     est_store* store = reinterpret_cast<est_store*>(&o);
-    EXPECT_INVALID(est_store_open(GetParam().make_uri().c_str(), &o, &store)) << "sync_mode " << mode;
+    EXPECT_INVALID(est_store_open(ExtraUri().c_str(), &o, &store)) << "sync_mode " << mode;
     EXPECT_EQ(store, nullptr);
   }
   est_store_options negative_interval = EST_STORE_OPTIONS_INIT;
   negative_interval.sync_interval_ms = -1;
   est_store* store = nullptr;
-  EXPECT_INVALID(est_store_open(GetParam().make_uri().c_str(), &negative_interval, &store));
+  EXPECT_INVALID(est_store_open(ExtraUri().c_str(), &negative_interval, &store));
   EXPECT_EQ(store, nullptr);
   // (A string without a "scheme:" prefix is a bare path: the file store.)
   for (const char* uri : {"bogus:", "memory2:", "http://example.com", "Memory-x:"}) {
@@ -358,7 +358,7 @@ TEST_P(BadInputTest, StructSizeBelowTheFirstReleaseIsInvalid) {
     est_store_options open = EST_STORE_OPTIONS_INIT;
     open.struct_size = size;
     est_store* store = nullptr;
-    EXPECT_INVALID(est_store_open(GetParam().make_uri().c_str(), &open, &store));
+    EXPECT_INVALID(est_store_open(ExtraUri().c_str(), &open, &store));
     EXPECT_EQ(store, nullptr);
   }
   // One byte short of the released struct is also below the first release.
@@ -404,7 +404,7 @@ TEST_P(BadInputTest, LargerStructsWithZeroTailsAreAccepted) {
   EXPECT_EST_OK(est_snapshot_write(store_, other.c_str(), 1, "x", 1, nullptr, &snap.known));
   auto open = MakeExtended<est_store_options>(EST_STORE_OPTIONS_INIT, 0);
   est_store* store = nullptr;
-  EXPECT_EST_OK(est_store_open(GetParam().make_uri().c_str(), &open.known, &store));
+  EXPECT_EST_OK(est_store_open(ExtraUri().c_str(), &open.known, &store));
   est_store_close(store);
 
   est_iter* iter = nullptr;
@@ -428,7 +428,7 @@ TEST_P(BadInputTest, LargerStructsWithNonZeroTailsAreUnsupported) {
   EXPECT_REJECTED(EST_ERR_UNSUPPORTED, est_snapshot_write(store_, stream_.c_str(), 9, "x", 1, nullptr, &snap.known));
   auto open = MakeExtended<est_store_options>(EST_STORE_OPTIONS_INIT, 1);
   est_store* store = reinterpret_cast<est_store*>(&open);
-  EXPECT_REJECTED(EST_ERR_UNSUPPORTED, est_store_open(GetParam().make_uri().c_str(), &open.known, &store));
+  EXPECT_REJECTED(EST_ERR_UNSUPPORTED, est_store_open(ExtraUri().c_str(), &open.known, &store));
   EXPECT_EQ(store, nullptr);
 }
 

@@ -2,6 +2,7 @@
 // "ReadStream", section 3 "Reads" and "Identity"): bounds in both
 // directions, counts, NOT_FOUND against empty iterators, iterator snapshots,
 // EST_END, est_iter_next_batch and est_event_metadata.
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -241,6 +242,26 @@ TEST_P(ReadTest, EventMetadataOutOfRangeIsInvalid) {
   ASSERT_EST_OK(est_event_metadata(&view, 1, &key, &value));
   EXPECT_STREQ(key, "k2");
   EXPECT_STREQ(value, "v2");
+  est_iter_close(iter);
+}
+
+TEST_P(ReadTest, EveryViewOfABatchCanBePassedOnWhenOnlyTheFirstWasInitialised) {
+  const std::string stream = NewStreamId();
+  Batch batch;
+  batch.Add("a").Meta("k", "first").Add("b").Meta("k", "second");
+  ASSERT_EST_OK(Append(store_, stream, batch.Bytes()).status);
+  est_iter* iter = nullptr;
+  ASSERT_EST_OK(est_read_stream(store_, stream.c_str(), nullptr, &iter));
+  est_event views[2];
+  std::memset(views, 0, sizeof(views));
+  views[0] = EST_EVENT_INIT;  // as the header asks: element 0 only
+  size_t count = 0;
+  ASSERT_EST_OK(est_iter_next_batch(iter, views, 2, &count));
+  ASSERT_EQ(count, 2u);
+  const char* key = nullptr;
+  const char* value = nullptr;
+  ASSERT_EST_OK(est_event_metadata(&views[1], 0, &key, &value));
+  EXPECT_STREQ(value, "second");
   est_iter_close(iter);
 }
 

@@ -77,6 +77,7 @@ typedef int32_t est_status;
 #define EST_ERR_UNSUPPORTED (-8)     /* the backend lacks the capability */
 #define EST_ERR_NO_MEMORY (-9)
 #define EST_ERR_INTERNAL (-10)
+#define EST_ERR_APPLIED_PARTIALLY (-11) /* an aggregate save appended its events but could not apply them: reload */
 
 /** The name of a status ("EST_OK", "EST_ERR_NOT_FOUND", ...); "EST_UNKNOWN"
  *  for a code this library does not know. Never NULL; static storage. */
@@ -145,9 +146,13 @@ EST_API void est_store_options_init(est_store_options *options);
 /**
  * Opens a store.
  * URIs: "memory:" (a fresh private in-memory store each time);
- * "file:PATH" or a bare PATH (the embedded file store: not in this
- * release, EST_ERR_UNSUPPORTED); "postgresql://" and "postgres://"
- * (not in this release, EST_ERR_UNSUPPORTED).
+ * "file:PATH", "file:///ABSOLUTE/PATH" or a bare PATH: the embedded file
+ * store, a directory created if absent (one writer at a time: a second open
+ * is EST_ERR_BUSY naming the holder's PID). Settings go in the query,
+ * "&"-separated: segment_bytes=N, preallocate_bytes=N, mode=ro|rw (a
+ * read-only open, like options.read_only, is EST_ERR_UNSUPPORTED in this
+ * release). "postgresql://" and "postgres://": not in this release,
+ * EST_ERR_UNSUPPORTED.
  * @param options NULL ok: the defaults.
  * @param out     receives the store; free it with est_store_close.
  * @return EST_OK; EST_ERR_INVALID_ARGUMENT (unknown scheme, bad options),
@@ -324,7 +329,8 @@ EST_API est_status est_iter_next(est_iter *iter, est_event *event);
 /** Fills up to `capacity` views, all valid until the next call on the
  *  iterator; *count says how many. events[0].struct_size (as set by
  *  EST_EVENT_INIT) gives the size of every element, the array's stride; the
- *  other elements' struct_size are not read.
+ *  other elements' struct_size are not read, and are set to it for every
+ *  element filled.
  *  @return EST_OK with *count >= 1 (possibly fewer than capacity while more
  *          remain); EST_END with *count = 0. */
 EST_API est_status est_iter_next_batch(est_iter *iter, est_event *events, size_t capacity, size_t *count);
@@ -382,6 +388,207 @@ EST_API const uint8_t *est_snapshot_data(const est_snapshot *snapshot, size_t *l
 EST_API const char *est_snapshot_content_type(const est_snapshot *snapshot);
 /** Frees the snapshot; NULL is a no-op. */
 EST_API void est_snapshot_free(est_snapshot *snapshot);
+
+/* ------------------------------------------------- snapshot retention */
+
+/** Removes snapshots of `aggregate_id`: all but the `keep_last` newest
+ *  (0 = no count limit) and all below `min_version` (0 = no bound). Durable
+ *  as an append is. EST_OK also when there was nothing to remove. */
+EST_API est_status est_snapshot_prune(est_store *store, const char *aggregate_id, int64_t keep_last,
+                                      int64_t min_version);
+
+/* ---------------------------------------------- durability and operation */
+
+/** Makes everything appended, deleted and snapshotted so far durable. Under
+ *  EST_SYNC_ALWAYS that is already so; under the other modes this is how a
+ *  host asks for it, and how it hears of a failure that est_store_close
+ *  (void) cannot report. A store whose write or sync failed is poisoned:
+ *  this and every later call on it return EST_ERR_IO until it is reopened. */
+EST_API est_status est_store_sync(est_store *store);
+
+#define EST_LOG_ERROR 0
+#define EST_LOG_WARNING 1
+#define EST_LOG_INFO 2
+
+/** Receives what the library cannot return to a caller: a failed background
+ *  flush, a failed snapshot write after a save, recovery cutting a torn
+ *  tail. Called from any thread, possibly concurrently; must not call back
+ *  into the library. `message` is valid during the call only. */
+typedef void (*est_log_fn)(void *user, int32_t level, const char *message);
+
+/** Sets the process-wide log handler (NULL = discard, the default). The
+ *  library never prints. */
+EST_API void est_set_log_handler(est_log_fn handler, void *user);
+
+/** Progress of a long operation: `done` of `total` units (bytes for verify
+ *  and compaction). Called on the calling thread. */
+typedef void (*est_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+typedef struct est_stats {
+  uint32_t struct_size;
+  int64_t events;         /* live events (deleted and truncated ones excluded) */
+  int64_t streams;        /* live streams (wholly deleted ones excluded) */
+  int64_t bytes;          /* bytes of the store's files on disk (0 in memory) */
+  int64_t segments;       /* log segment files (0 in memory) */
+  int64_t first_position; /* lowest live global position, 0 when empty */
+  int64_t last_position;  /* highest position handed out so far, 0 when none */
+  int64_t snapshots;      /* snapshots held */
+} est_stats;
+
+#define EST_STATS_INIT {sizeof(est_stats), 0, 0, 0, 0, 0, 0, 0}
+EST_API void est_stats_init(est_stats *stats);
+
+/** Fills `stats` (within its struct_size). */
+EST_API est_status est_store_stats(est_store *store, est_stats *stats);
+
+typedef struct est_verify_report {
+  uint32_t struct_size;
+  int64_t segments; /* files checked */
+  int64_t records;  /* log records checked (batches, deletions, snapshots) */
+  int64_t events;   /* event records checked */
+  int64_t bytes;    /* bytes read */
+} est_verify_report;
+
+#define EST_VERIFY_REPORT_INIT {sizeof(est_verify_report), 0, 0, 0, 0}
+EST_API void est_verify_report_init(est_verify_report *report);
+
+/** Checks the whole store: every record's checksum and structure, read with
+ *  pread (never through a mapping), while the store stays usable.
+ *  @param progress NULL ok.  @param report NULL ok: filled on EST_OK and on
+ *  EST_ERR_CORRUPTION.
+ *  @return EST_OK; EST_ERR_CORRUPTION naming the segment and offset of the
+ *          first damage. */
+EST_API est_status est_store_verify(est_store *store, est_progress_fn progress, void *progress_user,
+                                    est_verify_report *report);
+
+/* ------------------------------------------------------------ aggregates */
+
+/* The aggregate engine: load = the newest usable snapshot, then a fold of the
+ * later events through the host's apply callback; save = append the queued
+ * events expecting the loaded version, apply them, snapshot when the policy
+ * says so. One engine for every language; host code runs in callbacks. No
+ * library lock is held while a callback runs. */
+
+/** From inside a callback: the message that goes with the error status the
+ *  callback is about to return (copied; becomes est_last_error()). */
+EST_API void est_set_error(const char *message);
+
+/** A growable byte buffer the library owns, written by an encode callback. */
+typedef struct est_buffer est_buffer;
+EST_API est_status est_buffer_append(est_buffer *buffer, const void *data, size_t len);
+
+/** An aggregate type: callbacks over the host's state (an opaque void*).
+ *  Callbacks return EST_OK or an error status (message via est_set_error). */
+typedef struct est_aggregate_type {
+  uint32_t struct_size;
+  const char *type_name; /* the aggregate type: its streams are "type_uuid"; copied */
+  void *user;            /* passed to every callback */
+  /** A new, empty state for aggregate `id`. */
+  est_status (*new_state)(void *user, const est_uuid *id, void **state);
+  /** Applies one event (a view valid during the call) to `state`. */
+  est_status (*apply)(void *user, void *state, const est_event *event);
+  /** Frees a state from new_state or decode. */
+  void (*free_state)(void *user, void *state);
+  /** Optional, both or neither: the state as bytes (snapshots and cache). */
+  est_status (*encode)(void *user, const void *state, est_buffer *out);
+  est_status (*decode)(void *user, const uint8_t *data, size_t len, void **state);
+  const char *snapshot_content_type; /* NULL ok: ""; copied */
+} est_aggregate_type;
+
+#define EST_AGGREGATE_TYPE_INIT {sizeof(est_aggregate_type), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+EST_API void est_aggregate_type_init(est_aggregate_type *type);
+
+/** Valid during a hook call only. */
+typedef struct est_hook_context est_hook_context;
+/** From a before-save hook: adds metadata to every event of the save. */
+EST_API est_status est_hook_add_metadata(est_hook_context *ctx, const char *key, const char *value);
+
+#define EST_HOOK_BEFORE_LOAD 0
+#define EST_HOOK_AFTER_LOAD 1
+#define EST_HOOK_BEFORE_SAVE 2
+#define EST_HOOK_AFTER_SAVE 3
+
+/** A hook: `stage` is one of EST_HOOK_*; `version` is the aggregate's
+ *  version (the requested to_version before a load). An error from a
+ *  before-hook fails the operation with that status; an after-hook's error
+ *  goes to the log handler. */
+typedef est_status (*est_aggregate_hook_fn)(void *user, int32_t stage, est_hook_context *ctx,
+                                           const char *aggregate_id, int64_t version);
+
+typedef struct est_aggregate_store_options {
+  uint32_t struct_size;
+  int64_t snapshot_every;            /* snapshot after a save crossing a multiple of N events; 0 = never */
+  int64_t snapshot_keep_last;        /* retention: keep the newest N; 0 = all */
+  int64_t snapshot_keep_min_version; /* retention: drop snapshots below V; 0 = none */
+  int64_t cache_capacity;            /* aggregates cached (LRU, encoded state); 0 = no cache */
+} est_aggregate_store_options;
+
+#define EST_AGGREGATE_STORE_OPTIONS_INIT {sizeof(est_aggregate_store_options), 0, 0, 0, 0}
+EST_API void est_aggregate_store_options_init(est_aggregate_store_options *options);
+
+typedef struct est_aggregate_store est_aggregate_store;
+typedef struct est_aggregate est_aggregate;
+
+/** An aggregate store over `store` for one aggregate type. Like an
+ *  iterator, it may outlive est_store_close (its calls then return
+ *  EST_ERR_CLOSED) and be freed in any order. Snapshots or a cache without
+ *  encode/decode are EST_ERR_INVALID_ARGUMENT. @param options NULL ok. */
+EST_API est_status est_aggregate_store_new(est_store *store, const est_aggregate_type *type,
+                                           const est_aggregate_store_options *options,
+                                           est_aggregate_store **out);
+EST_API void est_aggregate_store_free(est_aggregate_store *astore);
+
+/** Adds a hook for `stage`; hooks of one stage run in the order added.
+ *  Add hooks before the store is shared between threads. */
+EST_API est_status est_aggregate_store_add_hook(est_aggregate_store *astore, int32_t stage,
+                                                est_aggregate_hook_fn hook, void *user);
+
+/** A new aggregate at version 0. @param uuid NULL ok: a new UUIDv7. */
+EST_API est_status est_aggregate_new(est_aggregate_store *astore, const est_uuid *uuid, est_aggregate **out);
+
+/** Loads aggregate `uuid` at `to_version` (0 = the latest).
+ *  @return EST_OK; EST_ERR_NOT_FOUND for an aggregate never written;
+ *          EST_ERR_INVALID_ARGUMENT when to_version is past the tip. */
+EST_API est_status est_aggregate_load(est_aggregate_store *astore, const est_uuid *uuid, int64_t to_version,
+                                      est_aggregate **out);
+
+/** Queues a domain event on the aggregate (copied). @param content_type NULL ok. */
+EST_API est_status est_aggregate_append(est_aggregate *agg, const char *type, const void *data, size_t data_len,
+                                        const char *content_type);
+/** Adds metadata to the last queued event; reserved "estoria." keys are
+ *  refused at save, before anything is written. */
+EST_API est_status est_aggregate_append_metadata(est_aggregate *agg, const char *key, const char *value);
+
+/** Appends the queued events expecting the aggregate's version, then
+ *  applies them. @param result NULL ok.
+ *  @return EST_OK; EST_ERR_VERSION_MISMATCH (nothing written; the aggregate
+ *          keeps its queue and state: reload and retry);
+ *          EST_ERR_APPLIED_PARTIALLY (written, but apply failed: reload). */
+EST_API est_status est_aggregate_save(est_aggregate *agg, est_append_result *result);
+
+/** The host state (owned by the aggregate; valid until its next load/save or free). */
+EST_API void *est_aggregate_state(est_aggregate *agg);
+EST_API int64_t est_aggregate_version(const est_aggregate *agg);
+/** The aggregate's ID ("type_uuid"), valid as long as the handle. */
+EST_API const char *est_aggregate_id(const est_aggregate *agg);
+/** Events queued and not yet saved. */
+EST_API size_t est_aggregate_pending(const est_aggregate *agg);
+EST_API void est_aggregate_free(est_aggregate *agg);
+
+typedef struct est_aggregate_stats {
+  uint32_t struct_size;
+  int64_t loads;            /* successful loads */
+  int64_t events_applied;   /* events folded by loads (not by saves) */
+  int64_t snapshots_used;   /* loads that started from a snapshot */
+  int64_t snapshots_written;
+  int64_t cache_hits;
+  int64_t cache_misses;
+} est_aggregate_stats;
+
+#define EST_AGGREGATE_STATS_INIT {sizeof(est_aggregate_stats), 0, 0, 0, 0, 0, 0}
+EST_API void est_aggregate_stats_init(est_aggregate_stats *stats);
+/** Counters of this aggregate store since it was created. */
+EST_API est_status est_aggregate_store_stats(est_aggregate_store *astore, est_aggregate_stats *stats);
 
 #ifdef __cplusplus
 } /* extern "C" */

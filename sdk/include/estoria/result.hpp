@@ -33,6 +33,7 @@ enum class ErrorCode : est_status {
   kUnsupported = EST_ERR_UNSUPPORTED,
   kNoMemory = EST_ERR_NO_MEMORY,
   kInternal = EST_ERR_INTERNAL,
+  kAppliedPartially = EST_ERR_APPLIED_PARTIALLY,
 };
 
 class Error {

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Prints the file store benchmark's figures and its ratios to SQLite and LMDB.
+
+Usage:
+  bench/file_ratios.py RESULTS.json           (from --benchmark_out=FILE, or
+                                               --benchmark_format=json > FILE;
+                                               "-" reads standard input)
+  bench/file_ratios.py --run [PATH_TO_file_store_bench] [-- extra benchmark flags]
+  e.g. build/release/bench/file_store_bench --benchmark_out=/tmp/f.json && bench/file_ratios.py /tmp/f.json
+
+Reads the rows of file_store_bench (WORKLOAD/TARGET/...; see the header of
+bench/file_store_bench.cc) and prints, for each workload, every target's
+figure, the ratios estoria/SQLite and estoria/LMDB, and the issue's target for
+estoria with whether this run met it. Throughput ratios above 1 favour estoria;
+latency ratios below 1 do. With --benchmark_repetitions the median stands for
+each benchmark. Exits 1 when a benchmark failed or a row is missing (the other
+figures are still printed), else 0 whatever the targets say.
+Python 3 standard library only.
+"""
+import json
+import os
+import subprocess
+import sys
+
+DEFAULT_EXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "release", "bench",
+                           "file_store_bench")
+MIB = 1024.0 * 1024.0
+PEERS = ("sqlite", "lmdb")
+
+# The issue's targets (issue 3, "Bench, and what it must show").
+TARGET_SINGLE_THREAD = 5000.0    # durable appends/s from 1 thread
+TARGET_16_THREADS = 50000.0      # durable appends/s from 16 threads
+TARGET_BULK_BANDWIDTH = 0.70     # bulk bytes/s over durable sequential bytes/s
+TARGET_P99_OVER_FDATASYNC = 2.0  # append p99 over fdatasync p99
+
+
+def load(argv):
+    args = argv[1:]
+    extra = []
+    if "--" in args:
+        i = args.index("--")
+        args, extra = args[:i], args[i + 1:]
+    if args and args[0] == "--run":
+        exe = args[1] if len(args) > 1 else DEFAULT_EXE
+        if not os.path.exists(exe):
+            sys.exit(f"file_ratios.py: no benchmark executable at {exe}")
+        run = subprocess.run([exe, "--benchmark_format=json", *extra], stdout=subprocess.PIPE, text=True)
+        if run.returncode != 0:
+            sys.exit(f"file_ratios.py: {exe} exited with {run.returncode}")
+        return json.loads(run.stdout)
+    if len(args) != 1:
+        sys.exit(__doc__)
+    if args[0] == "-":
+        return json.load(sys.stdin)
+    with open(args[0]) as f:
+        return json.load(f)
+
+
+def collect(report):
+    """Maps (workload, target, threads) to the benchmark's row; reports errors."""
+    rows, medians, errors = {}, {}, []
+    for b in report.get("benchmarks", []):
+        name = b.get("run_name", b["name"])
+        parts = name.split("/")
+        if len(parts) < 2:
+            continue
+        key = (parts[0], parts[1], int(b.get("threads", 1)))
+        if b.get("error_occurred"):
+            errors.append(f"{b['name']}: {b.get('error_message', 'error')}")
+            continue
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[key] = b
+        else:
+            rows.setdefault(key, b)
+    rows.update(medians)
+    return rows, errors
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or not b:
+        return None
+    return a / b
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def verdict(met):
+    return "-" if met is None else ("met" if met else "MISSED")
+
+
+def main(argv):
+    report = load(argv)
+    rows, errors = collect(report)
+    missing = []
+
+    def get(workload, target, threads=1, field="items_per_second"):
+        row = rows.get((workload, target, threads))
+        if row is None:
+            missing.append(f"{workload}/{target}" + (f" threads:{threads}" if threads != 1 else ""))
+            return None
+        return row.get(field)
+
+    ctx = report.get("context", {})
+    print(f"event shape: {ctx.get('event_shape', '(not recorded)')}")
+    print(f"directory:   {ctx.get('bench_dir', '?')} (file system magic {ctx.get('bench_dir_fs_magic', '?')}), "
+          f"{ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')}")
+    print()
+
+    # ---------------------------------------------------------------- the disk
+    sync_ops = get("baseline", "fdatasync_4KiB")
+    sync_p50 = get("baseline", "fdatasync_4KiB", field="p50_us")
+    sync_p99 = get("baseline", "fdatasync_4KiB", field="p99_us")
+    print("The disk")
+    print(f"  pwrite 4 KiB into a zero-filled synced file + fdatasync: {fmt(sync_ops)} ops/s, "
+          f"p50 {fmt(sync_p50, 1)} us, p99 {fmt(sync_p99, 1)} us")
+    again = rows.get(("baseline", "fdatasync_4KiB_again", 1))
+    if again is not None:
+        p50_again = again.get("p50_us")
+        drift = sync_p50 and p50_again and max(p50_again / sync_p50, sync_p50 / p50_again) > 1.5
+        print(f"  the same, again after all the stores ran:               {fmt(again.get('items_per_second'))} ops/s, "
+              f"p50 {fmt(again.get('p50_us'), 1)} us, p99 {fmt(again.get('p99_us'), 1)} us"
+              + ("  (p50 moved by more than 1.5x: the disk was shared with other work)" if drift else ""))
+    seq_best, seq_best_name = None, None
+    for target in sorted(t for (w, t, _) in rows if w == "baseline" and t.startswith("seq_write_")):
+        bps = get("baseline", target, field="bytes_per_second")
+        mibs = None if bps is None else bps / MIB
+        print(f"  durable sequential write ({target[len('seq_write_'):]} chunks + fdatasync): {fmt(mibs, 1)} MiB/s")
+        if bps is not None and (seq_best is None or bps > seq_best):
+            seq_best, seq_best_name = bps, target
+    print()
+
+    # ---------------------------------------------------------------- durable appends
+    print("Durable appends, one event per call (events/s; every thread its own stream, one shared store)")
+    header = f"  {'threads':>7}  {'estoria':>10}  {'sqlite':>10}  {'lmdb':>10}  {'est/sqlite':>10}  {'est/lmdb':>10}" \
+             f"  {'target':>10}  result"
+    print(header)
+    for threads in (1, 4, 16):
+        est = get("durable_append", "estoria", threads)
+        peers = {p: get("durable_append", p, threads) for p in PEERS}
+        target = {1: TARGET_SINGLE_THREAD, 16: TARGET_16_THREADS}.get(threads)
+        met = None if target is None or est is None else est >= target
+        print(f"  {threads:>7}  {fmt(est):>10}  {fmt(peers['sqlite']):>10}  {fmt(peers['lmdb']):>10}"
+              f"  {fmt_ratio(ratio(est, peers['sqlite'])):>10}  {fmt_ratio(ratio(est, peers['lmdb'])):>10}"
+              f"  {('>= ' + fmt(target)) if target else '':>10}  {verdict(met)}")
+    print()
+
+    print("Latency of one durable append (us; p50 / p99 of every call)")
+    print(f"  {'threads':>7}  {'':>9}  {'estoria':>10}  {'sqlite':>10}  {'lmdb':>10}  {'est/sqlite':>10}"
+          f"  {'est/lmdb':>10}")
+    for threads in (1, 4, 16):
+        for q in ("p50_us", "p99_us"):
+            est = get("durable_append", "estoria", threads, q)
+            peers = {p: get("durable_append", p, threads, q) for p in PEERS}
+            print(f"  {threads:>7}  {q[:3]:>9}  {fmt(est, 1):>10}  {fmt(peers['sqlite'], 1):>10}"
+                  f"  {fmt(peers['lmdb'], 1):>10}  {fmt_ratio(ratio(est, peers['sqlite'])):>10}"
+                  f"  {fmt_ratio(ratio(est, peers['lmdb'])):>10}")
+    est_p99 = get("durable_append", "estoria", 1, "p99_us")
+    r = ratio(est_p99, sync_p99)
+    met = None if r is None else r <= TARGET_P99_OVER_FDATASYNC
+    print(f"  single-thread estoria p99 / fdatasync p99 = {fmt_ratio(r)} "
+          f"(target <= {TARGET_P99_OVER_FDATASYNC:.1f}x): {verdict(met)}")
+    for p in PEERS:
+        print(f"  single-thread {p} p99 / fdatasync p99 = "
+              f"{fmt_ratio(ratio(get('durable_append', p, 1, 'p99_us'), sync_p99))}")
+    print()
+
+    # ---------------------------------------------------------------- bulk appends
+    bulk = next((w for (w, _, _) in rows if w.startswith("bulk_append_")), "bulk_append_1000")
+    print(f"Bulk appends, {bulk[len('bulk_append_'):]}-event batches, one append per batch, one thread")
+    print(f"  {'target':<18}  {'events/s':>10}  {'bytes/event':>11}  {'MiB/s':>8}  {'est/target':>10}"
+          f"  {'of seq. bw':>10}")
+    est_bulk = get(bulk, "estoria")
+    for target in ("estoria", "estoria_sync_none", "sqlite", "lmdb"):
+        eps = get(bulk, target)
+        bpe = get(bulk, target, field="bytes_per_event")
+        bps = get(bulk, target, field="bytes_per_second")
+        vs = ratio(est_bulk, eps) if target in PEERS else None
+        label = target + (" (durable)" if target == "estoria" else "")
+        print(f"  {label:<18}  {fmt(eps):>10}  {fmt(bpe, 1):>11}  {fmt(None if bps is None else bps / MIB, 1):>8}"
+              f"  {fmt_ratio(vs):>10}  {fmt_ratio(ratio(bps, seq_best)):>10}")
+    est_bps = get(bulk, "estoria", field="bytes_per_second")
+    r = ratio(est_bps, seq_best)
+    print(f"  estoria durable bulk bytes/s over durable sequential bandwidth ({seq_best_name}) = {fmt_ratio(r)} "
+          f"(target >= {TARGET_BULK_BANDWIDTH:.2f}x): {verdict(None if r is None else r >= TARGET_BULK_BANDWIDTH)}")
+    print("  (estoria_sync_none: EST_SYNC_NONE, not durable: written to the OS only; shown for scale)")
+
+    status = 0
+    if errors:
+        status = 1
+        print("\nfailed benchmarks:", file=sys.stderr)
+        for e in errors:
+            print(f"  {e}", file=sys.stderr)
+    if missing:
+        status = 1
+        print(f"\nmissing rows: {', '.join(sorted(set(missing)))}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

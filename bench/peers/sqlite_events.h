@@ -1,0 +1,71 @@
+// SqliteEvents: the benchmark's SQLite peer, an event store used exactly the
+// way Estoria's Go SQLite event store uses SQLite (same tables, index,
+// statements and transaction shape), so that the file store is compared with
+// what an Estoria user gets from SQLite today.
+//
+// Followed: go-estoria/estoria-contrib, sqlite/eventstore/event_store.go
+// (AppendStream) and sqlite/eventstore/strategy/default_strategy.go (Schema,
+// NextHighwaterMark, AppendStreamStatement, AppendStreamExecArgs).
+//
+// One SqliteEvents is one connection: not thread-safe. A multi-threaded
+// writer opens one per thread on the same file, as a real application's
+// connection pool does; they contend through SQLite's locks and busy_timeout.
+#ifndef ESTORIA_BENCH_PEERS_SQLITE_EVENTS_H_
+#define ESTORIA_BENCH_PEERS_SQLITE_EVENTS_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "bench/peers/peer_event.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace estoria::bench {
+
+class SqliteEvents {
+ public:
+  // Opens (creating if needed) the database at `path` with journal_mode=WAL,
+  // synchronous=FULL and busy_timeout=`busy_timeout_ms`, and creates the
+  // schema if absent. Returns nullptr with *error set on failure.
+  static std::unique_ptr<SqliteEvents> Open(const std::string& path, int busy_timeout_ms, std::string* error);
+
+  SqliteEvents(const SqliteEvents&) = delete;
+  SqliteEvents& operator=(const SqliteEvents&) = delete;
+  ~SqliteEvents();
+
+  // Appends `events` to `stream` in one transaction that is durable when
+  // this returns (WAL + synchronous=FULL: the WAL is fsynced at commit).
+  // A SQLITE_BUSY that outlasts the busy timeout rolls back and retries.
+  bool Append(const PeerStream& stream, std::span<const PeerEvent> events, std::string* error);
+
+  // Checkpoints the WAL into the database and truncates it, so that the
+  // database file's size is what the events occupy.
+  bool Checkpoint(std::string* error);
+
+  // Transactions retried after SQLITE_BUSY so far.
+  int64_t busy_retries() const { return busy_retries_; }
+
+ private:
+  explicit SqliteEvents(sqlite3* db) : db_(db) {}
+  bool Prepare(std::string* error);
+  bool Exec(const char* sql, std::string* error);
+  // One attempt; *busy tells a lock conflict (retry) from another failure.
+  bool AppendOnce(const PeerStream& stream, std::span<const PeerEvent> events, bool* busy, std::string* error);
+  bool Fail(const char* what, std::string* error);
+
+  sqlite3* db_;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* reserve_ = nullptr;  // NextHighwaterMark's upsert
+  sqlite3_stmt* insert_ = nullptr;   // AppendStreamStatement
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  int64_t busy_retries_ = 0;
+  std::string metadata_json_;  // reused between events
+};
+
+}  // namespace estoria::bench
+
+#endif  // ESTORIA_BENCH_PEERS_SQLITE_EVENTS_H_

@@ -1,0 +1,511 @@
+// aggregate.go: the engine's aggregates (est_aggregate_*) with Go callbacks.
+//
+// The engine loads an aggregate (newest usable snapshot, then a fold of the
+// later events) and saves it (append expecting the loaded version, apply,
+// snapshot by policy), calling back into Go for new/apply/free/encode/decode.
+// Go values never cross as raw pointers: the aggregate type and each state
+// live behind a runtime/cgo.Handle whose value sits in a small C-allocated
+// cell, and the cell's address is the void* the engine carries. Every
+// exported callback recovers from a panic and turns it into an error status
+// with est_set_error, since a panic unwinding through C kills the process.
+//
+// Ownership: an AggregateStore and its Aggregates may be freed in any order;
+// the type's handle is deleted when the last of them is. An Aggregate is for
+// one goroutine at a time (a mutex serialises misuse); an AggregateStore may
+// be shared once created.
+
+package est
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-estoria/estoria/aggregatestore"
+	"github.com/go-estoria/estoria/eventstore"
+	"github.com/go-estoria/estoria/typeid"
+	"github.com/gofrs/uuid/v5"
+)
+
+// AggregateType describes an aggregate type to the engine: how to make a
+// state, fold an event into it and, optionally (both or neither), encode and
+// decode it for snapshots and the cache.
+type AggregateType[S any] struct {
+	Name                string // the type name: its streams are "Name_uuid"
+	New                 func(id uuid.UUID) (S, error)
+	Apply               func(state S, event *eventstore.Event) (S, error)
+	Encode              func(state S) ([]byte, error)
+	Decode              func(data []byte) (S, error)
+	SnapshotContentType string
+}
+
+// AggregateStoreOptions are est_aggregate_store_options.
+type AggregateStoreOptions struct {
+	SnapshotEvery          int64 // snapshot after a save crossing a multiple of N events; 0 = never
+	SnapshotKeepLast       int64 // retention: keep the newest N; 0 = all
+	SnapshotKeepMinVersion int64 // retention: drop snapshots below V; 0 = none
+	CacheCapacity          int64 // aggregates cached (LRU); 0 = none
+}
+
+// adapter is an AggregateType with its state type erased, for the callbacks.
+type adapter interface {
+	newState(id uuid.UUID) (any, error)
+	apply(state any, ev *eventstore.Event) (any, error)
+	encode(state any) ([]byte, error)
+	decode(data []byte) (any, error)
+}
+
+type typed[S any] struct{ t AggregateType[S] }
+
+func (a typed[S]) newState(id uuid.UUID) (any, error) { return a.t.New(id) }
+func (a typed[S]) apply(state any, ev *eventstore.Event) (any, error) {
+	return a.t.Apply(state.(S), ev)
+}
+func (a typed[S]) encode(state any) ([]byte, error) { return a.t.Encode(state.(S)) }
+func (a typed[S]) decode(data []byte) (any, error)  { return a.t.Decode(data) }
+
+// typeRef owns the type's handle and its C cell, shared by the store and its
+// aggregates; the last release deletes both.
+type typeRef struct {
+	cell *C.uintptr_t
+	refs atomic.Int64
+}
+
+func (r *typeRef) acquire() { r.refs.Add(1) }
+func (r *typeRef) release() {
+	if r.refs.Add(-1) == 0 {
+		cgo.Handle(*r.cell).Delete()
+		C.free(unsafe.Pointer(r.cell))
+	}
+}
+
+// newCell stores a handle to v in a C-allocated cell.
+func newCell(v any) *C.uintptr_t {
+	cell := (*C.uintptr_t)(C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0)))))
+	*cell = C.uintptr_t(cgo.NewHandle(v))
+	return cell
+}
+
+func cellValue(p unsafe.Pointer) any { return cgo.Handle(*(*C.uintptr_t)(p)).Value() }
+
+// stateBox holds one aggregate state; its cell is the engine's void *state.
+type stateBox struct{ v any }
+
+// AggregateStore is an est_aggregate_store for one aggregate type.
+type AggregateStore[S any] struct {
+	mu   sync.RWMutex
+	c    *C.est_aggregate_store
+	typ  *typeRef
+	name string
+}
+
+// NewAggregateStore makes an aggregate store over s for type t. Snapshots or
+// a cache need t.Encode and t.Decode.
+func NewAggregateStore[S any](s *Store, t AggregateType[S], opts *AggregateStoreOptions) (*AggregateStore[S], error) {
+	const op = "aggregate store"
+	if t.New == nil || t.Apply == nil {
+		return nil, errorf(op, StatusInvalidArgument, "AggregateType needs New and Apply")
+	}
+	if (t.Encode == nil) != (t.Decode == nil) {
+		return nil, errorf(op, StatusInvalidArgument, "AggregateType needs both Encode and Decode, or neither")
+	}
+	if strings.IndexByte(t.Name, 0) >= 0 || strings.IndexByte(t.SnapshotContentType, 0) >= 0 {
+		return nil, errorf(op, StatusInvalidArgument, "string contains NUL")
+	}
+	var o C.est_aggregate_store_options
+	C.est_aggregate_store_options_init(&o)
+	if opts != nil {
+		o.snapshot_every = C.int64_t(opts.SnapshotEvery)
+		o.snapshot_keep_last = C.int64_t(opts.SnapshotKeepLast)
+		o.snapshot_keep_min_version = C.int64_t(opts.SnapshotKeepMinVersion)
+		o.cache_capacity = C.int64_t(opts.CacheCapacity)
+	}
+	name := cString(t.Name)
+	defer C.free(unsafe.Pointer(name))
+	ct := cString(t.SnapshotContentType)
+	defer C.free(unsafe.Pointer(ct))
+	codec := C.int(0)
+	if t.Encode != nil {
+		codec = 1
+	}
+	ref := &typeRef{cell: newCell(adapter(typed[S]{t}))}
+	ref.acquire()
+	c, err := s.acquire(op)
+	if err != nil {
+		ref.release()
+		return nil, err
+	}
+	var out *C.est_aggregate_store
+	var msg *C.char
+	st := C.gs_aggregate_store_new(c, name, unsafe.Pointer(ref.cell), codec, ct, &o, &out, &msg)
+	s.release()
+	if st != C.EST_OK {
+		ref.release()
+		return nil, statusErr(op, st, msg)
+	}
+	a := &AggregateStore[S]{c: out, typ: ref, name: t.Name}
+	runtime.SetFinalizer(a, (*AggregateStore[S]).Free)
+	return a, nil
+}
+
+// Free frees the aggregate store; its aggregates stay usable handles. Later
+// calls on it fail with ErrClosed. Freeing twice is a no-op.
+func (a *AggregateStore[S]) Free() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.c != nil {
+		C.est_aggregate_store_free(a.c)
+		a.c = nil
+		a.typ.release()
+		runtime.SetFinalizer(a, nil)
+	}
+}
+
+func (a *AggregateStore[S]) handle(op string) (*C.est_aggregate_store, error) {
+	a.mu.RLock()
+	if a.c == nil {
+		a.mu.RUnlock()
+		return nil, errorf(op, StatusClosed, "the aggregate store is freed")
+	}
+	return a.c, nil
+}
+
+// New makes a new aggregate at version 0; a nil id asks for a new UUIDv7.
+func (a *AggregateStore[S]) New(id *uuid.UUID) (*Aggregate[S], error) {
+	c, err := a.handle("new aggregate")
+	if err != nil {
+		return nil, err
+	}
+	defer a.mu.RUnlock()
+	var cu *C.est_uuid
+	if id != nil {
+		cu = (*C.est_uuid)(C.malloc(16))
+		defer C.free(unsafe.Pointer(cu))
+		*(*[16]byte)(unsafe.Pointer(cu)) = *id
+	}
+	var out *C.est_aggregate
+	var msg *C.char
+	if st := C.gs_aggregate_new(c, cu, &out, &msg); st != C.EST_OK {
+		return nil, statusErr("new aggregate", st, msg)
+	}
+	return a.wrap(out), nil
+}
+
+// Load loads aggregate id at toVersion (0 = the latest). An aggregate never
+// written is an error matching aggregatestore.ErrAggregateNotFound and
+// ErrNotFound. ctx is checked before the call.
+func (a *AggregateStore[S]) Load(ctx context.Context, id uuid.UUID, toVersion int64) (*Aggregate[S], error) {
+	const op = "load aggregate"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := a.handle(op)
+	if err != nil {
+		return nil, err
+	}
+	defer a.mu.RUnlock()
+	cu := (*C.est_uuid)(C.malloc(16))
+	defer C.free(unsafe.Pointer(cu))
+	*(*[16]byte)(unsafe.Pointer(cu)) = id
+	var out *C.est_aggregate
+	var msg *C.char
+	if st := C.gs_aggregate_load(c, cu, C.int64_t(toVersion), &out, &msg); st != C.EST_OK {
+		err := statusErr(op+" "+a.name+"_"+id.String(), st, msg)
+		if st == C.EST_ERR_NOT_FOUND {
+			return nil, &both{outer: aggregatestore.ErrAggregateNotFound, inner: err}
+		}
+		return nil, err
+	}
+	return a.wrap(out), nil
+}
+
+func (a *AggregateStore[S]) wrap(c *C.est_aggregate) *Aggregate[S] {
+	a.typ.acquire()
+	g := &Aggregate[S]{c: c, typ: a.typ}
+	runtime.SetFinalizer(g, (*Aggregate[S]).Free)
+	return g
+}
+
+// AggregateStats are est_aggregate_stats.
+type AggregateStats struct {
+	Loads, EventsApplied, SnapshotsUsed, SnapshotsWritten, CacheHits, CacheMisses int64
+}
+
+// Stats returns the store's counters since it was created.
+func (a *AggregateStore[S]) Stats() (AggregateStats, error) {
+	c, err := a.handle("aggregate stats")
+	if err != nil {
+		return AggregateStats{}, err
+	}
+	defer a.mu.RUnlock()
+	var cs C.est_aggregate_stats
+	var msg *C.char
+	if st := C.gs_aggregate_store_stats(c, &cs, &msg); st != C.EST_OK {
+		return AggregateStats{}, statusErr("aggregate stats", st, msg)
+	}
+	return AggregateStats{int64(cs.loads), int64(cs.events_applied), int64(cs.snapshots_used),
+		int64(cs.snapshots_written), int64(cs.cache_hits), int64(cs.cache_misses)}, nil
+}
+
+// Aggregate is one loaded (or new) aggregate: its state, version and the
+// events queued for the next Save.
+type Aggregate[S any] struct {
+	mu  sync.Mutex
+	c   *C.est_aggregate
+	typ *typeRef
+}
+
+func (g *Aggregate[S]) lock(op string) error {
+	g.mu.Lock()
+	if g.c == nil {
+		g.mu.Unlock()
+		return errorf(op, StatusClosed, "the aggregate is freed")
+	}
+	return nil
+}
+
+// Append queues a domain event for the next Save.
+func (g *Aggregate[S]) Append(eventType string, data []byte, metadata map[string]string) error {
+	const op = "aggregate append"
+	if strings.IndexByte(eventType, 0) >= 0 {
+		return errorf(op, StatusInvalidArgument, "event type contains NUL")
+	}
+	var meta []byte
+	keys := make([]string, 0, len(metadata))
+	for k := range metadata {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := metadata[k]
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			return errorf(op, StatusInvalidArgument, "metadata contains NUL")
+		}
+		meta = append(append(append(append(meta, k...), 0), v...), 0)
+	}
+	if err := g.lock(op); err != nil {
+		return err
+	}
+	defer g.mu.Unlock()
+	ct := cString(eventType)
+	defer C.free(unsafe.Pointer(ct))
+	var dp, mp unsafe.Pointer
+	if len(data) > 0 {
+		dp = unsafe.Pointer(&data[0])
+	}
+	if len(meta) > 0 {
+		mp = unsafe.Pointer(&meta[0])
+	}
+	var msg *C.char
+	if st := C.gs_aggregate_append(g.c, ct, dp, C.size_t(len(data)), (*C.char)(mp), C.size_t(len(keys)), &msg); st != C.EST_OK {
+		return statusErr(op, st, msg)
+	}
+	return nil
+}
+
+// Save appends the queued events expecting the aggregate's version and
+// applies them. A failed expectation is an
+// eventstore.StreamVersionMismatchError (nothing written; reload and retry);
+// ErrAppliedPartially means written but not applied (reload). ctx is checked
+// before the call.
+func (g *Aggregate[S]) Save(ctx context.Context) error {
+	const op = "aggregate save"
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := g.lock(op); err != nil {
+		return err
+	}
+	defer g.mu.Unlock()
+	expected := int64(C.est_aggregate_version(g.c))
+	var r C.est_append_result
+	C.est_append_result_init(&r)
+	var msg *C.char
+	st := C.gs_aggregate_save(g.c, &r, &msg)
+	switch st {
+	case C.EST_OK:
+		return nil
+	case C.EST_ERR_VERSION_MISMATCH:
+		takeMsg(msg)
+		id, _ := parseID(C.GoString(C.est_aggregate_id(g.c)))
+		return eventstore.StreamVersionMismatchError{StreamID: id, ExpectedVersion: expected, ActualVersion: int64(r.actual_version)}
+	default:
+		return statusErr(op, st, msg)
+	}
+}
+
+// State returns the aggregate's state (the zero S after Free).
+func (g *Aggregate[S]) State() S {
+	var zero S
+	if g.lock("state") != nil {
+		return zero
+	}
+	defer g.mu.Unlock()
+	p := C.est_aggregate_state(g.c)
+	if p == nil {
+		return zero
+	}
+	v, _ := cellValue(p).(*stateBox).v.(S) // a nil interface state gives the zero S
+	return v
+}
+
+// Version is the aggregate's version (0 after Free).
+func (g *Aggregate[S]) Version() int64 {
+	if g.lock("version") != nil {
+		return 0
+	}
+	defer g.mu.Unlock()
+	return int64(C.est_aggregate_version(g.c))
+}
+
+// ID is the aggregate's stream ID (the zero ID after Free).
+func (g *Aggregate[S]) ID() typeid.ID {
+	if g.lock("id") != nil {
+		return typeid.ID{}
+	}
+	defer g.mu.Unlock()
+	id, _ := parseID(C.GoString(C.est_aggregate_id(g.c)))
+	return id
+}
+
+// Pending is the number of events queued and not yet saved.
+func (g *Aggregate[S]) Pending() int {
+	if g.lock("pending") != nil {
+		return 0
+	}
+	defer g.mu.Unlock()
+	return int(C.est_aggregate_pending(g.c))
+}
+
+// Free frees the aggregate and its state; later calls fail with ErrClosed (or
+// return zero values). Freeing twice is a no-op.
+func (g *Aggregate[S]) Free() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.c != nil {
+		C.est_aggregate_free(g.c)
+		g.c = nil
+		g.typ.release()
+		runtime.SetFinalizer(g, nil)
+	}
+}
+
+// parseID splits "type_uuid" at its last '_'.
+func parseID(s string) (typeid.ID, error) {
+	i := strings.LastIndexByte(s, '_')
+	if i <= 0 {
+		return typeid.ID{}, fmt.Errorf("estoria: not an ID: %q", s)
+	}
+	u, err := uuid.FromString(s[i+1:])
+	if err != nil {
+		return typeid.ID{}, err
+	}
+	return typeid.ID{Type: s[:i], UUID: u}, nil
+}
+
+// ---------------------------------------------------------------- callbacks
+
+// fail sets the thread's message for the status a callback is returning.
+func fail(st C.est_status, format string, args ...any) C.est_status {
+	m := cString(fmt.Sprintf(format, args...))
+	C.est_set_error(m)
+	C.free(unsafe.Pointer(m))
+	return st
+}
+
+// errStatus is the status for an error from host code: an *Error keeps its
+// code, anything else is EST_ERR_INTERNAL.
+func errStatus(what string, err error) C.est_status {
+	var e *Error
+	if errors.As(err, &e) && e.Code < 0 {
+		return fail(C.est_status(e.Code), "%s: %v", what, err)
+	}
+	return fail(C.EST_ERR_INTERNAL, "%s: %v", what, err)
+}
+
+// recovered turns a panic into EST_ERR_INTERNAL; deferred by every callback.
+func recovered(what string, st *C.est_status) {
+	if r := recover(); r != nil {
+		*st = fail(C.EST_ERR_INTERNAL, "panic in %s callback: %v", what, r)
+	}
+}
+
+//export goEstNewState
+func goEstNewState(user unsafe.Pointer, id *C.est_uuid, state *unsafe.Pointer) (st C.est_status) {
+	defer recovered("new state", &st)
+	ad := cellValue(user).(adapter)
+	v, err := ad.newState(uuid.UUID(*(*[16]byte)(unsafe.Pointer(id))))
+	if err != nil {
+		return errStatus("new state", err)
+	}
+	*state = unsafe.Pointer(newCell(&stateBox{v: v}))
+	return C.EST_OK
+}
+
+//export goEstApply
+func goEstApply(user unsafe.Pointer, state unsafe.Pointer, event *C.est_event) (st C.est_status) {
+	defer recovered("apply", &st)
+	ad := cellValue(user).(adapter)
+	box := cellValue(state).(*stateBox)
+	var cv converter
+	defer cv.free()
+	ev, err := cv.event(event, false)
+	if err != nil {
+		return errStatus("apply", err)
+	}
+	v, err := ad.apply(box.v, ev)
+	if err != nil {
+		return errStatus("apply", err)
+	}
+	box.v = v
+	return C.EST_OK
+}
+
+//export goEstFreeState
+func goEstFreeState(user unsafe.Pointer, state unsafe.Pointer) {
+	defer func() { _ = recover() }() // nothing to report to; never unwind into C
+	if state == nil {
+		return
+	}
+	cgo.Handle(*(*C.uintptr_t)(state)).Delete()
+	C.free(state)
+}
+
+//export goEstEncode
+func goEstEncode(user unsafe.Pointer, state unsafe.Pointer, out *C.est_buffer) (st C.est_status) {
+	defer recovered("encode", &st)
+	ad := cellValue(user).(adapter)
+	b, err := ad.encode(cellValue(state).(*stateBox).v)
+	if err != nil {
+		return errStatus("encode", err)
+	}
+	if len(b) == 0 {
+		return C.EST_OK
+	}
+	return C.est_buffer_append(out, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+}
+
+//export goEstDecode
+func goEstDecode(user unsafe.Pointer, data *C.uint8_t, n C.size_t, state *unsafe.Pointer) (st C.est_status) {
+	defer recovered("decode", &st)
+	ad := cellValue(user).(adapter)
+	v, err := ad.decode(C.GoBytes(unsafe.Pointer(data), C.int(n)))
+	if err != nil {
+		return errStatus("decode", err)
+	}
+	*state = unsafe.Pointer(newCell(&stateBox{v: v}))
+	return C.EST_OK
+}

@@ -1,0 +1,140 @@
+// estoria_test.go: Estoria's own aggregate stores (v0.4.0's
+// aggregatestore.EventSourcedStore and SnapshottingStore), unchanged, over the
+// binding, running a small bank-account domain on memory: and file:.
+
+package est
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/go-estoria/estoria"
+	"github.com/go-estoria/estoria/aggregatestore"
+	"github.com/go-estoria/estoria/eventstore"
+	"github.com/go-estoria/estoria/snapshotstore"
+	"github.com/go-estoria/estoria/typeid"
+	"github.com/gofrs/uuid/v5"
+)
+
+type account struct {
+	ID      uuid.UUID
+	Owner   string
+	Balance int
+}
+
+func (a *account) EntityID() typeid.ID { return typeid.New("account", a.ID) }
+
+func newAccount(id uuid.UUID) *account { return &account{ID: id} }
+
+type opened struct{ Owner string }
+
+func (opened) EventType() string                  { return "opened" }
+func (opened) New() estoria.EntityEvent[*account] { return &opened{} }
+func (e *opened) ApplyTo(_ context.Context, a *account) (*account, error) {
+	a.Owner = e.Owner
+	return a, nil
+}
+
+type deposited struct{ Amount int }
+
+func (deposited) EventType() string                  { return "deposited" }
+func (deposited) New() estoria.EntityEvent[*account] { return &deposited{} }
+func (e *deposited) ApplyTo(_ context.Context, a *account) (*account, error) {
+	a.Balance += e.Amount
+	return a, nil
+}
+
+type withdrawn struct{ Amount int }
+
+func (withdrawn) EventType() string                  { return "withdrawn" }
+func (withdrawn) New() estoria.EntityEvent[*account] { return &withdrawn{} }
+func (e *withdrawn) ApplyTo(_ context.Context, a *account) (*account, error) {
+	if e.Amount > a.Balance {
+		return a, fmt.Errorf("insufficient funds: %d > %d", e.Amount, a.Balance)
+	}
+	a.Balance -= e.Amount
+	return a, nil
+}
+
+func TestEstoriaEventSourcedStoreRunsOnTheBinding(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		accounts, err := aggregatestore.New(s, newAccount,
+			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := uuid.Must(uuid.NewV7())
+		agg := accounts.New(id)
+		agg.Append(&opened{Owner: "ann"}, &deposited{Amount: 100}, &withdrawn{Amount: 30})
+		if err := accounts.Save(ctx, agg, nil); err != nil {
+			t.Fatal(err)
+		}
+		if agg.Version() != 3 || agg.Entity().Balance != 70 {
+			t.Errorf("after save: version %d balance %d", agg.Version(), agg.Entity().Balance)
+		}
+		loaded, err := accounts.Load(ctx, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loaded.Version() != 3 || loaded.Entity().Balance != 70 || loaded.Entity().Owner != "ann" {
+			t.Errorf("loaded: version %d %+v", loaded.Version(), loaded.Entity())
+		}
+		past, err := accounts.Load(ctx, id, &aggregatestore.LoadOptions{ToVersion: 2})
+		if err != nil || past.Entity().Balance != 100 {
+			t.Errorf("at version 2: %v, %v", past, err)
+		}
+		// A concurrent writer: the stale aggregate's save fails with Estoria's error.
+		loaded.Append(&deposited{Amount: 5})
+		if err := accounts.Save(ctx, loaded, nil); err != nil {
+			t.Fatal(err)
+		}
+		agg.Append(&deposited{Amount: 1})
+		var vm eventstore.StreamVersionMismatchError
+		if err := accounts.Save(ctx, agg, nil); !errors.As(err, &vm) || vm.ExpectedVersion != 3 || vm.ActualVersion != 4 {
+			t.Errorf("stale save: %v", err)
+		}
+		if _, err := accounts.Load(ctx, uuid.Must(uuid.NewV7()), nil); !errors.Is(err, aggregatestore.ErrAggregateNotFound) {
+			t.Errorf("missing aggregate: %v", err)
+		}
+	})
+}
+
+func TestEstoriaSnapshottingStoreRunsOnTheBinding(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		inner, err := aggregatestore.New(s, newAccount,
+			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts, err := aggregatestore.NewSnapshottingStore(inner, s, snapshotstore.EventCountSnapshotPolicy{N: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := uuid.Must(uuid.NewV7())
+		agg := accounts.New(id)
+		agg.Append(&opened{Owner: "bob"})
+		for i := 0; i < 4; i++ {
+			agg.Append(&deposited{Amount: 10})
+		}
+		if err := accounts.Save(ctx, agg, nil); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.ReadSnapshot(ctx, agg.ID(), snapshotstore.ReadSnapshotOptions{})
+		if err != nil || snap.AggregateVersion != 4 {
+			t.Fatalf("snapshot after 5 events with N=4: %+v, %v", snap, err)
+		}
+		// Prove the load starts from the snapshot: truncate the events it covers.
+		if err := s.TruncateStream(ctx, agg.ID(), 4); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := accounts.Load(ctx, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loaded.Version() != 5 || loaded.Entity().Balance != 40 || loaded.Entity().Owner != "bob" {
+			t.Errorf("loaded from the snapshot: version %d %+v", loaded.Version(), loaded.Entity())
+		}
+	})
+}

@@ -1,0 +1,180 @@
+/* shim.c: the binding's C shims (declared in shim.h); see cgo.go. */
+#include <stdlib.h>
+#include <string.h>
+#include "shim.h"
+
+// gs_fail keeps the thread's message when a call failed.
+static est_status gs_fail(est_status st, char **msg) {
+  if (st < 0 && msg != NULL) *msg = strdup(est_last_error());
+  return st;
+}
+
+est_status gs_store_open(const char *uri, const est_store_options *o, est_store **out, char **msg) {
+  return gs_fail(est_store_open(uri, o, out), msg);
+}
+
+// gs_append builds a batch from a packed buffer and appends it, all in one
+// crossing. desc holds 4 int64 per event: type offset, data offset, data
+// length, metadata count; the metadata pairs follow the data as "key\0value\0".
+est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc,
+                     size_t n, const est_append_options *o, est_append_result *r, char **msg) {
+  est_batch *b = NULL;
+  est_status st = est_batch_new(&b);
+  if (st != EST_OK) return gs_fail(st, msg);
+  for (size_t i = 0; i < n && st == EST_OK; i++) {
+    const int64_t *d = desc + 4 * i;
+    st = est_batch_add(b, buf + d[0], buf + d[1], (size_t)d[2], NULL);
+    const char *p = buf + d[1] + d[2];
+    for (int64_t m = 0; m < d[3] && st == EST_OK; m++) {
+      const char *k = p;
+      const char *v = k + strlen(k) + 1;
+      p = v + strlen(v) + 1;
+      st = est_batch_add_metadata(b, k, v);
+    }
+  }
+  if (st == EST_OK) st = est_append_batch(s, stream_id, b, o, r, NULL);
+  st = gs_fail(st, msg);
+  est_batch_free(b);
+  return st;
+}
+
+est_status gs_read_stream(est_store *s, const char *id, const est_read_options *o, est_iter **out,
+                                 char **msg) {
+  return gs_fail(est_read_stream(s, id, o, out), msg);
+}
+
+est_status gs_read_all(est_store *s, const est_read_all_options *o, est_iter **out, char **msg) {
+  return gs_fail(est_read_all(s, o, out), msg);
+}
+
+/* Fetches the next batch of views and, in the same crossing, the metadata
+ * pointers of all of them, event after event, into pairs (2 per pair) when
+ * pairs_cap (in pairs) suffices; *pairs_needed says how many there are. */
+est_status gs_next_batch(est_iter *it, est_event *ev, size_t cap, size_t *count, const char **pairs,
+                         size_t pairs_cap, size_t *pairs_needed, char **msg) {
+  ev[0].struct_size = sizeof(est_event);
+  est_status st = est_iter_next_batch(it, ev, cap, count);
+  if (st != EST_OK) return gs_fail(st, msg);
+  size_t need = 0;
+  for (size_t i = 0; i < *count; i++) need += ev[i].metadata_count;
+  *pairs_needed = need;
+  if (need == 0 || need > pairs_cap) return EST_OK;
+  return gs_fill_metadata(ev, *count, pairs, msg);
+}
+
+/* Fills pairs with the metadata pointers of events[0..count), in order. */
+est_status gs_fill_metadata(const est_event *ev, size_t count, const char **pairs, char **msg) {
+  for (size_t i = 0; i < count; i++) {
+    est_status st = gs_metadata(&ev[i], pairs, msg);
+    if (st != EST_OK) return st;
+    pairs += 2 * ev[i].metadata_count;
+  }
+  return EST_OK;
+}
+
+// gs_metadata fills pairs[2*i], pairs[2*i+1] with every metadata pair of ev.
+est_status gs_metadata(const est_event *ev, const char **pairs, char **msg) {
+  for (size_t i = 0; i < ev->metadata_count; i++) {
+    est_status st = est_event_metadata(ev, i, &pairs[2 * i], &pairs[2 * i + 1]);
+    if (st != EST_OK) return gs_fail(st, msg);
+  }
+  return EST_OK;
+}
+
+est_event *gs_event_at(est_event *ev, size_t i) { return ev + i; }
+
+est_status gs_delete_stream(est_store *s, const char *id, int64_t to, char **msg) {
+  return gs_fail(est_delete_stream(s, id, to), msg);
+}
+
+est_status gs_snapshot_write(est_store *s, const char *id, int64_t version, const void *data, size_t len,
+                                    const char *content_type, int64_t ts, char **msg) {
+  est_snapshot_write_options o = EST_SNAPSHOT_WRITE_OPTIONS_INIT;
+  o.timestamp_ns = ts;
+  return gs_fail(est_snapshot_write(s, id, version, data, len, content_type, &o), msg);
+}
+
+est_status gs_snapshot_read(est_store *s, const char *id, int64_t max_version, est_snapshot **out,
+                                   char **msg) {
+  return gs_fail(est_snapshot_read(s, id, max_version, out), msg);
+}
+
+est_status gs_snapshot_prune(est_store *s, const char *id, int64_t keep_last, int64_t min_version,
+                                    char **msg) {
+  return gs_fail(est_snapshot_prune(s, id, keep_last, min_version), msg);
+}
+
+est_status gs_store_sync(est_store *s, char **msg) { return gs_fail(est_store_sync(s), msg); }
+
+est_status gs_store_stats(est_store *s, est_stats *stats, char **msg) {
+  stats->struct_size = sizeof(est_stats);
+  return gs_fail(est_store_stats(s, stats), msg);
+}
+
+/* ------------------------------------------------------------ aggregates */
+
+/* The Go callbacks (aggregate.go, //export) take non-const pointers; these
+ * trampolines give the vtable its exact C signatures. */
+#include "_cgo_export.h"
+
+static est_status tr_new_state(void *user, const est_uuid *id, void **state) {
+  return goEstNewState(user, (est_uuid *)id, state);
+}
+static est_status tr_apply(void *user, void *state, const est_event *event) {
+  return goEstApply(user, state, (est_event *)event);
+}
+static void tr_free_state(void *user, void *state) { goEstFreeState(user, state); }
+static est_status tr_encode(void *user, const void *state, est_buffer *out) {
+  return goEstEncode(user, (void *)state, out);
+}
+static est_status tr_decode(void *user, const uint8_t *data, size_t len, void **state) {
+  return goEstDecode(user, (uint8_t *)data, len, state);
+}
+
+est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *user, int codec,
+                                  const char *snapshot_content_type, const est_aggregate_store_options *o,
+                                  est_aggregate_store **out, char **msg) {
+  est_aggregate_type t = EST_AGGREGATE_TYPE_INIT;
+  t.type_name = type_name;
+  t.user = user;
+  t.new_state = tr_new_state;
+  t.apply = tr_apply;
+  t.free_state = tr_free_state;
+  if (codec) {
+    t.encode = tr_encode;
+    t.decode = tr_decode;
+  }
+  t.snapshot_content_type = snapshot_content_type;
+  return gs_fail(est_aggregate_store_new(s, &t, o, out), msg);
+}
+
+est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_aggregate **out, char **msg) {
+  return gs_fail(est_aggregate_new(a, uuid, out), msg);
+}
+
+est_status gs_aggregate_load(est_aggregate_store *a, const est_uuid *uuid, int64_t to_version,
+                             est_aggregate **out, char **msg) {
+  return gs_fail(est_aggregate_load(a, uuid, to_version, out), msg);
+}
+
+/* Queues one event; its metadata pairs follow in meta as "key\0value\0". */
+est_status gs_aggregate_append(est_aggregate *agg, const char *type, const void *data, size_t len,
+                               const char *meta, size_t meta_count, char **msg) {
+  est_status st = est_aggregate_append(agg, type, data, len, NULL);
+  for (size_t i = 0; i < meta_count && st == EST_OK; i++) {
+    const char *k = meta;
+    const char *v = k + strlen(k) + 1;
+    meta = v + strlen(v) + 1;
+    st = est_aggregate_append_metadata(agg, k, v);
+  }
+  return gs_fail(st, msg);
+}
+
+est_status gs_aggregate_save(est_aggregate *agg, est_append_result *r, char **msg) {
+  return gs_fail(est_aggregate_save(agg, r), msg);
+}
+
+est_status gs_aggregate_store_stats(est_aggregate_store *a, est_aggregate_stats *stats, char **msg) {
+  stats->struct_size = sizeof(est_aggregate_stats);
+  return gs_fail(est_aggregate_store_stats(a, stats), msg);
+}

@@ -1,0 +1,31 @@
+/* shim.h: the binding's C shims. Each runs one est_* call (or a few) and, on
+ * failure, returns a strdup'd copy of est_last_error() through *msg, read in
+ * the same C call as the failure. The caller frees *msg. */
+#ifndef ESTORIA_GO_SHIM_H_
+#define ESTORIA_GO_SHIM_H_
+#include <stddef.h>
+#include <stdint.h>
+#include <estoria/estoria.h>
+
+est_status gs_store_open(const char *uri, const est_store_options *o, est_store **out, char **msg);
+est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc, size_t n, const est_append_options *o, est_append_result *r, char **msg);
+est_status gs_read_stream(est_store *s, const char *id, const est_read_options *o, est_iter **out, char **msg);
+est_status gs_read_all(est_store *s, const est_read_all_options *o, est_iter **out, char **msg);
+est_status gs_next_batch(est_iter *it, est_event *ev, size_t cap, size_t *count, const char **pairs, size_t pairs_cap, size_t *pairs_needed, char **msg);
+est_status gs_fill_metadata(const est_event *ev, size_t count, const char **pairs, char **msg);
+est_status gs_metadata(const est_event *ev, const char **pairs, char **msg);
+est_event *gs_event_at(est_event *ev, size_t i);
+est_status gs_delete_stream(est_store *s, const char *id, int64_t to, char **msg);
+est_status gs_snapshot_write(est_store *s, const char *id, int64_t version, const void *data, size_t len, const char *content_type, int64_t ts, char **msg);
+est_status gs_snapshot_read(est_store *s, const char *id, int64_t max_version, est_snapshot **out, char **msg);
+est_status gs_snapshot_prune(est_store *s, const char *id, int64_t keep_last, int64_t min_version, char **msg);
+est_status gs_store_sync(est_store *s, char **msg);
+est_status gs_store_stats(est_store *s, est_stats *stats, char **msg);
+est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *user, int codec, const char *snapshot_content_type, const est_aggregate_store_options *o, est_aggregate_store **out, char **msg);
+est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_aggregate **out, char **msg);
+est_status gs_aggregate_load(est_aggregate_store *a, const est_uuid *uuid, int64_t to_version, est_aggregate **out, char **msg);
+est_status gs_aggregate_append(est_aggregate *agg, const char *type, const void *data, size_t len, const char *meta, size_t meta_count, char **msg);
+est_status gs_aggregate_save(est_aggregate *agg, est_append_result *r, char **msg);
+est_status gs_aggregate_store_stats(est_aggregate_store *a, est_aggregate_stats *stats, char **msg);
+
+#endif

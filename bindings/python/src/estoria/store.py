@@ -1,0 +1,505 @@
+"""Store, the event store handle, and EventIterator, its batched reads.
+
+Ownership: a Store owns its est_store; close() (or leaving its `with` block,
+or garbage collection) frees it. An EventIterator owns its est_iter, which
+the library keeps valid after the store closes; the Python side refuses to
+use it then (Closed) so that misuse never depends on library state.
+
+Thread safety: a Store may be used from many threads at once; close() waits
+for calls in flight. An EventIterator serialises its own calls with a lock
+(the C ABI allows one thread at a time on an iterator).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+import uuid as uuid_mod
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from . import _native as n
+from ._util import EVENT_SIZE, PRIVATE, HandleGuard, check_private, cbytes, cint, copy_event, cstr, to_uuid
+from .errors import Closed, EstoriaError, InvalidArgument, VersionMismatch, check, error_for
+from .types import (
+    ANY,
+    NO_STREAM,
+    AppendResult,
+    Event,
+    Expect,
+    RecordedEvent,
+    Snapshot,
+    StoreStats,
+    SyncMode,
+    VerifyReport,
+)
+
+lib = n.lib
+
+EventLike = Union[Event, Tuple[Any, ...]]
+Expectation = Union[Expect, int]
+
+DEFAULT_BATCH = 256  # events per crossing of the boundary on reads
+
+# An est_event as EST_EVENT_INIT leaves it: struct_size set, the rest zero.
+_EVENT_TEMPLATE = EVENT_SIZE.to_bytes(4, sys.byteorder) + bytes(EVENT_SIZE - 4)
+
+
+# ------------------------------------------------------------------- IDs
+
+
+def uuid7() -> uuid_mod.UUID:
+    """A time-ordered (version 7) UUID, strictly increasing within this process."""
+    u = n.est_uuid()
+    check(lib.est_uuid_v7(ctypes.byref(u)))
+    return uuid_mod.UUID(bytes=bytes(u.bytes))
+
+
+def new_id(type_name: str, uuid: Optional[Union[uuid_mod.UUID, str]] = None) -> str:
+    """The ID "type_uuid" of a stream or aggregate; a new UUIDv7 when uuid is None."""
+    t = cstr(type_name, "type_name")
+    u = to_uuid(uuid7() if uuid is None else uuid, "uuid")
+    buf = ctypes.create_string_buffer(n.EST_ID_MAX_LEN)
+    check(lib.est_id_format(t, ctypes.byref(u), buf, len(buf)))
+    return buf.value.decode("utf-8", "surrogateescape")
+
+
+def parse_id(text: str) -> Tuple[str, uuid_mod.UUID]:
+    """Splits "type_uuid" into (type, UUID); InvalidArgument when it is not an ID."""
+    t = cstr(text, "id")
+    buf = ctypes.create_string_buffer(n.EST_TYPE_MAX_LEN + 1)
+    u = n.est_uuid()
+    check(lib.est_id_parse(t, buf, len(buf), ctypes.byref(u)))
+    return buf.value.decode("utf-8", "surrogateescape"), uuid_mod.UUID(bytes=bytes(u.bytes))
+
+
+# ----------------------------------------------------------------- reads
+
+
+class EventIterator(Iterator[RecordedEvent]):
+    """Events of a read, fetched from the library `batch_size` at a time.
+
+    Each crossing fills an array of est_event views with est_iter_next_batch
+    and copies them into RecordedEvent objects, so nothing yielded points
+    into library memory. Use as a context manager (or exhaust it) to free the
+    library iterator promptly; garbage collection frees it otherwise.
+    """
+
+    def __init__(self, store: "Store", ptr: int, batch_size: int, _token: object = None) -> None:
+        self._ptr: Optional[int] = None
+        check_private(_token, "EventIterator")
+        self._store = store
+        self._ptr = ptr
+        self._lock = threading.Lock()
+        self._capacity = batch_size
+        # Element 0's struct_size is the stride; every element gets it because
+        # est_event_metadata checks the size of the view it is given.
+        self._array = (n.est_event * batch_size).from_buffer_copy(_EVENT_TEMPLATE * batch_size)
+        self._address = ctypes.addressof(self._array)
+        self._count = ctypes.c_size_t(0)
+        self._pending: List[RecordedEvent] = []
+        self._next = 0
+        self._done = False
+        self._types: Dict[bytes, str] = {}
+
+    def __iter__(self) -> "EventIterator":
+        return self
+
+    def __next__(self) -> RecordedEvent:
+        if self._store._guard._ptr is None:  # Store.closed, without two property calls per event
+            self._release()
+            raise Closed("the store is closed")
+        if self._next < len(self._pending):
+            event = self._pending[self._next]
+            self._next += 1
+            return event
+        if self._done:
+            raise StopIteration
+        self._fill()
+        if not self._pending:
+            raise StopIteration
+        self._next = 1
+        return self._pending[0]
+
+    def _fill(self) -> None:
+        with self._lock:
+            ptr = self._ptr
+            if ptr is None:
+                raise Closed("the iterator is closed")
+            status = lib.est_iter_next_batch(ptr, self._array, self._capacity, ctypes.byref(self._count))
+            if status == n.EST_END:
+                self._pending = []
+                self._done = True
+                self._free_locked()
+                return
+            if status != n.EST_OK:
+                raise error_for(status)
+            count = self._count.value
+            raw = ctypes.string_at(self._address, count * EVENT_SIZE)
+            address = self._address
+            types = self._types
+            self._pending = [
+                copy_event(raw, i * EVENT_SIZE, address + i * EVENT_SIZE, types) for i in range(count)
+            ]
+
+    def _free_locked(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            lib.est_iter_close(ptr)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._free_locked()
+        self._pending = []
+        self._done = True
+
+    def close(self) -> None:
+        """Frees the library iterator; later iteration ends at once. Idempotent."""
+        self._release()
+
+    def __enter__(self) -> "EventIterator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            ptr = self._ptr
+            self._ptr = None
+            if ptr is not None:
+                lib.est_iter_close(ptr)
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
+# ----------------------------------------------------------------- store
+
+
+def _expectation(expected: Expectation) -> Tuple[int, int]:
+    if expected is ANY:
+        return n.EST_EXPECT_ANY, 0
+    if expected is NO_STREAM:
+        return n.EST_EXPECT_NO_STREAM, 0
+    if isinstance(expected, Expect):  # pragma: no cover - every member is handled above
+        raise InvalidArgument(f"unknown expectation {expected!r}")
+    version = cint(expected, "expected")
+    if version < 0:
+        raise InvalidArgument("expected version must be >= 0")
+    return n.EST_EXPECT_VERSION, version
+
+
+def _result(r: n.est_append_result) -> AppendResult:
+    return AppendResult(r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version)
+
+
+class Store:
+    """An open estoria store. Use Store.open(uri) and close it (or use `with`)."""
+
+    def __init__(self, ptr: int, uri: str, _token: object = None) -> None:
+        # Private: use Store.open.
+        check_private(_token, "Store (use Store.open)")
+        self._guard = HandleGuard(ptr, "store")
+        self.uri = uri
+
+    @classmethod
+    def open(
+        cls,
+        uri: str,
+        *,
+        sync_mode: Union[SyncMode, int] = SyncMode.ALWAYS,
+        sync_interval_ms: int = 0,
+        read_only: bool = False,
+    ) -> "Store":
+        """Opens "memory:", "file:PATH" (or a bare path), ...; raises on failure."""
+        u = cstr(uri, "uri")
+        if not isinstance(read_only, bool):
+            raise TypeError("read_only must be a bool")
+        options = n.sized(n.est_store_options)
+        options.sync_mode = cint(int(sync_mode) if isinstance(sync_mode, SyncMode) else sync_mode, "sync_mode")
+        options.sync_interval_ms = cint(sync_interval_ms, "sync_interval_ms")
+        options.read_only = 1 if read_only else 0
+        out = ctypes.c_void_p()
+        check(lib.est_store_open(u, ctypes.byref(options), ctypes.byref(out)))
+        assert out.value is not None
+        return cls(out.value, uri, PRIVATE)
+
+    # -- lifetime
+
+    @property
+    def closed(self) -> bool:
+        return self._guard.closed
+
+    def close(self) -> None:
+        """Closes the store (waiting for calls in flight). Idempotent."""
+        ptr = self._guard.take_for_close()
+        if ptr is not None:
+            lib.est_store_close(ptr)
+
+    def __enter__(self) -> "Store":
+        if self.closed:
+            raise Closed("the store is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if "_guard" not in self.__dict__:  # pragma: no cover - __init__ did not run
+            return
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        return f"<estoria.Store {self.uri!r}{' closed' if self.closed else ''}>"
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        ptr = self._guard.enter()
+        try:
+            return fn(ptr, *args)
+        finally:
+            self._guard.leave()
+
+    # -- writes
+
+    def append(
+        self,
+        stream_id: str,
+        events: Union[EventLike, Iterable[EventLike]],
+        *,
+        expected: Expectation = ANY,
+        restore: bool = False,
+        first_version: int = 0,
+    ) -> AppendResult:
+        """Appends events to stream_id atomically (all or none).
+
+        events: estoria.Event objects or tuples (type, data[, content_type[,
+        metadata]]); one event alone is accepted too. expected: ANY,
+        NO_STREAM or the version the stream must be at (VersionMismatch
+        otherwise, carrying .expected and .actual). restore keeps each
+        event's id and timestamp_ns (an import) and starts a new stream at
+        first_version.
+        """
+        sid = cstr(stream_id, "stream_id")
+        if isinstance(events, (Event, tuple)):
+            events = [events]
+        if not isinstance(events, Iterable) or isinstance(events, (str, bytes)):
+            raise TypeError("events must be an iterable of estoria.Event or tuples")
+        expect, version = _expectation(expected)
+        options = n.sized(n.est_append_options)
+        options.expect = expect
+        options.expected_version = version
+        if not isinstance(restore, bool):
+            raise TypeError("restore must be a bool")
+        if restore:
+            options.flags = n.EST_APPEND_RESTORE
+            options.first_version = cint(first_version, "first_version")
+        batch = ctypes.c_void_p()
+        check(lib.est_batch_new(ctypes.byref(batch)))
+        try:
+            self._fill_batch(batch, events, restore)
+            result = n.sized(n.est_append_result)
+            status = self._call(lib.est_append_batch, sid, batch, ctypes.byref(options), ctypes.byref(result), None)
+        finally:
+            lib.est_batch_free(batch)
+        if status == n.EST_ERR_VERSION_MISMATCH:
+            err = error_for(status)
+            raise VersionMismatch(str(err), status, expected=version, actual=result.actual_version)
+        check(status)
+        return _result(result)
+
+    @staticmethod
+    def _fill_batch(batch: ctypes.c_void_p, events: Iterable[EventLike], restore: bool) -> None:
+        # The hot loop of an append: tuples are unpacked without making an
+        # Event, and type and content type strings are converted once per call.
+        strings: Dict[str, bytes] = {}
+        add = lib.est_batch_add
+        for raw in events:
+            event_id = timestamp_ns = None
+            if type(raw) is tuple:
+                size = len(raw)
+                if not 1 <= size <= 4:
+                    raise TypeError("an event tuple is (type, data[, content_type[, metadata]])")
+                type_name = raw[0]
+                data = raw[1] if size > 1 else b""
+                content_type = raw[2] if size > 2 else ""
+                metadata = raw[3] if size > 3 else None
+            elif isinstance(raw, Event):
+                type_name, data, content_type, metadata = raw.type, raw.data, raw.content_type, raw.metadata
+                event_id, timestamp_ns = raw.id, raw.timestamp_ns
+            else:
+                raise TypeError(f"an event must be an estoria.Event or a tuple, not {type(raw).__name__}")
+            t = strings.get(type_name) if type(type_name) is str else None
+            if t is None:
+                t = strings[type_name] = cstr(type_name, "type")
+            ct = strings.get(content_type) if type(content_type) is str else None
+            if ct is None:
+                ct = strings[content_type] = cstr(content_type, "content_type")
+            if type(data) is not bytes:
+                data = cbytes(data, "data")
+            check(add(batch, t, data, len(data), ct))
+            if metadata:
+                if not hasattr(metadata, "items"):
+                    raise TypeError("metadata must be a mapping of str to str")
+                for key, value in metadata.items():
+                    check(lib.est_batch_add_metadata(batch, cstr(key, "metadata key"), cstr(value, "metadata value")))
+            if restore:
+                if event_id is not None:
+                    u = to_uuid(event_id, "id")
+                    check(lib.est_batch_set_id(batch, ctypes.byref(u)))
+                if timestamp_ns is not None:
+                    check(lib.est_batch_set_timestamp(batch, cint(timestamp_ns, "timestamp_ns")))
+
+    def delete_stream(self, stream_id: str, to_version: int = 0) -> None:
+        """Deletes a stream wholly (to_version 0) or its events <= to_version."""
+        check(self._call(lib.est_delete_stream, cstr(stream_id, "stream_id"), cint(to_version, "to_version")))
+
+    # -- reads
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        after_version: int = 0,
+        count: int = 0,
+        reverse: bool = False,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> EventIterator:
+        """An iterator over one stream's events (NotFound for a stream never written).
+
+        Forward, after_version is exclusive; reverse, it is the inclusive upper
+        bound (0 = the tip). count 0 = all.
+        """
+        sid = cstr(stream_id, "stream_id")
+        if not isinstance(reverse, bool):
+            raise TypeError("reverse must be a bool")
+        options = n.sized(n.est_read_options)
+        options.direction = n.EST_REVERSE if reverse else n.EST_FORWARD
+        options.after_version = cint(after_version, "after_version")
+        options.count = cint(count, "count")
+        size = self._batch_size(batch_size, count)
+        out = ctypes.c_void_p()
+        check(self._call(lib.est_read_stream, sid, ctypes.byref(options), ctypes.byref(out)))
+        assert out.value is not None
+        return EventIterator(self, out.value, size, PRIVATE)
+
+    def read_all(self, *, after_position: int = 0, count: int = 0, batch_size: int = DEFAULT_BATCH) -> EventIterator:
+        """An iterator over all events in global order, after `after_position` (exclusive)."""
+        options = n.sized(n.est_read_all_options)
+        options.after_position = cint(after_position, "after_position")
+        options.count = cint(count, "count")
+        size = self._batch_size(batch_size, count)
+        out = ctypes.c_void_p()
+        check(self._call(lib.est_read_all, ctypes.byref(options), ctypes.byref(out)))
+        assert out.value is not None
+        return EventIterator(self, out.value, size, PRIVATE)
+
+    @staticmethod
+    def _batch_size(batch_size: int, count: int) -> int:
+        size = cint(batch_size, "batch_size")
+        if not 1 <= size <= 65536:
+            raise InvalidArgument("batch_size must be within 1..65536")
+        return min(size, count) if count > 0 else size
+
+    # -- snapshots
+
+    def write_snapshot(
+        self,
+        aggregate_id: str,
+        version: int,
+        data: bytes,
+        *,
+        content_type: str = "",
+        timestamp_ns: int = 0,
+    ) -> None:
+        """Writes a snapshot of aggregate_id at version (> 0)."""
+        aid = cstr(aggregate_id, "aggregate_id")
+        payload = cbytes(data, "data")
+        options = n.sized(n.est_snapshot_write_options)
+        options.timestamp_ns = cint(timestamp_ns, "timestamp_ns")
+        check(
+            self._call(
+                lib.est_snapshot_write,
+                aid,
+                cint(version, "version"),
+                payload,
+                len(payload),
+                cstr(content_type, "content_type"),
+                ctypes.byref(options),
+            )
+        )
+
+    def read_snapshot(self, aggregate_id: str, max_version: int = 0) -> Snapshot:
+        """The newest snapshot at or below max_version (0 = any); NotFound when none."""
+        aid = cstr(aggregate_id, "aggregate_id")
+        out = ctypes.c_void_p()
+        check(self._call(lib.est_snapshot_read, aid, cint(max_version, "max_version"), ctypes.byref(out)))
+        snap = out.value
+        try:
+            size = ctypes.c_size_t(0)
+            data_p = lib.est_snapshot_data(snap, ctypes.byref(size))
+            data = ctypes.string_at(data_p, size.value) if size.value else b""
+            return Snapshot(
+                aggregate_id,
+                lib.est_snapshot_version(snap),
+                lib.est_snapshot_timestamp_ns(snap),
+                data,
+                (lib.est_snapshot_content_type(snap) or b"").decode("utf-8", "surrogateescape"),
+            )
+        finally:
+            lib.est_snapshot_free(snap)
+
+    def prune_snapshots(self, aggregate_id: str, *, keep_last: int = 0, min_version: int = 0) -> None:
+        """Removes all but the keep_last newest snapshots and those below min_version."""
+        check(
+            self._call(
+                lib.est_snapshot_prune,
+                cstr(aggregate_id, "aggregate_id"),
+                cint(keep_last, "keep_last"),
+                cint(min_version, "min_version"),
+            )
+        )
+
+    # -- operation
+
+    def sync(self) -> None:
+        """Makes everything written so far durable (StoreIOError if a write failed)."""
+        check(self._call(lib.est_store_sync))
+
+    def stats(self) -> StoreStats:
+        s = n.sized(n.est_stats)
+        check(self._call(lib.est_store_stats, ctypes.byref(s)))
+        return StoreStats(s.events, s.streams, s.bytes, s.segments, s.first_position, s.last_position, s.snapshots)
+
+    def verify(self, progress: Optional[Callable[[int, int], None]] = None) -> VerifyReport:
+        """Checks every record of the store (Corruption names the first damage).
+
+        progress(done, total) is called on this thread; an exception it raises
+        cannot stop the library (the C callback returns nothing), so later
+        progress calls are skipped and the exception is raised once verify
+        returns.
+        """
+        if progress is not None and not callable(progress):
+            raise TypeError("progress must be callable")
+        raised: List[BaseException] = []
+
+        def on_progress(_user: Optional[int], done: int, total: int) -> None:
+            if raised or progress is None:
+                return
+            try:
+                progress(done, total)
+            except BaseException as e:  # noqa: B036 - re-raised after the C call
+                raised.append(e)
+
+        callback = n.progress_fn(on_progress) if progress is not None else n.progress_fn()
+        report = n.sized(n.est_verify_report)
+        status = self._call(lib.est_store_verify, callback, None, ctypes.byref(report))
+        if raised:
+            raise raised[0]
+        check(status)
+        return VerifyReport(report.segments, report.records, report.events, report.bytes)
+
+
+__all__ = ["Store", "EventIterator", "new_id", "parse_id", "uuid7", "EstoriaError"]

@@ -1,0 +1,32 @@
+//! estoria: a safe Rust binding of the estoria event-sourcing engine,
+//! over its C ABI (`estoria.h`, declared by hand in [`sys`]).
+//!
+//! The crate links `libestoria` found by `build.rs` (`ESTORIA_LIB_DIR`, else
+//! pkg-config `estoria`). Handles free themselves on drop; views borrowed
+//! from an iterator cannot outlive its next call (see [`EventIter`]).
+#![doc = include_str!("../README.md")]
+
+pub mod sys;
+
+mod aggregate;
+mod error;
+mod id;
+mod iter;
+mod store;
+
+pub use aggregate::{
+    Aggregate, AggregateState, AggregateStats, AggregateStore, AggregateStoreOptions, HookContext, HookFn, HookStage,
+};
+pub use error::{status_name, Error, ErrorKind, Result};
+pub use id::{format_id, parse_id, Uuid};
+pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
+pub use store::{
+    AppendOptions, AppendResult, Batch, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats, Store,
+    StoreOptions, SyncMode, VerifyReport,
+};
+
+/// The ABI version (major << 16 | minor) of the library actually loaded.
+pub fn abi_version() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { sys::est_abi_version() }
+}

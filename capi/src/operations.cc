@@ -1,0 +1,104 @@
+// The operator's calls: est_store_sync, est_store_stats, est_store_verify,
+// est_snapshot_prune, and the process-wide est_set_log_handler.
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "capi/src/guard.h"
+#include "capi/src/handles.h"
+#include "core/store/event_store.h"
+#include "core/util/log.h"
+#include "estoria/estoria.h"
+
+using estoria::capi::FailArg;
+using estoria::capi::FailStatus;
+using estoria::capi::Guarded;
+namespace core = estoria::core;
+
+extern "C" {
+
+EST_API void est_stats_init(est_stats* stats) {
+  if (stats != nullptr) *stats = est_stats EST_STATS_INIT;
+}
+
+EST_API void est_verify_report_init(est_verify_report* report) {
+  if (report != nullptr) *report = est_verify_report EST_VERIFY_REPORT_INIT;
+}
+
+EST_API est_status est_store_sync(est_store* store) {
+  static constexpr char kFn[] = "est_store_sync";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    if (absl::Status status = store->core->Sync(); !status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
+EST_API void est_set_log_handler(est_log_fn handler, void* user) {
+  estoria::capi::GuardedVoid("est_set_log_handler", [&] { core::SetLogHandler(handler, user); });
+}
+
+EST_API est_status est_store_stats(est_store* store, est_stats* stats) {
+  static constexpr char kFn[] = "est_store_stats";
+  return Guarded(kFn, [&]() -> est_status {
+    if (stats == nullptr) return FailArg(kFn, "stats", "is NULL");
+    if (est_status s = estoria::capi::CheckOutput(kFn, "stats", stats); s != EST_OK) return s;
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    absl::StatusOr<core::StoreStats> got = store->core->Stats();
+    if (!got.ok()) return FailStatus(kFn, got.status());
+    est_stats out = EST_STATS_INIT;
+    out.events = got->events;
+    out.streams = got->streams;
+    out.bytes = got->bytes;
+    out.segments = got->segments;
+    out.first_position = got->first_position;
+    out.last_position = got->last_position;
+    out.snapshots = got->snapshots;
+    estoria::capi::WriteStruct(out, stats);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_store_verify(est_store* store, est_progress_fn progress, void* progress_user,
+                                    est_verify_report* report) {
+  static constexpr char kFn[] = "est_store_verify";
+  return Guarded(kFn, [&]() -> est_status {
+    if (report != nullptr) {
+      if (est_status s = estoria::capi::CheckOutput(kFn, "report", report); s != EST_OK) return s;
+    }
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    core::ProgressFn on_progress;
+    if (progress != nullptr) {
+      on_progress = [progress, progress_user](uint64_t done, uint64_t total) { progress(progress_user, done, total); };
+    }
+    core::VerifyReport got;
+    absl::Status status = store->core->Verify(on_progress, &got);
+    if ((status.ok() || status.code() == absl::StatusCode::kDataLoss) && report != nullptr) {
+      est_verify_report out = EST_VERIFY_REPORT_INIT;
+      out.segments = got.segments;
+      out.records = got.records;
+      out.events = got.events;
+      out.bytes = got.bytes;
+      estoria::capi::WriteStruct(out, report);
+    }
+    if (!status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_snapshot_prune(est_store* store, const char* aggregate_id, int64_t keep_last,
+                                      int64_t min_version) {
+  static constexpr char kFn[] = "est_snapshot_prune";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    core::Id id;
+    if (est_status s = estoria::capi::ParseId(kFn, "aggregate_id", aggregate_id, &id); s != EST_OK) return s;
+    if (keep_last < 0) return FailArg(kFn, "keep_last", absl::StrCat(keep_last, " is negative"));
+    if (min_version < 0) return FailArg(kFn, "min_version", absl::StrCat(min_version, " is negative"));
+    if (absl::Status status = store->core->PruneSnapshots(id, keep_last, min_version); !status.ok()) {
+      return FailStatus(kFn, status);
+    }
+    return EST_OK;
+  });
+}
+
+}  // extern "C"

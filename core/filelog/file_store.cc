@@ -1,0 +1,473 @@
+// FileStore: appends with group commit, reads, deletions and snapshots. The
+// concurrency scheme is described in file_store_internal.h; opening,
+// recovery, Verify and Close are in file_store_open.cc.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/filelog/file_store_internal.h"
+#include "core/filelog/frame_content.h"
+#include "core/store/snapshot_list.h"
+#include "core/store/store_checks.h"
+#include "core/util/log.h"
+#include "core/util/status.h"
+
+namespace estoria::core::filelog {
+namespace {
+
+// A group is cut at this many operations or bytes; the rest goes in the next.
+constexpr size_t kMaxGroupOps = 4096;
+constexpr uint64_t kMaxGroupBytes = uint64_t{64} << 20;
+
+// A non-event operation's frame: header room, then the payload, padded to 8.
+void SetPayload(PendingOp& op, FrameKind kind, std::string_view payload) {
+  op.kind = kind;
+  op.payload_size = static_cast<uint32_t>(payload.size());
+  op.frame.assign(FrameSize(payload.size()), '\0');
+  std::memcpy(op.frame.data() + kFrameHeaderSize, payload.data(), payload.size());
+}
+
+}  // namespace
+
+FileStore::FileStore(Env* env, std::string dir, const FileStoreOptions& options)
+    : env_(env), dir_(std::move(dir)), options_(options) {}
+
+FileStore::~FileStore() { Close(); }
+
+absl::Status FileStore::UsableLocked() const {
+  if (closing_) return ClosedError();
+  return poisoned_;
+}
+
+void FileStore::ReserveLocked(int64_t last) {
+  if (last <= reserved_upto_) return;
+  reserved_upto_ = last > std::numeric_limits<int64_t>::max() - kReservationBlock ? last : last + kReservationBlock;
+}
+
+void FileStore::PoisonLocked(const absl::Status& cause) {
+  if (!poisoned_.ok()) return;
+  poisoned_ = absl::UnavailableError(
+      absl::StrCat("the store in ", dir_, " failed to write and must be reopened: ", cause.message()));
+  Log(LogLevel::kError, absl::StrCat("estoria: ", poisoned_.message()));
+}
+
+absl::Status FileStore::Commit(PendingOp* op) {
+  queue_.push_back(op);
+  while (!op->done) {
+    if (leader_active_) {
+      cv_.Wait(&mu_);
+      continue;
+    }
+    // Lead: take what is queued (bounded), write it without the lock.
+    leader_active_ = true;
+    std::vector<PendingOp*> group;
+    uint64_t bytes = 0;
+    while (!queue_.empty() && group.size() < kMaxGroupOps && (group.empty() || bytes < kMaxGroupBytes)) {
+      bytes += queue_.front()->frame_bytes();
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    mu_.Unlock();
+    absl::Status status = WriteGroup(group);
+    mu_.Lock();
+    if (status.ok()) {
+      for (PendingOp* done : group) {
+        PublishLocked(*done);
+        done->done = true;
+      }
+    } else {
+      PoisonLocked(status);
+      for (PendingOp* failed : group) {
+        failed->status = poisoned_;
+        failed->done = true;
+      }
+      for (PendingOp* failed : queue_) {
+        failed->status = poisoned_;
+        failed->done = true;
+      }
+      queue_.clear();
+    }
+    leader_active_ = false;
+    cv_.SignalAll();
+  }
+  return op->status;
+}
+
+absl::Status FileStore::WriteGroup(std::vector<PendingOp*>& group) {
+  uint64_t total = 0;
+  for (const PendingOp* op : group) total += op->frame_bytes();
+  if (writer_->end() > kSegmentHeaderSize && writer_->end() + total > options_.segment_bytes) {
+    RETURN_IF_ERROR(RollOver());
+  }
+  const uint64_t synced = writer_->synced_upto();
+  const uint32_t segment = static_cast<uint32_t>(writer_->sequence() - 1);
+  uint64_t offset = writer_->end();
+  int64_t reserved = durable_reserved_;
+  std::vector<absl::Span<const uint8_t>> pieces;
+  pieces.reserve(group.size());
+  for (PendingOp* op : group) {
+    uint8_t* frame = op->frame_data();
+    FrameHeader header;
+    header.kind = op->kind;
+    header.payload_size = op->payload_size;
+    header.offset = offset;
+    header.synced_upto = synced;
+    header.reserved_upto = op->reserved_upto;
+    header.payload_crc = PayloadCrc(absl::MakeConstSpan(frame + kFrameHeaderSize, op->payload_size));
+    header.event_count = op->event_count;
+    EncodeFrameHeader(header, frame);
+    op->segment = segment;
+    op->frame_offset = offset;
+    pieces.emplace_back(frame, op->frame_bytes());
+    offset += op->frame_bytes();
+    reserved = std::max(reserved, op->reserved_upto);
+  }
+  RETURN_IF_ERROR(writer_->Write(pieces));
+  // Positions above the durable reservation may be published only once the
+  // frame that reserves them is durable, whatever the mode.
+  if (options_.store.sync_mode == SyncMode::kAlways || reserved > durable_reserved_) {
+    RETURN_IF_ERROR(writer_->Sync());
+    durable_reserved_ = reserved;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::RollOver() {
+  // The old segment is made durable whole in every mode, so that damage in
+  // any segment but the last is always corruption, never a torn tail.
+  RETURN_IF_ERROR(writer_->Sync());
+  RETURN_IF_ERROR(writer_->Close());
+  std::unique_ptr<SegmentWriter> next;
+  ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, writer_->sequence() + 1, options_.preallocate_bytes));
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(AddSegmentReaderLocked(next->sequence()));
+  }
+  writer_ = std::move(next);
+  return absl::OkStatus();
+}
+
+void FileStore::PublishLocked(PendingOp& op) {
+  uint64_t& end = segment_ends_[op.segment];
+  end = std::max(end, op.frame_offset + op.frame_bytes());
+  switch (op.kind) {
+    case FrameKind::kEvents: {
+      const size_t n = op.block->size();
+      std::vector<LogEntry> entries(n);
+      for (size_t i = 0; i < n; ++i) {
+        entries[i] = LogEntry{op.first_position + static_cast<int64_t>(i),
+                              op.frame_offset + op.block->record_offset(i), op.segment,
+                              static_cast<uint32_t>(op.block->view(i).size)};
+      }
+      FileStream& stream = streams_[op.id];
+      ApplyEventsLocked(stream, entries, op.first_version);
+      op.written_array = stream.events.array;
+      op.written_end = stream.events.count;
+      op.written_begin = op.written_end - n;
+      break;
+    }
+    case FrameKind::kDelete:
+      ApplyDeleteLocked(op.id, op.a);
+      break;
+    case FrameKind::kSnapshot:
+      ApplySnapshotLocked(op.snapshot);
+      break;
+    case FrameKind::kPruneSnapshots:
+      ApplyPruneLocked(op.id, op.a, op.b);
+      break;
+    case FrameKind::kReservation:
+      break;
+  }
+}
+
+void FileStore::ApplyEventsLocked(FileStream& stream, absl::Span<const LogEntry> entries, int64_t first_version) {
+  if (stream.tip == 0) ++live_streams_;
+  stream.events.Append(entries);
+  stream.tip = first_version + static_cast<int64_t>(entries.size()) - 1;
+  global_.Append(entries);
+}
+
+void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second.tip == 0) return;
+  FileStream& stream = it->second;
+  auto drop_oldest = [&](size_t k) {
+    if (k == 0) return;
+    // The stream's positions ascend, so one merge pass over the global
+    // order finds them all.
+    std::vector<int64_t> gone(k);
+    for (size_t i = 0; i < k; ++i) gone[i] = (*stream.events.array)[i].position;
+    size_t next = 0;
+    global_.Filter([&](const LogEntry& e) {
+      if (next < gone.size() && e.position == gone[next]) {
+        ++next;
+        return false;
+      }
+      return true;
+    });
+    stream.events.DropFront(k);
+  };
+  auto snaps = snapshots_.find(id);
+  if (to_version == 0) {
+    drop_oldest(stream.events.count);
+    stream.tip = 0;
+    --live_streams_;
+    if (snaps != snapshots_.end()) {
+      snapshot_count_ -= static_cast<int64_t>(snaps->second.size());
+      snapshots_.erase(snaps);
+    }
+    if (stream.pending_tip == 0) streams_.erase(it);
+    return;
+  }
+  if (snaps != snapshots_.end()) {
+    snapshot_count_ -= static_cast<int64_t>(DropSnapshotsBelow(snaps->second, to_version));
+    if (snaps->second.empty()) snapshots_.erase(snaps);
+  }
+  const int64_t lo = stream.first_live_version();
+  if (to_version < lo) return;
+  drop_oldest(static_cast<size_t>(std::min<int64_t>(to_version - lo + 1, stream.events.count)));
+}
+
+void FileStore::ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) {
+  SnapshotList& list = snapshots_[snapshot->aggregate_id];
+  InsertSnapshot(list, std::move(snapshot));
+  ++snapshot_count_;
+}
+
+void FileStore::ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) {
+  auto it = snapshots_.find(id);
+  if (it == snapshots_.end()) return;
+  snapshot_count_ -= static_cast<int64_t>(PruneSnapshotList(it->second, keep_last, min_version));
+  if (it->second.empty()) snapshots_.erase(it);
+}
+
+absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
+                                               const AppendOptions& options,
+                                               std::unique_ptr<EventIterator>* written) {
+  if (written != nullptr) written->reset();
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckAppendOptions(options));
+
+  // The expensive part, outside the lock: ids, timestamps and records, laid
+  // out as the frame's payload behind room for its header.
+  PendingOp op;
+  op.kind = FrameKind::kEvents;
+  op.id = stream;
+  EventBlock::BuildOptions build;
+  build.keep_ids_and_timestamps = options.restore;
+  build.now_ns = env_->NowNanos();
+  build.header_room = kFrameHeaderSize;
+  build.size_prefixed = true;
+  ASSIGN_OR_RETURN(op.block, EventBlock::Build(stream, batch, build));
+  const size_t n = op.block->size();
+  const size_t payload = op.block->used_bytes() - kFrameHeaderSize;
+  if (payload > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError("the batch is too large for one log record");
+  }
+  op.payload_size = static_cast<uint32_t>(payload);
+  op.event_count = static_cast<uint32_t>(n);
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  auto it = streams_.find(stream);
+  const int64_t current = it == streams_.end() ? 0 : it->second.pending_tip;
+  RETURN_IF_ERROR(CheckExpectation(options, current));
+  int64_t first_version = 0;
+  RETURN_IF_ERROR(FirstVersionForAppend(options, current > 0, current, &first_version));
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() - kReservationBlock;
+  if (first_version > kMax - static_cast<int64_t>(n) || next_position_ > kMax - static_cast<int64_t>(n)) {
+    return absl::InvalidArgumentError("the append would overflow versions or positions");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    op.block->Patch(i, first_version + static_cast<int64_t>(i), next_position_ + static_cast<int64_t>(i));
+  }
+  op.first_version = first_version;
+  op.first_position = next_position_;
+  next_position_ += static_cast<int64_t>(n);
+  ReserveLocked(next_position_ - 1);
+  op.reserved_upto = reserved_upto_;
+  if (it == streams_.end()) it = streams_.try_emplace(stream).first;
+  it->second.pending_tip = first_version + static_cast<int64_t>(n) - 1;
+
+  RETURN_IF_ERROR(Commit(&op));
+
+  AppendResult result;
+  result.first_version = first_version;
+  result.last_version = first_version + static_cast<int64_t>(n) - 1;
+  result.first_position = op.first_position;
+  result.last_position = op.first_position + static_cast<int64_t>(n) - 1;
+  result.actual_version = result.last_version;
+  if (written != nullptr) {
+    *written = MakeFileIterator(op.written_array, op.written_begin, op.written_end, false, segments_, closed_);
+  }
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& stream, const ReadOptions& options) {
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckReadOptions(options));
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second.tip == 0) return StreamNotFound(stream);
+  const FileStream& target = it->second;
+  const StreamRange range = StreamReadRange(target.tip, target.events.count, options);
+  return MakeFileIterator(target.events.array, range.begin, range.end, options.direction == Direction::kReverse,
+                          segments_, closed_);
+}
+
+absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllOptions& options) {
+  RETURN_IF_ERROR(CheckReadAllOptions(options));
+  const size_t limit = CountLimit(options.count);
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  const size_t count = global_.count;
+  if (count == 0) return MakeFileIterator(nullptr, 0, 0, false, segments_, closed_);
+  const LogEntry* first = global_.array->data();
+  const LogEntry* found = std::upper_bound(first, first + count, options.after_position,
+                                           [](int64_t position, const LogEntry& e) { return position < e.position; });
+  const size_t begin = static_cast<size_t>(found - first);
+  const size_t end = begin + std::min(limit, count - begin);
+  return MakeFileIterator(global_.array, begin, end, false, segments_, closed_);
+}
+
+absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {
+  RETURN_IF_ERROR(CheckStreamId(stream));
+  RETURN_IF_ERROR(CheckDeleteVersion(to_version));
+  PendingOp op;
+  op.id = stream;
+  op.a = to_version;
+  SetPayload(op, FrameKind::kDelete, EncodeDelete(DeletePayload{stream, to_version}));
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second.pending_tip == 0) return StreamNotFound(stream);
+  if (to_version == 0) it->second.pending_tip = 0;  // the ID is reusable from version 1 at once
+  op.reserved_upto = reserved_upto_;
+  return Commit(&op);
+}
+
+absl::Status FileStore::WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
+                                      std::string_view content_type, int64_t timestamp_ns) {
+  RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
+  RETURN_IF_ERROR(CheckSnapshotWrite(version, timestamp_ns, content_type));
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->aggregate_id = aggregate;
+  snapshot->version = version;
+  snapshot->timestamp_ns = timestamp_ns == 0 ? env_->NowNanos() : timestamp_ns;
+  snapshot->data.assign(reinterpret_cast<const char*>(data.data()), data.size());
+  snapshot->content_type.assign(content_type);
+  PendingOp op;
+  op.id = aggregate;
+  SetPayload(op, FrameKind::kSnapshot, EncodeSnapshot(*snapshot));
+  op.snapshot = std::move(snapshot);
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  op.reserved_upto = reserved_upto_;
+  return Commit(&op);
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> FileStore::ReadSnapshot(const Id& aggregate, int64_t max_version) {
+  RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
+  RETURN_IF_ERROR(CheckSnapshotMaxVersion(max_version));
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  auto it = snapshots_.find(aggregate);
+  if (it != snapshots_.end()) {
+    if (auto found = FindSnapshot(it->second, max_version); found != nullptr) return found;
+  }
+  return SnapshotNotFound(aggregate, max_version);
+}
+
+absl::Status FileStore::PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) {
+  RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
+  RETURN_IF_ERROR(CheckPruneBounds(keep_last, min_version));
+  PendingOp op;
+  op.id = aggregate;
+  op.a = keep_last;
+  op.b = min_version;
+  SetPayload(op, FrameKind::kPruneSnapshots, EncodePrune(PrunePayload{aggregate, keep_last, min_version}));
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  // Nothing to remove and nothing queued that could add some: no record.
+  if (queue_.empty() && !leader_active_) {
+    auto it = snapshots_.find(aggregate);
+    if (it == snapshots_.end()) return absl::OkStatus();
+    const auto& list = it->second;
+    const bool by_count = keep_last > 0 && list.size() > static_cast<size_t>(keep_last);
+    const bool by_version = list.front()->version < min_version;
+    if (!by_count && !by_version) return absl::OkStatus();
+  }
+  op.reserved_upto = reserved_upto_;
+  return Commit(&op);
+}
+
+void FileStore::AcquireWriterLocked() {
+  while (leader_active_ || !queue_.empty()) cv_.Wait(&mu_);
+  leader_active_ = true;
+}
+
+void FileStore::ReleaseWriterLocked() {
+  leader_active_ = false;
+  cv_.SignalAll();
+}
+
+absl::Status FileStore::Sync() {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  // Under kAlways every acknowledged write is durable already.
+  if (options_.store.sync_mode == SyncMode::kAlways) return absl::OkStatus();
+  AcquireWriterLocked();
+  mu_.Unlock();
+  absl::Status status = writer_->Sync();
+  mu_.Lock();
+  if (!status.ok()) PoisonLocked(status);
+  ReleaseWriterLocked();
+  return status.ok() ? absl::OkStatus() : poisoned_;
+}
+
+void FileStore::IntervalSyncLoop() {
+  const auto interval = std::chrono::milliseconds(std::max(1, options_.store.sync_interval_ms));
+  MutexLock lock(&mu_);
+  while (!stop_interval_) {
+    auto deadline = std::chrono::steady_clock::now() + interval;
+    while (!stop_interval_ && std::chrono::steady_clock::now() < deadline) {
+      interval_cv_.WaitFor(&mu_, deadline - std::chrono::steady_clock::now());
+    }
+    if (stop_interval_ || !poisoned_.ok()) continue;
+    AcquireWriterLocked();
+    absl::Status status;
+    if (writer_->synced_upto() < writer_->end()) {
+      mu_.Unlock();
+      status = writer_->Sync();
+      mu_.Lock();
+    }
+    if (!status.ok()) PoisonLocked(status);
+    ReleaseWriterLocked();
+  }
+}
+
+absl::StatusOr<StoreStats> FileStore::Stats() {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  StoreStats stats;
+  stats.events = static_cast<int64_t>(global_.count);
+  stats.streams = live_streams_;
+  for (uint64_t end : segment_ends_) stats.bytes += static_cast<int64_t>(end);
+  stats.segments = static_cast<int64_t>(segments_->size());
+  stats.first_position = global_.count == 0 ? 0 : (*global_.array)[0].position;
+  stats.last_position = next_position_ - 1;
+  stats.snapshots = snapshot_count_;
+  return stats;
+}
+
+}  // namespace estoria::core::filelog

@@ -1,0 +1,178 @@
+// FileStore's class, shared by its implementation files: file_store.cc
+// (appends, group commit, reads, deletions, snapshots) and
+// file_store_open.cc (open, recovery, Verify, Close). Not for other users:
+// they go through OpenFileStore (file_store.h).
+//
+// Concurrency. One mutex (mu_) guards the index and the queue of operations
+// waiting to be written. An operation (append, deletion, snapshot, prune) is
+// checked and given its versions and positions under mu_ against the
+// *pending* state (what is queued included), then queued. The first waiter
+// that finds no leader becomes the leader: it takes the whole queue, writes
+// it as one group (one pwritev) without holding mu_, syncs it when the mode
+// asks, then publishes the group to the index under mu_ in queue order and
+// wakes everyone. Others queue meanwhile and go out in the next group: that
+// is group commit, and it is also why readers see only durable whole
+// batches, in position order (TRAPS.md, "Group commit").
+#ifndef ESTORIA_CORE_FILELOG_FILE_STORE_INTERNAL_H_
+#define ESTORIA_CORE_FILELOG_FILE_STORE_INTERNAL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "core/env/env.h"
+#include "core/filelog/file_iterator.h"
+#include "core/filelog/file_store.h"
+#include "core/filelog/log_format.h"
+#include "core/filelog/segment_scan.h"
+#include "core/filelog/segment_writer.h"
+#include "core/store/entry_list.h"
+#include "core/store/event_record.h"
+#include "core/store/snapshot_list.h"
+#include "core/util/mutex.h"
+
+namespace estoria::core::filelog {
+
+// Positions are reserved durably this many at a time (DESIGN.md: never
+// reused, even after a crash; gaps allowed).
+inline constexpr int64_t kReservationBlock = int64_t{1} << 20;
+
+struct FileStream {
+  EntryList<LogEntry> events;  // published live events, versions tip - count + 1 .. tip
+  int64_t tip = 0;             // published; 0 = never written or wholly deleted
+  int64_t pending_tip = 0;     // with queued appends and deletions
+
+  int64_t first_live_version() const { return tip - static_cast<int64_t>(events.count) + 1; }
+};
+
+// One queued operation, owned by the thread that queued it.
+struct PendingOp {
+  FrameKind kind = FrameKind::kEvents;
+  Id id;  // stream or aggregate
+  // The frame: header room then payload. kEvents: the EventBlock's bytes.
+  std::shared_ptr<EventBlock> block;
+  std::string frame;  // other kinds
+  uint32_t payload_size = 0;
+  uint32_t event_count = 0;
+  int64_t reserved_upto = 0;
+  // kEvents
+  int64_t first_version = 0;
+  int64_t first_position = 0;
+  // kDelete: to_version; kPruneSnapshots: keep_last, min_version
+  int64_t a = 0, b = 0;
+  std::shared_ptr<const Snapshot> snapshot;  // kSnapshot
+
+  // Set by the leader.
+  uint32_t segment = 0;       // index in the segment table
+  uint64_t frame_offset = 0;  // in the segment
+  bool done = false;
+  absl::Status status;
+  // kEvents, after publication: the written events for `written`.
+  std::shared_ptr<const EntryArray<LogEntry>> written_array;
+  size_t written_begin = 0, written_end = 0;
+
+  uint8_t* frame_data() { return block != nullptr ? block->data() : reinterpret_cast<uint8_t*>(frame.data()); }
+  size_t frame_bytes() const { return FrameSize(payload_size); }
+};
+
+class FileStore final : public EventStore {
+ public:
+  FileStore(Env* env, std::string dir, const FileStoreOptions& options);
+  ~FileStore() override;
+
+  // Open: lock, identity, recovery, writer. Called once, before sharing.
+  absl::Status Open();
+
+  absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
+  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
+                                      std::unique_ptr<EventIterator>* written) override;
+  absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
+  absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
+  absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
+                             std::string_view content_type, int64_t timestamp_ns) override;
+  absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
+  absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
+  void Close() override;
+  absl::Status Sync() override;
+  absl::StatusOr<StoreStats> Stats() override;
+  absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
+
+ private:
+  // --- file_store.cc
+  // The error every call returns once the store is closed or poisoned.
+  absl::Status UsableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reserves positions through `last` (durably, with the next group).
+  void ReserveLocked(int64_t last) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `op` and returns once it is published or failed (its status).
+  absl::Status Commit(PendingOp* op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // As the leader, without mu_: writes `group` (and syncs it when needed).
+  absl::Status WriteGroup(std::vector<PendingOp*>& group) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RollOver() ABSL_LOCKS_EXCLUDED(mu_);
+  void PublishLocked(PendingOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PoisonLocked(const absl::Status& cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits to become the leader with an empty queue, for Sync and Close.
+  void AcquireWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void IntervalSyncLoop();
+  // Applying operations to the published index (at publication and at recovery).
+  void ApplyEventsLocked(FileStream& stream, absl::Span<const LogEntry> entries, int64_t first_version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyDeleteLocked(const Id& id, int64_t to_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const SegmentTable> segments() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_; }
+
+  // --- file_store_open.cc
+  absl::Status CheckIdentity();
+  absl::Status Recover();
+  absl::Status AddSegmentReaderLocked(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies one recovered frame to the index; kDataLoss when it does not fit.
+  absl::Status ReplayFrame(uint32_t segment, const Frame& frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string SegmentPath(uint64_t sequence) const;
+
+  Env* const env_;
+  const std::string dir_;
+  const FileStoreOptions options_;
+  std::unique_ptr<FileLock> lock_;
+
+  const std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
+
+  mutable Mutex mu_;
+  CondVar cv_;
+  absl::flat_hash_map<Id, FileStream> streams_ ABSL_GUARDED_BY(mu_);
+  int64_t live_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  EntryList<LogEntry> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
+  absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
+  int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_position_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t reserved_upto_ ABSL_GUARDED_BY(mu_) = 0;  // handed to frames
+  std::shared_ptr<const SegmentTable> segments_ ABSL_GUARDED_BY(mu_) = std::make_shared<SegmentTable>();
+  std::vector<uint64_t> segment_ends_ ABSL_GUARDED_BY(mu_);  // published bytes of each segment
+  std::deque<PendingOp*> queue_ ABSL_GUARDED_BY(mu_);
+  bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status poisoned_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool opened_ = false;
+
+  // Owned by whoever is the leader (leader_active_), or by Open and Close.
+  std::unique_ptr<SegmentWriter> writer_;
+  int64_t durable_reserved_ = 0;  // reserved_upto known durable
+
+  std::thread interval_thread_;
+  CondVar interval_cv_;
+  bool stop_interval_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Recovery's running state (Open only).
+  int64_t recovered_last_position_ = 0;
+  int64_t recovered_reserved_ = 0;
+};
+
+}  // namespace estoria::core::filelog
+
+#endif  // ESTORIA_CORE_FILELOG_FILE_STORE_INTERNAL_H_

@@ -1,0 +1,353 @@
+// FileStore: opening (identity, lock, recovery), Verify and Close. The rules
+// recovery applies are in FORMAT.md.
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/filelog/file_store_internal.h"
+#include "core/filelog/frame_content.h"
+#include "core/filelog/segment_scan.h"
+#include "core/util/log.h"
+#include "core/util/status.h"
+
+namespace estoria::core::filelog {
+namespace {
+
+constexpr char kLockName[] = "LOCK";
+constexpr char kIdentityName[] = "ESTORIA";
+constexpr char kIdentityPrefix[] = "estoria file store\nformat ";
+
+std::string IdentityText() { return absl::StrCat(kIdentityPrefix, kFormatVersion, "\n"); }
+
+// Reads bytes [0, n) of `path` into `buffer` (8-byte aligned storage).
+absl::Status ReadPrefix(Env* env, const std::string& path, uint64_t n, std::vector<uint64_t>* buffer) {
+  std::unique_ptr<RandomAccessFile> file;
+  ASSIGN_OR_RETURN(file, env->NewRandomAccessFile(path));
+  buffer->assign(n / 8 + 1, 0);
+  uint8_t* into = reinterpret_cast<uint8_t*>(buffer->data());
+  constexpr uint64_t kChunk = uint64_t{8} << 20;
+  for (uint64_t at = 0; at < n;) {
+    const size_t want = static_cast<size_t>(std::min(kChunk, n - at));
+    absl::StatusOr<absl::Span<const uint8_t>> got = file->Read(at, want, into + at);
+    if (!got.ok()) return got.status();
+    if (got->empty()) return absl::DataLossError(absl::StrCat(path, ": shorter than expected"));
+    if (got->data() != into + at) std::memcpy(into + at, got->data(), got->size());
+    at += got->size();
+  }
+  return absl::OkStatus();
+}
+
+// True when `bytes` holds anything that looks like a whole frame header.
+bool ContainsFrameHeader(absl::Span<const uint8_t> bytes) {
+  for (uint64_t at = kSegmentHeaderSize; at + kFrameHeaderSize <= bytes.size(); at += 8) {
+    FrameHeader header;
+    if (DecodeFrameHeader(bytes.subspan(at, kFrameHeaderSize), at, &header) == HeaderCheck::kOk) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string FileStore::SegmentPath(uint64_t sequence) const {
+  return absl::StrCat(dir_, "/", SegmentFileName(sequence));
+}
+
+absl::Status FileStore::CheckIdentity() {
+  std::vector<std::string> names;
+  ASSIGN_OR_RETURN(names, env_->ListDir(dir_));
+  const bool has_identity = std::find(names.begin(), names.end(), kIdentityName) != names.end();
+  if (!has_identity) {
+    for (const std::string& name : names) {
+      // Only what an interrupted creation of a store leaves behind.
+      if (name != kLockName && name != absl::StrCat(kIdentityName, ".tmp")) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(dir_, " is not empty and is not an estoria store (it holds \"", name, "\")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  std::string text;
+  ASSIGN_OR_RETURN(text, env_->ReadFileToString(absl::StrCat(dir_, "/", kIdentityName)));
+  uint32_t version = 0;
+  if (!absl::StartsWith(text, kIdentityPrefix) ||
+      !absl::SimpleAtoi(absl::StripSuffix(absl::string_view(text).substr(sizeof(kIdentityPrefix) - 1), "\n"),
+                        &version)) {
+    return absl::DataLossError(absl::StrCat(dir_, "/", kIdentityName, " is damaged"));
+  }
+  if (version > kFormatVersion) {
+    return absl::UnimplementedError(absl::StrCat("the store in ", dir_, " has format version ", version,
+                                                 "; this library reads up to version ", kFormatVersion));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::Open() {
+  RETURN_IF_ERROR(env_->CreateDir(dir_));
+  // Refuse a foreign directory before leaving a lock file in it.
+  RETURN_IF_ERROR(CheckIdentity());
+  ASSIGN_OR_RETURN(lock_, env_->LockFile(absl::StrCat(dir_, "/", kLockName)));
+  RETURN_IF_ERROR(CheckIdentity());  // again: another opener may have created it meanwhile
+  if (!env_->FileExists(absl::StrCat(dir_, "/", kIdentityName))) {
+    RETURN_IF_ERROR(env_->WriteFileAtomically(absl::StrCat(dir_, "/", kIdentityName), IdentityText()));
+  }
+  RETURN_IF_ERROR(Recover());
+  opened_ = true;
+  if (options_.store.sync_mode == SyncMode::kInterval) {
+    interval_thread_ = std::thread([this] { IntervalSyncLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::AddSegmentReaderLocked(uint64_t sequence) {
+  std::unique_ptr<RandomAccessFile> reader;
+  ASSIGN_OR_RETURN(reader, env_->NewRandomAccessFile(SegmentPath(sequence)));
+  auto table = std::make_shared<SegmentTable>(*segments_);
+  table->push_back(std::move(reader));
+  segments_ = std::move(table);
+  segment_ends_.push_back(kSegmentHeaderSize);
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
+  DecodedFrame decoded;
+  ASSIGN_OR_RETURN(decoded, DecodeFrame(frame));
+  recovered_reserved_ = frame.header.reserved_upto;
+  switch (frame.header.kind) {
+    case FrameKind::kEvents: {
+      const RecordInfo& first = decoded.records.front().info;
+      if (first.position <= recovered_last_position_) {
+        return absl::DataLossError(absl::StrCat("position ", first.position, " does not ascend past ",
+                                                recovered_last_position_));
+      }
+      FileStream& stream = streams_[first.stream];
+      if (stream.tip > 0 && first.version != stream.tip + 1) {
+        return absl::DataLossError(absl::StrCat("stream ", first.stream.ToString(), " continues at version ",
+                                                first.version, " after ", stream.tip));
+      }
+      std::vector<LogEntry> entries;
+      entries.reserve(decoded.records.size());
+      for (const DecodedRecord& r : decoded.records) {
+        entries.push_back(LogEntry{r.info.position, frame.header.offset + kFrameHeaderSize + r.payload_offset,
+                                   segment, r.size});
+      }
+      recovered_last_position_ = decoded.records.back().info.position;
+      ApplyEventsLocked(stream, entries, first.version);
+      break;
+    }
+    case FrameKind::kDelete: {
+      auto it = streams_.find(decoded.deletion.stream);
+      if (it == streams_.end() || it->second.tip == 0) {
+        return absl::DataLossError(
+            absl::StrCat("a deletion of stream ", decoded.deletion.stream.ToString(), ", which does not exist"));
+      }
+      // pending_tip is 0 during replay, so a wholly deleted stream's entry goes.
+      ApplyDeleteLocked(decoded.deletion.stream, decoded.deletion.to_version);
+      break;
+    }
+    case FrameKind::kSnapshot:
+      ApplySnapshotLocked(std::move(decoded.snapshot));
+      break;
+    case FrameKind::kPruneSnapshots:
+      ApplyPruneLocked(decoded.prune.aggregate, decoded.prune.keep_last, decoded.prune.min_version);
+      break;
+    case FrameKind::kReservation:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::Recover() {
+  std::vector<std::string> names;
+  ASSIGN_OR_RETURN(names, env_->ListDir(dir_));
+  std::vector<uint64_t> sequences;
+  for (const std::string& name : names) {
+    uint64_t sequence;
+    if (ParseSegmentFileName(name, &sequence)) sequences.push_back(sequence);
+  }
+  std::sort(sequences.begin(), sequences.end());
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    if (sequences[i] != i + 1) {
+      return absl::DataLossError(absl::StrCat("the store in ", dir_, " lacks segment ", SegmentFileName(i + 1)));
+    }
+  }
+
+  MutexLock lock(&mu_);
+  std::vector<uint64_t> buffer;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const uint64_t sequence = sequences[i];
+    const bool last = i + 1 == sequences.size();
+    const std::string name = SegmentFileName(sequence);
+    const std::string path = SegmentPath(sequence);
+    uint64_t size;
+    ASSIGN_OR_RETURN(size, env_->GetFileSize(path));
+    RETURN_IF_ERROR(ReadPrefix(env_, path, size, &buffer));
+    const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buffer.data()), size);
+
+    absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
+    if (header.ok() && header->sequence != sequence) {
+      header = absl::DataLossError(absl::StrCat("the header names segment ", header->sequence));
+    }
+    if (!header.ok()) {
+      if (header.status().code() == absl::StatusCode::kUnimplemented) {
+        return absl::UnimplementedError(absl::StrCat("segment ", name, ": ", header.status().message()));
+      }
+      // A segment whose creation was cut short holds no frame: drop it.
+      if (last && !ContainsFrameHeader(bytes)) {
+        Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": removing segment ", name,
+                                             ", whose creation was interrupted (", header.status().message(), ")"));
+        RETURN_IF_ERROR(env_->DeleteFile(path));
+        RETURN_IF_ERROR(env_->SyncDir(dir_));
+        break;
+      }
+      return CorruptionAt(name, 0, ToStd(header.status().message()));
+    }
+
+    RETURN_IF_ERROR(AddSegmentReaderLocked(sequence));
+    const uint32_t index = static_cast<uint32_t>(i);
+    ScanResult scan;
+    RETURN_IF_ERROR(ScanSegment(
+        bytes, name, last,
+        [&](const Frame& frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayFrame(index, frame); }, &scan));
+    segment_ends_[index] = scan.end;
+    if (scan.torn) {
+      // Zero the torn bytes (never truncate: part 2 maps segments) so that
+      // new frames are never followed by stale ones, and make it durable
+      // before anything new is written.
+      Log(LogLevel::kWarning,
+          absl::StrCat("estoria: ", dir_, ": cut a torn tail of segment ", name, " at offset ", scan.end, " (",
+                       scan.dirty_end - scan.end, " bytes: ", scan.torn_reason, ")"));
+      std::unique_ptr<WritableFile> file;
+      ASSIGN_OR_RETURN(file, env_->NewAppendableFile(path));
+      const std::vector<uint8_t> zeros(static_cast<size_t>(scan.dirty_end - scan.end), 0);
+      RETURN_IF_ERROR(file->WriteAt(scan.end, zeros));
+      RETURN_IF_ERROR(file->Sync());
+      RETURN_IF_ERROR(file->Close());
+    }
+  }
+
+  next_position_ = std::max(recovered_last_position_, recovered_reserved_) + 1;
+  reserved_upto_ = next_position_ - 1;
+  durable_reserved_ = reserved_upto_;
+  for (auto& [id, stream] : streams_) stream.pending_tip = stream.tip;
+
+  const size_t count = segments_->size();
+  if (count > 0 && segment_ends_[count - 1] < options_.segment_bytes) {
+    ASSIGN_OR_RETURN(writer_, SegmentWriter::Reopen(env_, dir_, count, segment_ends_[count - 1],
+                                                    options_.preallocate_bytes));
+  } else {
+    ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, count + 1, options_.preallocate_bytes));
+    RETURN_IF_ERROR(AddSegmentReaderLocked(count + 1));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report) {
+  std::vector<uint64_t> ends;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(UsableLocked());
+    ends = segment_ends_;
+  }
+  uint64_t total = 0;
+  for (uint64_t end : ends) total += end;
+  VerifyReport got;
+  absl::Status status;
+  std::vector<uint64_t> buffer;
+  uint64_t done = 0;
+  for (size_t i = 0; i < ends.size() && status.ok(); ++i) {
+    const std::string name = SegmentFileName(i + 1);
+    status = ReadPrefix(env_, SegmentPath(i + 1), ends[i], &buffer);
+    if (!status.ok()) break;
+    const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buffer.data()), ends[i]);
+    ++got.segments;
+    got.bytes += static_cast<int64_t>(ends[i]);
+    if (absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes); !header.ok()) {
+      status = CorruptionAt(name, 0, ToStd(header.status().message()));
+      break;
+    }
+    // Only published bytes are read, so any damage is corruption: no tail.
+    ScanResult scan;
+    status = ScanSegment(
+        bytes, name, /*is_last=*/false,
+        [&](const Frame& frame) -> absl::Status {
+          absl::StatusOr<DecodedFrame> decoded = DecodeFrame(frame);
+          if (!decoded.ok()) return decoded.status();
+          ++got.records;
+          got.events += static_cast<int64_t>(decoded->records.size());
+          return absl::OkStatus();
+        },
+        &scan);
+    if (status.ok() && scan.end != ends[i]) {
+      status = CorruptionAt(name, scan.end, "the records end before the published end");
+    }
+    done += ends[i];
+    if (progress) progress(done, total);
+  }
+  if (report != nullptr) *report = got;
+  return status;
+}
+
+void FileStore::Close() {
+  {
+    MutexLock lock(&mu_);
+    if (closing_) return;
+    closing_ = true;
+    closed_->store(true, std::memory_order_release);
+    stop_interval_ = true;
+    interval_cv_.SignalAll();
+  }
+  if (interval_thread_.joinable()) interval_thread_.join();
+  {
+    MutexLock lock(&mu_);
+    AcquireWriterLocked();  // waits for the groups still in flight
+    const bool healthy = poisoned_.ok() && opened_ && writer_ != nullptr;
+    // Give back the unused reservation, so that the next open continues
+    // right after the last position instead of skipping a block.
+    PendingOp release;
+    release.kind = FrameKind::kReservation;
+    release.frame.assign(kFrameHeaderSize, '\0');
+    release.reserved_upto = next_position_ - 1;
+    mu_.Unlock();
+    absl::Status status;
+    if (healthy) {
+      std::vector<PendingOp*> group{&release};
+      status = WriteGroup(group);
+      if (status.ok()) status = writer_->Sync();
+    }
+    if (writer_ != nullptr) {
+      absl::Status closed = writer_->Close();
+      if (status.ok()) status = closed;
+    }
+    mu_.Lock();
+    if (!status.ok()) {
+      Log(LogLevel::kError, absl::StrCat("estoria: closing the store in ", dir_, ": ", status.message()));
+    }
+    streams_.clear();
+    global_ = EntryList<LogEntry>();
+    snapshots_.clear();
+    ReleaseWriterLocked();
+  }
+  if (lock_ != nullptr) env_->UnlockFile(std::move(lock_)).IgnoreError();
+}
+
+}  // namespace estoria::core::filelog
+
+namespace estoria::core {
+
+absl::StatusOr<std::shared_ptr<EventStore>> OpenFileStore(Env* env, std::string_view dir,
+                                                          const FileStoreOptions& options) {
+  if (dir.empty()) return absl::InvalidArgumentError("the store directory is empty");
+  if (options.store.read_only) {
+    return absl::UnimplementedError("read-only opens of a file store are not in this build yet");
+  }
+  auto store = std::make_shared<filelog::FileStore>(env, std::string(dir), options);
+  RETURN_IF_ERROR(store->Open());
+  return std::shared_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace estoria::core

@@ -1,0 +1,300 @@
+// The file store's own behaviour beyond the acceptance suite (which runs on
+// it through the ABI): segments, identity, damage found by open and Verify,
+// reservations, preallocation, the log handler and the URI forms. Power
+// loss, torn tails and failed syncs are in power_loss_test.cc; crashes of a
+// real process in tests/crash.
+#include "core/filelog/file_store.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/env/fault_env.h"
+#include "core/env/mem_env.h"
+#include "core/filelog/log_format.h"
+#include "core/store/writable_batch.h"
+#include "core/util/log.h"
+#include "core/util/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "schema/estoria_generated.h"
+
+namespace estoria::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kDir[] = "/store";
+
+WritableBatch Batch(int n, const std::string& data = "payload") {
+  BatchBuilder builder;
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(builder.Add("happened", AsBytes(data), "text/plain").ok());
+  absl::StatusOr<WritableBatch> batch = builder.Build();
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return *std::move(batch);
+}
+
+Id Stream(uint64_t n) { return Id{"account", Uuid::FromHiLo(0, n)}; }
+
+// Every event of a read: (version, position, data).
+struct Seen {
+  int64_t version, position;
+  std::string data;
+  bool operator==(const Seen&) const = default;
+};
+std::vector<Seen> Drain(absl::StatusOr<std::unique_ptr<EventIterator>> iter) {
+  std::vector<Seen> out;
+  EXPECT_TRUE(iter.ok()) << iter.status();
+  if (!iter.ok()) return out;
+  EventView views[7];
+  while (true) {
+    absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
+    EXPECT_TRUE(n.ok()) << n.status();
+    if (!n.ok() || *n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      const fb::Event* e = views[i].event();
+      out.push_back({e->stream_version(), e->global_position(),
+                     std::string(reinterpret_cast<const char*>(e->data()->data()), e->data()->size())});
+    }
+  }
+  return out;
+}
+
+class FileStoreTest : public ::testing::Test {
+ protected:
+  FileStoreTest() : env_(NewMemEnv()) {}
+
+  std::shared_ptr<EventStore> Open(FileStoreOptions options = {}) {
+    options.preallocate_bytes = preallocate_;
+    absl::StatusOr<std::shared_ptr<EventStore>> store = OpenFileStore(env_.get(), kDir, options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *store : nullptr;
+  }
+  absl::Status OpenStatus(FileStoreOptions options = {}) {
+    options.preallocate_bytes = preallocate_;
+    return OpenFileStore(env_.get(), kDir, options).status();
+  }
+  std::string Segment(uint64_t n) { return std::string(kDir) + "/" + filelog::SegmentFileName(n); }
+  void Overwrite(const std::string& path, uint64_t offset, std::string_view bytes) {
+    auto file = env_->NewAppendableFile(path);
+    ASSERT_TRUE(file.ok()) << file.status();
+    ASSERT_TRUE((*file)->WriteAt(offset, AsBytes(bytes)).ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+
+  std::unique_ptr<Env> env_;
+  uint64_t preallocate_ = 0;  // deterministic files unless a test wants it
+};
+
+TEST_F(FileStoreTest, RollsOverSegmentsAndReadsAcrossThemAfterReopen) {
+  FileStoreOptions small;
+  small.segment_bytes = 4096;
+  std::vector<Seen> written;
+  {
+    auto store = Open(small);
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_TRUE(store->Append(Stream(i % 3), Batch(1 + i % 4, std::string(40, 'a' + i % 26)), {}, nullptr).ok());
+    }
+    written = Drain(store->ReadAll({}));
+    absl::StatusOr<StoreStats> stats = store->Stats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_GT(stats->segments, 3);
+    EXPECT_EQ(stats->events, static_cast<int64_t>(written.size()));
+  }
+  auto store = Open(small);
+  EXPECT_EQ(Drain(store->ReadAll({})), written);
+  ReadOptions reverse;
+  reverse.direction = Direction::kReverse;
+  std::vector<Seen> stream0 = Drain(store->ReadStream(Stream(0), reverse));
+  ASSERT_FALSE(stream0.empty());
+  EXPECT_EQ(stream0.front().version, static_cast<int64_t>(stream0.size()));
+  VerifyReport report;
+  ASSERT_TRUE(store->Verify(nullptr, &report).ok());
+  EXPECT_EQ(report.events, static_cast<int64_t>(written.size()));
+  EXPECT_GT(report.segments, 3);
+}
+
+TEST_F(FileStoreTest, ASecondOpenInThisProcessIsBusyNamingThePid) {
+  auto store = Open();
+  absl::Status second = OpenStatus();
+  EXPECT_EQ(second.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(second.message()), HasSubstr(std::to_string(::getpid())));
+  store->Close();
+  EXPECT_TRUE(OpenStatus().ok()) << "the lock goes with Close";
+}
+
+TEST_F(FileStoreTest, AForeignDirectoryIsRefusedAndLeftUntouched) {
+  ASSERT_TRUE(env_->CreateDir(kDir).ok());
+  ASSERT_TRUE(env_->WriteFileAtomically(std::string(kDir) + "/notes.txt", "mine").ok());
+  absl::Status status = OpenStatus();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("not an estoria store"));
+  auto names = env_->ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, std::vector<std::string>{"notes.txt"});
+}
+
+TEST_F(FileStoreTest, ANewerFormatIsUnsupportedAndNamed) {
+  Open()->Close();
+  ASSERT_TRUE(env_->WriteFileAtomically(std::string(kDir) + "/ESTORIA", "estoria file store\nformat 9\n").ok());
+  absl::Status status = OpenStatus();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 9"));
+
+  ASSERT_TRUE(env_->WriteFileAtomically(std::string(kDir) + "/ESTORIA", "estoria file store\nformat 1\n").ok());
+  uint8_t header[filelog::kSegmentHeaderSize];
+  filelog::EncodeSegmentHeader(filelog::SegmentHeader{3, 1}, header);
+  Overwrite(Segment(1), 0, AsChars(header));
+  status = OpenStatus();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("0000000001.log"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 3"));
+}
+
+TEST_F(FileStoreTest, AMissingSegmentIsCorruption) {
+  FileStoreOptions small;
+  small.segment_bytes = 1024;
+  {
+    auto store = Open(small);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(Stream(1), Batch(2), {}, nullptr).ok());
+  }
+  ASSERT_TRUE(env_->DeleteFile(Segment(2)).ok());
+  absl::Status status = OpenStatus(small);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("0000000002.log"));
+}
+
+TEST_F(FileStoreTest, VerifyFindsAFlippedByteNamingSegmentAndOffset) {
+  auto store = Open();
+  ASSERT_TRUE(store->Append(Stream(1), Batch(3), {}, nullptr).ok());
+  ASSERT_TRUE(store->Append(Stream(2), Batch(3), {}, nullptr).ok());
+  ASSERT_TRUE(store->Verify(nullptr, nullptr).ok());
+  // Inside the first frame's payload (frames start right after the header).
+  const uint64_t first_frame = filelog::kSegmentHeaderSize;
+  auto reader = env_->NewRandomAccessFile(Segment(1));
+  ASSERT_TRUE(reader.ok());
+  uint8_t byte;
+  auto got = (*reader)->Read(first_frame + 100, 1, &byte);
+  ASSERT_TRUE(got.ok());
+  Overwrite(Segment(1), first_frame + 100, std::string(1, static_cast<char>((*got)[0] ^ 0x20)));
+  VerifyReport report;
+  absl::Status status = store->Verify(nullptr, &report);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("segment 0000000001.log offset " + std::to_string(first_frame)));
+  store->Close();
+  // The damage is followed by a frame written after it was durable: open
+  // refuses rather than dropping an acknowledged batch.
+  EXPECT_EQ(OpenStatus().code(), absl::StatusCode::kDataLoss);
+}
+
+// Collects what the log handler hears.
+struct Heard {
+  Mutex mu;
+  std::vector<std::string> messages;
+};
+void Collect(void* user, int, const char* message) {
+  auto* heard = static_cast<Heard*>(user);
+  MutexLock lock(&heard->mu);
+  heard->messages.emplace_back(message);
+}
+
+TEST_F(FileStoreTest, ACutTornTailIsReportedToTheLogHandlerAndZeroed) {
+  uint64_t end = 0;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Append(Stream(1), Batch(2), {}, nullptr).ok());
+    end = static_cast<uint64_t>(store->Stats()->bytes);
+  }
+  Overwrite(Segment(1), end + 16, "garbage from a torn write");
+  Heard heard;
+  SetLogHandler(&Collect, &heard);
+  auto store = Open();
+  SetLogHandler(nullptr, nullptr);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Drain(store->ReadStream(Stream(1), {})).size(), 2u);
+  {
+    MutexLock lock(&heard.mu);
+    ASSERT_EQ(heard.messages.size(), 1u);
+    EXPECT_THAT(heard.messages[0], HasSubstr("torn tail of segment 0000000001.log"));
+  }
+  // Appends continue where the whole frames ended, and survive a reopen.
+  ASSERT_TRUE(store->Append(Stream(1), Batch(1), {}, nullptr).ok());
+  store->Close();
+  store = Open();
+  EXPECT_EQ(Drain(store->ReadStream(Stream(1), {})).size(), 3u);
+}
+
+TEST_F(FileStoreTest, PositionsAfterACrashSkipTheReservedBlock) {
+  FaultEnv fault(env_.get());
+  FileStoreOptions options;
+  options.preallocate_bytes = 0;
+  int64_t last = 0;
+  {
+    auto store = OpenFileStore(&fault, kDir, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto result = (*store)->Append(Stream(1), Batch(2), {}, nullptr);
+    ASSERT_TRUE(result.ok());
+    last = result->last_position;
+    ASSERT_TRUE(fault.DropUnsyncedData().ok());  // power loss: no clean close
+  }
+  auto store = OpenFileStore(&fault, kDir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto result = (*store)->Append(Stream(1), Batch(1), {}, nullptr);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->first_version, 3);
+  EXPECT_GT(result->first_position, last + 1) << "positions that may have been seen are never handed out again";
+}
+
+TEST_F(FileStoreTest, PreallocationWritesZerosAheadOfTheWriter) {
+  preallocate_ = 256 << 10;
+  auto store = Open();
+  ASSERT_TRUE(store->Append(Stream(1), Batch(1), {}, nullptr).ok());
+  const uint64_t end = static_cast<uint64_t>(store->Stats()->bytes);
+  uint64_t size = 0;
+  for (int i = 0; i < 500 && size < end + preallocate_ / 2; ++i) {
+    size = *env_->GetFileSize(Segment(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_GE(size, end + preallocate_ / 2);
+  store->Close();
+  store = Open();  // the zeros read as the clean end of the log
+  EXPECT_EQ(Drain(store->ReadStream(Stream(1), {})).size(), 1u);
+}
+
+TEST(FileStoreUri, FileUrisAndBarePathsOpenTheFileStore) {
+  const std::filesystem::path root = std::filesystem::temp_directory_path() / ("estoria-uri-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  for (const std::string& uri : {"file:" + (root / "a").string(), (root / "b").string(),
+                                 "file://" + (root / "c").string()}) {
+    absl::StatusOr<std::shared_ptr<EventStore>> store = OpenStore(uri, {});
+    ASSERT_TRUE(store.ok()) << uri << ": " << store.status();
+    ASSERT_TRUE((*store)->Append(Stream(1), Batch(1), {}, nullptr).ok()) << uri;
+    (*store)->Close();
+  }
+  EXPECT_TRUE(std::filesystem::exists(root / "a" / "ESTORIA"));
+  EXPECT_TRUE(std::filesystem::exists(root / "b" / "0000000001.log"));
+  EXPECT_TRUE(std::filesystem::exists(root / "c" / "LOCK"));
+  EXPECT_EQ(OpenStore("file:" + (root / "a").string() + "?mode=ro", {}).status().code(),
+            absl::StatusCode::kUnimplemented);
+  absl::StatusOr<std::shared_ptr<EventStore>> tuned =
+      OpenStore("file:" + (root / "d").string() + "?segment_bytes=4096&preallocate_bytes=0&mode=rw", {});
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE((*tuned)->Append(Stream(1), Batch(4), {}, nullptr).ok());
+  EXPECT_GT((*tuned)->Stats()->segments, 1) << "segment_bytes is honoured";
+  (*tuned)->Close();
+  for (const std::string& uri : {"file:" + (root / "a").string() + "?cache=1", std::string("file:"),
+                                 std::string("file://host/x"), "file:" + (root / "a").string() + "?segment_bytes=10",
+                                 "file:" + (root / "a").string() + "?preallocate_bytes=x"}) {
+    EXPECT_EQ(OpenStore(uri, {}).status().code(), absl::StatusCode::kInvalidArgument) << uri;
+  }
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace estoria::core

@@ -1,0 +1,140 @@
+#include "core/filelog/frame_content.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/status.h"
+#include "flatbuffers/flatbuffers.h"
+#include "schema/estoria_generated.h"
+
+namespace estoria::core::filelog {
+namespace {
+
+// Limits for the verifier: a record is one event of at most one batch.
+constexpr flatbuffers::uoffset_t kMaxDepth = 16;
+constexpr flatbuffers::uoffset_t kMaxTables = 4 * 1024 + 16;
+
+absl::Status CheckId(std::string_view type, const char* what) {
+  if (absl::Status s = ValidateTypeName(type, what); !s.ok()) {
+    return absl::DataLossError(absl::StrCat("a record has a bad ", what, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record) {
+  if (reinterpret_cast<uintptr_t>(record.data()) % 8 != 0) return absl::InternalError("unaligned event record");
+  flatbuffers::Verifier verifier(record.data(), record.size(), kMaxDepth, kMaxTables);
+  if (!verifier.VerifyBuffer<fb::Event>(nullptr)) {
+    return absl::DataLossError("an event record is not a valid estoria Event");
+  }
+  const fb::Event* event = flatbuffers::GetRoot<fb::Event>(record.data());
+  RecordInfo info;
+  info.stream.type = event->stream_type()->str();
+  RETURN_IF_ERROR(CheckId(info.stream.type, "stream type"));
+  RETURN_IF_ERROR(CheckId(event->type()->string_view(), "event type"));
+  if (event->stream_uuid() != nullptr) {
+    info.stream.uuid = Uuid::FromHiLo(event->stream_uuid()->hi(), event->stream_uuid()->lo());
+  }
+  info.version = event->stream_version();
+  info.position = event->global_position();
+  if (info.version < 1 || info.position < 1) {
+    return absl::DataLossError("an event record has a version or position below 1");
+  }
+  return info;
+}
+
+absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
+  DecodedFrame out;
+  switch (frame.header.kind) {
+    case FrameKind::kEvents: {
+      if (frame.header.event_count == 0) return absl::DataLossError("an append record holds no events");
+      out.records.reserve(frame.header.event_count);
+      RETURN_IF_ERROR(ForEachRecord(frame.payload, frame.header.event_count, [&](size_t offset, size_t size) {
+        out.records.push_back(DecodedRecord{offset, static_cast<uint32_t>(size), {}});
+      }));
+      for (size_t i = 0; i < out.records.size(); ++i) {
+        DecodedRecord& r = out.records[i];
+        ASSIGN_OR_RETURN(r.info, CheckEventRecord(frame.payload.subspan(r.payload_offset, r.size)));
+        if (i == 0) continue;
+        const RecordInfo& prev = out.records[i - 1].info;
+        if (!(r.info.stream == prev.stream)) return absl::DataLossError("an append record mixes streams");
+        if (r.info.version != prev.version + 1) return absl::DataLossError("an append record's versions have a gap");
+        if (r.info.position <= prev.position) {
+          return absl::DataLossError("an append record's positions do not ascend");
+        }
+      }
+      return out;
+    }
+    case FrameKind::kDelete: {
+      ASSIGN_OR_RETURN(out.deletion, DecodeDelete(frame.payload));
+      return out;
+    }
+    case FrameKind::kSnapshot: {
+      ASSIGN_OR_RETURN(out.snapshot, DecodeSnapshot(frame.payload));
+      return out;
+    }
+    case FrameKind::kPruneSnapshots: {
+      ASSIGN_OR_RETURN(out.prune, DecodePrune(frame.payload));
+      return out;
+    }
+    case FrameKind::kReservation:
+      if (!frame.payload.empty()) return absl::DataLossError("a reservation record has a payload");
+      return out;
+  }
+  return absl::DataLossError("a record of unknown kind");
+}
+
+std::string EncodeSnapshot(const Snapshot& snapshot) {
+  flatbuffers::FlatBufferBuilder fbb(256 + snapshot.data.size() + snapshot.content_type.size());
+  auto type = fbb.CreateString(snapshot.aggregate_id.type);
+  fbb.ForceVectorAlignment(snapshot.data.size(), sizeof(uint8_t), 8);
+  auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(snapshot.data.data()), snapshot.data.size());
+  auto content_type = fbb.CreateString(snapshot.content_type);
+  const fb::Uuid uuid(snapshot.aggregate_id.uuid.Hi(), snapshot.aggregate_id.uuid.Lo());
+  fb::SnapshotBuilder b(fbb);
+  b.add_aggregate_type(type);
+  b.add_aggregate_uuid(&uuid);
+  b.add_version(snapshot.version);
+  b.add_timestamp_ns(snapshot.timestamp_ns);
+  b.add_data(data);
+  b.add_content_type(content_type);
+  fbb.Finish(b.Finish());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> DecodeSnapshot(absl::Span<const uint8_t> payload) {
+  // The payload sits 8-aligned in the segment buffer; copy anyway if not.
+  std::vector<uint64_t> aligned;
+  const uint8_t* bytes = payload.data();
+  if (reinterpret_cast<uintptr_t>(bytes) % 8 != 0) {
+    aligned.resize((payload.size() + 7) / 8);
+    std::memcpy(aligned.data(), payload.data(), payload.size());
+    bytes = reinterpret_cast<const uint8_t*>(aligned.data());
+  }
+  flatbuffers::Verifier verifier(bytes, payload.size(), kMaxDepth, 16);
+  if (!verifier.VerifyBuffer<fb::Snapshot>(nullptr)) {
+    return absl::DataLossError("a snapshot record is not a valid estoria Snapshot");
+  }
+  const fb::Snapshot* in = flatbuffers::GetRoot<fb::Snapshot>(bytes);
+  auto out = std::make_shared<Snapshot>();
+  if (in->aggregate_type() == nullptr) return absl::DataLossError("a snapshot record has no aggregate type");
+  out->aggregate_id.type = in->aggregate_type()->str();
+  RETURN_IF_ERROR(CheckId(out->aggregate_id.type, "aggregate type"));
+  if (in->aggregate_uuid() != nullptr) {
+    out->aggregate_id.uuid = Uuid::FromHiLo(in->aggregate_uuid()->hi(), in->aggregate_uuid()->lo());
+  }
+  out->version = in->version();
+  out->timestamp_ns = in->timestamp_ns();
+  if (out->version < 1) return absl::DataLossError("a snapshot record has a version below 1");
+  if (in->data() != nullptr) out->data.assign(reinterpret_cast<const char*>(in->data()->data()), in->data()->size());
+  if (in->content_type() != nullptr) out->content_type = in->content_type()->str();
+  if (out->content_type.find('\0') != std::string::npos) {
+    return absl::DataLossError("a snapshot record's content type contains NUL");
+  }
+  return std::shared_ptr<const Snapshot>(std::move(out));
+}
+
+}  // namespace estoria::core::filelog

@@ -1,0 +1,54 @@
+// The contents of the file log's frames as the store sees them: event
+// records checked and summarised, snapshots encoded and decoded. Recovery
+// and Verify run every stored byte through these checks, so that a damaged
+// or crafted segment whose checksums happen to match still cannot make the
+// store read out of bounds.
+#ifndef ESTORIA_CORE_FILELOG_FRAME_CONTENT_H_
+#define ESTORIA_CORE_FILELOG_FRAME_CONTENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/filelog/segment_scan.h"
+#include "core/id/id.h"
+#include "core/store/event_store.h"
+
+namespace estoria::core::filelog {
+
+struct RecordInfo {
+  Id stream;
+  int64_t version = 0;
+  int64_t position = 0;
+};
+
+// Verifies `record` (8-byte aligned) as a FlatBuffers estoria.fb.Event with
+// a valid stream ID, version >= 1 and position >= 1; kDataLoss otherwise.
+absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record);
+
+// A frame's payload decoded and checked: event records (one stream, at
+// least one, consecutive versions, ascending positions), or a deletion, a
+// snapshot or a prune. kDataLoss when anything does not hold.
+struct DecodedRecord {
+  uint64_t payload_offset = 0;  // of the record itself, past its prefix
+  uint32_t size = 0;
+  RecordInfo info;
+};
+struct DecodedFrame {
+  std::vector<DecodedRecord> records;  // kEvents
+  DeletePayload deletion;              // kDelete
+  PrunePayload prune;                  // kPruneSnapshots
+  std::shared_ptr<const Snapshot> snapshot;
+};
+absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame);
+
+// A snapshot as a FlatBuffers estoria.fb.Snapshot, and back (verified).
+std::string EncodeSnapshot(const Snapshot& snapshot);
+absl::StatusOr<std::shared_ptr<const Snapshot>> DecodeSnapshot(absl::Span<const uint8_t> payload);
+
+}  // namespace estoria::core::filelog
+
+#endif  // ESTORIA_CORE_FILELOG_FRAME_CONTENT_H_

@@ -1,0 +1,134 @@
+// The on-disk format of the file log: segment headers and record frames.
+// FORMAT.md (beside this file) describes it in prose, with the recovery
+// rules; this header is its executable form. Little-endian, as written by
+// x86-64 and arm64 hosts.
+//
+// Pure functions over byte spans: no I/O, no state, usable from any thread.
+#ifndef ESTORIA_CORE_FILELOG_LOG_FORMAT_H_
+#define ESTORIA_CORE_FILELOG_LOG_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/id/id.h"
+
+namespace estoria::core::filelog {
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+// ---------------------------------------------------------------- segments
+
+inline constexpr size_t kSegmentHeaderSize = 64;
+inline constexpr char kSegmentMagic[8] = {'E', 'S', 'T', 'O', 'R', 'I', 'A', 'S'};
+
+struct SegmentHeader {
+  uint32_t format_version = kFormatVersion;
+  uint64_t sequence = 0;  // 1, 2, 3, ... in log order; also in the file name
+};
+
+// The file name of segment `sequence` ("0000000001.log") and its inverse
+// (nullopt-like: false when `name` is not a segment's).
+std::string SegmentFileName(uint64_t sequence);
+bool ParseSegmentFileName(std::string_view name, uint64_t* sequence);
+
+void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeaderSize]);
+// kDataLoss for a damaged header; kUnimplemented for a newer format version.
+absl::StatusOr<SegmentHeader> DecodeSegmentHeader(absl::Span<const uint8_t> bytes);
+
+// ------------------------------------------------------------------ frames
+
+inline constexpr size_t kFrameHeaderSize = 48;
+inline constexpr uint32_t kFrameMagic = 0x4d524645;  // "EFRM"
+
+enum class FrameKind : uint32_t {
+  kEvents = 1,         // one append: the batch's Event records
+  kDelete = 2,         // a stream deleted or truncated
+  kSnapshot = 3,       // a snapshot (a FlatBuffers estoria.fb.Snapshot)
+  kPruneSnapshots = 4, // snapshot retention applied
+  kReservation = 5,    // no payload: only the header's reserved_upto counts
+};
+
+struct FrameHeader {
+  FrameKind kind = FrameKind::kEvents;
+  uint32_t payload_size = 0;  // bytes, before padding to 8
+  uint64_t offset = 0;        // of this frame in its segment
+  // Bytes of this segment known durable when the frame was written: damage
+  // below it cannot be a torn write.
+  uint64_t synced_upto = 0;
+  // Global positions up to this one may have been handed out; the next
+  // session starts above it.
+  int64_t reserved_upto = 0;
+  uint32_t payload_crc = 0;   // masked CRC32C of the payload (padding excluded)
+  uint32_t event_count = 0;   // kEvents: records in the payload
+};
+
+// Bytes a frame with `payload_size` bytes of payload takes in the segment.
+inline uint64_t FrameSize(uint64_t payload_size) { return kFrameHeaderSize + ((payload_size + 7) & ~uint64_t{7}); }
+
+void EncodeFrameHeader(const FrameHeader& header, uint8_t out[kFrameHeaderSize]);
+
+enum class HeaderCheck { kOk, kZero, kBad };
+// Decodes the header at `bytes` (at least kFrameHeaderSize) found at segment
+// offset `offset`: kZero for all-zero bytes (unwritten or preallocated),
+// kBad for anything else that is not a whole, checksummed header claiming
+// that offset and a known kind.
+HeaderCheck DecodeFrameHeader(absl::Span<const uint8_t> bytes, uint64_t offset, FrameHeader* header);
+
+uint32_t PayloadCrc(absl::Span<const uint8_t> payload);
+
+// ---------------------------------------------------------------- payloads
+
+// kEvents: `count` records, each an 8-byte prefix (u32 size, u32 0) then a
+// FlatBuffers estoria.fb.Event of that size, padded to 8 (so the payload
+// size is a multiple of 8). Calls
+// fn(record_offset_in_payload, size) for each; kDataLoss when the layout is
+// inconsistent (the records themselves are not verified here).
+template <typename Fn>
+absl::Status ForEachRecord(absl::Span<const uint8_t> payload, uint32_t count, Fn fn);
+
+struct DeletePayload {
+  Id stream;
+  int64_t to_version = 0;
+};
+std::string EncodeDelete(const DeletePayload& d);
+absl::StatusOr<DeletePayload> DecodeDelete(absl::Span<const uint8_t> payload);
+
+struct PrunePayload {
+  Id aggregate;
+  int64_t keep_last = 0;
+  int64_t min_version = 0;
+};
+std::string EncodePrune(const PrunePayload& p);
+absl::StatusOr<PrunePayload> DecodePrune(absl::Span<const uint8_t> payload);
+
+// ------------------------------------------------------------- inline code
+
+absl::Status RecordLayoutError(std::string_view what);
+
+template <typename Fn>
+absl::Status ForEachRecord(absl::Span<const uint8_t> payload, uint32_t count, Fn fn) {
+  size_t at = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (payload.size() - at < 8) return RecordLayoutError("a record prefix runs past the payload");
+    uint32_t words[2];
+    __builtin_memcpy(words, payload.data() + at, sizeof(words));
+    const size_t size = words[0];
+    if (words[1] != 0 || size == 0 || size > payload.size() - at - 8) {
+      return RecordLayoutError("a record's size does not fit the payload");
+    }
+    fn(at + 8, size);
+    at = (at + 8 + size + 7) & ~size_t{7};
+    if (at > payload.size()) return RecordLayoutError("a record's padding runs past the payload");
+  }
+  if (at != payload.size()) return RecordLayoutError("the payload has bytes after its records");
+  return absl::OkStatus();
+}
+
+}  // namespace estoria::core::filelog
+
+#endif  // ESTORIA_CORE_FILELOG_LOG_FORMAT_H_

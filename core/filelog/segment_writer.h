@@ -1,0 +1,82 @@
+// SegmentWriter: the append side of one segment file. Writes frames at the
+// segment's end with positioned writes (never through a mapping, never
+// truncating), makes them durable with Sync, and keeps zeros written ahead
+// of the end on a background thread, so that an append lands in blocks the
+// file system has already allocated and its fdatasync does not also have to
+// journal the file's growth (TRAPS.md: about 155 us instead of 200-240 us).
+//
+// Thread safety: Write, Sync and Close are called by one thread at a time
+// (the store's group-commit leader); the preallocation thread is internal.
+#ifndef ESTORIA_CORE_FILELOG_SEGMENT_WRITER_H_
+#define ESTORIA_CORE_FILELOG_SEGMENT_WRITER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/env/env.h"
+#include "core/util/mutex.h"
+
+namespace estoria::core::filelog {
+
+class SegmentWriter {
+ public:
+  // Creates segment `sequence` in `dir`: writes its header, syncs the file
+  // and the directory, so that the segment exists durably before any frame
+  // is acknowledged in it. preallocate_bytes 0 = no preallocation.
+  static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(Env* env, std::string_view dir, uint64_t sequence,
+                                                               uint64_t preallocate_bytes);
+  // Continues an existing segment whose frames end at `end` (after recovery).
+  static absl::StatusOr<std::unique_ptr<SegmentWriter>> Reopen(Env* env, std::string_view dir, uint64_t sequence,
+                                                               uint64_t end, uint64_t preallocate_bytes);
+  ~SegmentWriter();  // Close(), errors dropped
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  uint64_t sequence() const { return sequence_; }
+  const std::string& path() const { return path_; }
+  uint64_t end() const { return end_; }                  // where the next frame goes
+  uint64_t synced_upto() const { return synced_upto_; }  // bytes known durable
+
+  // Writes `pieces` back to back at end() and advances it.
+  absl::Status Write(absl::Span<const absl::Span<const uint8_t>> pieces);
+  // fdatasync: everything written so far becomes durable.
+  absl::Status Sync();
+  // Stops preallocation and closes the file. Idempotent.
+  absl::Status Close();
+
+ private:
+  SegmentWriter(Env* env, std::string path, uint64_t sequence, uint64_t end, uint64_t preallocate_bytes,
+                std::unique_ptr<WritableFile> file);
+  void PreallocateLoop();
+
+  Env* const env_;
+  const std::string path_;
+  const uint64_t sequence_;
+  const uint64_t preallocate_bytes_;
+  std::unique_ptr<WritableFile> file_;
+  uint64_t end_;
+  uint64_t synced_upto_;
+
+  // Preallocation: the thread zeroes [zeroed_, claimed_) while `zeroing_`;
+  // the writer never writes into a range being zeroed, and the thread never
+  // zeroes below the writer's end.
+  Mutex mu_;
+  CondVar cv_;
+  uint64_t writer_end_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_write_ ABSL_GUARDED_BY(mu_) = 0;  // bytes of the writer's latest Write
+  uint64_t zeroed_ ABSL_GUARDED_BY(mu_);
+  uint64_t claimed_ ABSL_GUARDED_BY(mu_);
+  bool zeroing_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace estoria::core::filelog
+
+#endif  // ESTORIA_CORE_FILELOG_SEGMENT_WRITER_H_

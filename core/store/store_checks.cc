@@ -1,0 +1,126 @@
+#include "core/store/store_checks.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/status.h"
+
+namespace estoria::core {
+
+absl::Status CheckStreamId(const Id& id, std::string_view what) { return ValidateTypeName(id.type, what); }
+
+absl::Status CheckAppendOptions(const AppendOptions& options) {
+  switch (options.expect) {
+    case Expect::kAny:
+    case Expect::kNoStream:
+      break;
+    case Expect::kVersion:
+      if (options.expected_version < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("expected_version must be >= 0, got ", options.expected_version));
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown expectation ", static_cast<int>(options.expect)));
+  }
+  if (options.first_version < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("first_version must be >= 0, got ", options.first_version));
+  }
+  if (!options.restore && options.first_version != 0) {
+    return absl::InvalidArgumentError("first_version is only honoured with restore");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReadOptions(const ReadOptions& options) {
+  if (options.direction != Direction::kForward && options.direction != Direction::kReverse) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown direction ", static_cast<int>(options.direction)));
+  }
+  if (options.after_version < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("after_version must be >= 0, got ", options.after_version));
+  }
+  if (options.count < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReadAllOptions(const ReadAllOptions& options) {
+  if (options.after_position < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("after_position must be >= 0, got ", options.after_position));
+  }
+  if (options.count < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDeleteVersion(int64_t to_version) {
+  if (to_version < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("to_version must be >= 0, got ", to_version));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSnapshotWrite(int64_t version, int64_t timestamp_ns, std::string_view content_type) {
+  if (version <= 0) return absl::InvalidArgumentError(absl::StrCat("snapshot version must be > 0, got ", version));
+  if (timestamp_ns < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("timestamp_ns must be >= 0, got ", timestamp_ns));
+  }
+  if (content_type.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError("the content type contains NUL");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSnapshotMaxVersion(int64_t max_version) {
+  if (max_version < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_version must be >= 0, got ", max_version));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPruneBounds(int64_t keep_last, int64_t min_version) {
+  if (keep_last < 0) return absl::InvalidArgumentError(absl::StrCat("keep_last must be >= 0, got ", keep_last));
+  if (min_version < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("min_version must be >= 0, got ", min_version));
+  }
+  return absl::OkStatus();
+}
+
+size_t CountLimit(int64_t count) {
+  return count == 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(count);
+}
+
+absl::Status CheckExpectation(const AppendOptions& options, int64_t current) {
+  if (options.expect == Expect::kNoStream && current != 0) return VersionMismatchError(0, current);
+  if (options.expect == Expect::kVersion && options.expected_version != current) {
+    return VersionMismatchError(options.expected_version, current);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FirstVersionForAppend(const AppendOptions& options, bool exists, int64_t current,
+                                   int64_t* first_version) {
+  *first_version = current + 1;
+  if (!options.restore || options.first_version == 0) return absl::OkStatus();
+  if (!exists) {
+    *first_version = options.first_version;
+  } else if (options.first_version != current + 1) {
+    return absl::InvalidArgumentError(absl::StrCat("first_version ", options.first_version,
+                                                   " does not continue the stream (its version is ", current, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamNotFound(const Id& stream) {
+  return absl::NotFoundError(absl::StrCat("stream ", stream.ToString(), " not found"));
+}
+
+absl::Status SnapshotNotFound(const Id& aggregate, int64_t max_version) {
+  return absl::NotFoundError(max_version == 0 ? absl::StrCat("no snapshot of ", aggregate.ToString())
+                                              : absl::StrCat("no snapshot of ", aggregate.ToString(),
+                                                             " at or below version ", max_version));
+}
+
+}  // namespace estoria::core

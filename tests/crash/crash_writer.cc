@@ -1,0 +1,157 @@
+// crash_writer: the helper process of tests/crash. It uses only the C ABI
+// (estoria.h), so what it proves holds for every host.
+//
+//   crash_writer write DIR ROUND   opens file:DIR with EST_SYNC_ALWAYS, prints
+//                                  "ready PID", then appends batches of 1-5
+//                                  events to a few fixed streams from several
+//                                  threads until it is killed (or 20 s pass)
+//   crash_writer hold DIR          opens file:DIR, prints "ready PID", and
+//                                  keeps the store open until stdin closes
+//
+// Protocol (stdout, one write(2) per line, so a SIGKILL never leaves half a
+// line that looks whole; every line is shorter than PIPE_BUF):
+//   ready PID
+//   ack STREAM_INDEX FIRST_VERSION LAST_VERSION FIRST_POSITION LAST_POSITION MARKER COUNT
+//   error STATUS_NAME MESSAGE            (then exit status 2)
+// An ack line is written only after est_append returned EST_OK, i.e. once
+// the batch is durable.
+//
+// Each event's data is "s=S v=V m=MARKER i=I n=N" (stream index, version,
+// batch marker, index in the batch, batch size) and its metadata is
+// {"batch": MARKER, "n": N}, so the checker can verify content and batch
+// atomicity from what it reads back. Versions are written with
+// EST_EXPECT_VERSION, learning each stream's tip from mismatches, so that the
+// payload can name the version before the store assigns it.
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "estoria/estoria.h"
+
+namespace {
+
+constexpr int kStreams = 6;
+constexpr int kThreads = 4;
+constexpr auto kMaxRunTime = std::chrono::seconds(20);  // a lost parent never leaves us running
+
+// The stream IDs shared with the checker (crash_test.cc has the same rule).
+std::string StreamId(int index) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "crash_00000000-0000-4000-8000-%012d", index + 1);
+  return buf;
+}
+
+// Writes a whole line with one write(2) (retried only on EINTR), so that a
+// reader sees either all of it or none.
+void WriteLine(const std::string& line) {
+  std::string text = line + "\n";
+  for (;;) {
+    ssize_t n = write(STDOUT_FILENO, text.data(), text.size());
+    if (n >= 0 || errno != EINTR) return;
+  }
+}
+
+[[noreturn]] void Fail(const char* what, est_status status) {
+  WriteLine(std::string("error ") + est_status_name(status) + " " + what + ": " + est_last_error());
+  _exit(2);
+}
+
+std::atomic<int64_t> tips[kStreams];
+
+void RaiseTip(int stream, int64_t version) {
+  int64_t seen = tips[stream].load();
+  while (seen < version && !tips[stream].compare_exchange_weak(seen, version)) {
+  }
+}
+
+void Writer(est_store* store, const std::string& round, int thread) {
+  std::mt19937_64 rng(std::random_device{}() ^ (static_cast<uint64_t>(thread) << 32));
+  std::vector<std::string> ids;
+  for (int s = 0; s < kStreams; ++s) ids.push_back(StreamId(s));
+  for (uint64_t seq = 0;; ++seq) {
+    int stream = static_cast<int>(rng() % kStreams);
+    int n = 1 + static_cast<int>(rng() % 5);
+    std::string marker = round + "." + std::to_string(getpid()) + "." + std::to_string(thread) + "." +
+                         std::to_string(seq);
+    for (;;) {  // until the batch lands; a mismatch teaches the tip
+      int64_t tip = tips[stream].load();
+      est_batch* batch = nullptr;
+      est_status st = est_batch_new(&batch);
+      if (st != EST_OK) Fail("est_batch_new", st);
+      for (int i = 0; i < n; ++i) {
+        std::string data = "s=" + std::to_string(stream) + " v=" + std::to_string(tip + 1 + i) + " m=" + marker +
+                           " i=" + std::to_string(i) + " n=" + std::to_string(n);
+        if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
+          Fail("est_batch_add", st);
+        }
+        if ((st = est_batch_add_metadata(batch, "batch", marker.c_str())) != EST_OK) {
+          Fail("est_batch_add_metadata", st);
+        }
+        if ((st = est_batch_add_metadata(batch, "n", std::to_string(n).c_str())) != EST_OK) {
+          Fail("est_batch_add_metadata", st);
+        }
+      }
+      est_append_options options = EST_APPEND_OPTIONS_INIT;
+      options.expect = EST_EXPECT_VERSION;
+      options.expected_version = tip;
+      est_append_result result = EST_APPEND_RESULT_INIT;
+      st = est_append_batch(store, ids[stream].c_str(), batch, &options, &result, nullptr);
+      est_batch_free(batch);
+      if (st == EST_OK) {
+        WriteLine("ack " + std::to_string(stream) + " " + std::to_string(result.first_version) + " " +
+                  std::to_string(result.last_version) + " " + std::to_string(result.first_position) + " " +
+                  std::to_string(result.last_position) + " " + marker + " " + std::to_string(n));
+        RaiseTip(stream, result.last_version);
+        break;
+      }
+      if (st != EST_ERR_VERSION_MISMATCH) Fail("est_append_batch", st);
+      RaiseTip(stream, result.actual_version);
+    }
+  }
+}
+
+int Usage() {
+  std::fprintf(stderr, "usage: crash_writer write DIR ROUND | crash_writer hold DIR\n");
+  return 64;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return Usage();
+  std::string mode = argv[1];
+  std::string uri = std::string("file:") + argv[2];
+  if (mode != "write" && mode != "hold") return Usage();
+  if (mode == "write" && argc < 4) return Usage();
+
+  est_store_options options = EST_STORE_OPTIONS_INIT;
+  options.sync_mode = EST_SYNC_ALWAYS;
+  est_store* store = nullptr;
+  est_status st = est_store_open(uri.c_str(), &options, &store);
+  if (st != EST_OK) Fail("est_store_open", st);
+  WriteLine("ready " + std::to_string(getpid()));
+
+  if (mode == "hold") {
+    char c;
+    while (read(STDIN_FILENO, &c, 1) > 0) {
+    }
+    est_store_close(store);
+    return 0;
+  }
+
+  std::string round = argv[3];
+  for (int t = 0; t < kThreads; ++t) std::thread(Writer, store, round, t).detach();
+  std::this_thread::sleep_for(kMaxRunTime);
+  // Never reached in the test (the parent kills us first). Leave without
+  // destructors: the writers are still running.
+  _exit(0);
+}
