@@ -1,6 +1,11 @@
 // The operator's calls: est_store_sync, est_store_stats, est_store_verify,
 // est_snapshot_prune, and the process-wide est_set_log_handler.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "capi/src/guard.h"
@@ -18,6 +23,10 @@ extern "C" {
 
 EST_API void est_stats_init(est_stats* stats) {
   if (stats != nullptr) *stats = est_stats EST_STATS_INIT;
+}
+
+EST_API void est_stream_info_init(est_stream_info* info) {
+  if (info != nullptr) *info = est_stream_info EST_STREAM_INFO_INIT;
 }
 
 EST_API void est_verify_report_init(est_verify_report* report) {
@@ -97,6 +106,45 @@ EST_API est_status est_snapshot_prune(est_store* store, const char* aggregate_id
     if (absl::Status status = store->core->PruneSnapshots(id, keep_last, min_version); !status.ok()) {
       return FailStatus(kFn, status);
     }
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_list_streams(est_store* store, const char* after_id, est_stream_info* streams,
+                                    size_t capacity, size_t* count) {
+  static constexpr char kFn[] = "est_list_streams";
+  return Guarded(kFn, [&]() -> est_status {
+    if (count == nullptr) return FailArg(kFn, "count", "is NULL");
+    *count = 0;
+    if (streams == nullptr) return FailArg(kFn, "streams", "is NULL");
+    if (capacity == 0) return FailArg(kFn, "capacity", "is 0");
+    if (est_status s = estoria::capi::CheckOutput(kFn, "streams[0]", streams); s != EST_OK) return s;
+    const size_t stride = streams->struct_size;
+    if (stride % alignof(est_stream_info) != 0) {
+      return FailArg(kFn, "streams[0].struct_size",
+                     absl::StrCat(stride, " is not a multiple of ", alignof(est_stream_info), " (the array's stride)"));
+    }
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    std::string_view after;
+    if (after_id != nullptr) {
+      const size_t len = strnlen(after_id, EST_ID_MAX_LEN);
+      if (len == EST_ID_MAX_LEN) return FailArg(kFn, "after_id", "is longer than any ID");
+      after = std::string_view(after_id, len);
+    }
+    absl::StatusOr<std::vector<core::StreamInfo>> page = store->core->ListStreams(after, capacity);
+    if (!page.ok()) return FailStatus(kFn, page.status());
+    unsigned char* slot = reinterpret_cast<unsigned char*>(streams);
+    for (const core::StreamInfo& info : *page) {
+      est_stream_info out = EST_STREAM_INFO_INIT;
+      out.version = info.version;
+      out.events = info.events;
+      const std::string id = info.id.ToString();
+      std::memcpy(out.id, id.data(), std::min(id.size(), sizeof(out.id) - 1));
+      std::memcpy(slot, &stride, sizeof(uint32_t));
+      estoria::capi::WriteStruct(out, reinterpret_cast<est_stream_info*>(slot));
+      slot += stride;
+    }
+    *count = page->size();
     return EST_OK;
   });
 }

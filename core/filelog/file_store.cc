@@ -456,6 +456,21 @@ void FileStore::IntervalSyncLoop() {
   }
 }
 
+absl::StatusOr<std::vector<StreamInfo>> FileStore::ListStreams(std::string_view after_id, size_t limit) {
+  if (limit == 0) return absl::InvalidArgumentError("limit must be > 0");
+  std::vector<StreamInfo> streams;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(UsableLocked());
+    streams.reserve(static_cast<size_t>(live_streams_));
+    for (const auto& [id, stream] : streams_) {
+      if (stream.tip > 0) streams.push_back(StreamInfo{id, stream.tip, static_cast<int64_t>(stream.events.count)});
+    }
+  }
+  PageStreams(streams, after_id, limit);
+  return streams;
+}
+
 absl::StatusOr<StoreStats> FileStore::Stats() {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(UsableLocked());

@@ -101,6 +101,7 @@ class FileStore final : public EventStore {
   void Close() override;
   absl::Status Sync() override;
   absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) override;
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
 
  private:

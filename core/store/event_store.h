@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -144,6 +145,12 @@ struct VerifyReport {
   int64_t bytes = 0;    // read
 };
 
+struct StreamInfo {
+  Id id;
+  int64_t version = 0;  // the tip
+  int64_t events = 0;   // live events (fewer than the tip after truncation)
+};
+
 // Progress of a long operation: `done` of `total` units. May be empty.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
@@ -162,6 +169,10 @@ class EventStore : public StreamReader,
   // Checks every stored record (checksums, structure); kDataLoss names the
   // first damage. `report` (may be null) is filled on OK and on kDataLoss.
   virtual absl::Status Verify(const ProgressFn& progress, VerifyReport* report) = 0;
+  // Live streams (written and not wholly deleted) whose ID text
+  // (Id::ToString) sorts after `after_id` ("" = from the first), in that
+  // order, at most `limit` of them (> 0): pages for est_list_streams.
+  virtual absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) = 0;
 };
 
 enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };

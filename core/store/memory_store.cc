@@ -328,6 +328,22 @@ absl::StatusOr<StoreStats> MemoryStore::Stats() {
   return stats;
 }
 
+absl::StatusOr<std::vector<StreamInfo>> MemoryStore::ListStreams(std::string_view after_id, size_t limit) {
+  if (limit == 0) return absl::InvalidArgumentError("limit must be > 0");
+  State& s = *state_;
+  std::vector<StreamInfo> streams;
+  {
+    MutexLock lock(&s.mu);
+    if (s.is_closed()) return ClosedError();
+    streams.reserve(s.streams.size());
+    for (const auto& [id, stream] : s.streams) {
+      streams.push_back(StreamInfo{id, stream.tip, static_cast<int64_t>(stream.events.count)});
+    }
+  }
+  PageStreams(streams, after_id, limit);
+  return streams;
+}
+
 absl::Status MemoryStore::Verify(const ProgressFn& progress, VerifyReport* report) {
   State& s = *state_;
   uint64_t total = 0;

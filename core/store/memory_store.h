@@ -48,6 +48,7 @@ class MemoryStore final : public EventStore {
   absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
   absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
   absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) override;
   // Records were verified when stored: counts them.
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
   // Drops the store's own references to its events and snapshots (iterators

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string>
+#include <utility>
 
 #include "core/store/store_checks.h"
 
@@ -58,6 +60,21 @@ StreamRange StreamReadRange(int64_t tip, size_t count, const ReadOptions& option
   if (upper < lo) return {0, 0};
   const size_t end = static_cast<size_t>(upper - lo + 1);
   return {end - std::min(limit, end), end};
+}
+
+void PageStreams(std::vector<StreamInfo>& streams, std::string_view after_id, size_t limit) {
+  std::vector<std::pair<std::string, size_t>> keyed;
+  keyed.reserve(streams.size());
+  for (size_t i = 0; i < streams.size(); ++i) {
+    std::string text = streams[i].id.ToString();
+    if (text > after_id) keyed.emplace_back(std::move(text), i);
+  }
+  const size_t n = std::min(limit, keyed.size());
+  std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(n), keyed.end());
+  std::vector<StreamInfo> page;
+  page.reserve(n);
+  for (size_t i = 0; i < n; ++i) page.push_back(std::move(streams[keyed[i].second]));
+  streams = std::move(page);
 }
 
 }  // namespace estoria::core

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "core/store/event_store.h"
@@ -34,6 +35,9 @@ struct StreamRange {
   size_t begin = 0, end = 0;
 };
 StreamRange StreamReadRange(int64_t tip, size_t count, const ReadOptions& options);
+
+// Sorts `streams` by ID text and keeps the first `limit` after `after_id`.
+void PageStreams(std::vector<StreamInfo>& streams, std::string_view after_id, size_t limit);
 
 }  // namespace estoria::core
 

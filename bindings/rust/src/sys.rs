@@ -192,6 +192,15 @@ pub struct est_verify_report {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
+pub struct est_stream_info {
+    pub struct_size: u32,
+    pub version: i64,
+    pub events: i64,
+    pub id: [c_char; EST_ID_MAX_LEN],
+}
+
+#[repr(C)]
 pub struct est_buffer {
     _private: [u8; 0],
 }
@@ -395,6 +404,15 @@ extern "C" {
         progress: est_progress_fn,
         progress_user: *mut c_void,
         report: *mut est_verify_report,
+    ) -> est_status;
+
+    pub fn est_stream_info_init(info: *mut est_stream_info);
+    pub fn est_list_streams(
+        store: *mut est_store,
+        after_id: *const c_char,
+        streams: *mut est_stream_info,
+        capacity: usize,
+        count: *mut usize,
     ) -> est_status;
 
     pub fn est_set_error(message: *const c_char);

@@ -461,6 +461,28 @@ EST_API void est_verify_report_init(est_verify_report *report);
 EST_API est_status est_store_verify(est_store *store, est_progress_fn progress, void *progress_user,
                                     est_verify_report *report);
 
+/* --------------------------------------------------------- listing streams */
+
+typedef struct est_stream_info {
+  uint32_t struct_size;
+  int64_t version;          /* the stream's version (its tip) */
+  int64_t events;           /* live events (fewer than version after truncation) */
+  char id[EST_ID_MAX_LEN];  /* "type_uuid", NUL-terminated */
+} est_stream_info;
+
+#define EST_STREAM_INFO_INIT {sizeof(est_stream_info), 0, 0, {0}}
+EST_API void est_stream_info_init(est_stream_info *info);
+
+/** Lists the live streams (written and not wholly deleted) in the byte order
+ *  of their ID text, starting after `after_id` (NULL or "" = from the first):
+ *  fills up to `capacity` elements, *count says how many; fewer than
+ *  capacity means the end. To page, pass the last ID of a page as the next
+ *  after_id. streams[0].struct_size (EST_STREAM_INFO_INIT) gives every
+ *  element's size (the array's stride).
+ *  @param after_id NULL ok. */
+EST_API est_status est_list_streams(est_store *store, const char *after_id, est_stream_info *streams,
+                                    size_t capacity, size_t *count);
+
 /* ------------------------------------------------------------ aggregates */
 
 /* The aggregate engine: load = the newest usable snapshot, then a fold of the
