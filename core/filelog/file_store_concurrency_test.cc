@@ -3,6 +3,7 @@
 // anything; readers racing writers only ever see whole, durable batches in
 // position order; the interval mode's background flush runs beside appends.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,7 +19,9 @@
 namespace estoria::core {
 namespace {
 
-// Counts the Syncs of the files it opens for writing.
+// Counts the Syncs of the files it opens for writing, each made to take as
+// long as a disk's fdatasync (a MemEnv's is instant, which would leave
+// nothing for appenders to share).
 class CountingEnv final : public EnvWrapper {
  public:
   explicit CountingEnv(Env* base) : EnvWrapper(base) {}
@@ -43,6 +46,7 @@ class CountingEnv final : public EnvWrapper {
     }
     absl::Status Sync() override {
       syncs_->fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
       return base_->Sync();
     }
     absl::Status Close() override { return base_->Close(); }

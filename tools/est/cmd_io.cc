@@ -1,0 +1,362 @@
+// cmd_io.cc: est append, read, read-all, tail and streams: writing events
+// and looking at them, as a table or as JSON lines.
+#include <signal.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli.h"
+
+namespace est {
+namespace {
+
+using StorePtr = std::unique_ptr<est_store, StoreCloser>;
+using IterPtr = std::unique_ptr<est_iter, IterCloser>;
+
+struct PendingEvent {
+  std::string type;
+  std::string data;
+  std::string content_type;
+  std::map<std::string, std::string> metadata;
+};
+
+void CheckType(const std::string& type) {
+  est_uuid zero{};
+  char buf[EST_ID_MAX_LEN];
+  if (est_id_format(type.c_str(), &zero, buf, sizeof buf) != EST_OK) {
+    UsageError("\"" + type + "\" is not a type name (1 to 255 bytes, no control characters, no leading or trailing _)");
+  }
+}
+
+void CheckMetadataKey(const std::string& key) {
+  if (key.empty()) UsageError("a metadata key is empty");
+  if (key.rfind("estoria.", 0) == 0) UsageError("metadata keys starting \"estoria.\" are reserved: " + key);
+}
+
+PendingEvent EventFromJsonLine(const std::string& line, size_t line_no) {
+  std::string where = "stdin line " + std::to_string(line_no);
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) UsageError(where + ": not a JSON object");
+  PendingEvent e;
+  if (!j.contains("type") || !j["type"].is_string()) UsageError(where + ": \"type\" (a string) is missing");
+  e.type = j["type"].get<std::string>();
+  CheckType(e.type);
+  if (j.contains("data_base64")) {
+    if (!j["data_base64"].is_string() || !Base64Decode(j["data_base64"].get<std::string>(), &e.data)) {
+      UsageError(where + ": \"data_base64\" is not base64");
+    }
+  } else if (j.contains("data")) {
+    if (j["data"].is_string()) {
+      e.data = j["data"].get<std::string>();
+    } else {
+      e.data = j["data"].dump();
+      e.content_type = "application/json";
+    }
+  }
+  if (j.contains("content_type")) {
+    if (!j["content_type"].is_string()) UsageError(where + ": \"content_type\" is not a string");
+    e.content_type = j["content_type"].get<std::string>();
+  }
+  if (j.contains("metadata")) {
+    if (!j["metadata"].is_object()) UsageError(where + ": \"metadata\" is not an object");
+    for (auto& [k, v] : j["metadata"].items()) {
+      if (!v.is_string()) UsageError(where + ": metadata value of \"" + k + "\" is not a string");
+      CheckMetadataKey(k);
+      e.metadata[k] = v.get<std::string>();
+    }
+  }
+  return e;
+}
+
+std::string FormatEventRow(const est_event& e, bool with_stream) {
+  std::string data = DataPreview(e.data, e.data_len, 60);
+  char buf[1024];
+  if (with_stream) {
+    std::snprintf(buf, sizeof buf, "%8" PRId64 "  %-45s %6" PRId64 "  %-24s %-16s ", e.global_position,
+                  StreamIdOf(e).c_str(), e.stream_version, FormatTime(e.timestamp_ns).c_str(), e.type);
+  } else {
+    std::snprintf(buf, sizeof buf, "%7" PRId64 " %9" PRId64 "  %-24s %-16s ", e.stream_version, e.global_position,
+                  FormatTime(e.timestamp_ns).c_str(), e.type);
+  }
+  return buf + data + "\n";
+}
+
+void PrintEventRow(const est_event& e, bool with_stream) { std::fputs(FormatEventRow(e, with_stream).c_str(), stdout); }
+
+void PrintHeader(bool with_stream) {
+  if (with_stream) {
+    std::printf("%8s  %-45s %6s  %-24s %-16s %s\n", "POSITION", "STREAM", "VER", "TIME (UTC)", "TYPE", "DATA");
+  } else {
+    std::printf("%7s %9s  %-24s %-16s %s\n", "VERSION", "POSITION", "TIME (UTC)", "TYPE", "DATA");
+  }
+}
+
+// Prints every event of `iter`; returns how many, and the last position.
+int64_t PrintAll(est_iter* iter, bool json, bool with_stream, int64_t* last_position) {
+  int64_t n = 0;
+  for (;;) {
+    est_event e = EST_EVENT_INIT;
+    est_status st = est_iter_next(iter, &e);
+    if (st == EST_END) break;
+    if (st != EST_OK) FailStatus(st, "reading");
+    if (json) {
+      std::printf("%s\n", EventToJson(e, true).dump().c_str());
+    } else {
+      PrintEventRow(e, with_stream);
+    }
+    if (last_position) *last_position = e.global_position;
+    ++n;
+  }
+  return n;
+}
+
+volatile sig_atomic_t g_interrupted = 0;
+void OnSigint(int) { g_interrupted = 1; }
+
+}  // namespace
+
+int CmdAppend(const std::vector<std::string>& argv) {
+  Args args(argv, {"--content-type", "--expect-version"}, {"--json"}, {"--meta"});
+  args.ExpectPositional(2, 4);
+  StoreUri uri = ParseStoreUri(args.positional()[0]);
+  std::string stream = args.positional()[1];
+  // A bare type name means a new stream of that type.
+  char type_buf[EST_TYPE_MAX_LEN + 1];
+  est_uuid stream_uuid;
+  bool new_stream = false;
+  if (est_id_parse(stream.c_str(), type_buf, sizeof type_buf, &stream_uuid) != EST_OK) {
+    CheckType(stream);
+    if (est_uuid_v7(&stream_uuid) != EST_OK) FailStatus(EST_ERR_INTERNAL, "making a stream ID");
+    char buf[EST_ID_MAX_LEN];
+    est_id_format(stream.c_str(), &stream_uuid, buf, sizeof buf);
+    stream = buf;
+    new_stream = true;
+  }
+  std::vector<PendingEvent> events;
+  if (args.positional().size() >= 3) {
+    PendingEvent e;
+    e.type = args.positional()[2];
+    CheckType(e.type);
+    if (args.positional().size() == 4) e.data = args.positional()[3];
+    e.content_type = args.get("--content-type").value_or("");
+    for (const std::string& kv : args.all("--meta")) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos) UsageError("--meta takes KEY=VALUE, not \"" + kv + "\"");
+      CheckMetadataKey(kv.substr(0, eq));
+      if (!e.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
+        UsageError("metadata key given twice: " + kv.substr(0, eq));
+      }
+    }
+    events.push_back(std::move(e));
+  } else {
+    if (args.has("--content-type") || args.has("--meta")) {
+      UsageError("--content-type and --meta go with TYPE; on stdin, put them in each line");
+    }
+    std::string line;
+    size_t line_no = 0;
+    while (std::getline(std::cin, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      events.push_back(EventFromJsonLine(line, line_no));
+    }
+    if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
+  }
+  est_append_options options = EST_APPEND_OPTIONS_INIT;
+  if (args.has("--expect-version")) {
+    options.expect = EST_EXPECT_VERSION;
+    options.expected_version = args.GetInt("--expect-version", 0);
+  } else if (new_stream) {
+    options.expect = EST_EXPECT_NO_STREAM;
+  }
+
+  est_batch* raw_batch = nullptr;
+  if (est_status st = est_batch_new(&raw_batch); st != EST_OK) FailStatus(st, "making a batch");
+  std::unique_ptr<est_batch, void (*)(est_batch*)> batch(raw_batch, est_batch_free);
+  for (const PendingEvent& e : events) {
+    if (est_status st = est_batch_add(batch.get(), e.type.c_str(), e.data.data(), e.data.size(), e.content_type.c_str());
+        st != EST_OK) {
+      FailStatus(st, "adding an event of type " + e.type);
+    }
+    for (const auto& [k, v] : e.metadata) {
+      if (est_status st = est_batch_add_metadata(batch.get(), k.c_str(), v.c_str()); st != EST_OK) {
+        FailStatus(st, "adding metadata " + k);
+      }
+    }
+  }
+
+  StorePtr store(OpenStore(uri, {.must_exist = false}));
+  est_append_result result = EST_APPEND_RESULT_INIT;
+  est_status st = est_append_batch(store.get(), stream.c_str(), batch.get(), &options, &result, nullptr);
+  if (st == EST_ERR_VERSION_MISMATCH) {
+    Fail(kExitConflict, "appending to " + stream + ": the stream is at version " +
+                            std::to_string(result.actual_version) + ", not " +
+                            std::to_string(options.expected_version));
+  }
+  if (st != EST_OK) FailStatus(st, "appending to " + stream);
+  if (args.has("--json")) {
+    nlohmann::ordered_json j;
+    j["stream"] = stream;
+    j["first_version"] = result.first_version;
+    j["last_version"] = result.last_version;
+    j["first_position"] = result.first_position;
+    j["last_position"] = result.last_position;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64 "..%" PRId64 "\n",
+                events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                result.last_version, result.first_position, result.last_position);
+  }
+  return kExitOk;
+}
+
+int CmdRead(const std::vector<std::string>& argv) {
+  Args args(argv, {"--after", "--count"}, {"--reverse", "--json"});
+  args.ExpectPositional(2, 2);
+  StoreUri uri = ParseStoreUri(args.positional()[0]);
+  const std::string& stream = args.positional()[1];
+  CheckStreamId(stream);
+  est_read_options options = EST_READ_OPTIONS_INIT;
+  options.direction = args.has("--reverse") ? EST_REVERSE : EST_FORWARD;
+  options.after_version = args.GetInt("--after", 0);
+  options.count = args.GetInt("--count", 0);
+  bool json = args.has("--json");
+
+  StorePtr store(OpenStore(uri, {}));
+  est_iter* raw = nullptr;
+  if (est_status st = est_read_stream(store.get(), stream.c_str(), &options, &raw); st != EST_OK) {
+    FailStatus(st, "reading " + stream);
+  }
+  IterPtr iter(raw);
+  if (!json) PrintHeader(false);
+  PrintAll(iter.get(), json, false, nullptr);
+  return kExitOk;
+}
+
+int CmdReadAll(const std::vector<std::string>& argv) {
+  Args args(argv, {"--after", "--count"}, {"--json"});
+  args.ExpectPositional(1, 1);
+  StoreUri uri = ParseStoreUri(args.positional()[0]);
+  est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
+  options.after_position = args.GetInt("--after", 0);
+  options.count = args.GetInt("--count", 0);
+  bool json = args.has("--json");
+
+  StorePtr store(OpenStore(uri, {}));
+  est_iter* raw = nullptr;
+  if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
+  IterPtr iter(raw);
+  if (!json) PrintHeader(true);
+  PrintAll(iter.get(), json, true, nullptr);
+  return kExitOk;
+}
+
+int CmdTail(const std::vector<std::string>& argv) {
+  Args args(argv, {"-n", "--interval"}, {"-f", "--follow", "--json"});
+  args.ExpectPositional(1, 1);
+  StoreUri uri = ParseStoreUri(args.positional()[0]);
+  int64_t last_n = args.GetInt("-n", 10);
+  int64_t interval_ms = args.GetInt("--interval", 200, 1);
+  bool follow = args.has("-f") || args.has("--follow");
+  bool json = args.has("--json");
+
+  // The last N events: one pass over the store, keeping a window of N.
+  int64_t position = 0;
+  {
+    StorePtr store(OpenStore(uri, {}));
+    est_iter* raw = nullptr;
+    if (est_status st = est_read_all(store.get(), nullptr, &raw); st != EST_OK) FailStatus(st, "reading all");
+    IterPtr iter(raw);
+    std::deque<std::string> window;
+    for (;;) {
+      est_event e = EST_EVENT_INIT;
+      est_status st = est_iter_next(iter.get(), &e);
+      if (st == EST_END) break;
+      if (st != EST_OK) FailStatus(st, "reading all");
+      position = e.global_position;
+      if (last_n == 0) continue;
+      if (json) {
+        window.push_back(EventToJson(e, true).dump() + "\n");
+      } else {
+        window.push_back(FormatEventRow(e, true));
+      }
+      if (static_cast<int64_t>(window.size()) > last_n) window.pop_front();
+    }
+    if (!json) PrintHeader(true);
+    for (const std::string& line : window) std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+  }
+  if (!follow) return kExitOk;
+
+  struct sigaction sa = {};
+  sa.sa_handler = OnSigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // A file store admits one open at a time: open, read what is new, close,
+  // sleep. A memory: store is private to this process; it stays open.
+  StorePtr kept;
+  while (!g_interrupted) {
+    StorePtr opened;
+    est_store* store = kept.get();
+    if (!store) {
+      opened.reset(OpenStore(uri, {.must_exist = true, .sync_mode = EST_SYNC_ALWAYS, .busy_wait_ms = 60000}));
+      store = opened.get();
+    }
+    est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
+    options.after_position = position;
+    est_iter* raw = nullptr;
+    if (est_status st = est_read_all(store, &options, &raw); st != EST_OK) FailStatus(st, "reading all");
+    IterPtr iter(raw);
+    PrintAll(iter.get(), json, true, &position);
+    std::fflush(stdout);
+    iter.reset();
+    if (uri.is_memory && !kept) kept = std::move(opened);
+    opened.reset();
+    for (int64_t slept = 0; slept < interval_ms && !g_interrupted; slept += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return kExitOk;
+}
+
+int CmdStreams(const std::vector<std::string>& argv) {
+  Args args(argv, {"--after", "--count"}, {"--json"});
+  args.ExpectPositional(1, 1);
+  StoreUri uri = ParseStoreUri(args.positional()[0]);
+  std::string after = args.get("--after").value_or("");
+  int64_t limit = args.GetInt("--count", 0);
+  bool json = args.has("--json");
+
+  StorePtr store(OpenStore(uri, {}));
+  if (!json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
+  int64_t listed = 0;
+  std::vector<est_stream_info> page(256);
+  for (;;) {
+    page[0] = EST_STREAM_INFO_INIT;
+    size_t count = 0;
+    est_status st = est_list_streams(store.get(), after.c_str(), page.data(), page.size(), &count);
+    if (st != EST_OK) FailStatus(st, "listing streams");
+    for (size_t i = 0; i < count && (limit == 0 || listed < limit); ++i, ++listed) {
+      const est_stream_info& s = page[i];
+      if (json) {
+        nlohmann::ordered_json j;
+        j["stream"] = s.id;
+        j["version"] = s.version;
+        j["events"] = s.events;
+        std::printf("%s\n", j.dump().c_str());
+      } else {
+        std::printf("%-50s %9" PRId64 " %9" PRId64 "\n", s.id, s.version, s.events);
+      }
+    }
+    if (count < page.size() || (limit != 0 && listed >= limit)) break;
+    after = page[count - 1].id;
+  }
+  return kExitOk;
+}
+
+}  // namespace est
