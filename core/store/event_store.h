@@ -184,8 +184,8 @@ struct StoreOptions {
 };
 
 // Opens a store by URI: "memory:", "file:PATH" or a bare path (the file
-// store); "postgresql://" is a known scheme answered with kUnimplemented
-// until its backend lands; anything else is kInvalidArgument.
+// store), "postgresql://" or "postgres://" (the PostgreSQL store); anything
+// else is kInvalidArgument.
 absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, const StoreOptions& options);
 
 }  // namespace estoria::core

@@ -6,7 +6,9 @@
 //   "file:PATH", a bare path       the file store (core/filelog); "file:///abs" is
 //                                  accepted for an absolute path; settings in the
 //                                  query (see ApplyFileSettings)
-//   "postgresql://", "postgres://" the PostgreSQL store (kUnimplemented for now)
+//   "postgresql://", "postgres://" the PostgreSQL store (core/pgstore); the
+//                                  URI goes to libpq, less our settings
+//                                  pool_size=N and schema=NAME (see ParsePgUri)
 // A "scheme:" prefix is an RFC 3986 scheme (a letter, then letters, digits,
 // '+', '-' or '.'); any other scheme, and an empty URI, is kInvalidArgument.
 #include <string_view>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "core/env/env.h"
 #include "core/filelog/file_store.h"
+#include "core/pgstore/pg_store.h"
 #include "core/store/event_store.h"
 #include "core/store/memory_store.h"
 #include "core/util/status.h"
@@ -110,7 +113,10 @@ absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, cons
   std::string_view scheme = Scheme(uri);
   if (scheme.empty() || scheme == "file") return OpenFileUri(uri, scheme.empty(), options);
   if (scheme == "postgresql" || scheme == "postgres") {
-    return absl::UnimplementedError("the PostgreSQL store is not in this build yet");
+    PgStoreOptions pg_options;
+    ASSIGN_OR_RETURN(pg_options, ParsePgUri(uri));
+    pg_options.store = options;
+    return OpenPgStore(pg_options);
   }
   if (scheme == "memory") {
     if (uri != "memory:") {

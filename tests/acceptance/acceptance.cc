@@ -84,15 +84,44 @@ void CheckFbMatchesView(const est_event& view) {
   }
 }
 
+// The base URI of a PostgreSQL server to test against ("" = none): set by
+// tests/postgres/run_pg_tests.sh, which starts a throwaway server.
+std::string PgBase() {
+  const char* base = std::getenv("ESTORIA_TEST_PG");
+  return base == nullptr ? std::string() : std::string(base);
+}
+
+// A fresh schema of that server for each store: "<base>?schema=acc_<random>".
+std::string FreshPgUri() {
+  const std::string base = PgBase();
+  return base + (base.find('?') == std::string::npos ? "?" : "&") + "schema=acc_" + UuidText(NewUuidV4()).substr(0, 8) +
+         UuidText(NewUuidV4()).substr(0, 8);
+}
+
+// Drops the store's schema with psql (the suite itself reaches the engine
+// only through the C ABI).
+void DropPgSchema(const std::string& uri) {
+  const size_t at = uri.rfind("schema=");
+  if (at == std::string::npos) return;
+  const std::string schema = uri.substr(at + 7);
+  const std::string command = "psql -q -X -d '" + PgBase() + "' -c 'DROP SCHEMA IF EXISTS \"" + schema +
+                              "\" CASCADE' >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) ADD_FAILURE() << "could not drop schema " << schema;
+}
+
 }  // namespace
 
-// To add a backend, add one line here (postgresql: a URI naming a fresh
-// database or schema of the throwaway server).
+// To add a backend, add one line here.
 const std::vector<Backend>& AllBackends() {
-  static const std::vector<Backend> backends = {
-      {"memory", [] { return std::string("memory:"); }, nullptr, true},
-      {"file", [] { return FreshDirUri("file:"); }, [](const std::string& u) { RemoveDirUri("file:", u); }, true, true},
-  };
+  static const std::vector<Backend> backends = [] {
+    std::vector<Backend> all = {
+        {"memory", [] { return std::string("memory:"); }, nullptr, true},
+        {"file", [] { return FreshDirUri("file:"); }, [](const std::string& u) { RemoveDirUri("file:", u); }, true,
+         true},
+    };
+    if (!PgBase().empty()) all.push_back({"postgres", FreshPgUri, DropPgSchema, true, true});
+    return all;
+  }();
   return backends;
 }
 

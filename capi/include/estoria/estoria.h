@@ -151,8 +151,8 @@ EST_API void est_store_options_init(est_store_options *options);
  * is EST_ERR_BUSY naming the holder's PID). Settings go in the query,
  * "&"-separated: segment_bytes=N, preallocate_bytes=N, mode=ro|rw (a
  * read-only open, like options.read_only, is EST_ERR_UNSUPPORTED in this
- * release). "postgresql://" and "postgres://": not in this release,
- * EST_ERR_UNSUPPORTED.
+ * release). "postgresql://" and "postgres://": the PostgreSQL store (a libpq
+ * connection URI; pool_size=N and schema=NAME in the query).
  * @param options NULL ok: the defaults.
  * @param out     receives the store; free it with est_store_close.
  * @return EST_OK; EST_ERR_INVALID_ARGUMENT (unknown scheme, bad options),

@@ -1,0 +1,271 @@
+// Tests of the PostgreSQL store that the backend-neutral acceptance suite
+// cannot express: the server going away and coming back, SQL-breaking input
+// stored verbatim, racing writers on several connections against the
+// stable-prefix rule, and concurrent first opens. They drive the core
+// directly and need the throwaway server of run_pg_tests.sh (ESTORIA_TEST_PG,
+// ESTORIA_TEST_PG_STOP/START); without it they are skipped.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/id/uuid.h"
+#include "core/store/event_store.h"
+#include "core/store/writable_batch.h"
+#include "gtest/gtest.h"
+#include "schema/estoria_generated.h"
+
+namespace estoria::core {
+namespace {
+
+std::string Base() {
+  const char* base = std::getenv("ESTORIA_TEST_PG");
+  return base == nullptr ? std::string() : std::string(base);
+}
+
+std::string FreshUri(int pool = 4) {
+  std::string suffix = FormatUuid(*NewUuidV4()).substr(0, 8);
+  return Base() + "&schema=fail_" + suffix + "&pool_size=" + std::to_string(pool);
+}
+
+Id NewId(std::string type = "account") { return Id{std::move(type), *NewUuidV4()}; }
+
+WritableBatch Events(int n, const std::string& prefix = "e") {
+  BatchBuilder b;
+  for (int i = 1; i <= n; ++i) {
+    const std::string data = prefix + std::to_string(i);
+    EXPECT_TRUE(b.Add("deposited", {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, "text/plain").ok());
+  }
+  return *b.Build();
+}
+
+struct Read {
+  int64_t version, position;
+  std::string stream, data;
+};
+
+std::vector<Read> Drain(absl::StatusOr<std::unique_ptr<EventIterator>> it) {
+  std::vector<Read> out;
+  EXPECT_TRUE(it.ok()) << it.status();
+  if (!it.ok()) return out;
+  EventView views[64];
+  for (;;) {
+    absl::StatusOr<size_t> n = (*it)->Next(absl::MakeSpan(views));
+    EXPECT_TRUE(n.ok()) << n.status();
+    if (!n.ok() || *n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      const fb::Event* e = views[i].event();
+      out.push_back({e->stream_version(), e->global_position(),
+                     e->stream_type()->str(),
+                     std::string(reinterpret_cast<const char*>(e->data()->data()), e->data()->size())});
+    }
+  }
+  return out;
+}
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (Base().empty()) GTEST_SKIP() << "ESTORIA_TEST_PG is not set (run through run_pg_tests.sh)";
+  }
+  static void Server(const char* what) {
+    const char* cmd = std::getenv(what);
+    ASSERT_NE(cmd, nullptr) << what << " is not set";
+    ASSERT_EQ(std::system(cmd), 0) << what;
+  }
+};
+
+TEST_F(PgStoreTest, ServerStoppedMidRunIsIoThenReconnectsAndKeepsAcknowledgedEvents) {
+  auto store = OpenStore(FreshUri(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Id stream = NewId();
+  // Writers keep appending while the server stops and starts again.
+  std::atomic<bool> stop{false};
+  std::atomic<int> io_errors{0};
+  std::vector<std::vector<std::string>> acked(3);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string tag = "w" + std::to_string(w) + "-" + std::to_string(i) + "-";
+        absl::StatusOr<AppendResult> r = (*store)->Append(stream, Events(2, tag), {}, nullptr);
+        if (r.ok()) {
+          acked[w].push_back(tag);
+        } else {
+          EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+          ++io_errors;
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Server("ESTORIA_TEST_PG_STOP");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // While the server is down every call is a clear I/O failure.
+  absl::StatusOr<std::unique_ptr<EventIterator>> down = (*store)->ReadStream(stream, {});
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  EXPECT_EQ((*store)->Append(NewId(), Events(1), {}, nullptr).status().code(), absl::StatusCode::kUnavailable);
+  Server("ESTORIA_TEST_PG_START");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_GT(io_errors.load(), 0) << "the writers never saw the server go";
+
+  // Calls work again on the same store handle, and every acknowledged
+  // append is there, whole (an unacknowledged one may or may not be).
+  std::vector<Read> events = Drain((*store)->ReadStream(stream, {}));
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].version, static_cast<int64_t>(i) + 1);
+    ++seen[events[i].data.substr(0, events[i].data.size() - 1)];
+  }
+  size_t total = 0;
+  for (const auto& tags : acked) {
+    total += tags.size();
+    for (const std::string& tag : tags) EXPECT_EQ(seen[tag], 2) << tag << " was acknowledged";
+  }
+  EXPECT_GT(total, 0u);
+  for (const auto& [tag, count] : seen) EXPECT_EQ(count, 2) << tag << " is not whole";
+  EXPECT_TRUE((*store)->Append(stream, Events(1), {}, nullptr).ok());
+}
+
+TEST_F(PgStoreTest, SqlBreakingIdsMetadataAndContentTypesAreStoredVerbatim) {
+  const std::string uri = FreshUri();
+  auto store = OpenStore(uri, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Id stream = NewId("x'); DROP TABLE events; --\\\"$1 ");
+  const std::string meta = "{\"b\": 1, \"a\": \"\\u0000\"}'; DELETE FROM streams; --";
+  const std::string content_type = "text/x'\";--$2::bytea";
+  BatchBuilder b;
+  const std::string data = std::string("\0'\\x00\"", 7);
+  ASSERT_TRUE(b.Add("ev'ent\\", {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, content_type).ok());
+  ASSERT_TRUE(b.AddMetadata("k'; --", meta).ok());
+  ASSERT_TRUE(b.AddMetadata("z\\", "%s%n\"").ok());
+  auto batch = b.Build();
+  ASSERT_TRUE(batch.ok());
+  ASSERT_TRUE((*store)->Append(stream, *batch, {}, nullptr).ok());
+  ASSERT_TRUE((*store)->WriteSnapshot(stream, 1, {reinterpret_cast<const uint8_t*>(data.data()), data.size()},
+                                      content_type, 0).ok());
+
+  (*store)->Close();
+  store = OpenStore(uri, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto it = (*store)->ReadStream(stream, {});
+  ASSERT_TRUE(it.ok()) << it.status();
+  EventView view;
+  ASSERT_EQ(*(*it)->Next({&view, 1}), 1u);
+  const fb::Event* e = view.event();
+  EXPECT_EQ(e->stream_type()->str(), stream.type);
+  EXPECT_EQ(e->type()->str(), "ev'ent\\");
+  EXPECT_EQ(e->content_type()->str(), content_type);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(e->data()->data()), e->data()->size()), data);
+  ASSERT_EQ(e->metadata()->size(), 2u);
+  EXPECT_EQ(e->metadata()->Get(0)->key()->str(), "k'; --");
+  EXPECT_EQ(e->metadata()->Get(0)->value()->str(), meta);
+  EXPECT_EQ(e->metadata()->Get(1)->value()->str(), "%s%n\"");
+  auto snap = (*store)->ReadSnapshot(stream, 0);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_EQ((*snap)->data, data);
+  EXPECT_EQ((*snap)->content_type, content_type);
+  auto listed = (*store)->ListStreams("", 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, stream);
+  EXPECT_EQ((*store)->Stats()->events, 1) << "nothing was dropped or deleted";
+}
+
+TEST_F(PgStoreTest, RacingWritersOnManyConnectionsKeepTheStablePrefix) {
+  auto store = OpenStore(FreshUri(8), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Id shared = NewId();
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  std::vector<std::vector<int64_t>> positions(6);
+  std::atomic<int64_t> shared_events{0};
+  for (int w = 0; w < 6; ++w) {
+    writers.emplace_back([&, w] {
+      const Id own = NewId();
+      for (int i = 0; i < 40; ++i) {
+        auto r = (*store)->Append(i % 2 == 0 ? own : shared, Events(1 + i % 3), {}, nullptr);
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (i % 2 != 0) shared_events += 1 + i % 3;
+        for (int64_t p = r->first_position; p <= r->last_position; ++p) positions[w].push_back(p);
+      }
+    });
+  }
+  // A reader checks that each global read extends the previous one: once a
+  // position is visible, nothing new appears at or below it.
+  std::thread reader([&] {
+    std::vector<Read> previous;
+    while (!done.load()) {
+      std::vector<Read> now = Drain((*store)->ReadAll({}));
+      for (size_t i = 1; i < now.size(); ++i) ASSERT_LT(now[i - 1].position, now[i].position);
+      ASSERT_GE(now.size(), previous.size());
+      for (size_t i = 0; i < previous.size(); ++i) {
+        ASSERT_EQ(now[i].position, previous[i].position) << "an event appeared below a visible position";
+      }
+      previous = std::move(now);
+    }
+  });
+  for (auto& t : writers) t.join();
+  done = true;
+  reader.join();
+  // Once every writer is done, everything is visible, at the positions the
+  // appends reported.
+  std::vector<Read> all = Drain((*store)->ReadAll({}));
+  std::vector<int64_t> expected;
+  for (const auto& p : positions) expected.insert(expected.end(), p.begin(), p.end());
+  std::sort(expected.begin(), expected.end());
+  std::vector<int64_t> got;
+  for (const Read& r : all) got.push_back(r.position);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(static_cast<int64_t>(Drain((*store)->ReadStream(shared, {})).size()), shared_events.load());
+}
+
+TEST_F(PgStoreTest, ConcurrentFirstOpensOfOneSchemaAllSucceed) {
+  const std::string uri = FreshUri(1);
+  std::vector<std::thread> openers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    openers.emplace_back([&] {
+      auto store = OpenStore(uri, {});
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (store.ok() && (*store)->Append(NewId(), Events(1), {}, nullptr).ok()) ++ok;
+    });
+  }
+  for (auto& t : openers) t.join();
+  EXPECT_EQ(ok.load(), 8);
+}
+
+TEST_F(PgStoreTest, ConflictingWritersOnOneNewStreamGetOneWinnerAndMismatches) {
+  auto store = OpenStore(FreshUri(8), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Id stream = NewId();
+  std::atomic<int> won{0}, mismatched{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 8; ++i) {
+    writers.emplace_back([&] {
+      AppendOptions no_stream;
+      no_stream.expect = Expect::kNoStream;
+      auto r = (*store)->Append(stream, Events(2), no_stream, nullptr);
+      if (r.ok()) {
+        ++won;
+      } else {
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted) << r.status();
+        ++mismatched;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(mismatched.load(), 7);
+  EXPECT_EQ(Drain((*store)->ReadStream(stream, {})).size(), 2u);
+}
+
+}  // namespace
+}  // namespace estoria::core
