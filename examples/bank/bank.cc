@@ -19,54 +19,8 @@
 #include <utility>
 #include <variant>
 
-#include <nlohmann/json.hpp>
-
-#include "estoria/aggregates/aggregate_store.hpp"
-#include "estoria/aggregates/json.hpp"
 #include "estoria/estoria.hpp"
-
-namespace bank {
-
-// Amounts are integer cents: money never goes through a double.
-struct Account {
-  std::string owner;
-  int64_t balance = 0;
-  bool open = false;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Account, owner, balance, open)
-
-struct Opened {
-  static constexpr std::string_view kType = "opened";
-  std::string owner;
-  void apply(Account& a) const {
-    a.owner = owner;
-    a.open = true;
-  }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Opened, owner)
-
-struct Deposited {
-  static constexpr std::string_view kType = "deposited";
-  int64_t amount = 0;
-  void apply(Account& a) const { a.balance += amount; }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deposited, amount)
-
-struct Withdrawn {
-  static constexpr std::string_view kType = "withdrawn";
-  int64_t amount = 0;
-  void apply(Account& a) const { a.balance -= amount; }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Withdrawn, amount)
-
-}  // namespace bank
-
-template <>
-struct estoria::AggregateTraits<bank::Account> {
-  using Events = std::variant<bank::Opened, bank::Deposited, bank::Withdrawn>;
-  using EventCodec = JsonCodec;
-  using StateCodec = JsonCodec;  // snapshots and the cache
-};
+#include "examples/bank/bank_domain.h"
 
 namespace bank {
 namespace {
@@ -76,7 +30,6 @@ using estoria::AggregateStore;
 using estoria::Result;
 
 using Accounts = AggregateStore<Account>;
-using Event = estoria::AggregateTraits<Account>::Events;
 
 // A failure of the program (not a refused command): say it and stop.
 [[noreturn]] void Die(const std::string& what) {
@@ -88,35 +41,6 @@ using Event = estoria::AggregateTraits<Account>::Events;
 }
 void Expect(bool ok, const std::string& what) {
   if (!ok) Die("unexpected: " + what);
-}
-
-std::string Money(int64_t cents) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%" PRId64 ".%02" PRId64, cents < 0 ? "-" : "", (cents < 0 ? -cents : cents) / 100,
-                (cents < 0 ? -cents : cents) % 100);
-  return buf;
-}
-
-// A command's decision on the current state: the event to record, or why not.
-struct Decision {
-  std::optional<Event> event;
-  std::string refusal;
-};
-
-Decision Deposit(const Account& a, int64_t amount) {
-  if (!a.open) return {std::nullopt, "the account is not open"};
-  if (amount <= 0) return {std::nullopt, "a deposit must be positive"};
-  return {Deposited{amount}, {}};
-}
-
-// The business rule: no overdraft.
-Decision Withdraw(const Account& a, int64_t amount) {
-  if (!a.open) return {std::nullopt, "the account is not open"};
-  if (amount <= 0) return {std::nullopt, "a withdrawal must be positive"};
-  if (amount > a.balance) {
-    return {std::nullopt, "insufficient funds: balance " + Money(a.balance) + ", asked " + Money(amount)};
-  }
-  return {Withdrawn{amount}, {}};
 }
 
 // Runs one command the event-sourced way: decide on the current state, queue

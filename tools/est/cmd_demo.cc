@@ -12,62 +12,21 @@
 #include <string_view>
 #include <variant>
 
-#include <nlohmann/json.hpp>
-
 #include "cli.h"
-#include "estoria/aggregates/aggregate_store.hpp"
-#include "estoria/aggregates/json.hpp"
 #include "estoria/estoria.hpp"
+#include "examples/bank/bank_domain.h"
 
 namespace demo {
 
-// Amounts are integer cents.
-struct Account {
-  std::string owner;
-  int64_t balance = 0;
-  bool open = false;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Account, owner, balance, open)
-
-// The same state, for loads that replay the whole history (no snapshots).
-struct ReplayedAccount : Account {};
-
-struct Opened {
-  static constexpr std::string_view kType = "opened";
-  std::string owner;
-  void apply(Account& a) const {
-    a.owner = owner;
-    a.open = true;
-  }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Opened, owner)
-
-struct Deposited {
-  static constexpr std::string_view kType = "deposited";
-  int64_t amount = 0;
-  void apply(Account& a) const { a.balance += amount; }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deposited, amount)
-
-struct Withdrawn {
-  static constexpr std::string_view kType = "withdrawn";
-  int64_t amount = 0;
-  void apply(Account& a) const { a.balance -= amount; }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Withdrawn, amount)
+// The bank's state again, for loads that replay the whole history (no
+// state codec: no snapshots, no cache).
+struct ReplayedAccount : bank::Account {};
 
 }  // namespace demo
 
 template <>
-struct estoria::AggregateTraits<demo::Account> {
-  using Events = std::variant<demo::Opened, demo::Deposited, demo::Withdrawn>;
-  using EventCodec = JsonCodec;
-  using StateCodec = JsonCodec;
-};
-
-template <>
 struct estoria::AggregateTraits<demo::ReplayedAccount> {
-  using Events = std::variant<demo::Opened, demo::Deposited, demo::Withdrawn>;
+  using Events = bank::Event;
   using EventCodec = JsonCodec;
   using StateCodec = NoStateCodec;
 };
@@ -75,44 +34,19 @@ struct estoria::AggregateTraits<demo::ReplayedAccount> {
 namespace est {
 namespace {
 
-using demo::Account;
+using bank::Account;
+using bank::Decision;
+using bank::Money;
 using estoria::Aggregate;
 using estoria::AggregateStore;
 using estoria::Result;
 using Accounts = AggregateStore<Account>;
-using Event = estoria::AggregateTraits<Account>::Events;
 
 [[noreturn]] void DieOn(const std::string& doing, const estoria::Error& e) {
   Fail(ExitCodeFor(e.status()), doing + ": " + e.ToString());
 }
 void Expect(bool ok, const std::string& what) {
   if (!ok) Fail(kExitFailure, "unexpected: " + what);
-}
-
-std::string Money(int64_t cents) {
-  char buf[48];
-  int64_t a = cents < 0 ? -cents : cents;
-  std::snprintf(buf, sizeof buf, "%s%" PRId64 ".%02" PRId64, cents < 0 ? "-" : "", a / 100, a % 100);
-  return buf;
-}
-
-struct Decision {
-  std::optional<Event> event;
-  std::string refusal;
-};
-
-Decision Deposit(const Account& a, int64_t amount) {
-  if (!a.open) return {std::nullopt, "the account is not open"};
-  return {demo::Deposited{amount}, {}};
-}
-
-// The business rule: no overdraft.
-Decision Withdraw(const Account& a, int64_t amount) {
-  if (!a.open) return {std::nullopt, "the account is not open"};
-  if (amount > a.balance) {
-    return {std::nullopt, "insufficient funds: balance " + Money(a.balance) + ", asked " + Money(amount)};
-  }
-  return {demo::Withdrawn{amount}, {}};
 }
 
 Aggregate<Account> Load(const Accounts& accounts, const estoria::Id& id, int64_t to_version = 0) {
@@ -212,9 +146,9 @@ int CmdDemo(const std::vector<std::string>& argv) {
     for (const char* owner : owners) {
       Result<Aggregate<Account>> created = accounts.New();
       if (!created.ok()) DieOn("creating an account", created.error());
-      Result<void> q = created->Append(demo::Opened{owner}).Metadata("teller", "desk");
+      Result<void> q = created->Append(bank::Opened{owner}).Metadata("teller", "desk");
       if (!q.ok()) DieOn("opening an account", q.error());
-      q = created->Append(demo::Deposited{50000}).Metadata("teller", "desk");
+      q = created->Append(bank::Deposited{50000}).Metadata("teller", "desk");
       if (!q.ok()) DieOn("opening an account", q.error());
       if (Result<estoria::AppendResult> r = created->Save(); !r.ok()) DieOn("opening an account", r.error());
       std::printf("  %-8s %s  opened with %s\n", owner, created->id().c_str(), Money(50000).c_str());
@@ -242,7 +176,7 @@ int CmdDemo(const std::vector<std::string>& argv) {
       int64_t amount = static_cast<int64_t>(100 + next() % 20000);
       bool deposit = next() % 2 == 0;
       std::string r = Execute(accounts, Load(accounts, id), "teller-" + std::to_string(i % 3),
-                              [&](const Account& a) { return deposit ? Deposit(a, amount) : Withdraw(a, amount); },
+                              [&](const Account& a) { return deposit ? bank::Deposit(a, amount) : bank::Withdraw(a, amount); },
                               &retries, false);
       if (!r.empty()) ++refused;
       progress.Update(static_cast<uint64_t>(i + 1), static_cast<uint64_t>(operations));
@@ -256,7 +190,7 @@ int CmdDemo(const std::vector<std::string>& argv) {
   Aggregate<Account> a0 = Load(accounts, ana);
   int64_t ask = a0.state().balance + 100;
   int64_t version_before = a0.version();
-  std::string refusal = Execute(accounts, std::move(a0), "atm", [&](const Account& a) { return Withdraw(a, ask); },
+  std::string refusal = Execute(accounts, std::move(a0), "atm", [&](const Account& a) { return bank::Withdraw(a, ask); },
                                 nullptr, true);
   Expect(!refusal.empty(), "an overdraft was accepted");
   std::printf("%s asked the ATM for %s: refused (%s).\n", Load(accounts, ana).state().owner.c_str(),
@@ -270,13 +204,13 @@ int CmdDemo(const std::vector<std::string>& argv) {
   Aggregate<Account> teller_b = Load(accounts, ben);
   std::printf("Two tellers load %s's account at version %" PRId64 " (balance %s).\n",
               teller_a.state().owner.c_str(), teller_a.version(), Money(teller_a.state().balance).c_str());
-  Expect(Execute(accounts, std::move(teller_a), "teller-a", [](const Account& a) { return Deposit(a, 2500); },
+  Expect(Execute(accounts, std::move(teller_a), "teller-a", [](const Account& a) { return bank::Deposit(a, 2500); },
                  nullptr, true)
              .empty(),
          "teller A's deposit was refused");
   std::printf("  Teller A deposited %s.\n", Money(2500).c_str());
   int conflict_retries = 0;
-  Expect(Execute(accounts, std::move(teller_b), "teller-b", [](const Account& a) { return Deposit(a, 1000); },
+  Expect(Execute(accounts, std::move(teller_b), "teller-b", [](const Account& a) { return bank::Deposit(a, 1000); },
                  &conflict_retries, true)
              .empty(),
          "teller B's deposit was refused");
