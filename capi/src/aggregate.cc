@@ -53,10 +53,8 @@ struct est_buffer {
 namespace estoria::capi {
 namespace {
 
-// Longest message a callback may leave, and longest content type or
-// metadata string taken from a C string.
+// Longest message a callback may leave.
 constexpr size_t kMaxCallbackMessage = 64 * 1024;
-constexpr size_t kMaxCString = size_t{1} << 20;
 // Largest encoded state (a snapshot or cache entry).
 constexpr size_t kMaxEncodedState = core::kMaxBatchBytes;
 
@@ -160,20 +158,6 @@ core::Hook MakeHook(est_aggregate_hook_fn fn, void* user) {
   };
 }
 
-// A bounded C string; NULL is refused unless `null_ok` (then "").
-est_status CString(const char* fn, std::string_view field, const char* s, size_t max_len, bool null_ok,
-                   std::string_view* out) {
-  if (s == nullptr) {
-    if (!null_ok) return FailArg(fn, field, "is NULL");
-    *out = {};
-    return EST_OK;
-  }
-  const size_t len = strnlen(s, max_len + 1);
-  if (len > max_len) return FailArg(fn, field, absl::StrCat("is longer than ", max_len, " bytes"));
-  *out = std::string_view(s, len);
-  return EST_OK;
-}
-
 est_status CheckAggregateStore(const char* fn, const est_aggregate_store* astore) {
   if (astore == nullptr) return FailArg(fn, "astore", "is NULL");
   if (UsedAcrossFork(astore->fork_generation)) return FailFork(fn);
@@ -257,13 +241,7 @@ EST_API est_status est_hook_add_metadata(est_hook_context* ctx, const char* key,
   return Guarded(kFn, [&]() -> est_status {
     if (ctx == nullptr || ctx->core == nullptr) return FailArg(kFn, "ctx", "is NULL");
     std::string_view k, v;
-    if (est_status s = estoria::capi::CString(kFn, "key", key, estoria::capi::kMaxCString, false, &k); s != EST_OK) {
-      return s;
-    }
-    if (est_status s = estoria::capi::CString(kFn, "value", value, estoria::capi::kMaxCString, false, &v);
-        s != EST_OK) {
-      return s;
-    }
+    if (est_status s = estoria::capi::ReadMetadataPair(kFn, key, value, &k, &v); s != EST_OK) return s;
     if (absl::Status status = ctx->core->AddMetadata(k, v); !status.ok()) return FailStatus(kFn, status);
     return EST_OK;
   });
@@ -281,12 +259,13 @@ EST_API est_status est_aggregate_store_new(est_store* store, const est_aggregate
     est_aggregate_type t = EST_AGGREGATE_TYPE_INIT;
     if (est_status s = estoria::capi::ReadOptions(kFn, "type", type, &t); s != EST_OK) return s;
     std::string_view name, content_type;
-    if (est_status s = estoria::capi::CString(kFn, "type.type_name", t.type_name, core::kMaxTypeNameLen, false, &name);
+    if (est_status s =
+            estoria::capi::ReadCString(kFn, "type.type_name", t.type_name, core::kMaxTypeNameLen, false, &name);
         s != EST_OK) {
       return s;
     }
-    if (est_status s = estoria::capi::CString(kFn, "type.snapshot_content_type", t.snapshot_content_type,
-                                              estoria::capi::kMaxCString, true, &content_type);
+    if (est_status s = estoria::capi::ReadCString(kFn, "type.snapshot_content_type", t.snapshot_content_type,
+                                                  estoria::capi::kMaxMetadataString, true, &content_type);
         s != EST_OK) {
       return s;
     }
@@ -389,7 +368,8 @@ EST_API est_status est_aggregate_append(est_aggregate* agg, const char* type, co
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = estoria::capi::CheckAggregate(kFn, agg); s != EST_OK) return s;
     std::string_view type_view, content_view;
-    if (est_status s = estoria::capi::CString(kFn, "type", type, core::kMaxTypeNameLen, false, &type_view);
+    if (est_status s =
+            estoria::capi::ReadCString(kFn, "type", type, core::kMaxTypeNameLen, false, &type_view);
         s != EST_OK) {
       return s;
     }
@@ -397,7 +377,8 @@ EST_API est_status est_aggregate_append(est_aggregate* agg, const char* type, co
       return s;
     }
     if (est_status s =
-            estoria::capi::CString(kFn, "content_type", content_type, estoria::capi::kMaxCString, true, &content_view);
+            estoria::capi::ReadCString(kFn, "content_type", content_type, estoria::capi::kMaxMetadataString, true,
+                                       &content_view);
         s != EST_OK) {
       return s;
     }
@@ -414,13 +395,7 @@ EST_API est_status est_aggregate_append_metadata(est_aggregate* agg, const char*
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = estoria::capi::CheckAggregate(kFn, agg); s != EST_OK) return s;
     std::string_view k, v;
-    if (est_status s = estoria::capi::CString(kFn, "key", key, estoria::capi::kMaxCString, false, &k); s != EST_OK) {
-      return s;
-    }
-    if (est_status s = estoria::capi::CString(kFn, "value", value, estoria::capi::kMaxCString, false, &v);
-        s != EST_OK) {
-      return s;
-    }
+    if (est_status s = estoria::capi::ReadMetadataPair(kFn, key, value, &k, &v); s != EST_OK) return s;
     if (absl::Status status = agg->core->AppendMetadata(k, v); !status.ok()) return FailStatus(kFn, status);
     return EST_OK;
   });

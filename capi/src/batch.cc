@@ -10,21 +10,6 @@
 #include "estoria/estoria.h"
 
 namespace estoria::capi {
-namespace {
-
-// Longest metadata key or value accepted from a C string.
-constexpr size_t kMaxMetadataString = size_t{1} << 20;
-
-// A required, bounded C string.
-est_status CheckString(const char* fn, std::string_view field, const char* s, size_t max_len, std::string_view* out) {
-  if (s == nullptr) return FailArg(fn, field, "is NULL");
-  const size_t len = strnlen(s, max_len + 1);
-  if (len > max_len) return FailArg(fn, field, "is too long");
-  *out = std::string_view(s, len);
-  return EST_OK;
-}
-
-}  // namespace
 
 est_status CheckBatch(const char* fn, const est_batch* batch) {
   if (batch == nullptr) return FailArg(fn, "batch", "is NULL");
@@ -35,10 +20,10 @@ est_status CheckBatch(const char* fn, const est_batch* batch) {
 }  // namespace estoria::capi
 
 using estoria::capi::CheckBatch;
-using estoria::capi::CheckString;
 using estoria::capi::FailArg;
 using estoria::capi::FailStatus;
 using estoria::capi::Guarded;
+using estoria::capi::ReadCString;
 namespace core = estoria::core;
 
 extern "C" {
@@ -59,16 +44,16 @@ EST_API est_status est_batch_add(est_batch* batch, const char* type, const void*
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = CheckBatch(kFn, batch); s != EST_OK) return s;
     std::string_view type_view;
-    if (est_status s = CheckString(kFn, "type", type, core::kMaxTypeNameLen, &type_view); s != EST_OK) return s;
+    if (est_status s = ReadCString(kFn, "type", type, core::kMaxTypeNameLen, false, &type_view); s != EST_OK) {
+      return s;
+    }
     if (est_status s = estoria::capi::CheckBytes(kFn, "data", data, data_len, core::kMaxBatchBytes); s != EST_OK) {
       return s;
     }
     std::string_view content_view;
-    if (content_type != nullptr) {
-      if (est_status s = CheckString(kFn, "content_type", content_type, core::kMaxBatchBytes, &content_view);
-          s != EST_OK) {
-        return s;
-      }
+    if (est_status s = ReadCString(kFn, "content_type", content_type, core::kMaxBatchBytes, true, &content_view);
+        s != EST_OK) {
+      return s;
     }
     absl::Status status = batch->builder.Add(
         type_view, absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), data_len), content_view);
@@ -82,11 +67,7 @@ EST_API est_status est_batch_add_metadata(est_batch* batch, const char* key, con
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = CheckBatch(kFn, batch); s != EST_OK) return s;
     std::string_view key_view, value_view;
-    if (est_status s = CheckString(kFn, "key", key, estoria::capi::kMaxMetadataString, &key_view); s != EST_OK) {
-      return s;
-    }
-    if (est_status s = CheckString(kFn, "value", value, estoria::capi::kMaxMetadataString, &value_view);
-        s != EST_OK) {
+    if (est_status s = estoria::capi::ReadMetadataPair(kFn, key, value, &key_view, &value_view); s != EST_OK) {
       return s;
     }
     absl::Status status = batch->builder.AddMetadata(key_view, value_view);

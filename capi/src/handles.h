@@ -48,6 +48,19 @@ est_status ParseId(const char* fn, std::string_view field, const char* text, cor
 // length is refused, and so is a length above `max_len`.
 est_status CheckBytes(const char* fn, std::string_view field, const void* data, size_t len, size_t max_len);
 
+// Reads a C string of at most `max_len` bytes into *out (a view of it);
+// NULL is refused unless `null_ok`, when it reads as "".
+est_status ReadCString(const char* fn, std::string_view field, const char* s, size_t max_len, bool null_ok,
+                       std::string_view* out);
+
+// Longest metadata key or value, or content type, taken from a C string.
+inline constexpr size_t kMaxMetadataString = size_t{1} << 20;
+
+// Reads a required metadata key and value (est_batch_add_metadata and the
+// aggregate calls that add metadata).
+est_status ReadMetadataPair(const char* fn, const char* key, const char* value, std::string_view* key_out,
+                            std::string_view* value_out);
+
 // Makes an est_iter over `it` for a store whose close sets `life`.
 est_iter* NewIter(std::unique_ptr<core::EventIterator> it, std::shared_ptr<const StoreLife> life);
 

@@ -47,6 +47,25 @@ est_status CheckBytes(const char* fn, std::string_view field, const void* data, 
   return EST_OK;
 }
 
+est_status ReadCString(const char* fn, std::string_view field, const char* s, size_t max_len, bool null_ok,
+                       std::string_view* out) {
+  if (s == nullptr) {
+    if (!null_ok) return FailArg(fn, field, "is NULL");
+    *out = {};
+    return EST_OK;
+  }
+  const size_t len = strnlen(s, max_len + 1);
+  if (len > max_len) return FailArg(fn, field, absl::StrCat("is longer than ", max_len, " bytes"));
+  *out = std::string_view(s, len);
+  return EST_OK;
+}
+
+est_status ReadMetadataPair(const char* fn, const char* key, const char* value, std::string_view* key_out,
+                            std::string_view* value_out) {
+  if (est_status s = ReadCString(fn, "key", key, kMaxMetadataString, false, key_out); s != EST_OK) return s;
+  return ReadCString(fn, "value", value, kMaxMetadataString, false, value_out);
+}
+
 }  // namespace estoria::capi
 
 using estoria::capi::FailArg;

@@ -125,11 +125,10 @@ EST_API est_status est_list_streams(est_store* store, const char* after_id, est_
                      absl::StrCat(stride, " is not a multiple of ", alignof(est_stream_info), " (the array's stride)"));
     }
     if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
-    std::string_view after;
-    if (after_id != nullptr) {
-      const size_t len = strnlen(after_id, EST_ID_MAX_LEN);
-      if (len == EST_ID_MAX_LEN) return FailArg(kFn, "after_id", "is longer than any ID");
-      after = std::string_view(after_id, len);
+    std::string_view after;  // EST_ID_MAX_LEN counts the NUL
+    if (est_status s = estoria::capi::ReadCString(kFn, "after_id", after_id, EST_ID_MAX_LEN - 1, true, &after);
+        s != EST_OK) {
+      return s;
     }
     absl::StatusOr<std::vector<core::StreamInfo>> page = store->core->ListStreams(after, capacity);
     if (!page.ok()) return FailStatus(kFn, page.status());

@@ -34,10 +34,10 @@ EST_API est_status est_snapshot_write(est_store* store, const char* aggregate_id
       return s;
     }
     std::string_view content;
-    if (content_type != nullptr) {
-      const size_t len = strnlen(content_type, core::kMaxBatchBytes + 1);
-      if (len > core::kMaxBatchBytes) return FailArg(kFn, "content_type", "is too long");
-      content = std::string_view(content_type, len);
+    if (est_status s = estoria::capi::ReadCString(kFn, "content_type", content_type, core::kMaxBatchBytes, true,
+                                                  &content);
+        s != EST_OK) {
+      return s;
     }
     est_snapshot_write_options o = EST_SNAPSHOT_WRITE_OPTIONS_INIT;
     if (est_status s = estoria::capi::ReadOptions(kFn, "options", options, &o); s != EST_OK) return s;

@@ -90,13 +90,15 @@ EST_API est_status est_store_open(const char* uri, const est_store_options* opti
   return Guarded(kFn, [&]() -> est_status {
     if (out == nullptr) return FailArg(kFn, "out", "is NULL");
     *out = nullptr;
-    if (uri == nullptr) return FailArg(kFn, "uri", "is NULL");
-    const size_t uri_len = strnlen(uri, estoria::capi::kMaxUriLen + 1);
-    if (uri_len > estoria::capi::kMaxUriLen) return FailArg(kFn, "uri", "is too long");
+    std::string_view uri_view;
+    if (est_status s = estoria::capi::ReadCString(kFn, "uri", uri, estoria::capi::kMaxUriLen, false, &uri_view);
+        s != EST_OK) {
+      return s;
+    }
     core::StoreOptions store_options;
     if (est_status s = estoria::capi::ToStoreOptions(kFn, options, &store_options); s != EST_OK) return s;
     absl::StatusOr<std::shared_ptr<core::EventStore>> opened =
-        core::OpenStore(std::string_view(uri, uri_len), store_options);
+        core::OpenStore(uri_view, store_options);
     if (!opened.ok()) return FailStatus(kFn, opened.status());
     auto handle = std::make_unique<est_store>();
     handle->core = *std::move(opened);
