@@ -25,6 +25,7 @@
 #include "core/store/event_store.h"
 #include "core/store/event_view.h"
 #include "core/store/writable_batch.h"
+#include "bench/event_shape.h"
 #include "estoria/estoria.h"
 #include "estoria/estoria.hpp"
 #include "schema/estoria_generated.h"
@@ -32,13 +33,6 @@
 namespace estoria::bench {
 namespace {
 
-constexpr size_t kPayloadBytes = 100;
-constexpr char kEventType[] = "deposited";
-constexpr char kContentType[] = "application/octet-stream";
-constexpr char kMetaKey1[] = "correlation_id";
-constexpr char kMetaValue1[] = "c-0190f3c4-8d1e";
-constexpr char kMetaKey2[] = "user";
-constexpr char kMetaValue2[] = "bench";
 constexpr char kStream[] = "account_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01";
 
 // Appends grow the store without bound; past this many events the benchmark
@@ -47,15 +41,6 @@ constexpr int64_t kRecycleAfterEvents = 200000;
 
 constexpr int64_t kReadEvents = 10000;
 constexpr int64_t kReadAllStreams = 100;  // ReadAll reads kReadEvents spread over these
-
-const std::array<uint8_t, kPayloadBytes>& Payload() {
-  static const std::array<uint8_t, kPayloadBytes> payload = [] {
-    std::array<uint8_t, kPayloadBytes> p{};
-    for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 7 + 1);
-    return p;
-  }();
-  return payload;
-}
 
 // The i-th stream ID for ReadAll's store: distinct UUIDs, one type.
 std::string StreamId(int64_t i) {
@@ -263,11 +248,7 @@ enum class CapiPath { kHandle, kBytes };
 est_status AppendCapiBatch(est_store* store, const char* stream, int64_t n, CapiPath path = CapiPath::kHandle) {
   est_batch* batch = nullptr;
   est_status st = est_batch_new(&batch);
-  for (int64_t i = 0; st == EST_OK && i < n; ++i) {
-    st = est_batch_add(batch, kEventType, Payload().data(), Payload().size(), kContentType);
-    if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey1, kMetaValue1);
-    if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey2, kMetaValue2);
-  }
+  if (st == EST_OK) st = AddEvents(batch, n);
   if (st == EST_OK && path == CapiPath::kHandle) {
     st = est_append_batch(store, stream, batch, nullptr, nullptr, nullptr);
   } else if (st == EST_OK) {

@@ -56,6 +56,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bench/event_shape.h"
 #include "bench/peers/lmdb_events.h"
 #include "bench/peers/peer_event.h"
 #include "bench/peers/sqlite_events.h"
@@ -67,17 +68,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kPayloadBytes = 100;
-constexpr char kEventType[] = "deposited";
-constexpr char kContentType[] = "application/octet-stream";
-constexpr char kMetaKey1[] = "correlation_id";
-constexpr char kMetaValue1[] = "c-0190f3c4-8d1e";
-constexpr char kMetaKey2[] = "user";
-constexpr char kMetaValue2[] = "bench";
 constexpr char kStreamType[] = "account";
-constexpr char kEventShape[] =
-    "payload 100 B, type \"deposited\", content type \"application/octet-stream\", "
-    "2 metadata pairs (correlation_id=c-0190f3c4-8d1e, user=bench)";
 
 constexpr int64_t kBulkEvents = 1000;
 constexpr double kMinTimeSeconds = 0.5;
@@ -89,15 +80,6 @@ constexpr long kTmpfsMagic = 0x01021994;
 // Latency samples reserved up front (they grow past it if need be), so that
 // the timed loop does not reallocate in the common case.
 constexpr int64_t kMaxReserve = int64_t{1} << 20;
-
-const std::array<uint8_t, kPayloadBytes>& Payload() {
-  static const std::array<uint8_t, kPayloadBytes> payload = [] {
-    std::array<uint8_t, kPayloadBytes> p{};
-    for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 7 + 1);
-    return p;
-  }();
-  return payload;
-}
 
 // Thread t's stream UUID: distinct per thread, one type.
 std::string StreamUuid(int thread) {
@@ -187,11 +169,7 @@ class EstoriaTarget : public Target {
   bool Append(int thread, int64_t events, std::string* error) override {
     est_batch* batch = nullptr;
     est_status st = est_batch_new(&batch);
-    for (int64_t i = 0; st == EST_OK && i < events; ++i) {
-      st = est_batch_add(batch, kEventType, Payload().data(), Payload().size(), kContentType);
-      if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey1, kMetaValue1);
-      if (st == EST_OK) st = est_batch_add_metadata(batch, kMetaKey2, kMetaValue2);
-    }
+    if (st == EST_OK) st = AddEvents(batch, events);
     if (st == EST_OK) st = est_append_batch(store_, streams_[static_cast<size_t>(thread)].c_str(), batch, nullptr,
                                             nullptr, nullptr);
     est_batch_free(batch);

@@ -1,5 +1,5 @@
-// est_uuid_*, est_id_format, est_id_parse, and the ID and byte-range checks
-// every other call shares. Stateless; thread-safe.
+// est_uuid_*, est_id_format, est_id_parse, and the input checks (IDs, byte
+// ranges, C strings) every other call shares. Stateless; thread-safe.
 #include <cstring>
 #include <string>
 
