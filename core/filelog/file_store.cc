@@ -3,7 +3,6 @@
 // recovery, Verify and Close are in file_store_open.cc.
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -21,14 +20,6 @@ namespace {
 // A group is cut at this many operations or bytes; the rest goes in the next.
 constexpr size_t kMaxGroupOps = 4096;
 constexpr uint64_t kMaxGroupBytes = uint64_t{64} << 20;
-
-// A non-event operation's frame: header room, then the payload, padded to 8.
-void SetPayload(PendingOp& op, FrameKind kind, std::string_view payload) {
-  op.kind = kind;
-  op.payload_size = static_cast<uint32_t>(payload.size());
-  op.frame.assign(FrameSize(payload.size()), '\0');
-  std::memcpy(op.frame.data() + kFrameHeaderSize, payload.data(), payload.size());
-}
 
 }  // namespace
 
@@ -343,7 +334,7 @@ absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {
   PendingOp op;
   op.id = stream;
   op.a = to_version;
-  SetPayload(op, FrameKind::kDelete, EncodeDelete(DeletePayload{stream, to_version}));
+  op.SetPayload(FrameKind::kDelete, EncodeDelete(DeletePayload{stream, to_version}));
 
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(UsableLocked());
@@ -366,7 +357,7 @@ absl::Status FileStore::WriteSnapshot(const Id& aggregate, int64_t version, absl
   snapshot->content_type.assign(content_type);
   PendingOp op;
   op.id = aggregate;
-  SetPayload(op, FrameKind::kSnapshot, EncodeSnapshot(*snapshot));
+  op.SetPayload(FrameKind::kSnapshot, EncodeSnapshot(*snapshot));
   op.snapshot = std::move(snapshot);
 
   MutexLock lock(&mu_);
@@ -394,18 +385,16 @@ absl::Status FileStore::PruneSnapshots(const Id& aggregate, int64_t keep_last, i
   op.id = aggregate;
   op.a = keep_last;
   op.b = min_version;
-  SetPayload(op, FrameKind::kPruneSnapshots, EncodePrune(PrunePayload{aggregate, keep_last, min_version}));
+  op.SetPayload(FrameKind::kPruneSnapshots, EncodePrune(PrunePayload{aggregate, keep_last, min_version}));
 
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(UsableLocked());
   // Nothing to remove and nothing queued that could add some: no record.
   if (queue_.empty() && !leader_active_) {
     auto it = snapshots_.find(aggregate);
-    if (it == snapshots_.end()) return absl::OkStatus();
-    const auto& list = it->second;
-    const bool by_count = keep_last > 0 && list.size() > static_cast<size_t>(keep_last);
-    const bool by_version = list.front()->version < min_version;
-    if (!by_count && !by_version) return absl::OkStatus();
+    if (it == snapshots_.end() || SnapshotsToPrune(it->second, keep_last, min_version) == 0) {
+      return absl::OkStatus();
+    }
   }
   op.reserved_upto = reserved_upto_;
   return Commit(&op);

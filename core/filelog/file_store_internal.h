@@ -18,9 +18,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -76,6 +78,14 @@ struct PendingOp {
   // kEvents, after publication: the written events for `written`.
   std::shared_ptr<const EntryArray<LogEntry>> written_array;
   size_t written_begin = 0, written_end = 0;
+
+  // A non-event operation's frame: header room, then `payload`, padded to 8.
+  void SetPayload(FrameKind frame_kind, std::string_view payload) {
+    kind = frame_kind;
+    payload_size = static_cast<uint32_t>(payload.size());
+    frame.assign(FrameSize(payload.size()), '\0');
+    std::memcpy(frame.data() + kFrameHeaderSize, payload.data(), payload.size());
+  }
 
   uint8_t* frame_data() { return block != nullptr ? block->data() : reinterpret_cast<uint8_t*>(frame.data()); }
   size_t frame_bytes() const { return FrameSize(payload_size); }

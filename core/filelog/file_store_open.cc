@@ -309,8 +309,7 @@ void FileStore::Close() {
     // Give back the unused reservation, so that the next open continues
     // right after the last position instead of skipping a block.
     PendingOp release;
-    release.kind = FrameKind::kReservation;
-    release.frame.assign(kFrameHeaderSize, '\0');
+    release.SetPayload(FrameKind::kReservation, "");
     release.reserved_upto = next_position_ - 1;
     mu_.Unlock();
     absl::Status status;

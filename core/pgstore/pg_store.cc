@@ -173,6 +173,14 @@ class Params {
     lengths_.push_back(0);
     formats_.push_back(1);
   }
+  // A count or bound where 0 means "no limit": SQL NULL.
+  void IntOrNull(int64_t v) {
+    if (v == 0) {
+      Null();
+    } else {
+      Int(v);
+    }
+  }
   int size() const { return static_cast<int>(values_.size()); }
   const char* const* values() const { return values_.data(); }
   const int* lengths() const { return lengths_.data(); }
@@ -557,11 +565,7 @@ class PgStore final : public EventStore {
     Params p;
     p.Text(stream.ToString());
     p.Int(reverse && options.after_version == 0 ? kMaxInt64 : options.after_version);
-    if (options.count == 0) {
-      p.Null();
-    } else {
-      p.Int(options.count);
-    }
+    p.IntOrNull(options.count);
     Lease lease(&pool_);
     RETURN_IF_ERROR(lease.Open());
     Result r;
@@ -575,11 +579,7 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(CheckReadAllOptions(options));
     Params p;
     p.Int(options.after_position);
-    if (options.count == 0) {
-      p.Null();
-    } else {
-      p.Int(options.count);
-    }
+    p.IntOrNull(options.count);
     Lease lease(&pool_);
     RETURN_IF_ERROR(lease.Open());
     Result r;
@@ -655,11 +655,7 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(CheckWritable());
     Params p;
     p.Text(aggregate.ToString());
-    if (keep_last == 0) {
-      p.Null();
-    } else {
-      p.Int(keep_last);
-    }
+    p.IntOrNull(keep_last);
     p.Int(min_version);
     Lease lease(&pool_);
     RETURN_IF_ERROR(lease.Open());

@@ -34,12 +34,17 @@ size_t DropSnapshotsBelow(SnapshotList& list, int64_t version) {
   return n;
 }
 
-size_t PruneSnapshotList(SnapshotList& list, int64_t keep_last, int64_t min_version) {
+size_t SnapshotsToPrune(const SnapshotList& list, int64_t keep_last, int64_t min_version) {
   size_t drop = static_cast<size_t>(std::lower_bound(list.begin(), list.end(), min_version, VersionBelow) -
                                     list.begin());
   if (keep_last > 0 && list.size() > static_cast<size_t>(keep_last)) {
     drop = std::max(drop, list.size() - static_cast<size_t>(keep_last));
   }
+  return drop;
+}
+
+size_t PruneSnapshotList(SnapshotList& list, int64_t keep_last, int64_t min_version) {
+  const size_t drop = SnapshotsToPrune(list, keep_last, min_version);
   list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
   return drop;
 }

@@ -25,8 +25,10 @@ void InsertSnapshot(SnapshotList& list, std::shared_ptr<const Snapshot> snapshot
 std::shared_ptr<const Snapshot> FindSnapshot(const SnapshotList& list, int64_t max_version);
 // Removes the snapshots below `version`; returns how many.
 size_t DropSnapshotsBelow(SnapshotList& list, int64_t version);
-// Removes those not among the `keep_last` newest (0 = no limit) or below
-// `min_version`; returns how many.
+// How many of the oldest a prune removes: those not among the `keep_last`
+// newest (0 = no limit) or below `min_version`.
+size_t SnapshotsToPrune(const SnapshotList& list, int64_t keep_last, int64_t min_version);
+// Removes them; returns how many.
 size_t PruneSnapshotList(SnapshotList& list, int64_t keep_last, int64_t min_version);
 
 // The range of a stream read over a stream whose live events sit at indexes
