@@ -313,6 +313,25 @@ TEST_P(BadInputTest, NullRequiredPointersAreInvalid) {
   EXPECT_EQ(Versions(Drain(iter)), Range(1, 3));
 }
 
+TEST_P(BadInputTest, OperatorCallsRefuseBadArgumentsAndChangeNothing) {
+  EXPECT_INVALID(est_snapshot_prune(store_, stream_.c_str(), -1, 0));
+  EXPECT_INVALID(est_snapshot_prune(store_, stream_.c_str(), 0, -1));
+  EXPECT_INVALID(est_snapshot_prune(store_, "not an id", 1, 0));
+  EXPECT_INVALID(est_snapshot_prune(store_, nullptr, 1, 0));
+  EXPECT_INVALID(est_snapshot_prune(nullptr, stream_.c_str(), 1, 0));
+  EXPECT_INVALID(est_store_sync(nullptr));
+  est_stats stats = EST_STATS_INIT;
+  EXPECT_INVALID(est_store_stats(nullptr, &stats));
+  EXPECT_INVALID(est_store_stats(store_, nullptr));
+  stats.struct_size = 4;
+  EXPECT_INVALID(est_store_stats(store_, &stats));
+  est_verify_report report = EST_VERIFY_REPORT_INIT;
+  EXPECT_INVALID(est_store_verify(nullptr, nullptr, nullptr, &report));
+  report.struct_size = 4;
+  EXPECT_INVALID(est_store_verify(store_, nullptr, nullptr, &report));
+  // TearDown checks that the events and the snapshot at version 2 are as they were.
+}
+
 TEST_P(BadInputTest, DestroyersAcceptNull) {
   est_store_close(nullptr);
   est_iter_close(nullptr);

@@ -84,6 +84,24 @@ TEST_P(SnapshotTest, MaxVersionPicksTheNewestAtOrBelowIt) {
   EXPECT_EST(EST_ERR_NOT_FOUND, ReadSnapshot(id, 2).status);
 }
 
+TEST_P(SnapshotTest, PruneKeepsTheNewestAndThoseAtOrAboveMinVersion) {
+  const std::string id = NewStreamId();
+  for (int64_t v : {1, 2, 3, 4, 5}) {
+    ASSERT_EST_OK(est_snapshot_write(store_, id.c_str(), v, "x", 1, nullptr, nullptr));
+  }
+  ASSERT_EST_OK(est_snapshot_prune(store_, id.c_str(), 0, 0)) << "no bound: nothing goes";
+  EXPECT_EQ(ReadSnapshot(id, 1).version, 1);
+  ASSERT_EST_OK(est_snapshot_prune(store_, id.c_str(), 0, 2));
+  EXPECT_EST(EST_ERR_NOT_FOUND, ReadSnapshot(id, 1).status) << "below min_version";
+  EXPECT_EQ(ReadSnapshot(id, 2).version, 2);
+  ASSERT_EST_OK(est_snapshot_prune(store_, id.c_str(), 2, 0));
+  EXPECT_EST(EST_ERR_NOT_FOUND, ReadSnapshot(id, 3).status) << "only the 2 newest are kept";
+  EXPECT_EQ(ReadSnapshot(id, 4).version, 4);
+  EXPECT_EQ(ReadSnapshot(id).version, 5);
+  const std::string none = NewStreamId();
+  EXPECT_EST_OK(est_snapshot_prune(store_, none.c_str(), 1, 1)) << "nothing to prune is not an error";
+}
+
 TEST_P(SnapshotTest, NoSnapshotIsNotFound) {
   const std::string id = NewStreamId();
   est_snapshot* snapshot = nullptr;
