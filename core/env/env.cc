@@ -38,6 +38,10 @@ absl::StatusOr<std::string> Env::ReadFileToString(std::string_view path) {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<MappedFile>> Env::MapFile(std::string_view path, uint64_t, bool) {
+  return absl::UnimplementedError(absl::StrCat("map ", ToAbsl(path), ": this Env cannot map files"));
+}
+
 absl::Status Env::WriteFileAtomically(std::string_view path, std::string_view contents) {
   const std::string tmp = absl::StrCat(ToAbsl(path), ".tmp");
   {

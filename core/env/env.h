@@ -74,6 +74,19 @@ class RandomAccessFile {
   virtual absl::StatusOr<uint64_t> Size() const = 0;
 };
 
+// A shared memory mapping of a file's bytes [0, size()), unmapped when
+// destroyed. Bytes the file gains later within the mapping show through;
+// touching bytes past the file's end is SIGBUS, so readers stay within what
+// they know was written, and mapped files are never truncated.
+class MappedFile {
+ public:
+  virtual ~MappedFile() = default;
+  virtual const uint8_t* data() const = 0;
+  virtual size_t size() const = 0;
+  // Null for a read-only mapping.
+  virtual uint8_t* mutable_data() = 0;
+};
+
 // An exclusive lock on a file, held until Env::UnlockFile or destruction.
 class FileLock {
  public:
@@ -96,6 +109,15 @@ class Env {
   // Opens `path`, creating it empty when missing; appends go to its end.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(std::string_view path) = 0;
   virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(std::string_view path) = 0;
+
+  // Maps `length` bytes of the existing file `path` (length may exceed the
+  // file's size: see MappedFile). `writable` maps it for writing too, and
+  // then the file must already hold `length` bytes with its blocks
+  // allocated (written), so that a store to the mapping never needs space.
+  // Envs that keep files elsewhere than the OS's page cache return
+  // kUnimplemented; callers fall back to reading with RandomAccessFile.
+  virtual absl::StatusOr<std::unique_ptr<MappedFile>> MapFile(std::string_view path, uint64_t length,
+                                                              bool writable);
 
   // Creates one directory; OK when it already exists (as a directory). The
   // parent must exist.
@@ -155,6 +177,10 @@ class EnvWrapper : public Env {
   }
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(std::string_view path) override {
     return target_->NewRandomAccessFile(path);
+  }
+  absl::StatusOr<std::unique_ptr<MappedFile>> MapFile(std::string_view path, uint64_t length,
+                                                      bool writable) override {
+    return target_->MapFile(path, length, writable);
   }
   absl::Status CreateDir(std::string_view path) override { return target_->CreateDir(path); }
   absl::Status DeleteDir(std::string_view path) override { return target_->DeleteDir(path); }

@@ -59,6 +59,10 @@ class FaultEnv final : public EnvWrapper {
   // then FailAfter(k) for every k below this count to hit every step.
   int64_t operation_count() const;
 
+  // Mappings would bypass the fault model: reads go through pread instead.
+  absl::StatusOr<std::unique_ptr<MappedFile>> MapFile(std::string_view path, uint64_t, bool) override {
+    return Env::MapFile(path, 0, false);
+  }
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(std::string_view path) override;
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(std::string_view path) override;
   absl::Status CreateDir(std::string_view path) override;

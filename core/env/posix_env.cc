@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -186,6 +187,21 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   const int fd_;
 };
 
+class PosixMappedFile final : public MappedFile {
+ public:
+  PosixMappedFile(void* base, size_t size, bool writable) : base_(base), size_(size), writable_(writable) {}
+  ~PosixMappedFile() override { ::munmap(base_, size_); }
+
+  const uint8_t* data() const override { return static_cast<const uint8_t*>(base_); }
+  size_t size() const override { return size_; }
+  uint8_t* mutable_data() override { return writable_ ? static_cast<uint8_t*>(base_) : nullptr; }
+
+ private:
+  void* const base_;
+  const size_t size_;
+  const bool writable_;
+};
+
 // The (device, inode) pairs locked by this process.
 struct LockRegistry {
   Mutex mu;
@@ -255,6 +271,34 @@ class PosixEnv final : public Env {
     absl::StatusOr<int> fd = OpenAndStat(p, O_WRONLY | O_CREAT, &st);
     if (!fd.ok()) return fd.status();
     return std::unique_ptr<WritableFile>(new PosixWritableFile(std::move(p), *fd, static_cast<uint64_t>(st.st_size)));
+  }
+
+  absl::StatusOr<std::unique_ptr<MappedFile>> MapFile(std::string_view path, uint64_t length,
+                                                      bool writable) override {
+    const std::string p(path);
+    if (length == 0 || length > std::numeric_limits<size_t>::max() / 2) {
+      return absl::InvalidArgumentError(absl::StrCat("map ", p, ": bad length ", length));
+    }
+    const int fd = ::open(p.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return IoError("open", p, errno);
+    if (writable) {
+      struct stat st;
+      if (::fstat(fd, &st) != 0) {
+        const int error = errno;
+        CloseFd(fd);
+        return IoError("fstat", p, error);
+      }
+      if (static_cast<uint64_t>(st.st_size) < length) {
+        CloseFd(fd);
+        return absl::FailedPreconditionError(absl::StrCat("map ", p, ": shorter than ", length, " bytes"));
+      }
+    }
+    void* base = ::mmap(nullptr, static_cast<size_t>(length), writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                        MAP_SHARED, fd, 0);
+    const int error = errno;
+    CloseFd(fd);  // the mapping keeps the file
+    if (base == MAP_FAILED) return IoError("mmap", p, error);
+    return std::make_unique<PosixMappedFile>(base, static_cast<size_t>(length), writable);
   }
 
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(std::string_view path) override {

@@ -10,14 +10,42 @@
 namespace estoria::core::filelog {
 namespace {
 
-// One Next reads at most about this much (always at least one record).
-constexpr size_t kReadBudget = size_t{1} << 20;
-// Neighbouring records closer than this are read together, gap included.
-constexpr uint64_t kMaxGap = 4096;
+// Records are preceded by an 8-byte prefix: u32 size, u32 zero.
+constexpr size_t kPrefixSize = 8;
+
+uint32_t PrefixSize(const uint8_t* prefix) {
+  uint32_t size;
+  std::memcpy(&size, prefix, sizeof(size));
+  return size;
+}
+
+absl::Status ShortRead(Location at, const char* what) {
+  return absl::DataLossError(absl::StrCat("segment index ", at.segment, " offset ", at.offset, ": ", what));
+}
+
+// Reads the record at `at` through the segment's reader (no mapping) into
+// `into`, which grows as needed; returns where the record starts in it.
+absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, std::vector<uint64_t>* into,
+                                      size_t used_words, uint32_t* size) {
+  uint64_t prefix_words[1];
+  absl::StatusOr<absl::Span<const uint8_t>> prefix =
+      segment.file->Read(at.offset - kPrefixSize, kPrefixSize, reinterpret_cast<uint8_t*>(prefix_words));
+  if (!prefix.ok()) return prefix.status();
+  if (prefix->size() != kPrefixSize) return ShortRead(at, "the record's prefix is past the end of the file");
+  *size = PrefixSize(prefix->data());
+  const size_t words = (*size + 7) / 8;
+  if (into->size() < used_words + words) into->resize(used_words + words);
+  uint8_t* dest = reinterpret_cast<uint8_t*>(into->data() + used_words);
+  absl::StatusOr<absl::Span<const uint8_t>> got = segment.file->Read(at.offset, *size, dest);
+  if (!got.ok()) return got.status();
+  if (got->size() != *size) return ShortRead(at, "the record runs past the end of the file");
+  if (got->data() != dest) std::memcpy(dest, got->data(), *size);
+  return used_words;
+}
 
 class FileIterator final : public EventIterator {
  public:
-  FileIterator(std::shared_ptr<const EntryArray<LogEntry>> array, size_t begin, size_t end, bool reverse,
+  FileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin, size_t end, bool reverse,
                std::shared_ptr<const SegmentTable> segments, std::shared_ptr<const std::atomic<bool>> closed)
       : array_(std::move(array)),
         begin_(begin),
@@ -31,84 +59,66 @@ class FileIterator final : public EventIterator {
     if (out.empty()) return absl::InvalidArgumentError("Next needs room for at least one event");
     const size_t n = std::min(out.size(), end_ - begin_);
     if (n == 0) return size_t{0};
-    // Pick the entries of this call: in reading order, within the budget.
-    picked_.clear();
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const LogEntry& e = reverse_ ? (*array_)[end_ - 1 - i] : (*array_)[begin_ + i];
-      if (i > 0 && bytes + e.size > kReadBudget) break;
-      picked_.push_back(&e);
-      bytes += (e.size + 7) & ~size_t{7};
-    }
-    // Runs of entries close together in one segment become one read; the
-    // buffer holds every run back to back, each starting 8-byte aligned.
-    runs_.clear();
-    size_t buffer_size = 0;
-    for (size_t i = 0; i < picked_.size();) {
-      const LogEntry* first = picked_[i];
-      uint64_t lo = first->offset, hi = first->offset + first->size;
-      size_t j = i + 1;
-      for (; j < picked_.size(); ++j) {
-        const LogEntry* e = picked_[j];
-        if (e->segment != first->segment) break;
-        uint64_t new_lo = std::min(lo, e->offset), new_hi = std::max(hi, e->offset + e->size);
-        if (new_hi - new_lo > (hi - lo) + e->size + kMaxGap) break;
-        lo = new_lo;
-        hi = new_hi;
+    const Location* entries = array_->data();
+    const SegmentTable& table = *segments_;
+    size_t done = 0;
+    size_t buffered_words = 0;
+    std::vector<std::pair<size_t, size_t>> buffered;  // (out index, word offset) of records read into buffer_
+    for (; done < n; ++done) {
+      const Location at = reverse_ ? entries[end_ - 1 - done] : entries[begin_ + done];
+      if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
+      const SegmentView& segment = table[at.segment];
+      if (segment.map != nullptr) {
+        const uint8_t* record = segment.map->data() + at.offset;
+        out[done] = EventView{record, PrefixSize(record - kPrefixSize)};
+        continue;
       }
-      runs_.push_back({i, j, first->segment, lo, hi, buffer_size});
-      buffer_size += (hi - lo + 7) & ~uint64_t{7};
-      i = j;
+      // No mapping: read it, within a budget per call (at least one record).
+      if (buffered_words * 8 > kReadBudget) break;
+      uint32_t size = 0;
+      ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, &buffer_, buffered_words, &size));
+      buffered.emplace_back(done, word);
+      out[done].size = size;
+      buffered_words = word + (size + 7) / 8;
     }
-    if (buffer_.size() < buffer_size / 8 + 1) buffer_.resize(buffer_size / 8 + 1);
-    uint8_t* base = reinterpret_cast<uint8_t*>(buffer_.data());
-    for (const Run& run : runs_) {
-      if (run.segment >= segments_->size()) return absl::InternalError("an index entry names an unknown segment");
-      const RandomAccessFile& file = *(*segments_)[run.segment];
-      uint8_t* into = base + run.buffer_offset;
-      const size_t len = run.hi - run.lo;
-      absl::StatusOr<absl::Span<const uint8_t>> got = file.Read(run.lo, len, into);
-      if (!got.ok()) return got.status();
-      if (got->size() != len) {
-        return absl::DataLossError(absl::StrCat("segment ", run.segment + 1, " offset ", run.lo, ": ", len,
-                                                " bytes of records expected, ", got->size(), " read"));
-      }
-      if (got->data() != into) std::memcpy(into, got->data(), len);
-      for (size_t k = run.first; k < run.last; ++k) {
-        const LogEntry* e = picked_[k];
-        out[k] = EventView{into + (e->offset - run.lo), e->size};
-      }
-    }
+    // The buffer may have moved while it grew: point the views at it last.
+    for (const auto& [index, word] : buffered) out[index].fb = reinterpret_cast<const uint8_t*>(buffer_.data() + word);
     if (reverse_) {
-      end_ -= picked_.size();
+      end_ -= done;
     } else {
-      begin_ += picked_.size();
+      begin_ += done;
     }
-    return picked_.size();
+    return done;
   }
 
  private:
-  struct Run {
-    size_t first, last;  // picked_[first, last)
-    uint32_t segment;
-    uint64_t lo, hi;      // byte range in the segment
-    size_t buffer_offset;
-  };
+  // One Next reads at most about this much through pread (unmapped segments).
+  static constexpr size_t kReadBudget = size_t{1} << 20;
 
-  std::shared_ptr<const EntryArray<LogEntry>> array_;  // null when empty
+  std::shared_ptr<const EntryArray<Location>> array_;  // null when empty
   size_t begin_;
   size_t end_;
   const bool reverse_;
   std::shared_ptr<const SegmentTable> segments_;
   std::shared_ptr<const std::atomic<bool>> closed_;
-  std::vector<const LogEntry*> picked_;
-  std::vector<Run> runs_;
-  std::vector<uint64_t> buffer_;  // 8-byte aligned storage for the records read
+  std::vector<uint64_t> buffer_;  // 8-byte aligned storage for records read with pread
 };
 
 }  // namespace
 
-std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<LogEntry>> array, size_t begin,
+absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch) {
+  if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
+  const SegmentView& segment = table[at.segment];
+  if (segment.map != nullptr) {
+    const uint8_t* record = segment.map->data() + at.offset;
+    return EventView{record, PrefixSize(record - kPrefixSize)};
+  }
+  uint32_t size = 0;
+  ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, scratch, 0, &size));
+  return EventView{reinterpret_cast<const uint8_t*>(scratch->data() + word), size};
+}
+
+std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin,
                                                 size_t end, bool reverse,
                                                 std::shared_ptr<const SegmentTable> segments,
                                                 std::shared_ptr<const std::atomic<bool>> closed) {

@@ -1,11 +1,17 @@
-// The file store's index entries and its iterator. An entry locates one
-// event record in a segment; an iterator holds a snapshot of an entry array
-// (see core/store/entry_list.h) and the segment readers it needs, and reads
-// records with pread into a buffer of its own, coalescing neighbours into
-// one read. Views it hands out point into that buffer.
+// The file store's index entries and its iterator. A Location names one
+// event record in a segment (8 bytes: the index keeps two per event, one in
+// its stream's list and one in the global order). An iterator holds a
+// snapshot of an entry array (core/store/entry_list.h) and the segments it
+// needs. Where the segments are memory-mapped (the POSIX Env) the views it
+// hands out point into the mappings, with no copy; otherwise (MemEnv,
+// FaultEnv) it reads records with pread into a buffer of its own,
+// coalescing neighbours into one read.
+//
+// A record's size is the u32 in its 8-byte prefix (log_format.h), just
+// before the record, so the index does not keep it.
 //
 // Thread safety: an iterator is used by one thread at a time; it shares only
-// immutable things (entry arrays, readers) with the store.
+// immutable things (entry arrays, segment tables, mappings) with the store.
 #ifndef ESTORIA_CORE_FILELOG_FILE_ITERATOR_H_
 #define ESTORIA_CORE_FILELOG_FILE_ITERATOR_H_
 
@@ -14,26 +20,42 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/env/env.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_store.h"
 
 namespace estoria::core::filelog {
 
-struct LogEntry {
-  int64_t position = 0;
-  uint64_t offset = 0;   // of the record (past its prefix) in the segment
-  uint32_t segment = 0;  // index into the store's SegmentTable
-  uint32_t size = 0;     // of the record
+struct Location {
+  uint32_t segment = 0;  // index into the store's SegmentTable (log order)
+  uint32_t offset = 0;   // of the record (past its prefix) in the segment
+
+  friend bool operator==(const Location& a, const Location& b) {
+    return a.segment == b.segment && a.offset == b.offset;
+  }
+};
+static_assert(sizeof(Location) == 8);
+
+// One segment as readers reach it: mapped, or (where the Env cannot map)
+// through a reader.
+struct SegmentView {
+  std::shared_ptr<const MappedFile> map;  // covers every published byte when set
+  std::shared_ptr<const RandomAccessFile> file;
 };
 
-// Readers of every segment, by index; replaced (never changed) when a
-// segment is added, so an iterator can keep the one it was created with.
-using SegmentTable = std::vector<std::shared_ptr<const RandomAccessFile>>;
+// Every segment, in log order; replaced (never changed) when a segment is
+// added, remapped or compacted away, so an iterator keeps the one it was
+// created with, and with it the mappings its views point into.
+using SegmentTable = std::vector<SegmentView>;
+
+// The record at `at` (a location the index holds): a view into the mapping,
+// or read into `scratch` where the segment is not mapped.
+absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch);
 
 // An iterator over entries [begin, end) of `array`, forward or reverse.
 // `closed` turns every later Next into ClosedError.
-std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<LogEntry>> array, size_t begin,
+std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin,
                                                 size_t end, bool reverse,
                                                 std::shared_ptr<const SegmentTable> segments,
                                                 std::shared_ptr<const std::atomic<bool>> closed);

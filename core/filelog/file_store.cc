@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filelog/file_store_internal.h"
 #include "core/filelog/frame_content.h"
+#include "schema/estoria_generated.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
 #include "core/util/log.h"
@@ -66,7 +67,7 @@ absl::Status FileStore::Commit(PendingOp* op) {
     mu_.Lock();
     if (status.ok()) {
       for (PendingOp* done : group) {
-        PublishLocked(*done);
+        done->status = PublishLocked(*done);
         done->done = true;
       }
     } else {
@@ -94,7 +95,7 @@ absl::Status FileStore::WriteGroup(std::vector<PendingOp*>& group) {
     RETURN_IF_ERROR(RollOver());
   }
   const uint64_t synced = writer_->synced_upto();
-  const uint32_t segment = static_cast<uint32_t>(writer_->sequence() - 1);
+  const uint32_t segment = writer_index_;
   uint64_t offset = writer_->end();
   int64_t reserved = durable_reserved_;
   std::vector<absl::Span<const uint8_t>> pieces;
@@ -135,23 +136,28 @@ absl::Status FileStore::RollOver() {
   ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, writer_->sequence() + 1, options_.preallocate_bytes));
   {
     MutexLock lock(&mu_);
-    RETURN_IF_ERROR(AddSegmentReaderLocked(next->sequence()));
+    RETURN_IF_ERROR(AddSegmentLocked(next->sequence(), options_.segment_bytes));
+    writer_index_ = static_cast<uint32_t>(segments_->size() - 1);
   }
   writer_ = std::move(next);
   return absl::OkStatus();
 }
 
-void FileStore::PublishLocked(PendingOp& op) {
+absl::Status FileStore::PublishLocked(PendingOp& op) {
+  if (absl::Status covered = CoverLocked(op.segment, op.frame_offset + op.frame_bytes()); !covered.ok()) {
+    // Written, perhaps durable, but unreadable through the mapping: the
+    // store stops here (a reopen maps it afresh).
+    PoisonLocked(covered);
+    return poisoned_;
+  }
   uint64_t& end = segment_ends_[op.segment];
   end = std::max(end, op.frame_offset + op.frame_bytes());
   switch (op.kind) {
     case FrameKind::kEvents: {
       const size_t n = op.block->size();
-      std::vector<LogEntry> entries(n);
+      std::vector<Location> entries(n);
       for (size_t i = 0; i < n; ++i) {
-        entries[i] = LogEntry{op.first_position + static_cast<int64_t>(i),
-                              op.frame_offset + op.block->record_offset(i), op.segment,
-                              static_cast<uint32_t>(op.block->view(i).size)};
+        entries[i] = Location{op.segment, static_cast<uint32_t>(op.frame_offset + op.block->record_offset(i))};
       }
       FileStream& stream = streams_[op.id];
       ApplyEventsLocked(stream, entries, op.first_version);
@@ -172,9 +178,10 @@ void FileStore::PublishLocked(PendingOp& op) {
     case FrameKind::kReservation:
       break;
   }
+  return absl::OkStatus();
 }
 
-void FileStore::ApplyEventsLocked(FileStream& stream, absl::Span<const LogEntry> entries, int64_t first_version) {
+void FileStore::ApplyEventsLocked(FileStream& stream, absl::Span<const Location> entries, int64_t first_version) {
   if (stream.tip == 0) ++live_streams_;
   stream.events.Append(entries);
   stream.tip = first_version + static_cast<int64_t>(entries.size()) - 1;
@@ -187,13 +194,13 @@ void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
   FileStream& stream = it->second;
   auto drop_oldest = [&](size_t k) {
     if (k == 0) return;
-    // The stream's positions ascend, so one merge pass over the global
-    // order finds them all.
-    std::vector<int64_t> gone(k);
-    for (size_t i = 0; i < k; ++i) gone[i] = (*stream.events.array)[i].position;
+    // The stream's events are in log order, as the global order is, so
+    // one merge pass over the global order finds them all.
+    std::vector<Location> gone(k);
+    for (size_t i = 0; i < k; ++i) gone[i] = (*stream.events.array)[i];
     size_t next = 0;
-    global_.Filter([&](const LogEntry& e) {
-      if (next < gone.size() && e.position == gone[next]) {
+    global_.Filter([&](const Location& e) {
+      if (next < gone.size() && e == gone[next]) {
         ++next;
         return false;
       }
@@ -235,6 +242,13 @@ void FileStore::ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_ve
   if (it->second.empty()) snapshots_.erase(it);
 }
 
+int64_t FileStore::PositionAtLocked(Location at) {
+  absl::StatusOr<EventView> record = ReadRecord(*segments_, at, &position_scratch_);
+  // A read failure here (only possible without a mapping) sorts the record
+  // last; the iterator reading it reports the error.
+  return record.ok() ? record->event()->global_position() : std::numeric_limits<int64_t>::max();
+}
+
 absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
                                                const AppendOptions& options,
                                                std::unique_ptr<EventIterator>* written) {
@@ -256,7 +270,8 @@ absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableB
   ASSIGN_OR_RETURN(op.block, EventBlock::Build(stream, batch, build));
   const size_t n = op.block->size();
   const size_t payload = op.block->used_bytes() - kFrameHeaderSize;
-  if (payload > std::numeric_limits<uint32_t>::max()) {
+  // Frames start below kMaxSegmentBytes, so records' offsets fit 32 bits.
+  if (payload > 2 * kMaxSegmentBytes) {
     return absl::InvalidArgumentError("the batch is too large for one log record");
   }
   op.payload_size = static_cast<uint32_t>(payload);
@@ -320,9 +335,14 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
   RETURN_IF_ERROR(UsableLocked());
   const size_t count = global_.count;
   if (count == 0) return MakeFileIterator(nullptr, 0, 0, false, segments_, closed_);
-  const LogEntry* first = global_.array->data();
-  const LogEntry* found = std::upper_bound(first, first + count, options.after_position,
-                                           [](int64_t position, const LogEntry& e) { return position < e.position; });
+  // The index keeps no positions: the records have them, and the global
+  // order is the log's order, so a binary search reads ~log2(n) records.
+  const Location* first = global_.array->data();
+  const Location* found = std::upper_bound(
+      first, first + count, options.after_position,
+      [this](int64_t position, const Location& e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return position < PositionAtLocked(e);
+      });
   const size_t begin = static_cast<size_t>(found - first);
   const size_t end = begin + std::min(limit, count - begin);
   return MakeFileIterator(global_.array, begin, end, false, segments_, closed_);
@@ -468,7 +488,7 @@ absl::StatusOr<StoreStats> FileStore::Stats() {
   stats.streams = live_streams_;
   for (uint64_t end : segment_ends_) stats.bytes += static_cast<int64_t>(end);
   stats.segments = static_cast<int64_t>(segments_->size());
-  stats.first_position = global_.count == 0 ? 0 : (*global_.array)[0].position;
+  stats.first_position = global_.count == 0 ? 0 : PositionAtLocked((*global_.array)[0]);
   stats.last_position = next_position_ - 1;
   stats.snapshots = snapshot_count_;
   return stats;

@@ -18,10 +18,13 @@
 
 namespace estoria::core {
 
+inline constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 30;
+
 struct FileStoreOptions {
   StoreOptions store;
   // A segment is closed and a new one begun once it holds this many bytes
-  // (a batch larger than that gets a segment of its own size).
+  // (a batch larger than that gets a segment of its own size). At most
+  // kMaxSegmentBytes, so that offsets fit the index's 32 bits.
   uint64_t segment_bytes = uint64_t{64} << 20;
   // Zeros are written this far ahead of the writer, so that appends land in
   // blocks the file system has already allocated.

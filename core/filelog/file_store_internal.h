@@ -46,7 +46,7 @@ namespace estoria::core::filelog {
 inline constexpr int64_t kReservationBlock = int64_t{1} << 20;
 
 struct FileStream {
-  EntryList<LogEntry> events;  // published live events, versions tip - count + 1 .. tip
+  EntryList<Location> events;  // published live events, versions tip - count + 1 .. tip
   int64_t tip = 0;             // published; 0 = never written or wholly deleted
   int64_t pending_tip = 0;     // with queued appends and deletions
 
@@ -76,7 +76,7 @@ struct PendingOp {
   bool done = false;
   absl::Status status;
   // kEvents, after publication: the written events for `written`.
-  std::shared_ptr<const EntryArray<LogEntry>> written_array;
+  std::shared_ptr<const EntryArray<Location>> written_array;
   size_t written_begin = 0, written_end = 0;
 
   // A non-event operation's frame: header room, then `payload`, padded to 8.
@@ -125,14 +125,14 @@ class FileStore final : public EventStore {
   // As the leader, without mu_: writes `group` (and syncs it when needed).
   absl::Status WriteGroup(std::vector<PendingOp*>& group) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RollOver() ABSL_LOCKS_EXCLUDED(mu_);
-  void PublishLocked(PendingOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PublishLocked(PendingOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PoisonLocked(const absl::Status& cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits to become the leader with an empty queue, for Sync and Close.
   void AcquireWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void IntervalSyncLoop();
   // Applying operations to the published index (at publication and at recovery).
-  void ApplyEventsLocked(FileStream& stream, absl::Span<const LogEntry> entries, int64_t first_version)
+  void ApplyEventsLocked(FileStream& stream, absl::Span<const Location> entries, int64_t first_version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyDeleteLocked(const Id& id, int64_t to_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -142,7 +142,14 @@ class FileStore final : public EventStore {
   // --- file_store_open.cc
   absl::Status CheckIdentity();
   absl::Status Recover();
-  absl::Status AddSegmentReaderLocked(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds segment `sequence` to the table, mapped `map_bytes` long where the
+  // Env can map.
+  absl::Status AddSegmentLocked(uint64_t sequence, uint64_t map_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushSegmentLocked(std::string name, SegmentView view) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes segment `index`'s mapping cover `end` bytes (a new, longer mapping).
+  absl::Status CoverLocked(uint32_t index, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The global position of the record at `at` (read from the record).
+  int64_t PositionAtLocked(Location at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies one recovered frame to the index; kDataLoss when it does not fit.
   absl::Status ReplayFrame(uint32_t segment, const Frame& frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SegmentPath(uint64_t sequence) const;
@@ -158,13 +165,15 @@ class FileStore final : public EventStore {
   CondVar cv_;
   absl::flat_hash_map<Id, FileStream> streams_ ABSL_GUARDED_BY(mu_);
   int64_t live_streams_ ABSL_GUARDED_BY(mu_) = 0;
-  EntryList<LogEntry> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
+  EntryList<Location> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
   absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
   int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_position_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t reserved_upto_ ABSL_GUARDED_BY(mu_) = 0;  // handed to frames
   std::shared_ptr<const SegmentTable> segments_ ABSL_GUARDED_BY(mu_) = std::make_shared<SegmentTable>();
+  std::vector<std::string> segment_names_ ABSL_GUARDED_BY(mu_);  // file names, as the table
   std::vector<uint64_t> segment_ends_ ABSL_GUARDED_BY(mu_);  // published bytes of each segment
+  std::vector<uint64_t> position_scratch_ ABSL_GUARDED_BY(mu_);  // PositionAtLocked without a mapping
   std::deque<PendingOp*> queue_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status poisoned_ ABSL_GUARDED_BY(mu_);
@@ -173,6 +182,7 @@ class FileStore final : public EventStore {
 
   // Owned by whoever is the leader (leader_active_), or by Open and Close.
   std::unique_ptr<SegmentWriter> writer_;
+  uint32_t writer_index_ = 0;  // the writer's segment in the table
   int64_t durable_reserved_ = 0;  // reserved_upto known durable
 
   std::thread interval_thread_;

@@ -103,13 +103,54 @@ absl::Status FileStore::Open() {
   return absl::OkStatus();
 }
 
-absl::Status FileStore::AddSegmentReaderLocked(uint64_t sequence) {
-  std::unique_ptr<RandomAccessFile> reader;
-  ASSIGN_OR_RETURN(reader, env_->NewRandomAccessFile(SegmentPath(sequence)));
+namespace {
+
+uint64_t RoundUpToPage(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
+
+// A view of the segment at `path` covering at least `bytes`: mapped where
+// the Env can, through a reader otherwise.
+absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes) {
+  SegmentView view;
+  absl::StatusOr<std::unique_ptr<MappedFile>> map = env->MapFile(path, RoundUpToPage(bytes), /*writable=*/false);
+  if (map.ok()) {
+    view.map = std::move(*map);
+    return view;
+  }
+  if (map.status().code() != absl::StatusCode::kUnimplemented) return map.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(path));
+  view.file = std::move(file);
+  return view;
+}
+
+}  // namespace
+
+absl::Status FileStore::AddSegmentLocked(uint64_t sequence, uint64_t map_bytes) {
+  const std::string path = SegmentPath(sequence);
+  uint64_t size;
+  ASSIGN_OR_RETURN(size, env_->GetFileSize(path));
+  SegmentView view;
+  ASSIGN_OR_RETURN(view, ViewSegment(env_, path, std::max(size, map_bytes)));
+  PushSegmentLocked(SegmentFileName(sequence), std::move(view));
+  return absl::OkStatus();
+}
+
+void FileStore::PushSegmentLocked(std::string name, SegmentView view) {
   auto table = std::make_shared<SegmentTable>(*segments_);
-  table->push_back(std::move(reader));
+  table->push_back(std::move(view));
   segments_ = std::move(table);
+  segment_names_.push_back(std::move(name));
   segment_ends_.push_back(kSegmentHeaderSize);
+}
+
+absl::Status FileStore::CoverLocked(uint32_t index, uint64_t end) {
+  const SegmentView& current = (*segments_)[index];
+  if (current.map == nullptr || end <= current.map->size()) return absl::OkStatus();
+  SegmentView view;
+  ASSIGN_OR_RETURN(view, ViewSegment(env_, absl::StrCat(dir_, "/", segment_names_[index]),
+                                     std::max<uint64_t>(end, 2 * current.map->size())));
+  auto table = std::make_shared<SegmentTable>(*segments_);
+  (*table)[index] = std::move(view);
+  segments_ = std::move(table);
   return absl::OkStatus();
 }
 
@@ -129,11 +170,11 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
         return absl::DataLossError(absl::StrCat("stream ", first.stream.ToString(), " continues at version ",
                                                 first.version, " after ", stream.tip));
       }
-      std::vector<LogEntry> entries;
+      std::vector<Location> entries;
       entries.reserve(decoded.records.size());
       for (const DecodedRecord& r : decoded.records) {
-        entries.push_back(LogEntry{r.info.position, frame.header.offset + kFrameHeaderSize + r.payload_offset,
-                                   segment, r.size});
+        entries.push_back(
+            Location{segment, static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset)});
       }
       recovered_last_position_ = decoded.records.back().info.position;
       ApplyEventsLocked(stream, entries, first.version);
@@ -185,8 +226,15 @@ absl::Status FileStore::Recover() {
     const std::string path = SegmentPath(sequence);
     uint64_t size;
     ASSIGN_OR_RETURN(size, env_->GetFileSize(path));
-    RETURN_IF_ERROR(ReadPrefix(env_, path, size, &buffer));
-    const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buffer.data()), size);
+    // The last segment is mapped long enough for the writer to fill it.
+    SegmentView view;
+    ASSIGN_OR_RETURN(view, ViewSegment(env_, path, std::max<uint64_t>(last ? options_.segment_bytes : 0, size)));
+    const uint8_t* data = view.map != nullptr ? view.map->data() : nullptr;
+    if (data == nullptr) {
+      RETURN_IF_ERROR(ReadPrefix(env_, path, size, &buffer));
+      data = reinterpret_cast<const uint8_t*>(buffer.data());
+    }
+    const absl::Span<const uint8_t> bytes(data, size);
 
     absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
     if (header.ok() && header->sequence != sequence) {
@@ -207,7 +255,7 @@ absl::Status FileStore::Recover() {
       return CorruptionAt(name, 0, ToStd(header.status().message()));
     }
 
-    RETURN_IF_ERROR(AddSegmentReaderLocked(sequence));
+    PushSegmentLocked(name, std::move(view));
     const uint32_t index = static_cast<uint32_t>(i);
     ScanResult scan;
     RETURN_IF_ERROR(ScanSegment(
@@ -241,8 +289,9 @@ absl::Status FileStore::Recover() {
                                                     options_.preallocate_bytes));
   } else {
     ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, count + 1, options_.preallocate_bytes));
-    RETURN_IF_ERROR(AddSegmentReaderLocked(count + 1));
+    RETURN_IF_ERROR(AddSegmentLocked(count + 1, options_.segment_bytes));
   }
+  writer_index_ = static_cast<uint32_t>(segments_->size() - 1);
   return absl::OkStatus();
 }
 
@@ -327,7 +376,7 @@ void FileStore::Close() {
       Log(LogLevel::kError, absl::StrCat("estoria: closing the store in ", dir_, ": ", status.message()));
     }
     streams_.clear();
-    global_ = EntryList<LogEntry>();
+    global_ = EntryList<Location>();
     snapshots_.clear();
     ReleaseWriterLocked();
   }

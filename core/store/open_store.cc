@@ -57,7 +57,7 @@ absl::Status CheckOptions(const StoreOptions& options) {
 
 // The query of a file URI: "&"-separated settings.
 //   mode=ro|rw            a read-only open (also est_store_options.read_only)
-//   segment_bytes=N       segment size (>= 4096; default 64 MiB)
+//   segment_bytes=N       segment size (4096 .. 1 GiB; default 64 MiB)
 //   preallocate_bytes=N   zeros kept written ahead of the writer (0 = none; default 4 MiB)
 absl::Status ApplyFileSettings(std::string_view query, FileStoreOptions* out) {
   for (absl::string_view setting : absl::StrSplit(ToAbsl(query), '&', absl::SkipEmpty())) {
@@ -67,14 +67,14 @@ absl::Status ApplyFileSettings(std::string_view query, FileStoreOptions* out) {
     uint64_t n = 0;
     if (key == "mode" && (value == "ro" || value == "rw")) {
       out->store.read_only = out->store.read_only || value == "ro";
-    } else if (key == "segment_bytes" && absl::SimpleAtoi(value, &n) && n >= 4096) {
+    } else if (key == "segment_bytes" && absl::SimpleAtoi(value, &n) && n >= 4096 && n <= (uint64_t{1} << 30)) {
       out->segment_bytes = n;
     } else if (key == "preallocate_bytes" && absl::SimpleAtoi(value, &n)) {
       out->preallocate_bytes = n;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown or bad file store setting \"", setting,
-          "\" (known: mode=ro|rw, segment_bytes=N (>= 4096), preallocate_bytes=N)"));
+          "\" (known: mode=ro|rw, segment_bytes=N (4096 .. 1073741824), preallocate_bytes=N)"));
     }
   }
   return absl::OkStatus();

@@ -149,9 +149,12 @@ EST_API void est_store_options_init(est_store_options *options);
  * "file:PATH", "file:///ABSOLUTE/PATH" or a bare PATH: the embedded file
  * store, a directory created if absent (one writer at a time: a second open
  * is EST_ERR_BUSY naming the holder's PID). Settings go in the query,
- * "&"-separated: segment_bytes=N, preallocate_bytes=N, mode=ro|rw (a
- * read-only open, like options.read_only, is EST_ERR_UNSUPPORTED in this
- * release). "postgresql://" and "postgres://": the PostgreSQL store (a libpq
+ * "&"-separated: segment_bytes=N, preallocate_bytes=N, mode=ro|rw.
+ * A read-only open (mode=ro or options.read_only) takes no lock: it works
+ * beside a writer in this or another process, sees only whole batches the
+ * writer has published (durable ones under EST_SYNC_ALWAYS), in order, and
+ * catches up with new ones at each call; calls that write are
+ * EST_ERR_UNSUPPORTED. "postgresql://" and "postgres://": the PostgreSQL store (a libpq
  * connection URI; pool_size=N and schema=NAME in the query).
  * @param options NULL ok: the defaults.
  * @param out     receives the store; free it with est_store_close.
@@ -460,6 +463,35 @@ EST_API void est_verify_report_init(est_verify_report *report);
  *          first damage. */
 EST_API est_status est_store_verify(est_store *store, est_progress_fn progress, void *progress_user,
                                     est_verify_report *report);
+
+typedef struct est_compact_report {
+  uint32_t struct_size;
+  int64_t segments_before; /* segment files rewritten */
+  int64_t segments_after;  /* segment files that replaced them */
+  int64_t bytes_before;    /* bytes of the segments rewritten */
+  int64_t bytes_after;     /* bytes of the segments that replaced them */
+  int64_t events_kept;     /* live events copied */
+  int64_t events_dropped;  /* deleted and truncated events reclaimed */
+} est_compact_report;
+
+#define EST_COMPACT_REPORT_INIT {sizeof(est_compact_report), 0, 0, 0, 0, 0, 0}
+EST_API void est_compact_report_init(est_compact_report *report);
+
+/** Rewrites the store's sealed log segments without their deleted and
+ *  truncated events, online: appends and reads go on meanwhile (appends
+ *  pause only for the moment the new segments are swapped in). Every
+ *  remaining event keeps its stream version and global position; deletion
+ *  records and the live snapshots are kept. The new segments are made
+ *  durable and published through the store's manifest before the old files
+ *  are removed; iterators created before keep reading what they began with.
+ *  Nothing to reclaim: EST_OK, with the report's counts at 0.
+ *  @param progress NULL ok (bytes of old segments processed, of the total).
+ *  @param report NULL ok: filled on EST_OK.
+ *  @return EST_OK; EST_ERR_UNSUPPORTED for a read-only open or a backend
+ *          that reclaims in place (PostgreSQL: VACUUM); EST_ERR_IO (and the
+ *          store poisoned) when publishing the new segments fails midway. */
+EST_API est_status est_store_compact(est_store *store, est_progress_fn progress, void *progress_user,
+                                     est_compact_report *report);
 
 /* --------------------------------------------------------- listing streams */
 
