@@ -1,4 +1,4 @@
-// The operator's calls: est_store_sync, est_store_stats, est_store_verify,
+// The operator's calls: est_store_sync, est_store_stats, est_store_verify, est_store_compact,
 // est_snapshot_prune, and the process-wide est_set_log_handler.
 #include <algorithm>
 #include <cstdint>
@@ -90,6 +90,40 @@ EST_API est_status est_store_verify(est_store* store, est_progress_fn progress, 
       estoria::capi::WriteStruct(out, report);
     }
     if (!status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
+EST_API void est_compact_report_init(est_compact_report* report) {
+  if (report != nullptr) *report = est_compact_report EST_COMPACT_REPORT_INIT;
+}
+
+EST_API est_status est_store_compact(est_store* store, est_progress_fn progress, void* progress_user,
+                                     est_compact_report* report) {
+  static constexpr char kFn[] = "est_store_compact";
+  return Guarded(kFn, [&]() -> est_status {
+    if (report != nullptr) {
+      if (est_status s = estoria::capi::CheckOutput(kFn, "report", report); s != EST_OK) return s;
+    }
+    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
+    core::ProgressFn on_progress;
+    if (progress != nullptr) {
+      on_progress = [progress, progress_user](uint64_t done, uint64_t total) { progress(progress_user, done, total); };
+    }
+    core::CompactReport got;
+    if (absl::Status status = store->core->Compact(on_progress, &got); !status.ok()) {
+      return FailStatus(kFn, status);
+    }
+    if (report != nullptr) {
+      est_compact_report out = EST_COMPACT_REPORT_INIT;
+      out.segments_before = got.segments_before;
+      out.segments_after = got.segments_after;
+      out.bytes_before = got.bytes_before;
+      out.bytes_after = got.bytes_after;
+      out.events_kept = got.events_kept;
+      out.events_dropped = got.events_dropped;
+      estoria::capi::WriteStruct(out, report);
+    }
     return EST_OK;
   });
 }

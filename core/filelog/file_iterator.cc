@@ -106,6 +106,20 @@ class FileIterator final : public EventIterator {
 
 }  // namespace
 
+absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes) {
+  SegmentView view;
+  const uint64_t page_rounded = (bytes + 4095) & ~uint64_t{4095};
+  absl::StatusOr<std::unique_ptr<MappedFile>> map = env->MapFile(path, page_rounded, /*writable=*/false);
+  if (map.ok()) {
+    view.map = std::move(*map);
+    return view;
+  }
+  if (map.status().code() != absl::StatusCode::kUnimplemented) return map.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(path));
+  view.file = std::move(file);
+  return view;
+}
+
 absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch) {
   if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
   const SegmentView& segment = table[at.segment];

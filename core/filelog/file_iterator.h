@@ -49,6 +49,11 @@ struct SegmentView {
 // created with, and with it the mappings its views point into.
 using SegmentTable = std::vector<SegmentView>;
 
+// A view of the segment file at `path` covering at least `bytes` (which may
+// run past its end: see MappedFile): mapped where the Env can, through a
+// reader otherwise.
+absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes);
+
 // The record at `at` (a location the index holds): a view into the mapping,
 // or read into `scratch` where the segment is not mapped.
 absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch);

@@ -133,7 +133,8 @@ absl::Status FileStore::RollOver() {
   RETURN_IF_ERROR(writer_->Sync());
   RETURN_IF_ERROR(writer_->Close());
   std::unique_ptr<SegmentWriter> next;
-  ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, writer_->sequence() + 1, options_.preallocate_bytes));
+  ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes));
+  ++next_sequence_;
   {
     MutexLock lock(&mu_);
     RETURN_IF_ERROR(AddSegmentLocked(next->sequence(), options_.segment_bytes));
@@ -176,6 +177,7 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
       ApplyPruneLocked(op.id, op.a, op.b);
       break;
     case FrameKind::kReservation:
+    case FrameKind::kStreamTip:  // never appended: compaction writes them
       break;
   }
   return absl::OkStatus();
@@ -194,6 +196,7 @@ void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
   FileStream& stream = it->second;
   auto drop_oldest = [&](size_t k) {
     if (k == 0) return;
+    reclaimable_ += static_cast<int64_t>(k);
     // The stream's events are in log order, as the global order is, so
     // one merge pass over the global order finds them all.
     std::vector<Location> gone(k);
@@ -215,18 +218,33 @@ void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
     --live_streams_;
     if (snaps != snapshots_.end()) {
       snapshot_count_ -= static_cast<int64_t>(snaps->second.size());
+      reclaimable_ += static_cast<int64_t>(snaps->second.size());
       snapshots_.erase(snaps);
     }
     if (stream.pending_tip == 0) streams_.erase(it);
     return;
   }
   if (snaps != snapshots_.end()) {
-    snapshot_count_ -= static_cast<int64_t>(DropSnapshotsBelow(snaps->second, to_version));
+    const auto dropped = static_cast<int64_t>(DropSnapshotsBelow(snaps->second, to_version));
+    snapshot_count_ -= dropped;
+    reclaimable_ += dropped;
     if (snaps->second.empty()) snapshots_.erase(snaps);
   }
   const int64_t lo = stream.first_live_version();
   if (to_version < lo) return;
   drop_oldest(static_cast<size_t>(std::min<int64_t>(to_version - lo + 1, stream.events.count)));
+}
+
+void FileStore::ApplyStreamTipLocked(const Id& id, int64_t tip) {
+  FileStream& stream = streams_[id];
+  if (stream.tip == 0) ++live_streams_;
+  if (stream.events.count > 0) {
+    // Not written so (compaction writes one only for a stream with nothing
+    // live), but if met, the stream's events are all below the tip: gone.
+    stream.tip = std::max(stream.tip, tip);
+    ApplyDeleteLocked(id, stream.tip);
+  }
+  stream.tip = tip;
 }
 
 void FileStore::ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) {
@@ -238,7 +256,9 @@ void FileStore::ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) {
 void FileStore::ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) {
   auto it = snapshots_.find(id);
   if (it == snapshots_.end()) return;
-  snapshot_count_ -= static_cast<int64_t>(PruneSnapshotList(it->second, keep_last, min_version));
+  const auto pruned = static_cast<int64_t>(PruneSnapshotList(it->second, keep_last, min_version));
+  snapshot_count_ -= pruned;
+  reclaimable_ += pruned;
   if (it->second.empty()) snapshots_.erase(it);
 }
 

@@ -32,6 +32,7 @@
 #include "core/filelog/file_iterator.h"
 #include "core/filelog/file_store.h"
 #include "core/filelog/log_format.h"
+#include "core/filelog/manifest.h"
 #include "core/filelog/segment_scan.h"
 #include "core/filelog/segment_writer.h"
 #include "core/store/entry_list.h"
@@ -113,6 +114,8 @@ class FileStore final : public EventStore {
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) override;
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
+  // file_store_compact.cc
+  absl::Status Compact(const ProgressFn& progress, CompactReport* report) override;
 
  private:
   // --- file_store.cc
@@ -135,6 +138,7 @@ class FileStore final : public EventStore {
   void ApplyEventsLocked(FileStream& stream, absl::Span<const Location> entries, int64_t first_version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyDeleteLocked(const Id& id, int64_t to_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyStreamTipLocked(const Id& id, int64_t tip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const SegmentTable> segments() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_; }
@@ -168,6 +172,10 @@ class FileStore final : public EventStore {
   EntryList<Location> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
   absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
   int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Events and snapshots removed from the index whose records compaction
+  // has not reclaimed yet (0: nothing to compact).
+  int64_t reclaimable_ ABSL_GUARDED_BY(mu_) = 0;
+  Mutex compact_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one compaction at a time
   int64_t next_position_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t reserved_upto_ ABSL_GUARDED_BY(mu_) = 0;  // handed to frames
   std::shared_ptr<const SegmentTable> segments_ ABSL_GUARDED_BY(mu_) = std::make_shared<SegmentTable>();
@@ -183,6 +191,8 @@ class FileStore final : public EventStore {
   // Owned by whoever is the leader (leader_active_), or by Open and Close.
   std::unique_ptr<SegmentWriter> writer_;
   uint32_t writer_index_ = 0;  // the writer's segment in the table
+  uint64_t next_sequence_ = 1;  // of the next plain segment
+  Manifest manifest_;           // as published (changed by compaction only)
   int64_t durable_reserved_ = 0;  // reserved_upto known durable
 
   std::thread interval_thread_;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "core/filelog/file_store_internal.h"
 #include "core/filelog/frame_content.h"
+#include "core/filelog/manifest.h"
 #include "core/filelog/segment_scan.h"
 #include "core/util/log.h"
 #include "core/util/status.h"
@@ -103,27 +104,6 @@ absl::Status FileStore::Open() {
   return absl::OkStatus();
 }
 
-namespace {
-
-uint64_t RoundUpToPage(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
-
-// A view of the segment at `path` covering at least `bytes`: mapped where
-// the Env can, through a reader otherwise.
-absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes) {
-  SegmentView view;
-  absl::StatusOr<std::unique_ptr<MappedFile>> map = env->MapFile(path, RoundUpToPage(bytes), /*writable=*/false);
-  if (map.ok()) {
-    view.map = std::move(*map);
-    return view;
-  }
-  if (map.status().code() != absl::StatusCode::kUnimplemented) return map.status();
-  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(path));
-  view.file = std::move(file);
-  return view;
-}
-
-}  // namespace
-
 absl::Status FileStore::AddSegmentLocked(uint64_t sequence, uint64_t map_bytes) {
   const std::string path = SegmentPath(sequence);
   uint64_t size;
@@ -181,15 +161,18 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
       break;
     }
     case FrameKind::kDelete: {
-      auto it = streams_.find(decoded.deletion.stream);
+      const Id& id = decoded.deletion.stream;
+      auto it = streams_.find(id);
       if (it == streams_.end() || it->second.tip == 0) {
-        return absl::DataLossError(
-            absl::StrCat("a deletion of stream ", decoded.deletion.stream.ToString(), ", which does not exist"));
+        return absl::DataLossError(absl::StrCat("a deletion of stream ", id.ToString(), ", which does not exist"));
       }
       // pending_tip is 0 during replay, so a wholly deleted stream's entry goes.
       ApplyDeleteLocked(decoded.deletion.stream, decoded.deletion.to_version);
       break;
     }
+    case FrameKind::kStreamTip:
+      ApplyStreamTipLocked(decoded.deletion.stream, decoded.deletion.to_version);
+      break;
     case FrameKind::kSnapshot:
       ApplySnapshotLocked(std::move(decoded.snapshot));
       break;
@@ -205,25 +188,29 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
 absl::Status FileStore::Recover() {
   std::vector<std::string> names;
   ASSIGN_OR_RETURN(names, env_->ListDir(dir_));
-  std::vector<uint64_t> sequences;
-  for (const std::string& name : names) {
-    uint64_t sequence;
-    if (ParseSegmentFileName(name, &sequence)) sequences.push_back(sequence);
-  }
-  std::sort(sequences.begin(), sequences.end());
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    if (sequences[i] != i + 1) {
-      return absl::DataLossError(absl::StrCat("the store in ", dir_, " lacks segment ", SegmentFileName(i + 1)));
+  ASSIGN_OR_RETURN(manifest_, ReadManifest(env_, dir_));
+  SegmentPlan plan;
+  ASSIGN_OR_RETURN(plan, PlanSegments(names, manifest_, dir_));
+  if (!plan.orphans.empty()) {
+    // Files a finished compaction replaced, or an unfinished one wrote.
+    for (const std::string& orphan : plan.orphans) {
+      Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": removing ", orphan, ", left by a compaction"));
+      RETURN_IF_ERROR(env_->DeleteFile(absl::StrCat(dir_, "/", orphan)));
     }
+    RETURN_IF_ERROR(env_->SyncDir(dir_));
   }
+  const std::vector<uint64_t>& sequences = plan.sequences;
+  next_sequence_ = plan.next_sequence;
 
   MutexLock lock(&mu_);
   std::vector<uint64_t> buffer;
   for (size_t i = 0; i < sequences.size(); ++i) {
     const uint64_t sequence = sequences[i];
-    const bool last = i + 1 == sequences.size();
-    const std::string name = SegmentFileName(sequence);
-    const std::string path = SegmentPath(sequence);
+    // Only a plain segment can have a torn tail: compacted ones were synced
+    // whole before they were published.
+    const bool last = i + 1 == sequences.size() && sequence != 0;
+    const std::string& name = plan.names[i];
+    const std::string path = absl::StrCat(dir_, "/", name);
     uint64_t size;
     ASSIGN_OR_RETURN(size, env_->GetFileSize(path));
     // The last segment is mapped long enough for the writer to fill it.
@@ -237,7 +224,7 @@ absl::Status FileStore::Recover() {
     const absl::Span<const uint8_t> bytes(data, size);
 
     absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
-    if (header.ok() && header->sequence != sequence) {
+    if (header.ok() && sequence != 0 && header->sequence != sequence) {
       header = absl::DataLossError(absl::StrCat("the header names segment ", header->sequence));
     }
     if (!header.ok()) {
@@ -250,6 +237,7 @@ absl::Status FileStore::Recover() {
                                              ", whose creation was interrupted (", header.status().message(), ")"));
         RETURN_IF_ERROR(env_->DeleteFile(path));
         RETURN_IF_ERROR(env_->SyncDir(dir_));
+        next_sequence_ = sequence;
         break;
       }
       return CorruptionAt(name, 0, ToStd(header.status().message()));
@@ -284,12 +272,13 @@ absl::Status FileStore::Recover() {
   for (auto& [id, stream] : streams_) stream.pending_tip = stream.tip;
 
   const size_t count = segments_->size();
-  if (count > 0 && segment_ends_[count - 1] < options_.segment_bytes) {
-    ASSIGN_OR_RETURN(writer_, SegmentWriter::Reopen(env_, dir_, count, segment_ends_[count - 1],
+  if (count > 0 && sequences[count - 1] != 0 && segment_ends_[count - 1] < options_.segment_bytes) {
+    ASSIGN_OR_RETURN(writer_, SegmentWriter::Reopen(env_, dir_, sequences[count - 1], segment_ends_[count - 1],
                                                     options_.preallocate_bytes));
   } else {
-    ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, count + 1, options_.preallocate_bytes));
-    RETURN_IF_ERROR(AddSegmentLocked(count + 1, options_.segment_bytes));
+    ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes));
+    RETURN_IF_ERROR(AddSegmentLocked(next_sequence_, options_.segment_bytes));
+    ++next_sequence_;
   }
   writer_index_ = static_cast<uint32_t>(segments_->size() - 1);
   return absl::OkStatus();
@@ -297,10 +286,12 @@ absl::Status FileStore::Recover() {
 
 absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report) {
   std::vector<uint64_t> ends;
+  std::vector<std::string> names;
   {
     MutexLock lock(&mu_);
     RETURN_IF_ERROR(UsableLocked());
     ends = segment_ends_;
+    names = segment_names_;
   }
   uint64_t total = 0;
   for (uint64_t end : ends) total += end;
@@ -309,8 +300,8 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
   std::vector<uint64_t> buffer;
   uint64_t done = 0;
   for (size_t i = 0; i < ends.size() && status.ok(); ++i) {
-    const std::string name = SegmentFileName(i + 1);
-    status = ReadPrefix(env_, SegmentPath(i + 1), ends[i], &buffer);
+    const std::string& name = names[i];
+    status = ReadPrefix(env_, absl::StrCat(dir_, "/", name), ends[i], &buffer);
     if (!status.ok()) break;
     const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buffer.data()), ends[i]);
     ++got.segments;

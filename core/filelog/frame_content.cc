@@ -68,8 +68,12 @@ absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
       }
       return out;
     }
-    case FrameKind::kDelete: {
+    case FrameKind::kDelete:
+    case FrameKind::kStreamTip: {
       ASSIGN_OR_RETURN(out.deletion, DecodeDelete(frame.payload));
+      if (frame.header.kind == FrameKind::kStreamTip && out.deletion.to_version <= 0) {
+        return absl::DataLossError("a stream tip record without a version");
+      }
       return out;
     }
     case FrameKind::kSnapshot: {

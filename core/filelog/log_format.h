@@ -19,7 +19,9 @@
 
 namespace estoria::core::filelog {
 
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: compaction (MANIFEST, compacted segments, kStreamTip frames). Version
+// 1 stores open as they are and are written on as version 2.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // ---------------------------------------------------------------- segments
 
@@ -51,6 +53,10 @@ enum class FrameKind : uint32_t {
   kSnapshot = 3,       // a snapshot (a FlatBuffers estoria.fb.Snapshot)
   kPruneSnapshots = 4, // snapshot retention applied
   kReservation = 5,    // no payload: only the header's reserved_upto counts
+  // Written by compaction only (format 2): the stream is at version
+  // to_version with nothing live up to it (a DeletePayload); it stands for
+  // the truncations whose events compaction reclaimed.
+  kStreamTip = 6,
 };
 
 struct FrameHeader {

@@ -46,7 +46,7 @@ TEST(LogFormat, ANewerFormatVersionIsUnsupportedAndNamed) {
   EncodeSegmentHeader(SegmentHeader{kFormatVersion + 1, 1}, bytes);
   absl::Status status = DecodeSegmentHeader(bytes).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 2"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 3"));
 }
 
 TEST(LogFormat, FrameHeaderRoundTripsAndChecksItsOffset) {

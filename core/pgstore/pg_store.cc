@@ -705,6 +705,11 @@ class PgStore final : public EventStore {
   // Reads every event record and checks it as an Event. The report counts
   // in the file log's terms: records are appends (transactions) and
   // snapshots, segments the tables read, progress and bytes in bytes.
+  // PostgreSQL reclaims deleted rows itself (VACUUM), in place.
+  absl::Status Compact(const ProgressFn&, CompactReport*) override {
+    return absl::UnimplementedError("the PostgreSQL store does not compact: the server reclaims space (VACUUM)");
+  }
+
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override {
     if (is_closed()) return ClosedError();
     Lease lease(&pool_);

@@ -145,6 +145,15 @@ struct VerifyReport {
   int64_t bytes = 0;    // read
 };
 
+struct CompactReport {
+  int64_t segments_before = 0;  // segment files rewritten
+  int64_t segments_after = 0;   // files that replaced them
+  int64_t bytes_before = 0;
+  int64_t bytes_after = 0;
+  int64_t events_kept = 0;      // live events copied
+  int64_t events_dropped = 0;   // deleted and truncated events reclaimed
+};
+
 struct StreamInfo {
   Id id;
   int64_t version = 0;  // the tip
@@ -173,6 +182,14 @@ class EventStore : public StreamReader,
   // (Id::ToString) sorts after `after_id` ("" = from the first), in that
   // order, at most `limit` of them (> 0): pages for est_list_streams.
   virtual absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) = 0;
+  // Reclaims the space of deleted and truncated events (see
+  // est_store_compact). Stores that reclaim at deletion have nothing to do:
+  // OK with an empty report, the default.
+  virtual absl::Status Compact(const ProgressFn& progress, CompactReport* report) {
+    (void)progress;
+    if (report != nullptr) *report = CompactReport{};
+    return absl::OkStatus();
+  }
 };
 
 enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };
