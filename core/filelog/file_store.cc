@@ -34,6 +34,21 @@ absl::Status FileStore::UsableLocked() const {
   return poisoned_;
 }
 
+absl::Status FileStore::ReadableLocked() {
+  RETURN_IF_ERROR(UsableLocked());
+  return read_only() ? CatchUpLocked() : absl::OkStatus();
+}
+
+absl::Status FileStore::ReadOnlyError() const {
+  return absl::UnimplementedError(absl::StrCat("the store in ", dir_, " is open read-only"));
+}
+
+void FileStore::PublishFrontierLocked() {
+  if (frontier_ != nullptr) {
+    frontier_->Publish(FrontierState{manifest_.generation, writer_->sequence(), segment_ends_[writer_index_]});
+  }
+}
+
 void FileStore::ReserveLocked(int64_t last) {
   if (last <= reserved_upto_) return;
   reserved_upto_ = last > std::numeric_limits<int64_t>::max() - kReservationBlock ? last : last + kReservationBlock;
@@ -70,6 +85,7 @@ absl::Status FileStore::Commit(PendingOp* op) {
         done->status = PublishLocked(*done);
         done->done = true;
       }
+      PublishFrontierLocked();
     } else {
       PoisonLocked(status);
       for (PendingOp* failed : group) {
@@ -273,6 +289,7 @@ absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableB
                                                const AppendOptions& options,
                                                std::unique_ptr<EventIterator>* written) {
   if (written != nullptr) written->reset();
+  if (read_only()) return ReadOnlyError();
   if (closed_->load(std::memory_order_acquire)) return ClosedError();
   RETURN_IF_ERROR(CheckStreamId(stream));
   RETURN_IF_ERROR(CheckAppendOptions(options));
@@ -338,7 +355,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& s
   RETURN_IF_ERROR(CheckReadOptions(options));
 
   MutexLock lock(&mu_);
-  RETURN_IF_ERROR(UsableLocked());
+  RETURN_IF_ERROR(ReadableLocked());
   auto it = streams_.find(stream);
   if (it == streams_.end() || it->second.tip == 0) return StreamNotFound(stream);
   const FileStream& target = it->second;
@@ -352,7 +369,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
   const size_t limit = CountLimit(options.count);
 
   MutexLock lock(&mu_);
-  RETURN_IF_ERROR(UsableLocked());
+  RETURN_IF_ERROR(ReadableLocked());
   const size_t count = global_.count;
   if (count == 0) return MakeFileIterator(nullptr, 0, 0, false, segments_, closed_);
   // The index keeps no positions: the records have them, and the global
@@ -369,6 +386,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
 }
 
 absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {
+  if (read_only()) return ReadOnlyError();
   RETURN_IF_ERROR(CheckStreamId(stream));
   RETURN_IF_ERROR(CheckDeleteVersion(to_version));
   PendingOp op;
@@ -387,6 +405,7 @@ absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {
 
 absl::Status FileStore::WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
                                       std::string_view content_type, int64_t timestamp_ns) {
+  if (read_only()) return ReadOnlyError();
   RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
   RETURN_IF_ERROR(CheckSnapshotWrite(version, timestamp_ns, content_type));
   auto snapshot = std::make_shared<Snapshot>();
@@ -410,7 +429,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> FileStore::ReadSnapshot(const Id
   RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
   RETURN_IF_ERROR(CheckSnapshotMaxVersion(max_version));
   MutexLock lock(&mu_);
-  RETURN_IF_ERROR(UsableLocked());
+  RETURN_IF_ERROR(ReadableLocked());
   auto it = snapshots_.find(aggregate);
   if (it != snapshots_.end()) {
     if (auto found = FindSnapshot(it->second, max_version); found != nullptr) return found;
@@ -419,6 +438,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> FileStore::ReadSnapshot(const Id
 }
 
 absl::Status FileStore::PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) {
+  if (read_only()) return ReadOnlyError();
   RETURN_IF_ERROR(CheckStreamId(aggregate, "aggregate type"));
   RETURN_IF_ERROR(CheckPruneBounds(keep_last, min_version));
   PendingOp op;
@@ -453,6 +473,7 @@ void FileStore::ReleaseWriterLocked() {
 absl::Status FileStore::Sync() {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(UsableLocked());
+  if (read_only()) return absl::OkStatus();  // nothing of its own to sync
   // Under kAlways every acknowledged write is durable already.
   if (options_.store.sync_mode == SyncMode::kAlways) return absl::OkStatus();
   AcquireWriterLocked();
@@ -490,7 +511,7 @@ absl::StatusOr<std::vector<StreamInfo>> FileStore::ListStreams(std::string_view 
   std::vector<StreamInfo> streams;
   {
     MutexLock lock(&mu_);
-    RETURN_IF_ERROR(UsableLocked());
+    RETURN_IF_ERROR(ReadableLocked());
     streams.reserve(static_cast<size_t>(live_streams_));
     for (const auto& [id, stream] : streams_) {
       if (stream.tip > 0) streams.push_back(StreamInfo{id, stream.tip, static_cast<int64_t>(stream.events.count)});
@@ -502,7 +523,7 @@ absl::StatusOr<std::vector<StreamInfo>> FileStore::ListStreams(std::string_view 
 
 absl::StatusOr<StoreStats> FileStore::Stats() {
   MutexLock lock(&mu_);
-  RETURN_IF_ERROR(UsableLocked());
+  RETURN_IF_ERROR(ReadableLocked());
   StoreStats stats;
   stats.events = static_cast<int64_t>(global_.count);
   stats.streams = live_streams_;

@@ -127,6 +127,7 @@ Location Remapped(const std::vector<SegmentRemap>& remaps, Location at, uint32_t
 
 absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* report) {
   if (report != nullptr) *report = CompactReport{};
+  if (read_only()) return ReadOnlyError();
   MutexLock one_at_a_time(&compact_mu_);
 
   // 1. Seal, and note what is live in the sealed segments.
@@ -352,6 +353,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
     ends.insert(ends.end(), segment_ends_.begin() + sealed, segment_ends_.end());
     segment_ends_ = std::move(ends);
     writer_index_ = writer_index_ - static_cast<uint32_t>(sealed) + first_kept;
+    PublishFrontierLocked();  // readers in other processes reload
     reclaimable_ -= reclaimable_at_start;  // what was deleted meanwhile waits for the next one
     ReleaseWriterLocked();
   }

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "core/env/env.h"
 #include "core/filelog/file_iterator.h"
+#include "core/filelog/frontier.h"
 #include "core/filelog/file_store.h"
 #include "core/filelog/log_format.h"
 #include "core/filelog/manifest.h"
@@ -121,6 +122,12 @@ class FileStore final : public EventStore {
   // --- file_store.cc
   // The error every call returns once the store is closed or poisoned.
   absl::Status UsableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // UsableLocked, and for a read-only open, caught up with the writer.
+  absl::Status ReadableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool read_only() const { return options_.store.read_only; }
+  absl::Status ReadOnlyError() const;
+  // Tells readers in other processes what is published (writer only).
+  void PublishFrontierLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reserves positions through `last` (durably, with the next group).
   void ReserveLocked(int64_t last) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues `op` and returns once it is published or failed (its status).
@@ -142,6 +149,16 @@ class FileStore final : public EventStore {
   void ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const SegmentTable> segments() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_; }
+
+  // --- file_store_follow.cc: read-only opens
+  absl::Status OpenReadOnly();
+  // Rebuilds the index from the files (at open, and after a compaction).
+  absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replays what the writer published since the last call.
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replays segment `index`'s frames from its known end up to `limit`.
+  absl::Status FollowSegmentLocked(uint32_t index, uint64_t limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResetIndexLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- file_store_open.cc
   absl::Status CheckIdentity();
@@ -193,6 +210,10 @@ class FileStore final : public EventStore {
   uint32_t writer_index_ = 0;  // the writer's segment in the table
   uint64_t next_sequence_ = 1;  // of the next plain segment
   Manifest manifest_;           // as published (changed by compaction only)
+  std::unique_ptr<Frontier> frontier_;  // null where the Env cannot map
+  // Read-only opens: the plain sequence of each segment in the table (0 for
+  // compacted ones).
+  std::vector<uint64_t> follow_sequences_ ABSL_GUARDED_BY(mu_);
   int64_t durable_reserved_ = 0;  // reserved_upto known durable
 
   std::thread interval_thread_;

@@ -88,6 +88,7 @@ absl::Status FileStore::CheckIdentity() {
 }
 
 absl::Status FileStore::Open() {
+  if (read_only()) return OpenReadOnly();
   RETURN_IF_ERROR(env_->CreateDir(dir_));
   // Refuse a foreign directory before leaving a lock file in it.
   RETURN_IF_ERROR(CheckIdentity());
@@ -97,6 +98,14 @@ absl::Status FileStore::Open() {
     RETURN_IF_ERROR(env_->WriteFileAtomically(absl::StrCat(dir_, "/", kIdentityName), IdentityText()));
   }
   RETURN_IF_ERROR(Recover());
+  absl::StatusOr<std::unique_ptr<Frontier>> frontier = Frontier::OpenForWriter(env_, dir_);
+  if (frontier.ok()) {
+    frontier_ = std::move(*frontier);
+    MutexLock lock(&mu_);
+    PublishFrontierLocked();
+  } else if (!absl::IsUnimplemented(frontier.status())) {
+    return frontier.status();
+  }
   opened_ = true;
   if (options_.store.sync_mode == SyncMode::kInterval) {
     interval_thread_ = std::thread([this] { IntervalSyncLoop(); });
@@ -381,9 +390,6 @@ namespace estoria::core {
 absl::StatusOr<std::shared_ptr<EventStore>> OpenFileStore(Env* env, std::string_view dir,
                                                           const FileStoreOptions& options) {
   if (dir.empty()) return absl::InvalidArgumentError("the store directory is empty");
-  if (options.store.read_only) {
-    return absl::UnimplementedError("read-only opens of a file store are not in this build yet");
-  }
   auto store = std::make_shared<filelog::FileStore>(env, std::string(dir), options);
   RETURN_IF_ERROR(store->Open());
   return std::shared_ptr<EventStore>(std::move(store));

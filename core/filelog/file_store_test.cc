@@ -280,8 +280,17 @@ TEST(FileStoreUri, FileUrisAndBarePathsOpenTheFileStore) {
   EXPECT_TRUE(std::filesystem::exists(root / "a" / "ESTORIA"));
   EXPECT_TRUE(std::filesystem::exists(root / "b" / "0000000001.log"));
   EXPECT_TRUE(std::filesystem::exists(root / "c" / "LOCK"));
-  EXPECT_EQ(OpenStore("file:" + (root / "a").string() + "?mode=ro", {}).status().code(),
-            absl::StatusCode::kUnimplemented);
+  {
+    absl::StatusOr<std::shared_ptr<EventStore>> reader = OpenStore("file:" + (root / "a").string() + "?mode=ro", {});
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    EXPECT_EQ((*reader)->Stats()->events, 1) << "mode=ro opens the store read-only";
+    EXPECT_EQ((*reader)->Append(Stream(1), Batch(1), {}, nullptr).status().code(), absl::StatusCode::kUnimplemented);
+    (*reader)->Close();
+  }
+  EXPECT_EQ(OpenStore("file:" + (root / "nothing").string() + "?mode=ro", {}).status().code(),
+            absl::StatusCode::kNotFound)
+      << "a read-only open creates nothing";
+  EXPECT_FALSE(std::filesystem::exists(root / "nothing"));
   absl::StatusOr<std::shared_ptr<EventStore>> tuned =
       OpenStore("file:" + (root / "d").string() + "?segment_bytes=4096&preallocate_bytes=0&mode=rw", {});
   ASSERT_TRUE(tuned.ok()) << tuned.status();

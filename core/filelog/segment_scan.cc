@@ -1,5 +1,6 @@
 #include "core/filelog/segment_scan.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -65,6 +66,19 @@ uint64_t DirtyEnd(absl::Span<const uint8_t> bytes, uint64_t from) {
 
 absl::Status CorruptionAt(std::string_view name, uint64_t offset, std::string_view what) {
   return absl::DataLossError(absl::StrCat("segment ", ToAbsl(name), " offset ", offset, ": ", ToAbsl(what)));
+}
+
+absl::StatusOr<uint64_t> ScanFramesFrom(absl::Span<const uint8_t> bytes, std::string_view name, uint64_t start,
+                                        const std::function<absl::Status(const Frame&)>& on_frame) {
+  uint64_t offset = std::max<uint64_t>(start, kSegmentHeaderSize);
+  while (offset < bytes.size()) {
+    Frame frame;
+    std::string why;
+    if (FrameAt(bytes, offset, &frame, &why) != At::kFrame) break;
+    if (absl::Status s = on_frame(frame); !s.ok()) return CorruptionAt(name, offset, ToStd(s.message()));
+    offset += FrameSize(frame.header.payload_size);
+  }
+  return offset;
 }
 
 absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name, bool is_last,

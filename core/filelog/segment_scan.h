@@ -42,6 +42,14 @@ struct ScanResult {
 absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name, bool is_last,
                          const std::function<absl::Status(const Frame&)>& on_frame, ScanResult* result);
 
+// For readers beside a writer: calls on_frame for each whole frame of
+// `bytes` from offset `start` on, and stops quietly at the first offset
+// without one (bytes the writer has not published are not a reader's to
+// judge). Returns the offset past the last whole frame; a non-OK status from
+// on_frame is kDataLoss naming the segment and the frame's offset.
+absl::StatusOr<uint64_t> ScanFramesFrom(absl::Span<const uint8_t> bytes, std::string_view name, uint64_t start,
+                                        const std::function<absl::Status(const Frame&)>& on_frame);
+
 // kDataLoss "segment NAME offset N: what".
 absl::Status CorruptionAt(std::string_view name, uint64_t offset, std::string_view what);
 

@@ -1,0 +1,177 @@
+// FileStore, opened read-only: a reader beside the writer, in this process
+// or another. It takes no lock and writes nothing. It builds its index from
+// the segment files as recovery does, but reads no further than the
+// writer's published frontier (frontier.h), and at each read call replays
+// what the writer has published since. A compaction by the writer (a new
+// manifest generation) makes it rebuild its index from the new files;
+// iterators it handed out before keep the old mappings and read on.
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/filelog/file_store_internal.h"
+#include "core/filelog/manifest.h"
+#include "core/util/log.h"
+#include "core/util/status.h"
+
+namespace estoria::core::filelog {
+namespace {
+
+// A reload that meets a compaction halfway (a file gone, the manifest and
+// the frontier of different generations) tries again, this many times.
+constexpr int kReloadAttempts = 50;
+
+}  // namespace
+
+absl::Status FileStore::OpenReadOnly() {
+  if (!env_->FileExists(absl::StrCat(dir_, "/ESTORIA"))) {
+    return absl::NotFoundError(absl::StrCat(dir_, " is not an estoria store (it has no ESTORIA file)"));
+  }
+  RETURN_IF_ERROR(CheckIdentity());
+  absl::StatusOr<std::unique_ptr<Frontier>> frontier = Frontier::OpenForReader(env_, dir_);
+  if (frontier.ok()) {
+    frontier_ = std::move(*frontier);
+  } else if (!absl::IsNotFound(frontier.status()) && !absl::IsUnimplemented(frontier.status())) {
+    return frontier.status();
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(ReloadLocked());
+  opened_ = true;
+  return absl::OkStatus();
+}
+
+void FileStore::ResetIndexLocked() {
+  streams_.clear();
+  live_streams_ = 0;
+  global_ = EntryList<Location>();
+  snapshots_.clear();
+  snapshot_count_ = 0;
+  reclaimable_ = 0;
+  segments_ = std::make_shared<SegmentTable>();
+  segment_names_.clear();
+  segment_ends_.clear();
+  follow_sequences_.clear();
+  recovered_last_position_ = 0;
+  recovered_reserved_ = 0;
+}
+
+absl::Status FileStore::ReloadLocked() {
+  absl::Status status;
+  for (int attempt = 0; attempt < kReloadAttempts; ++attempt) {
+    if (attempt > 0) {
+      mu_.Unlock();
+      env_->SleepForMicros(2000);
+      mu_.Lock();
+    }
+    ResetIndexLocked();
+    FrontierState frontier;
+    const bool published = frontier_ != nullptr && frontier_->Read(&frontier);
+    absl::StatusOr<Manifest> manifest = ReadManifest(env_, dir_);
+    if (!manifest.ok()) return manifest.status();
+    if (published && frontier.generation != manifest->generation) {
+      status = absl::UnavailableError("the writer is publishing a compaction");
+      continue;
+    }
+    manifest_ = *manifest;
+    absl::StatusOr<std::vector<std::string>> names = env_->ListDir(dir_);
+    if (!names.ok()) return names.status();
+    absl::StatusOr<SegmentPlan> plan = PlanSegments(*names, manifest_, dir_);
+    if (!plan.ok()) {
+      status = plan.status();  // a compaction removing files: try again
+      continue;
+    }
+    // Compacted segments are whole; plain ones are followed up to the
+    // frontier by CatchUpLocked.
+    status = absl::OkStatus();
+    for (size_t i = 0; i < plan->names.size() && plan->sequences[i] == 0 && status.ok(); ++i) {
+      absl::StatusOr<uint64_t> size = env_->GetFileSize(absl::StrCat(dir_, "/", plan->names[i]));
+      if (!size.ok()) {
+        status = size.status();
+        break;
+      }
+      absl::StatusOr<SegmentView> view = ViewSegment(env_, absl::StrCat(dir_, "/", plan->names[i]), *size);
+      if (!view.ok()) {
+        status = view.status();
+        break;
+      }
+      PushSegmentLocked(plan->names[i], std::move(*view));
+      follow_sequences_.push_back(0);
+      status = FollowSegmentLocked(static_cast<uint32_t>(i), *size);
+    }
+    if (status.ok()) status = CatchUpLocked();
+    if (status.ok() || absl::IsDataLoss(status) || absl::IsUnimplemented(status)) return status;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("the store in ", dir_, " kept changing while a reader opened it: ", status.message()));
+}
+
+absl::Status FileStore::FollowSegmentLocked(uint32_t index, uint64_t limit) {
+  if (limit <= segment_ends_[index]) return absl::OkStatus();
+  RETURN_IF_ERROR(CoverLocked(index, limit));
+  const SegmentView& view = (*segments_)[index];
+  std::vector<uint64_t> buffer;
+  const uint8_t* data = nullptr;
+  if (view.map != nullptr) {
+    data = view.map->data();
+  } else {
+    buffer.assign(limit / 8 + 1, 0);
+    ASSIGN_OR_RETURN(absl::Span<const uint8_t> got,
+                     view.file->Read(0, limit, reinterpret_cast<uint8_t*>(buffer.data())));
+    limit = got.size();
+    data = got.data();
+  }
+  const absl::Span<const uint8_t> bytes(data, limit);
+  if (segment_ends_[index] == kSegmentHeaderSize) {
+    absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
+    if (!header.ok()) {
+      // A plain segment being created: nothing to read in it yet.
+      if (follow_sequences_[index] != 0 && !absl::IsUnimplemented(header.status())) return absl::OkStatus();
+      return CorruptionAt(segment_names_[index], 0, ToStd(header.status().message()));
+    }
+  }
+  ASSIGN_OR_RETURN(uint64_t end,
+                   ScanFramesFrom(bytes, segment_names_[index], segment_ends_[index],
+                                  [&](const Frame& frame) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                    return ReplayFrame(index, frame);
+                                  }));
+  segment_ends_[index] = end;
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::CatchUpLocked() {
+  if (frontier_ == nullptr) {
+    // A writer may have published a frontier since this reader opened.
+    absl::StatusOr<std::unique_ptr<Frontier>> frontier = Frontier::OpenForReader(env_, dir_);
+    if (frontier.ok()) frontier_ = std::move(*frontier);
+  }
+  FrontierState frontier;
+  const bool published = frontier_ != nullptr && frontier_->Read(&frontier);
+  if (published && frontier.generation != manifest_.generation) return ReloadLocked();
+  while (true) {
+    if (segments_->empty() || follow_sequences_.back() == 0) {
+      // Past the compacted segments: the first plain one, once it exists.
+      const uint64_t first = manifest_.next_sequence;
+      const std::string name = SegmentFileName(first);
+      if (!env_->FileExists(absl::StrCat(dir_, "/", name))) return absl::OkStatus();
+      RETURN_IF_ERROR(AddSegmentLocked(first, 0));
+      follow_sequences_.push_back(first);
+    }
+    const auto index = static_cast<uint32_t>(segments_->size() - 1);
+    const uint64_t sequence = follow_sequences_[index];
+    if (published && frontier.sequence < sequence) return absl::OkStatus();  // nothing published here yet
+    const bool writing_here = published && frontier.sequence == sequence;
+    uint64_t limit = frontier.end;
+    if (!writing_here) {
+      ASSIGN_OR_RETURN(limit, env_->GetFileSize(absl::StrCat(dir_, "/", segment_names_[index])));
+    }
+    RETURN_IF_ERROR(FollowSegmentLocked(index, limit));
+    if (writing_here) return absl::OkStatus();
+    // Sealed (or no frontier to say otherwise): on to the next, if any.
+    const std::string next = SegmentFileName(sequence + 1);
+    if (!env_->FileExists(absl::StrCat(dir_, "/", next))) return absl::OkStatus();
+    RETURN_IF_ERROR(AddSegmentLocked(sequence + 1, 0));
+    follow_sequences_.push_back(sequence + 1);
+  }
+}
+
+}  // namespace estoria::core::filelog
