@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace estoria::bench {
@@ -72,6 +73,89 @@ bool Fail(const char* what, int rc, std::string* error) {
 }
 
 MDB_val Val(const void* data, size_t size) { return MDB_val{size, const_cast<void*>(data)}; }
+
+// An encoded event (see the top of this file) decoded where it lies: every
+// field located, the strings and the data as pointers into the map, as a
+// reader handing out views would.
+struct EventView {
+  const uint8_t* id = nullptr;
+  int64_t timestamp_ns = 0;
+  int64_t version = 0;
+  std::string_view stream_id, type, content_type;
+  uint16_t metadata_count = 0;
+  const uint8_t* metadata = nullptr;  // the pairs, still encoded
+  const uint8_t* data = nullptr;
+  uint32_t data_len = 0;
+};
+
+// A bounds-checked reader over one encoded event.
+class Decoder {
+ public:
+  explicit Decoder(const MDB_val& v) : p_(static_cast<const uint8_t*>(v.mv_data)), end_(p_ + v.mv_size) {}
+
+  const uint8_t* Take(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) {
+      ok_ = false;
+      return nullptr;
+    }
+    const uint8_t* at = p_;
+    p_ += n;
+    return at;
+  }
+  template <typename T>
+  T Fixed() {
+    T v{};
+    if (const uint8_t* at = Take(sizeof(T))) std::memcpy(&v, at, sizeof(T));
+    return v;
+  }
+  std::string_view String16() {
+    const uint16_t n = Fixed<uint16_t>();
+    const uint8_t* at = Take(n);
+    return at == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(at), n);
+  }
+  bool ok() const { return ok_; }
+  const uint8_t* here() const { return p_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* const end_;
+  bool ok_ = true;
+};
+
+bool DecodeEvent(const MDB_val& value, EventView* e) {
+  Decoder d(value);
+  e->id = d.Take(16);
+  e->timestamp_ns = d.Fixed<int64_t>();
+  e->version = d.Fixed<int64_t>();
+  e->stream_id = d.String16();
+  e->type = d.String16();
+  e->content_type = d.String16();
+  e->metadata_count = d.Fixed<uint16_t>();
+  e->metadata = d.here();
+  for (uint16_t i = 0; i < e->metadata_count && d.ok(); ++i) {
+    d.String16();
+    d.String16();
+  }
+  e->data_len = d.Fixed<uint32_t>();
+  e->data = d.Take(e->data_len);
+  return d.ok() && e->version > 0 && !e->type.empty();
+}
+
+// A read-only transaction, aborted (LMDB's way to end a reader) on scope exit.
+struct ReadTxn {
+  MDB_txn* txn = nullptr;
+  ~ReadTxn() {
+    if (txn != nullptr) mdb_txn_abort(txn);
+  }
+};
+
+// A cursor closed on scope exit (before its transaction ends).
+struct Cursor {
+  MDB_cursor* cursor = nullptr;
+  ~Cursor() {
+    if (cursor != nullptr) mdb_cursor_close(cursor);
+  }
+};
 
 }  // namespace
 
@@ -169,6 +253,57 @@ bool LmdbEvents::Append(const PeerStream& stream, std::span<const PeerEvent> eve
   if ((rc = mdb_put(txn, tips_dbi_, &key, &value, 0)) != MDB_SUCCESS) return abort("updating the stream tip");
   if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS) return Fail("mdb_txn_commit", rc, error);
   return true;
+}
+
+bool LmdbEvents::ReadStream(const PeerStream& stream, int64_t after_version, int64_t limit, PeerReadTally* tally,
+                            std::string* error) const {
+  const std::string stream_id = stream.Id();
+  ReadTxn txn;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn.txn);
+  if (rc != MDB_SUCCESS) return Fail("mdb_txn_begin", rc, error);
+  Cursor index;
+  if ((rc = mdb_cursor_open(txn.txn, streams_dbi_, &index.cursor)) != MDB_SUCCESS) {
+    return Fail("mdb_cursor_open", rc, error);
+  }
+  std::vector<uint8_t> start(stream_id.size() + 8);
+  std::memcpy(start.data(), stream_id.data(), stream_id.size());
+  PutBigEndian64(static_cast<uint64_t>(after_version + 1), start.data() + stream_id.size());
+  MDB_val key = Val(start.data(), start.size()), value;
+  EventView e;
+  int64_t n = 0;
+  for (rc = mdb_cursor_get(index.cursor, &key, &value, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(index.cursor, &key, &value, MDB_NEXT)) {
+    if (key.mv_size != start.size() || std::memcmp(key.mv_data, stream_id.data(), stream_id.size()) != 0) break;
+    if (limit > 0 && n++ == limit) return true;
+    if (value.mv_size != 8) return Fail("a stream index entry", MDB_CORRUPTED, error);
+    MDB_val event;
+    if ((rc = mdb_get(txn.txn, events_dbi_, &value, &event)) != MDB_SUCCESS) return Fail("mdb_get", rc, error);
+    if (!DecodeEvent(event, &e)) return Fail("decoding an event", MDB_CORRUPTED, error);
+    tally->Add(e.data, e.data_len);
+  }
+  return rc == MDB_SUCCESS || rc == MDB_NOTFOUND || Fail("reading the stream index", rc, error);
+}
+
+bool LmdbEvents::ReadAll(int64_t after_position, int64_t limit, PeerReadTally* tally, std::string* error) const {
+  ReadTxn txn;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn.txn);
+  if (rc != MDB_SUCCESS) return Fail("mdb_txn_begin", rc, error);
+  Cursor events;
+  if ((rc = mdb_cursor_open(txn.txn, events_dbi_, &events.cursor)) != MDB_SUCCESS) {
+    return Fail("mdb_cursor_open", rc, error);
+  }
+  uint8_t start[8];
+  PutBigEndian64(static_cast<uint64_t>(after_position + 1), start);
+  MDB_val key = Val(start, 8), value;
+  EventView e;
+  int64_t n = 0;
+  for (rc = mdb_cursor_get(events.cursor, &key, &value, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(events.cursor, &key, &value, MDB_NEXT)) {
+    if (limit > 0 && n++ == limit) return true;
+    if (!DecodeEvent(value, &e)) return Fail("decoding an event", MDB_CORRUPTED, error);
+    tally->Add(e.data, e.data_len);
+  }
+  return rc == MDB_NOTFOUND || Fail("reading events", rc, error);
 }
 
 int64_t LmdbEvents::BytesInUse() const {

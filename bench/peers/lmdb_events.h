@@ -7,8 +7,12 @@
 // durability (no MDB_NOSYNC / MDB_NOMETASYNC: data pages and the meta page
 // are each synced before mdb_txn_commit returns).
 //
+// Reads (ReadStream, ReadAll) run in a read-only transaction and decode each
+// event where it lies in the map (MDB_val points into it): no copy.
+//
 // Thread safety: Append may be called from many threads at once; LMDB runs
 // one write transaction at a time and the others wait on its writer lock.
+// Reads may run from many threads too, each in its own read transaction.
 #ifndef ESTORIA_BENCH_PEERS_LMDB_EVENTS_H_
 #define ESTORIA_BENCH_PEERS_LMDB_EVENTS_H_
 
@@ -18,6 +22,7 @@
 #include <string>
 
 #include "bench/peers/peer_event.h"
+#include "bench/peers/peer_read.h"
 
 struct MDB_env;
 
@@ -35,6 +40,18 @@ class LmdbEvents {
 
   // Appends `events` to `stream` in one durable write transaction.
   bool Append(const PeerStream& stream, std::span<const PeerEvent> events, std::string* error);
+
+  // Reads `stream` forward: the events after version `after_version`, at
+  // most `limit` of them (0: all), each added to *tally. Walks the "streams"
+  // index from (stream, after_version + 1) and looks every position up in
+  // "events".
+  bool ReadStream(const PeerStream& stream, int64_t after_version, int64_t limit, PeerReadTally* tally,
+                  std::string* error) const;
+
+  // Reads every stream's events in global order: those after
+  // `after_position`, at most `limit` (0: all), each added to *tally. One
+  // cursor over "events".
+  bool ReadAll(int64_t after_position, int64_t limit, PeerReadTally* tally, std::string* error) const;
 
   // Bytes of the data file in use: (last page number + 1) * page size.
   int64_t BytesInUse() const;

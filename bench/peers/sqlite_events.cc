@@ -64,6 +64,47 @@ INSERT INTO "event" (
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id)sql";
 
+// default_strategy.go, ReadStreamQuery(), forward: the Go store adds the
+// version bound only when it is > 0 and formats the limit into the text; one
+// prepared statement with "> ?" and "LIMIT ?" (-1: none) has the same plan.
+constexpr char kReadStream[] = R"sql(
+SELECT
+  id,
+  stream_id,
+  stream_type,
+  event_id,
+  event_type,
+  timestamp,
+  stream_offset,
+  data,
+  metadata
+FROM "event"
+WHERE
+  stream_type = ?
+  AND stream_id = ?
+  AND stream_offset > ?
+ORDER BY
+  stream_offset ASC
+LIMIT ?)sql";
+
+// default_strategy.go, ReadAll(), forward, with the same two liberties.
+constexpr char kReadAll[] = R"sql(
+SELECT
+  id,
+  stream_id,
+  stream_type,
+  event_id,
+  event_type,
+  timestamp,
+  stream_offset,
+  data,
+  metadata
+FROM "event"
+WHERE id > ?
+ORDER BY
+  id ASC
+LIMIT ?)sql";
+
 // Go's time.RFC3339Nano of the current UTC time: fractional seconds with
 // trailing zeros trimmed, as AppendStreamExecArgs formats the timestamp.
 std::string NowRfc3339Nano() {
@@ -151,7 +192,9 @@ std::unique_ptr<SqliteEvents> SqliteEvents::Open(const std::string& path, int bu
 }
 
 SqliteEvents::~SqliteEvents() {
-  for (sqlite3_stmt* s : {begin_, reserve_, insert_, commit_, rollback_}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {begin_, reserve_, insert_, commit_, rollback_, read_stream_, read_all_}) {
+    sqlite3_finalize(s);
+  }
   sqlite3_close_v2(db_);
 }
 
@@ -264,6 +307,57 @@ bool SqliteEvents::AppendOnce(const PeerStream& stream, std::span<const PeerEven
 bool SqliteEvents::Checkpoint(std::string* error) {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   return rc == SQLITE_OK || Fail("wal_checkpoint(TRUNCATE)", error);
+}
+
+bool SqliteEvents::VisitRows(sqlite3_stmt* stmt, PeerReadTally* tally, std::string* error) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    // Every column ScanEventRow scans, each where SQLite holds it: the
+    // pointers stay valid until the next step, and no type conversion runs
+    // (the columns hold the types asked for).
+    const sqlite3_int64 position = sqlite3_column_int64(stmt, 0);
+    const unsigned char* stream_id = sqlite3_column_text(stmt, 1);
+    const unsigned char* stream_type = sqlite3_column_text(stmt, 2);
+    const unsigned char* event_id = sqlite3_column_text(stmt, 3);
+    const unsigned char* event_type = sqlite3_column_text(stmt, 4);
+    const unsigned char* timestamp = sqlite3_column_text(stmt, 5);
+    const sqlite3_int64 version = sqlite3_column_int64(stmt, 6);
+    const void* data = sqlite3_column_blob(stmt, 7);
+    const int data_len = sqlite3_column_bytes(stmt, 7);
+    const void* metadata = sqlite3_column_blob(stmt, 8);
+    if (position <= 0 || version <= 0 || stream_id == nullptr || stream_type == nullptr || event_id == nullptr ||
+        event_type == nullptr || timestamp == nullptr || metadata == nullptr || data_len < 0) {
+      sqlite3_reset(stmt);
+      *error = "sqlite: a row without its columns";
+      return false;
+    }
+    tally->Add(data, static_cast<size_t>(data_len));
+  }
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE || Fail("reading events", error);
+}
+
+bool SqliteEvents::ReadStream(const PeerStream& stream, int64_t after_version, int64_t limit, PeerReadTally* tally,
+                              std::string* error) {
+  if (read_stream_ == nullptr &&
+      sqlite3_prepare_v3(db_, kReadStream, -1, SQLITE_PREPARE_PERSISTENT, &read_stream_, nullptr) != SQLITE_OK) {
+    return Fail("preparing ReadStreamQuery", error);
+  }
+  sqlite3_bind_text(read_stream_, 1, stream.type.data(), static_cast<int>(stream.type.size()), SQLITE_STATIC);
+  sqlite3_bind_text(read_stream_, 2, stream.uuid.data(), static_cast<int>(stream.uuid.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(read_stream_, 3, after_version);
+  sqlite3_bind_int64(read_stream_, 4, limit > 0 ? limit : -1);
+  return VisitRows(read_stream_, tally, error);
+}
+
+bool SqliteEvents::ReadAll(int64_t after_position, int64_t limit, PeerReadTally* tally, std::string* error) {
+  if (read_all_ == nullptr &&
+      sqlite3_prepare_v3(db_, kReadAll, -1, SQLITE_PREPARE_PERSISTENT, &read_all_, nullptr) != SQLITE_OK) {
+    return Fail("preparing ReadAll", error);
+  }
+  sqlite3_bind_int64(read_all_, 1, after_position);
+  sqlite3_bind_int64(read_all_, 2, limit > 0 ? limit : -1);
+  return VisitRows(read_all_, tally, error);
 }
 
 }  // namespace estoria::bench

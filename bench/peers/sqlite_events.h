@@ -7,6 +7,11 @@
 // (AppendStream) and sqlite/eventstore/strategy/default_strategy.go (Schema,
 // NextHighwaterMark, AppendStreamStatement, AppendStreamExecArgs).
 //
+// Reads (ReadStream, ReadAll) run the Go store's SELECTs (ReadStreamQuery,
+// ReadAll) and visit each row's columns where SQLite holds them
+// (sqlite3_column_blob/_text, no copy); the Go store would copy and parse
+// them too, so the peer's read figures can only flatter SQLite.
+//
 // One SqliteEvents is one connection: not thread-safe. A multi-threaded
 // writer opens one per thread on the same file, as a real application's
 // connection pool does; they contend through SQLite's locks and busy_timeout.
@@ -19,6 +24,7 @@
 #include <string>
 
 #include "bench/peers/peer_event.h"
+#include "bench/peers/peer_read.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -45,6 +51,17 @@ class SqliteEvents {
   // database file's size is what the events occupy.
   bool Checkpoint(std::string* error);
 
+  // Reads `stream` forward: the events after version `after_version`, at
+  // most `limit` of them (0: all), in stream_offset order, each added to
+  // *tally. Rows are stepped through one prepared statement (ReadStreamQuery's
+  // SELECT, using the (stream_id, stream_type, stream_offset) index).
+  bool ReadStream(const PeerStream& stream, int64_t after_version, int64_t limit, PeerReadTally* tally,
+                  std::string* error);
+
+  // Reads every stream's events in global order (the id column): those after
+  // `after_position`, at most `limit` (0: all), each added to *tally.
+  bool ReadAll(int64_t after_position, int64_t limit, PeerReadTally* tally, std::string* error);
+
   // Transactions retried after SQLITE_BUSY so far.
   int64_t busy_retries() const { return busy_retries_; }
 
@@ -55,6 +72,8 @@ class SqliteEvents {
   // One attempt; *busy tells a lock conflict (retry) from another failure.
   bool AppendOnce(const PeerStream& stream, std::span<const PeerEvent> events, bool* busy, std::string* error);
   bool Fail(const char* what, std::string* error);
+  // Steps `stmt` (bound, prepared) to its end, visiting every row; resets it.
+  bool VisitRows(sqlite3_stmt* stmt, PeerReadTally* tally, std::string* error);
 
   sqlite3* db_;
   sqlite3_stmt* begin_ = nullptr;
@@ -62,6 +81,8 @@ class SqliteEvents {
   sqlite3_stmt* insert_ = nullptr;   // AppendStreamStatement
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* read_stream_ = nullptr;  // prepared by the first ReadStream
+  sqlite3_stmt* read_all_ = nullptr;     // prepared by the first ReadAll
   int64_t busy_retries_ = 0;
   std::string metadata_json_;  // reused between events
 };

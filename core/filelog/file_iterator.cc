@@ -23,6 +23,17 @@ absl::Status ShortRead(Location at, const char* what) {
   return absl::DataLossError(absl::StrCat("segment index ", at.segment, " offset ", at.offset, ": ", what));
 }
 
+// The record at `at` in a mapping. The index only holds locations of whole
+// records, but a record found out of bounds (the files changed behind the
+// store's back) is an error, never a read past the mapping.
+inline absl::StatusOr<EventView> MappedView(const MappedFile& map, Location at) {
+  const uint8_t* record = map.data() + at.offset;
+  if (at.offset < kPrefixSize || at.offset > map.size()) return ShortRead(at, "the record is outside its segment");
+  const uint32_t size = PrefixSize(record - kPrefixSize);
+  if (size > map.size() - at.offset || size == 0) return ShortRead(at, "the record is outside its segment");
+  return EventView{record, size};
+}
+
 // Reads the record at `at` through the segment's reader (no mapping) into
 // `into`, which grows as needed; returns where the record starts in it.
 absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, std::vector<uint64_t>* into,
@@ -69,8 +80,7 @@ class FileIterator final : public EventIterator {
       if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
       const SegmentView& segment = table[at.segment];
       if (segment.map != nullptr) {
-        const uint8_t* record = segment.map->data() + at.offset;
-        out[done] = EventView{record, PrefixSize(record - kPrefixSize)};
+        ASSIGN_OR_RETURN(out[done], MappedView(*segment.map, at));
         continue;
       }
       // No mapping: read it, within a budget per call (at least one record).
@@ -123,10 +133,7 @@ absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint6
 absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch) {
   if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
   const SegmentView& segment = table[at.segment];
-  if (segment.map != nullptr) {
-    const uint8_t* record = segment.map->data() + at.offset;
-    return EventView{record, PrefixSize(record - kPrefixSize)};
-  }
+  if (segment.map != nullptr) return MappedView(*segment.map, at);
   uint32_t size = 0;
   ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, scratch, 0, &size));
   return EventView{reinterpret_cast<const uint8_t*>(scratch->data() + word), size};

@@ -155,6 +155,7 @@ absl::Status FileStore::RollOver() {
     MutexLock lock(&mu_);
     RETURN_IF_ERROR(AddSegmentLocked(next->sequence(), options_.segment_bytes));
     writer_index_ = static_cast<uint32_t>(segments_->size() - 1);
+    MaybeWantCheckpointLocked();
   }
   writer_ = std::move(next);
   return absl::OkStatus();
@@ -169,6 +170,8 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
   }
   uint64_t& end = segment_ends_[op.segment];
   end = std::max(end, op.frame_offset + op.frame_bytes());
+  segment_last_frames_[op.segment] = std::max(segment_last_frames_[op.segment], op.frame_offset);
+  recovered_reserved_ = std::max(recovered_reserved_, op.reserved_upto);  // for index images
   switch (op.kind) {
     case FrameKind::kEvents: {
       const size_t n = op.block->size();
@@ -178,6 +181,7 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
       }
       FileStream& stream = streams_[op.id];
       ApplyEventsLocked(stream, entries, op.first_version);
+      recovered_last_position_ = op.first_position + static_cast<int64_t>(n) - 1;
       op.written_array = stream.events.array;
       op.written_end = stream.events.count;
       op.written_begin = op.written_end - n;
@@ -530,7 +534,8 @@ absl::StatusOr<StoreStats> FileStore::Stats() {
   for (uint64_t end : segment_ends_) stats.bytes += static_cast<int64_t>(end);
   stats.segments = static_cast<int64_t>(segments_->size());
   stats.first_position = global_.count == 0 ? 0 : PositionAtLocked((*global_.array)[0]);
-  stats.last_position = next_position_ - 1;
+  // A reader knows what the writer published; the writer, what it handed out.
+  stats.last_position = read_only() ? recovered_last_position_ : next_position_ - 1;
   stats.snapshots = snapshot_count_;
   return stats;
 }

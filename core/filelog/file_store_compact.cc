@@ -60,6 +60,7 @@ class CompactedWriter {
     const uint64_t at = end_;
     end_ += size;
     ends_.back() = end_;
+    last_frames_.back() = at;
     return std::make_pair(static_cast<uint32_t>(names_.size() - 1), at);
   }
 
@@ -76,6 +77,7 @@ class CompactedWriter {
 
   const std::vector<std::string>& names() const { return names_; }
   const std::vector<uint64_t>& ends() const { return ends_; }
+  const std::vector<uint64_t>& last_frames() const { return last_frames_; }
 
  private:
   absl::Status SealCurrent() {
@@ -90,6 +92,7 @@ class CompactedWriter {
     RETURN_IF_ERROR(SealCurrent());
     names_.push_back(CompactedSegmentFileName(generation_, names_.size()));
     ends_.push_back(kSegmentHeaderSize);
+    last_frames_.push_back(0);
     ASSIGN_OR_RETURN(file_, env_->NewWritableFile(absl::StrCat(dir_, "/", names_.back())));
     uint8_t header[kSegmentHeaderSize];
     EncodeSegmentHeader(SegmentHeader{kFormatVersion, generation_}, header);
@@ -106,6 +109,7 @@ class CompactedWriter {
   uint64_t end_ = 0;
   std::vector<std::string> names_;
   std::vector<uint64_t> ends_;
+  std::vector<uint64_t> last_frames_;
   std::vector<uint8_t> frame_;
 };
 
@@ -352,6 +356,9 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
     std::vector<uint64_t> ends = out.ends();
     ends.insert(ends.end(), segment_ends_.begin() + sealed, segment_ends_.end());
     segment_ends_ = std::move(ends);
+    std::vector<uint64_t> last_frames = out.last_frames();
+    last_frames.insert(last_frames.end(), segment_last_frames_.begin() + sealed, segment_last_frames_.end());
+    segment_last_frames_ = std::move(last_frames);
     writer_index_ = writer_index_ - static_cast<uint32_t>(sealed) + first_kept;
     PublishFrontierLocked();  // readers in other processes reload
     reclaimable_ -= reclaimable_at_start;  // what was deleted meanwhile waits for the next one
@@ -369,6 +376,8 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
                                     got.bytes_before, " bytes) into ", got.segments_after, " (", got.bytes_after,
                                     " bytes); ", got.events_dropped, " events reclaimed"));
   if (report != nullptr) *report = got;
+  // The old checkpoint names the old files: replace it now, not at close.
+  WriteCheckpoint().IgnoreError();  // logged; a failure only slows the next open
   return absl::OkStatus();
 }
 

@@ -50,6 +50,7 @@ void FileStore::ResetIndexLocked() {
   segments_ = std::make_shared<SegmentTable>();
   segment_names_.clear();
   segment_ends_.clear();
+  segment_last_frames_.clear();
   follow_sequences_.clear();
   recovered_last_position_ = 0;
   recovered_reserved_ = 0;

@@ -31,6 +31,7 @@
 #include "core/env/env.h"
 #include "core/filelog/file_iterator.h"
 #include "core/filelog/frontier.h"
+#include "core/filelog/index_image.h"
 #include "core/filelog/file_store.h"
 #include "core/filelog/log_format.h"
 #include "core/filelog/manifest.h"
@@ -150,6 +151,26 @@ class FileStore final : public EventStore {
   void ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const SegmentTable> segments() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_; }
 
+  // --- file_store_checkpoint.cc
+  std::string CheckpointPath() const;
+  IndexImage TakeImageLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Syncs the log where the mode has not, then writes an image of the index.
+  absl::Status WriteCheckpoint() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WriteImage(const IndexImage& image) ABSL_LOCKS_EXCLUDED(mu_);
+  // Wakes the checkpoint thread once the log has grown enough.
+  void MaybeWantCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckpointLoop();
+  // True when `image` describes the beginning of the log made of `names`.
+  bool ImageFits(const IndexImage& image, const std::vector<std::string>& names) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyImageLocked(IndexImage image) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Loads the checkpoint when it fits the log; returns, for each segment it
+  // covers, the offset where scanning resumes (empty: scan everything).
+  absl::StatusOr<std::vector<uint64_t>> LoadCheckpointLocked(const std::vector<std::string>& names)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the index's arrays their exact size (after a scan grew them).
+  void TrimIndexLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // --- file_store_follow.cc: read-only opens
   absl::Status OpenReadOnly();
   // Rebuilds the index from the files (at open, and after a compaction).
@@ -198,6 +219,7 @@ class FileStore final : public EventStore {
   std::shared_ptr<const SegmentTable> segments_ ABSL_GUARDED_BY(mu_) = std::make_shared<SegmentTable>();
   std::vector<std::string> segment_names_ ABSL_GUARDED_BY(mu_);  // file names, as the table
   std::vector<uint64_t> segment_ends_ ABSL_GUARDED_BY(mu_);  // published bytes of each segment
+  std::vector<uint64_t> segment_last_frames_ ABSL_GUARDED_BY(mu_);  // offset of each one's last frame (0: none)
   std::vector<uint64_t> position_scratch_ ABSL_GUARDED_BY(mu_);  // PositionAtLocked without a mapping
   std::deque<PendingOp*> queue_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
@@ -215,6 +237,13 @@ class FileStore final : public EventStore {
   // compacted ones).
   std::vector<uint64_t> follow_sequences_ ABSL_GUARDED_BY(mu_);
   int64_t durable_reserved_ = 0;  // reserved_upto known durable
+
+  std::thread checkpoint_thread_;
+  CondVar checkpoint_cv_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_checkpoints_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t checkpoint_log_bytes_ ABSL_GUARDED_BY(mu_) = 0;   // log bytes the last checkpoint covered
+  uint64_t checkpoint_file_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // and its own size
 
   std::thread interval_thread_;
   CondVar interval_cv_;

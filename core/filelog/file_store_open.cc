@@ -110,6 +110,7 @@ absl::Status FileStore::Open() {
   if (options_.store.sync_mode == SyncMode::kInterval) {
     interval_thread_ = std::thread([this] { IntervalSyncLoop(); });
   }
+  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   return absl::OkStatus();
 }
 
@@ -129,6 +130,7 @@ void FileStore::PushSegmentLocked(std::string name, SegmentView view) {
   segments_ = std::move(table);
   segment_names_.push_back(std::move(name));
   segment_ends_.push_back(kSegmentHeaderSize);
+  segment_last_frames_.push_back(0);
 }
 
 absl::Status FileStore::CoverLocked(uint32_t index, uint64_t end) {
@@ -147,6 +149,7 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
   DecodedFrame decoded;
   ASSIGN_OR_RETURN(decoded, DecodeFrame(frame));
   recovered_reserved_ = frame.header.reserved_upto;
+  segment_last_frames_[segment] = frame.header.offset;
   switch (frame.header.kind) {
     case FrameKind::kEvents: {
       const RecordInfo& first = decoded.records.front().info;
@@ -212,6 +215,9 @@ absl::Status FileStore::Recover() {
   next_sequence_ = plan.next_sequence;
 
   MutexLock lock(&mu_);
+  std::vector<uint64_t> starts;
+  ASSIGN_OR_RETURN(starts, LoadCheckpointLocked(plan.names));
+  uint64_t scanned = 0;
   std::vector<uint64_t> buffer;
   for (size_t i = 0; i < sequences.size(); ++i) {
     const uint64_t sequence = sequences[i];
@@ -255,10 +261,13 @@ absl::Status FileStore::Recover() {
     PushSegmentLocked(name, std::move(view));
     const uint32_t index = static_cast<uint32_t>(i);
     ScanResult scan;
+    const uint64_t start = i < starts.size() ? starts[i] : kSegmentHeaderSize;
     RETURN_IF_ERROR(ScanSegment(
         bytes, name, last,
-        [&](const Frame& frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayFrame(index, frame); }, &scan));
+        [&](const Frame& frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayFrame(index, frame); }, &scan,
+        start));
     segment_ends_[index] = scan.end;
+    scanned += scan.end - std::min(scan.end, start);
     if (scan.torn) {
       // Zero the torn bytes (never truncate: part 2 maps segments) so that
       // new frames are never followed by stale ones, and make it durable
@@ -275,6 +284,11 @@ absl::Status FileStore::Recover() {
     }
   }
 
+  if (!starts.empty()) {
+    Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": opened from the index checkpoint (", global_.count,
+                                      " events); scanned ", scanned, " bytes of log after it"));
+  }
+  TrimIndexLocked();
   next_position_ = std::max(recovered_last_position_, recovered_reserved_) + 1;
   reserved_upto_ = next_position_ - 1;
   durable_reserved_ = reserved_upto_;
@@ -349,8 +363,11 @@ void FileStore::Close() {
     closed_->store(true, std::memory_order_release);
     stop_interval_ = true;
     interval_cv_.SignalAll();
+    stop_checkpoints_ = true;
+    checkpoint_cv_.SignalAll();
   }
   if (interval_thread_.joinable()) interval_thread_.join();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   {
     MutexLock lock(&mu_);
     AcquireWriterLocked();  // waits for the groups still in flight
@@ -374,6 +391,12 @@ void FileStore::Close() {
     mu_.Lock();
     if (!status.ok()) {
       Log(LogLevel::kError, absl::StrCat("estoria: closing the store in ", dir_, ": ", status.message()));
+    } else if (healthy) {
+      // Everything is durable: the next open loads this instead of scanning.
+      IndexImage image = TakeImageLocked();
+      mu_.Unlock();
+      WriteImage(image).IgnoreError();  // logged; the next open scans instead
+      mu_.Lock();
     }
     streams_.clear();
     global_ = EntryList<Location>();

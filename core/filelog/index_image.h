@@ -24,6 +24,9 @@ namespace estoria::core::filelog {
 struct SegmentCover {
   std::string name;
   uint64_t end = 0;
+  // The offset of the last frame below `end` (0: none): an open checks that
+  // this frame is still whole and ends at `end` before trusting the image.
+  uint64_t last_frame = 0;
 };
 
 struct StreamImage {
@@ -37,6 +40,7 @@ struct IndexImage {
   std::vector<SegmentCover> segments;
   int64_t last_position = 0;  // highest position of an event in the covered log (0: none)
   int64_t reserved_upto = 0;  // highest reservation in the covered log
+  int64_t reclaimable = 0;    // removed events and snapshots compaction has yet to reclaim
   std::vector<StreamImage> streams;
   EntryList<Location> global;  // every live event, ascending position
   std::vector<std::shared_ptr<const Snapshot>> snapshots;  // every live snapshot

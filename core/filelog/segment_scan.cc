@@ -82,9 +82,10 @@ absl::StatusOr<uint64_t> ScanFramesFrom(absl::Span<const uint8_t> bytes, std::st
 }
 
 absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name, bool is_last,
-                         const std::function<absl::Status(const Frame&)>& on_frame, ScanResult* result) {
+                         const std::function<absl::Status(const Frame&)>& on_frame, ScanResult* result,
+                         uint64_t start) {
   *result = ScanResult{};
-  uint64_t offset = kSegmentHeaderSize;
+  uint64_t offset = std::max<uint64_t>(start, kSegmentHeaderSize);
   while (offset < bytes.size()) {
     Frame frame;
     std::string why;

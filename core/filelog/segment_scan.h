@@ -38,9 +38,11 @@ struct ScanResult {
 // checked) of the segment called `name`. Calls on_frame for each whole frame
 // in order; a non-OK status from it stops the scan and is returned as
 // kDataLoss naming the segment and the frame's offset. `is_last`: the
-// newest segment, where a torn tail is possible.
+// newest segment, where a torn tail is possible. `start`: the offset of the
+// first frame to read (past what an index checkpoint covers).
 absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name, bool is_last,
-                         const std::function<absl::Status(const Frame&)>& on_frame, ScanResult* result);
+                         const std::function<absl::Status(const Frame&)>& on_frame, ScanResult* result,
+                         uint64_t start = kSegmentHeaderSize);
 
 // For readers beside a writer: calls on_frame for each whole frame of
 // `bytes` from offset `start` on, and stops quietly at the first offset

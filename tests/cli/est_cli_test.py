@@ -19,7 +19,7 @@ import unittest
 
 EST = None  # set from argv in main
 
-EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CORRUPTION, EXIT_CONFLICT, EXIT_UNSUPPORTED = 2, 3, 4, 6, 7
+EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CORRUPTION, EXIT_BUSY, EXIT_CONFLICT, EXIT_UNSUPPORTED = 2, 3, 4, 5, 6, 7
 
 
 def run(*args, stdin=None, timeout=120):
@@ -37,6 +37,162 @@ def tree_digest(path):
             with open(full, 'rb') as f:
                 h.update(f.read())
     return h.hexdigest()
+
+
+# A writer in another process that holds the store open for as long as its
+# stdin stays open: the C ABI through ctypes on libestoria. It prints "open"
+# once the store is open, then, for each line "append STREAM TYPE DATA",
+# appends one event and prints "appended POSITION" (or "error STATUS").
+WRITER = r"""
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+P = ctypes.c_void_p
+lib.est_store_open.argtypes = [ctypes.c_char_p, P, ctypes.POINTER(P)]
+lib.est_store_close.argtypes = [P]
+lib.est_store_close.restype = None
+lib.est_batch_new.argtypes = [ctypes.POINTER(P)]
+lib.est_batch_add.argtypes = [P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p]
+lib.est_batch_free.argtypes = [P]
+lib.est_batch_free.restype = None
+class Result(ctypes.Structure):
+    _fields_ = [('struct_size', ctypes.c_uint32), ('first_version', ctypes.c_int64),
+                ('last_version', ctypes.c_int64), ('first_position', ctypes.c_int64),
+                ('last_position', ctypes.c_int64), ('actual_version', ctypes.c_int64)]
+lib.est_append_batch.argtypes = [P, ctypes.c_char_p, P, P, ctypes.POINTER(Result), P]
+store = P()
+st = lib.est_store_open(sys.argv[2].encode(), None, ctypes.byref(store))
+if st != 0:
+    print('error', st, flush=True)
+    sys.exit(1)
+print('open', flush=True)
+for line in sys.stdin:
+    _, stream, etype, data = line.split()
+    batch = P()
+    st = lib.est_batch_new(ctypes.byref(batch))
+    if st == 0:
+        st = lib.est_batch_add(batch, etype.encode(), data.encode(), len(data), None)
+    result = Result(ctypes.sizeof(Result), 0, 0, 0, 0, 0)
+    if st == 0:
+        st = lib.est_append_batch(store, stream.encode(), batch, None, ctypes.byref(result), None)
+    lib.est_batch_free(batch)
+    print(f'appended {result.last_position}' if st == 0 else f'error {st}', flush=True)
+lib.est_store_close(store)
+"""
+
+
+def libestoria():
+    """The path of the libestoria that est runs with (ESTORIA_LIB, as
+    tests/cli/CMakeLists.txt sets it, or what ldd says est loads)."""
+    lib = os.environ.get('ESTORIA_LIB')
+    if lib:
+        return lib
+    out = subprocess.run(['ldd', EST], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if 'libestoria' in line and '=>' in line:
+            return line.split('=>')[1].split()[0]
+    raise RuntimeError('cannot find libestoria: set ESTORIA_LIB')
+
+
+def sanitizer_preload(lib):
+    """The sanitizer runtimes a sanitized libestoria needs loaded first in an
+    uninstrumented python (empty for a plain build)."""
+    out = subprocess.run(['ldd', lib], capture_output=True, text=True).stdout
+    found = []
+    for name in ('libasan', 'libubsan'):
+        for line in out.splitlines():
+            if name in line and '=>' in line:
+                found.append(line.split('=>')[1].split()[0])
+    return found
+
+
+class Writer:
+    """A process that holds the store open for writing until close()."""
+
+    def __init__(self, test, store_uri):
+        lib = libestoria()
+        env = dict(os.environ)
+        preload = sanitizer_preload(lib)
+        if preload:
+            env['LD_PRELOAD'] = ':'.join(preload)
+            env['ASAN_OPTIONS'] = 'detect_leaks=0'
+        self.test = test
+        self.closed = None
+        self.proc = subprocess.Popen([sys.executable, '-c', WRITER, lib, store_uri], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        test.assertEqual(self.reply(), 'open')
+
+    def reply(self):
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        if not ready:
+            self.close()
+            self.test.fail('the writer process did not answer')
+        line = self.proc.stdout.readline().strip()
+        if not line:
+            err = self.proc.stderr.read()
+            self.close()
+            self.test.fail('the writer process stopped: ' + err)
+        return line
+
+    def append(self, stream, etype, data):
+        """Appends one event; returns its global position."""
+        self.proc.stdin.write(f'append {stream} {etype} {data}\n')
+        self.proc.stdin.flush()
+        line = self.reply()
+        self.test.assertTrue(line.startswith('appended '), line)
+        return int(line.split()[1])
+
+    def close(self):
+        """Closes the store (by closing stdin); returns (exit code, stderr).
+        Calling it again returns the same."""
+        if self.closed is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            err = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+            self.closed = (self.proc.returncode, err)
+        return self.closed
+
+
+class Tail:
+    """`est tail -f --json` in the background, read one event at a time."""
+
+    def __init__(self, test, store, *extra):
+        self.test = test
+        self.proc = subprocess.Popen([EST, 'tail', store, '-f', '--json', '--interval', '50', *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def next_event(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        buf = b''
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 1)
+                if not chunk:
+                    break
+                buf += chunk
+                if chunk == b'\n':
+                    return json.loads(buf)
+        self.test.fail('tail -f printed no event in time: ' + buf.decode())
+
+    def stop(self):
+        """SIGINT; returns (exit code, stderr)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc, err
 
 
 class EstCli(unittest.TestCase):
@@ -245,20 +401,13 @@ class EstCli(unittest.TestCase):
     def test_MissingStoreIsNotFoundAndNotCreated(self):
         missing = os.path.join(self.dir, 'missing')
         for args in (['read-all', missing], ['stats', missing], ['verify', missing], ['export', missing],
-                     ['streams', 'file:' + missing], ['compact', missing]):
+                     ['streams', 'file:' + missing], ['compact', missing], ['tail', missing],
+                     ['read', missing, 'x_0190a1b2-0000-7000-8000-000000000000']):
             with self.subTest(args=args):
-                self.assertOneLineError(run(*args), EXIT_NOT_FOUND if args[0] != 'compact' else EXIT_UNSUPPORTED)
+                self.assertOneLineError(run(*args), EXIT_NOT_FOUND)
         self.assertFalse(os.path.exists(missing))
         stream = self.append(self.store, 'x', 'e')['stream']
         self.assertOneLineError(run('read', self.store, stream.replace('x_', 'y_')), EXIT_NOT_FOUND)
-
-    def test_CompactIsUnsupported(self):
-        self.append(self.store, 'x', 'e')
-        before = tree_digest(self.store)
-        r = run('compact', self.store)
-        self.assertOneLineError(r, EXIT_UNSUPPORTED)
-        self.assertIn('EST_ERR_UNSUPPORTED', r.stderr.decode())
-        self.assertEqual(tree_digest(self.store), before)
 
     def test_DeleteRemovesAStream(self):
         a = self.append(self.store, 'x', 'e', '1')['stream']
@@ -305,46 +454,179 @@ class EstCli(unittest.TestCase):
 
     def test_TailFollowSeesAppendsFromAnotherProcess(self):
         stream = self.append(self.store, 'feed', 'before', 'old')['stream']
-        tail = subprocess.Popen([EST, 'tail', self.store, '-f', '--json', '--interval', '50'],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        tail = Tail(self, self.store)
         try:
-            def next_event(deadline):
-                buf = b''
-                while time.monotonic() < deadline:
-                    ready, _, _ = select.select([tail.stdout], [], [], 0.1)
-                    if ready:
-                        chunk = os.read(tail.stdout.fileno(), 1)
-                        if not chunk:
-                            break
-                        buf += chunk
-                        if chunk == b'\n':
-                            return json.loads(buf)
-                self.fail('tail -f printed no event in time: ' + buf.decode())
-
-            first = next_event(time.monotonic() + 20)
+            first = tail.next_event()
             self.assertEqual(first['type'], 'before')
-            # Another process appends while tail follows.
-            self.append(self.store, stream, 'live', 'new')
-            live = next_event(time.monotonic() + 20)
-            self.assertEqual((live['type'], live['version']), ('live', 2))
-            self.assertEqual(base64.b64decode(live['data_base64']), b'new')
+            # Other processes append while tail follows (each est append is a
+            # writer that opens and closes the store): every event shows, in
+            # order, once.
+            for i in range(1, 6):
+                self.append(self.store, stream, 'live', f'new{i}')
+                live = tail.next_event()
+                self.assertEqual((live['type'], live['version']), ('live', i + 1))
+                self.assertEqual(base64.b64decode(live['data_base64']), f'new{i}'.encode())
         finally:
-            tail.send_signal(signal.SIGINT)
-            try:
-                rc = tail.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                tail.kill()
-                raise
-        err = tail.stderr.read()
-        tail.stdout.close()
-        tail.stderr.close()
+            rc, err = tail.stop()
         self.assertEqual(rc, 0, err)
+
+    def test_TailFollowKeepsWorkingBesideAWriterHoldingTheStore(self):
+        stream = self.append(self.store, 'feed', 'before', 'old')['stream']
+        writer = Writer(self, self.store)
+        tail = None
+        try:
+            tail = Tail(self, self.store)
+            self.assertEqual(tail.next_event()['type'], 'before')
+            # The writer holds the store the whole time; tail (one read-only
+            # open) sees each batch it publishes.
+            for i in range(1, 4):
+                position = writer.append(stream, 'held', f'h{i}')
+                live = tail.next_event()
+                self.assertEqual((live['type'], live['version'], live['position']), ('held', i + 1, position))
+            # Two batches between polls come out in order.
+            writer.append(stream, 'burst', 'b1')
+            writer.append(stream, 'burst', 'b2')
+            self.assertEqual([tail.next_event()['data_base64'] for _ in range(2)],
+                             [base64.b64encode(b'b1').decode(), base64.b64encode(b'b2').decode()])
+            self.assertEqual(writer.close(), (0, ''))
+            # The writer has gone; another comes (est append) and tail goes on.
+            self.append(self.store, stream, 'after', 'a')
+            self.assertEqual(tail.next_event()['type'], 'after')
+        finally:
+            writer.close()
+            if tail:
+                rc, err = tail.stop()
+                self.assertEqual(rc, 0, err)
+
+    def test_ReadCommandsWorkBesideAWriterHoldingTheStore(self):
+        a, b, t = self.make_varied_store(self.store)
+        exported = self.ok('export', self.store)
+        writer = Writer(self, self.store)
+        try:
+            position = writer.append(a, 'held', 'x')
+            events = self.read_json('read', self.store, a)
+            self.assertEqual(events[-1]['type'], 'held')
+            self.assertEqual(events[-1]['position'], position)
+            self.assertEqual(len(self.read_json('read-all', self.store)), 12)
+            self.assertEqual(sorted(s['stream'] for s in self.read_json('streams', self.store)), sorted([a, b, t]))
+            stats = json.loads(self.ok('stats', self.store, '--json'))
+            self.assertEqual((stats['events'], stats['last_position']), (12, position))
+            # The export holds what was there before, then the held event.
+            lines = self.ok('export', self.store).splitlines()
+            self.assertEqual(lines[:-1], exported.splitlines())
+            self.assertEqual(json.loads(lines[-1])['type'], 'held')
+            self.assertEqual(json.loads(self.ok('tail', self.store, '-n', '1', '--json'))['type'], 'held')
+            # ... and the writer really holds it: another writer is refused.
+            self.assertOneLineError(run('delete', self.store, b), EXIT_BUSY)
+            # The reads took nothing from the writer.
+            writer.append(a, 'held', 'y')
+        finally:
+            rc, err = writer.close()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([e['type'] for e in self.read_json('read', self.store, a)][-2:], ['held', 'held'])
+
+    # ---------------------------------------------------------- compact
+
+    def make_compactable_store(self, uri):
+        """Small segments, so that several are sealed; a stream deleted and
+        one truncated leave events for compaction to drop. Returns (kept
+        stream, deleted stream, truncated stream)."""
+        kept = self.append(uri, 'account', 'opened', 'k0')['stream']
+        doomed = self.append(uri, 'doomed', 'e', 'd0')['stream']
+        trimmed = self.append(uri, 'trimmed', 'e', 't1')['stream']
+        filler = 'z' * 200
+        for i in range(8):
+            self.append(uri, kept, 'deposited', f'k{i + 1}', '--meta', f'n={i}')
+            batch = ''.join(json.dumps({'type': 'e', 'data': f'{filler}{i}.{j}'}) + '\n' for j in range(4))
+            self.ok('append', uri, doomed, stdin=batch.encode())
+            self.append(uri, trimmed, 'e', f't{i + 2}')
+        self.ok('delete', uri, doomed)
+        self.ok('delete', uri, trimmed, '--to-version', '4')
+        return kept, doomed, trimmed
+
+    def snapshot(self, uri):
+        """What readers see of a store (positions included)."""
+        return {
+            'export': self.ok('export', uri),
+            'read-all': self.ok('read-all', uri, '--json'),
+            'streams': self.ok('streams', uri, '--json'),
+        }
+
+    def test_CompactReclaimsDeletedEventsAndKeepsTheRest(self):
+        uri = f'file:{self.store}?segment_bytes=4096&preallocate_bytes=0'
+        kept, doomed, trimmed = self.make_compactable_store(uri)
+        before = self.snapshot(uri)
+        stats_before = json.loads(self.ok('stats', uri, '--json'))
+        self.assertGreater(stats_before['segments'], 2)
+        out = self.ok('compact', uri)
+        self.assertIn('kept', out)
+        self.assertIn('dropped', out)
+        self.assertIn('->', out)
+        stats_after = json.loads(self.ok('stats', uri, '--json'))
+        self.assertLess(stats_after['bytes'], stats_before['bytes'])
+        for key in ('events', 'streams', 'first_position', 'last_position'):
+            self.assertEqual(stats_after[key], stats_before[key], key)
+        self.assertEqual(self.snapshot(uri), before)
+        self.assertEqual(self.snapshot(self.store), before)  # the bare path, too
+        self.assertTrue(self.ok('verify', uri).startswith('ok:'))
+        self.assertOneLineError(run('read', uri, doomed), EXIT_NOT_FOUND)
+        self.assertEqual([e['version'] for e in self.read_json('read', uri, trimmed)], [5, 6, 7, 8, 9])
+        # Appends go on after it, where the log left off.
+        res = self.append(uri, kept, 'closed', '')
+        self.assertEqual(res['first_version'], 10)
+        self.assertGreater(res['first_position'], stats_before['last_position'])
+
+    def test_CompactJsonReportsItsFields(self):
+        fields = ['segments_before', 'segments_after', 'bytes_before', 'bytes_after', 'events_kept',
+                  'events_dropped']
+        uri = f'file:{self.store}?segment_bytes=4096&preallocate_bytes=0'
+        self.make_compactable_store(uri)
+        events = json.loads(self.ok('stats', uri, '--json'))['events']
+        out = self.ok('compact', uri, '--json')
+        self.assertEqual(len(out.splitlines()), 1, out)
+        report = json.loads(out)
+        self.assertEqual(list(report), fields)
+        for f in fields:
+            self.assertIsInstance(report[f], int, f)
+        self.assertGreater(report['segments_before'], 0)
+        self.assertGreater(report['events_dropped'], 0)
+        self.assertLessEqual(report['events_dropped'], 1 + 8 * 4 + 4)
+        self.assertLessEqual(report['events_kept'], events)
+        self.assertLess(report['bytes_after'], report['bytes_before'])
+        # Done once, there is nothing left to drop.
+        self.assertEqual(json.loads(self.ok('compact', uri, '--json'))['events_dropped'], 0)
+        # Nothing sealed, nothing deleted: a report of zeros, in plain words too.
+        fresh = os.path.join(self.dir, 'fresh')
+        self.append(fresh, 'x', 'e')
+        self.assertEqual(json.loads(self.ok('compact', fresh, '--json')), dict.fromkeys(fields, 0))
+        self.assertIn('nothing to reclaim', self.ok('compact', fresh))
+        self.assertEqual(json.loads(self.ok('compact', 'memory:', '--json')), dict.fromkeys(fields, 0))
+
+    def test_CompactOnAStoreHeldByAWriterIsBusy(self):
+        uri = f'file:{self.store}?segment_bytes=4096&preallocate_bytes=0'
+        self.make_compactable_store(uri)
+        before = self.snapshot(uri)
+        writer = Writer(self, uri)
+        try:
+            # (Bytes are compared while the writer holds the store: its own
+            # open and close may write frames.)
+            held = json.loads(self.ok('stats', uri, '--json'))
+            r = run('compact', uri)
+            self.assertOneLineError(r, EXIT_BUSY)
+            self.assertIn('BUSY', r.stderr.decode())
+            self.assertEqual(r.stdout, b'')
+            self.assertEqual(json.loads(self.ok('stats', uri, '--json')), held)
+        finally:
+            rc, err = writer.close()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.snapshot(uri), before)
 
     # ---------------------------------------------------------- progress
 
     def test_NoProgressOutputWhenPiped(self):
         self.make_varied_store(self.store)
-        for args in (['verify', self.store], ['export', self.store], ['bench', self.store, '--events', '200', '--sync', 'none']):
+        for args in (['verify', self.store], ['export', self.store], ['bench', self.store, '--events', '200', '--sync', 'none'],
+                     ['compact', self.store, '--json']):
             with self.subTest(args=args):
                 r = run(*args)
                 self.assertEqual(r.returncode, 0, r.stderr)

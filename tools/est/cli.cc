@@ -179,6 +179,9 @@ est_store* OpenStore(const StoreUri& uri, const OpenOptions& options) {
   }
   est_store_options o = EST_STORE_OPTIONS_INIT;
   o.sync_mode = options.sync_mode;
+  // Through the options rather than "?mode=ro" in the URI: a bare path has
+  // no query (a '?' in it is part of the file name).
+  o.read_only = options.read_only && !uri.is_memory ? 1 : 0;
   int64_t deadline = NowNs() + int64_t{options.busy_wait_ms} * 1000000;
   for (;;) {
     est_store* store = nullptr;

@@ -87,11 +87,19 @@ StoreUri ParseStoreUri(const std::string& uri);
 // Opens the store. `must_exist`: a file store whose directory is absent is
 // kExitNotFound, and nothing is created. A store held by another process
 // (EST_ERR_BUSY) is retried for `busy_wait_ms` before failing.
+// `read_only`: for commands that only read. Such an open takes no lock, so
+// it works beside a writer in another process and sees what that writer has
+// published. A memory: store is private and starts empty, and the library
+// refuses to open one read-only: it is opened as usual.
 struct OpenOptions {
   bool must_exist = true;
   int32_t sync_mode = EST_SYNC_ALWAYS;
   int busy_wait_ms = 3000;
+  bool read_only = false;
 };
+// The options of a command that only reads.
+inline constexpr OpenOptions kReadOnly = {.must_exist = true, .sync_mode = EST_SYNC_ALWAYS, .busy_wait_ms = 3000,
+                                          .read_only = true};
 est_store* OpenStore(const StoreUri& uri, const OpenOptions& options);
 
 // Owns an est_store* / est_iter* (closes on scope exit).

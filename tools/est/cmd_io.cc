@@ -1,5 +1,6 @@
 // cmd_io.cc: est append, read, read-all, tail and streams: writing events
-// and looking at them, as a table or as JSON lines.
+// and looking at them, as a table or as JSON lines. Every command here but
+// append opens the store read-only, so it works beside a running writer.
 #include <signal.h>
 
 #include <chrono>
@@ -226,7 +227,7 @@ int CmdRead(const std::vector<std::string>& argv) {
   options.count = args.GetInt("--count", 0);
   bool json = args.has("--json");
 
-  StorePtr store(OpenStore(uri, {}));
+  StorePtr store(OpenStore(uri, kReadOnly));
   est_iter* raw = nullptr;
   if (est_status st = est_read_stream(store.get(), stream.c_str(), &options, &raw); st != EST_OK) {
     FailStatus(st, "reading " + stream);
@@ -246,7 +247,7 @@ int CmdReadAll(const std::vector<std::string>& argv) {
   options.count = args.GetInt("--count", 0);
   bool json = args.has("--json");
 
-  StorePtr store(OpenStore(uri, {}));
+  StorePtr store(OpenStore(uri, kReadOnly));
   est_iter* raw = nullptr;
   if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
   IterPtr iter(raw);
@@ -264,10 +265,14 @@ int CmdTail(const std::vector<std::string>& argv) {
   bool follow = args.has("-f") || args.has("--follow");
   bool json = args.has("--json");
 
+  // One read-only open for the whole run: it takes no lock, so writers in
+  // other processes carry on, and each est_read_all catches up with the
+  // batches they have published since the last call.
+  StorePtr store(OpenStore(uri, kReadOnly));
+
   // The last N events: one pass over the store, keeping a window of N.
   int64_t position = 0;
   {
-    StorePtr store(OpenStore(uri, {}));
     est_iter* raw = nullptr;
     if (est_status st = est_read_all(store.get(), nullptr, &raw); st != EST_OK) FailStatus(st, "reading all");
     IterPtr iter(raw);
@@ -297,26 +302,18 @@ int CmdTail(const std::vector<std::string>& argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  // A file store admits one open at a time: open, read what is new, close,
-  // sleep. A memory: store is private to this process; it stays open.
-  StorePtr kept;
+  // Poll from the last position printed. Positions only grow, so "after the
+  // last one seen" never repeats or skips an event, even when the writer
+  // publishes several batches between two polls.
   while (!g_interrupted) {
-    StorePtr opened;
-    est_store* store = kept.get();
-    if (!store) {
-      opened.reset(OpenStore(uri, {.must_exist = true, .sync_mode = EST_SYNC_ALWAYS, .busy_wait_ms = 60000}));
-      store = opened.get();
-    }
     est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
     options.after_position = position;
     est_iter* raw = nullptr;
-    if (est_status st = est_read_all(store, &options, &raw); st != EST_OK) FailStatus(st, "reading all");
+    if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
     IterPtr iter(raw);
     PrintAll(iter.get(), json, true, &position);
     std::fflush(stdout);
     iter.reset();
-    if (uri.is_memory && !kept) kept = std::move(opened);
-    opened.reset();
     for (int64_t slept = 0; slept < interval_ms && !g_interrupted; slept += 10) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -332,7 +329,7 @@ int CmdStreams(const std::vector<std::string>& argv) {
   int64_t limit = args.GetInt("--count", 0);
   bool json = args.has("--json");
 
-  StorePtr store(OpenStore(uri, {}));
+  StorePtr store(OpenStore(uri, kReadOnly));
   if (!json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
   int64_t listed = 0;
   std::vector<est_stream_info> page(256);

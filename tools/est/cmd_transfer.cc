@@ -69,7 +69,7 @@ int CmdExport(const std::vector<std::string>& argv) {
   Args args(argv, {}, {});
   args.ExpectPositional(1, 1);
   StoreUri uri = ParseStoreUri(args.positional()[0]);
-  StorePtr store(OpenStore(uri, {}));
+  StorePtr store(OpenStore(uri, kReadOnly));
   est_stats stats = EST_STATS_INIT;
   if (est_status st = est_store_stats(store.get(), &stats); st != EST_OK) FailStatus(st, "reading the statistics");
   est_iter* raw = nullptr;

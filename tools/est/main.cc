@@ -44,27 +44,42 @@ const Command kCommands[] = {
      "  --after N     forward: after version N; reverse: from version N down\n"
      "  --count N     at most N events\n"
      "  --reverse     newest first\n"
-     "  --json        one JSON object per line (the export format, with position)\n"},
+     "  --json        one JSON object per line (the export format, with position)\n"
+     "Opens the store read-only: works beside a writer in another process.\n"},
     {"read-all", CmdReadAll, "read every stream in global order",
-     "usage: est read-all STORE [--after POSITION] [--count N] [--json]\n"},
+     "usage: est read-all STORE [--after POSITION] [--count N] [--json]\n"
+     "Opens the store read-only: works beside a writer in another process.\n"},
     {"tail", CmdTail, "show the latest events; -f follows new ones",
      "usage: est tail STORE [-f] [-n N] [--json] [--interval MS]\n"
      "Shows the last N events (default 10) in global order; with -f keeps\n"
      "polling for new events (every --interval ms, default 200) until Ctrl-C.\n"
-     "A file store has one open at a time: tail -f opens it for each poll and\n"
-     "closes it between polls, so that writers (other est commands) get in.\n"},
+     "The store is opened once, read-only: a writer in another process (an\n"
+     "application, est append, est import) works on meanwhile, and each poll\n"
+     "shows the whole batches it has published since the last one.\n"},
     {"streams", CmdStreams, "list the streams with their versions",
-     "usage: est streams STORE [--after ID] [--count N] [--json]\n"},
+     "usage: est streams STORE [--after ID] [--count N] [--json]\n"
+     "Opens the store read-only: works beside a writer in another process.\n"},
     {"stats", CmdStats, "events, streams, bytes, segments, positions",
-     "usage: est stats STORE [--json]\n"},
+     "usage: est stats STORE [--json]\n"
+     "Opens the store read-only: works beside a writer in another process.\n"},
     {"verify", CmdVerify, "check every record of the store (exit 4 on damage)",
      "usage: est verify STORE\n"
      "Reads every record and checks its checksum and structure. Exit 0 when the\n"
      "store is sound; 4 when it is damaged, naming the segment and offset.\n"},
-    {"compact", CmdCompact, "reclaim space (not in this release)",
-     "usage: est compact STORE\n"
-     "The ABI has no compaction call yet (est_store_compact is planned): exits\n"
-     "with code 7 (unsupported) without touching the store.\n"},
+    {"compact", CmdCompact, "reclaim the space of deleted and truncated events",
+     "usage: est compact STORE [--json]\n"
+     "Rewrites the store's sealed segments without the events that deleted or\n"
+     "truncated streams left behind. Every other event keeps its stream version\n"
+     "and global position; readers see the same events before and after. Needs\n"
+     "the store to itself: exit 5 (busy) when another process has it open for\n"
+     "writing (read-only readers, such as est tail -f, do not count). Draws a\n"
+     "progress bar on a terminal, then prints segments, bytes before -> after\n"
+     "and events kept and dropped.\n"
+     "  --json        the report as one JSON object: segments_before,\n"
+     "                segments_after, bytes_before, bytes_after, events_kept,\n"
+     "                events_dropped (all 0 when there was nothing to reclaim)\n"
+     "memory: has nothing to reclaim (all 0); PostgreSQL reclaims with VACUUM:\n"
+     "exit 7 (unsupported). Exit codes as for every command (est --help).\n"},
     {"delete", CmdDelete, "delete a stream, or its events up to a version",
      "usage: est delete STORE STREAM [--to-version N]\n"
      "Without --to-version the stream goes wholly; with it, events <= N go and\n"
@@ -73,7 +88,9 @@ const Command kCommands[] = {
      "usage: est export STORE > FILE\n"
      "One JSON object per event in global order: stream, version, id, type,\n"
      "timestamp_ns, content_type, metadata, data_base64 (exact for binary data).\n"
-     "Positions and snapshots are not exported.\n"},
+     "Positions and snapshots are not exported. Opens the store read-only:\n"
+     "works beside a writer in another process (the export is then the log\n"
+     "as far as that writer had published it: whole batches, in order).\n"},
     {"import", CmdImport, "append JSON lines from stdin, keeping IDs and versions",
      "usage: est import STORE < FILE [--sync always|interval|none]\n"
      "Appends the events of an export in order, keeping each event's ID,\n"
