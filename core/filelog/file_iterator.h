@@ -42,6 +42,9 @@ static_assert(sizeof(Location) == 8);
 struct SegmentView {
   std::shared_ptr<const MappedFile> map;  // covers every published byte when set
   std::shared_ptr<const RandomAccessFile> file;
+  // map->data() and map->size(), kept here so reads make no virtual call.
+  const uint8_t* mapped = nullptr;
+  size_t mapped_size = 0;
 };
 
 // Every segment, in log order; replaced (never changed) when a segment is

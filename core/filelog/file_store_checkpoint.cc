@@ -161,23 +161,22 @@ void FileStore::ApplyImageLocked(IndexImage image) {
   reclaimable_ = image.reclaimable;
 }
 
-absl::StatusOr<std::vector<uint64_t>> FileStore::LoadCheckpointLocked(const std::vector<std::string>& names) {
+std::vector<SegmentCover> FileStore::LoadCheckpointLocked(const std::vector<std::string>& names) {
   absl::StatusOr<IndexImage> image = ReadIndexCheckpoint(env_, CheckpointPath());
   if (!image.ok()) {
     if (!absl::IsNotFound(image.status())) {
       Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": ignoring the index checkpoint: ",
                                            image.status().message()));
     }
-    return std::vector<uint64_t>{};
+    return {};
   }
   if (!ImageFits(*image, names)) {
     Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": the index checkpoint does not match the log; scanning it"));
-    return std::vector<uint64_t>{};
+    return {};
   }
-  std::vector<uint64_t> starts;
-  for (const SegmentCover& cover : image->segments) starts.push_back(cover.end);
+  std::vector<SegmentCover> covers = image->segments;
   ApplyImageLocked(std::move(*image));
-  return starts;
+  return covers;
 }
 
 void FileStore::TrimIndexLocked() {

@@ -81,10 +81,14 @@ absl::Status FileStore::ReloadLocked() {
       status = plan.status();  // a compaction removing files: try again
       continue;
     }
-    // Compacted segments are whole; plain ones are followed up to the
-    // frontier by CatchUpLocked.
+    // The index checkpoint, where it fits, spares reading what it covers.
+    // Compacted segments are whole; plain ones past the checkpoint are
+    // added and followed up to the frontier by CatchUpLocked.
+    const std::vector<SegmentCover> covers = LoadCheckpointLocked(plan->names);
     status = absl::OkStatus();
-    for (size_t i = 0; i < plan->names.size() && plan->sequences[i] == 0 && status.ok(); ++i) {
+    for (size_t i = 0; i < plan->names.size() && status.ok(); ++i) {
+      const bool covered = i < covers.size();
+      if (!covered && plan->sequences[i] != 0) break;
       absl::StatusOr<uint64_t> size = env_->GetFileSize(absl::StrCat(dir_, "/", plan->names[i]));
       if (!size.ok()) {
         status = size.status();
@@ -96,8 +100,12 @@ absl::Status FileStore::ReloadLocked() {
         break;
       }
       PushSegmentLocked(plan->names[i], std::move(*view));
-      follow_sequences_.push_back(0);
-      status = FollowSegmentLocked(static_cast<uint32_t>(i), *size);
+      follow_sequences_.push_back(plan->sequences[i]);
+      if (covered) {
+        segment_ends_[i] = covers[i].end;
+        segment_last_frames_[i] = covers[i].last_frame;
+      }
+      if (plan->sequences[i] == 0) status = FollowSegmentLocked(static_cast<uint32_t>(i), *size);
     }
     if (status.ok()) status = CatchUpLocked();
     if (status.ok() || absl::IsDataLoss(status) || absl::IsUnimplemented(status)) return status;

@@ -164,9 +164,9 @@ class FileStore final : public EventStore {
   bool ImageFits(const IndexImage& image, const std::vector<std::string>& names) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyImageLocked(IndexImage image) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Loads the checkpoint when it fits the log; returns, for each segment it
-  // covers, the offset where scanning resumes (empty: scan everything).
-  absl::StatusOr<std::vector<uint64_t>> LoadCheckpointLocked(const std::vector<std::string>& names)
+  // Loads the checkpoint when it fits the log; returns what it covers of
+  // each segment, where scanning resumes (empty: scan everything).
+  std::vector<SegmentCover> LoadCheckpointLocked(const std::vector<std::string>& names)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives the index's arrays their exact size (after a scan grew them).
   void TrimIndexLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -215,8 +215,7 @@ absl::Status FileStore::Recover() {
   next_sequence_ = plan.next_sequence;
 
   MutexLock lock(&mu_);
-  std::vector<uint64_t> starts;
-  ASSIGN_OR_RETURN(starts, LoadCheckpointLocked(plan.names));
+  const std::vector<SegmentCover> covers = LoadCheckpointLocked(plan.names);
   uint64_t scanned = 0;
   std::vector<uint64_t> buffer;
   for (size_t i = 0; i < sequences.size(); ++i) {
@@ -261,7 +260,8 @@ absl::Status FileStore::Recover() {
     PushSegmentLocked(name, std::move(view));
     const uint32_t index = static_cast<uint32_t>(i);
     ScanResult scan;
-    const uint64_t start = i < starts.size() ? starts[i] : kSegmentHeaderSize;
+    const uint64_t start = i < covers.size() ? covers[i].end : kSegmentHeaderSize;
+    if (i < covers.size()) segment_last_frames_[index] = covers[i].last_frame;
     RETURN_IF_ERROR(ScanSegment(
         bytes, name, last,
         [&](const Frame& frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayFrame(index, frame); }, &scan,
@@ -284,7 +284,7 @@ absl::Status FileStore::Recover() {
     }
   }
 
-  if (!starts.empty()) {
+  if (!covers.empty()) {
     Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": opened from the index checkpoint (", global_.count,
                                       " events); scanned ", scanned, " bytes of log after it"));
   }

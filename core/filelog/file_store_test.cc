@@ -243,6 +243,35 @@ TEST_F(FileStoreTest, ACutTornTailIsReportedToTheLogHandlerAndZeroed) {
   EXPECT_EQ(Drain(store->ReadStream(Stream(1), {})).size(), 3u);
 }
 
+TEST_F(FileStoreTest, EveryCleanReopenLoadsTheIndexCheckpoint) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Append(Stream(1), Batch(3), {}, nullptr).ok());
+    ASSERT_TRUE(store->Append(Stream(2), Batch(2), {}, nullptr).ok());
+    ASSERT_TRUE(store->DeleteStream(Stream(1), 1).ok());
+  }
+  for (int round = 0; round < 3; ++round) {
+    Heard heard;
+    SetLogHandler(&Collect, &heard);
+    auto store = Open();
+    SetLogHandler(nullptr, nullptr);
+    ASSERT_NE(store, nullptr);
+    {
+      MutexLock lock(&heard.mu);
+      ASSERT_EQ(heard.messages.size(), 1u) << "round " << round;
+      // What a clean close adds after the checkpoint's end: its reservation frame.
+      EXPECT_THAT(heard.messages[0], HasSubstr("opened from the index checkpoint (4 events); scanned 48 bytes"))
+          << "round " << round;
+    }
+    EXPECT_EQ(Drain(store->ReadStream(Stream(1), {})).size(), 2u);
+    EXPECT_EQ(Drain(store->ReadAll({})).size(), 4u);
+    ASSERT_TRUE(store->Append(Stream(2), Batch(1), {}, nullptr).ok());
+    ASSERT_TRUE(store->DeleteStream(Stream(2), 0).ok());
+    ASSERT_TRUE(store->Append(Stream(2), Batch(2), {}, nullptr).ok());
+    store->Close();
+  }
+}
+
 TEST_F(FileStoreTest, PositionsAfterACrashSkipTheReservedBlock) {
   FaultEnv fault(env_.get());
   FileStoreOptions options;

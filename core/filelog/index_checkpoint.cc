@@ -1,4 +1,4 @@
-// The index checkpoint codec (format in index_checkpoint.h and CHECKPOINT.md).
+// The index checkpoint codec (format in index_checkpoint.h and FORMAT.md).
 //
 // Both directions stream: the writer sends the Location arrays to the file
 // straight from the image's memory, and the reader reads them straight into

@@ -3,7 +3,7 @@
 // every segment, then scans only the log past what it covers. Written on
 // close and periodically; a missing or damaged checkpoint only costs a scan.
 //
-// Format (format version 1; CHECKPOINT.md beside this file says the same in
+// Format (format version 1; FORMAT.md beside this file, "The index checkpoint", says the same in
 // prose). Little-endian; every field's offset is a multiple of 8 where it
 // starts an array, so the Location arrays are 8-aligned in the file.
 //
