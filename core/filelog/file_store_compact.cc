@@ -6,8 +6,9 @@
 //     the live snapshots are noted;
 //  2. without the lock, the sealed segments are copied frame by frame into
 //     new files c-GGGGGG-KKKKKK.log: event frames keep only live records
-//     (byte for byte: versions, positions, ids unchanged), deletion frames
-//     stay where replay needs them, live snapshots stay, prunes and
+//     (byte for byte: versions, positions, ids unchanged), deletions become
+//     what replay needs to end each stream at its old tip (a kept whole
+//     deletion, or a stream-tip frame), live snapshots stay, prunes and
 //     reservations go (one reservation frame at the end keeps the highest);
 //     the new files are fsynced, then the directory;
 //  3. with appends paused (the writer's turn held), the MANIFEST naming the
@@ -217,10 +218,12 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
                 payload.clear();
                 std::vector<size_t> kept;  // indexes into remap of the records kept, in order
                 std::vector<uint64_t> kept_at;  // their offsets in the new payload
+                int64_t first_kept_version = 0;
                 for (const DecodedRecord& r : decoded.records) {
                   const uint32_t offset =
                       static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset);
                   if (next_live < remap.old_offsets.size() && remap.old_offsets[next_live] == offset) {
+                    if (kept.empty()) first_kept_version = r.info.version;
                     kept.push_back(next_live++);
                     kept_at.push_back(payload.size() + 8);
                     const uint8_t* prefix = frame.payload.data() + r.payload_offset - 8;
@@ -231,9 +234,17 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
                   }
                 }
                 // Truncations drop a prefix: what is kept is the frame's tail.
-                auto& [old_tip, copy_tip] = tips[decoded.records.front().info.stream];
+                const Id& stream = decoded.records.front().info.stream;
+                auto& [old_tip, copy_tip] = tips[stream];
                 old_tip = decoded.records.back().info.version;
                 if (kept.empty()) return absl::OkStatus();
+                if (copy_tip != first_kept_version - 1 && first_kept_version > 1) {
+                  // The events before these are gone (a truncation that came
+                  // after them in the log): replay must meet the stream at
+                  // the version these continue from.
+                  const std::string tip = EncodeDelete(DeletePayload{stream, first_kept_version - 1});
+                  RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, AsBytes(tip), 0, frame.header.reserved_upto).status());
+                }
                 copy_tip = old_tip;
                 got.events_kept += static_cast<int64_t>(kept.size());
                 std::pair<uint32_t, uint64_t> at;

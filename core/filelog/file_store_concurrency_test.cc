@@ -1,8 +1,10 @@
 // The file store under concurrent writers (also run under TSan): group
 // commit shares fdatasyncs between appenders without losing or reordering
 // anything; readers racing writers only ever see whole, durable batches in
-// position order; the interval mode's background flush runs beside appends.
+// position order; the interval mode's background flush runs beside appends;
+// compaction and a read-only reader run beside appends and deletions.
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/env/env.h"
 #include "core/env/mem_env.h"
 #include "core/filelog/file_store.h"
 #include "core/store/writable_batch.h"
@@ -169,6 +172,79 @@ TEST(FileStoreConcurrency, IntervalFlushesRunBesideAppendsAndDeletions) {
   for (auto& t : threads) t.join();
   CheckConsistent(**store, 1, /*truncated=*/true);
   (*store)->Close();
+}
+
+TEST(FileStoreConcurrency, CompactionAndAReaderRunBesideAppendsAndTruncations) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("estoria-compact-race-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  FileStoreOptions options;
+  options.segment_bytes = 8 << 10;  // many sealed segments for compaction to rewrite
+  options.preallocate_bytes = 0;
+  options.store.sync_mode = SyncMode::kNone;
+  auto store = OpenFileStore(Env::Default(), dir.string(), options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  FileStoreOptions read_only = options;
+  read_only.store.read_only = true;
+  auto reader = OpenFileStore(Env::Default(), dir.string(), read_only);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+
+  constexpr int kThreads = 3, kAppends = 60, kBatch = 2;
+  std::atomic<bool> stop{false};
+  std::atomic<int> compactions{0};
+  std::thread compactor([&] {
+    while (!stop.load()) {
+      CompactReport report;
+      absl::Status status = (*store)->Compact(nullptr, &report);
+      ASSERT_TRUE(status.ok()) << status;
+      compactions.fetch_add(1);
+    }
+  });
+  std::thread follower([&] {
+    while (!stop.load()) CheckConsistent(**reader, kBatch, /*truncated=*/true);
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 1; i <= kAppends; ++i) {
+        ASSERT_TRUE((*store)->Append(Stream(t), Batch(kBatch), {}, nullptr).ok());
+        // Keep the last few events: truncations at batch boundaries.
+        if (i % 10 == 0) {
+          ASSERT_TRUE((*store)->DeleteStream(Stream(t), int64_t{i - 3} * kBatch).ok());
+        }
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  stop.store(true);
+  compactor.join();
+  follower.join();
+  EXPECT_GT(compactions.load(), 0);
+  ASSERT_TRUE((*store)->Compact(nullptr, nullptr).ok());
+
+  // Each stream keeps its last 3 batches (versions 115..120).
+  constexpr int64_t kLive = kThreads * 3 * kBatch;
+  CheckConsistent(**store, kBatch, /*truncated=*/true);
+  EXPECT_EQ((*store)->Stats()->events, kLive);
+  CheckConsistent(**reader, kBatch, /*truncated=*/true);
+  EXPECT_EQ((*reader)->Stats()->events, kLive) << "the reader caught up through the compactions";
+  (*reader)->Close();
+  (*store)->Close();
+  auto reopened = OpenFileStore(Env::Default(), dir.string(), options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  CheckConsistent(**reopened, kBatch, /*truncated=*/true);
+  EXPECT_EQ((*reopened)->Stats()->events, kLive);
+  for (int t = 0; t < kThreads; ++t) {
+    auto iter = (*reopened)->ReadStream(Stream(t), {});
+    ASSERT_TRUE(iter.ok());
+    EventView views[16];
+    absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(*n, 6u);
+    EXPECT_EQ(views[0].event()->stream_version(), kAppends * kBatch - 5);
+  }
+  (*reopened)->Close();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
