@@ -19,6 +19,26 @@ using estoria::capi::FailStatus;
 using estoria::capi::Guarded;
 namespace core = estoria::core;
 
+namespace {
+
+// The checks and the progress adapter est_store_verify and est_store_compact
+// share: an output report (NULL ok) and a store, then the caller's callback
+// as the core's ProgressFn (empty when NULL).
+template <typename Report>
+est_status CheckLongOperation(const char* fn, est_store* store, Report* report) {
+  if (report != nullptr) {
+    if (est_status s = estoria::capi::CheckOutput(fn, "report", report); s != EST_OK) return s;
+  }
+  return estoria::capi::CheckStore(fn, store);
+}
+
+core::ProgressFn ProgressOf(est_progress_fn progress, void* user) {
+  if (progress == nullptr) return {};
+  return [progress, user](uint64_t done, uint64_t total) { progress(user, done, total); };
+}
+
+}  // namespace
+
 extern "C" {
 
 EST_API void est_stats_init(est_stats* stats) {
@@ -71,14 +91,8 @@ EST_API est_status est_store_verify(est_store* store, est_progress_fn progress, 
                                     est_verify_report* report) {
   static constexpr char kFn[] = "est_store_verify";
   return Guarded(kFn, [&]() -> est_status {
-    if (report != nullptr) {
-      if (est_status s = estoria::capi::CheckOutput(kFn, "report", report); s != EST_OK) return s;
-    }
-    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
-    core::ProgressFn on_progress;
-    if (progress != nullptr) {
-      on_progress = [progress, progress_user](uint64_t done, uint64_t total) { progress(progress_user, done, total); };
-    }
+    if (est_status s = CheckLongOperation(kFn, store, report); s != EST_OK) return s;
+    const core::ProgressFn on_progress = ProgressOf(progress, progress_user);
     core::VerifyReport got;
     absl::Status status = store->core->Verify(on_progress, &got);
     if ((status.ok() || status.code() == absl::StatusCode::kDataLoss) && report != nullptr) {
@@ -102,14 +116,8 @@ EST_API est_status est_store_compact(est_store* store, est_progress_fn progress,
                                      est_compact_report* report) {
   static constexpr char kFn[] = "est_store_compact";
   return Guarded(kFn, [&]() -> est_status {
-    if (report != nullptr) {
-      if (est_status s = estoria::capi::CheckOutput(kFn, "report", report); s != EST_OK) return s;
-    }
-    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
-    core::ProgressFn on_progress;
-    if (progress != nullptr) {
-      on_progress = [progress, progress_user](uint64_t done, uint64_t total) { progress(progress_user, done, total); };
-    }
+    if (est_status s = CheckLongOperation(kFn, store, report); s != EST_OK) return s;
+    const core::ProgressFn on_progress = ProgressOf(progress, progress_user);
     core::CompactReport got;
     if (absl::Status status = store->core->Compact(on_progress, &got); !status.ok()) {
       return FailStatus(kFn, status);

@@ -29,6 +29,11 @@ struct FileStoreOptions {
   // Zeros are written this far ahead of the writer, so that appends land in
   // blocks the file system has already allocated.
   uint64_t preallocate_bytes = uint64_t{4} << 20;
+  // An index checkpoint is written in the background once the log has grown
+  // by this much since the last one (or by four times the last checkpoint's
+  // size, if more), bounding what an open after a crash scans. 0: only at
+  // close and after compaction.
+  uint64_t checkpoint_bytes = uint64_t{256} << 20;
 };
 
 // Opens (creating if absent, or if `dir` is an empty directory) the store in

@@ -18,10 +18,6 @@ namespace estoria::core::filelog {
 namespace {
 
 constexpr char kCheckpointName[] = "INDEX";
-// A background checkpoint is written once the log has grown by this much
-// since the last one, or by four times the last checkpoint's size if that is
-// more (so rewriting checkpoints costs at most a quarter of the log's writes).
-constexpr uint64_t kCheckpointEveryBytes = uint64_t{256} << 20;
 
 // True when `cover` still describes `file`: the last frame it covers is
 // whole (header and payload checksums) and ends at the covered end, and
@@ -112,9 +108,12 @@ absl::Status FileStore::WriteImage(const IndexImage& image) {
 }
 
 void FileStore::MaybeWantCheckpointLocked() {
+  if (options_.checkpoint_bytes == 0) return;
   uint64_t bytes = 0;
   for (uint64_t end : segment_ends_) bytes += end;
-  const uint64_t every = std::max(kCheckpointEveryBytes, 4 * checkpoint_file_bytes_);
+  // Four times the checkpoint's own size at least: rewriting checkpoints
+  // costs at most a quarter of what the log writes.
+  const uint64_t every = std::max(options_.checkpoint_bytes, 4 * checkpoint_file_bytes_);
   if (bytes >= checkpoint_log_bytes_ + every && !checkpoint_wanted_) {
     checkpoint_wanted_ = true;
     checkpoint_cv_.Signal();

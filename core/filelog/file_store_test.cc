@@ -272,6 +272,49 @@ TEST_F(FileStoreTest, EveryCleanReopenLoadsTheIndexCheckpoint) {
   }
 }
 
+TEST_F(FileStoreTest, ABackgroundCheckpointBoundsWhatAnOpenAfterACrashScans) {
+  FileStoreOptions options;
+  options.segment_bytes = 4096;
+  options.preallocate_bytes = 0;
+  options.checkpoint_bytes = 16 << 10;
+  auto store = Open(options);
+  for (int i = 0; i < 150; ++i) ASSERT_TRUE(store->Append(Stream(i % 4), Batch(2), {}, nullptr).ok());
+  const std::string index = std::string(kDir) + "/INDEX";
+  for (int waited = 0; !env_->FileExists(index) && waited < 10000; waited += 10) env_->SleepForMicros(10000);
+  ASSERT_TRUE(env_->FileExists(index)) << "no background checkpoint after the log grew past checkpoint_bytes";
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->Append(Stream(i % 4), Batch(2), {}, nullptr).ok());
+  const int64_t log_bytes = store->Stats()->bytes;
+  // What a crash now would leave: the files as they are, the store still open.
+  constexpr char kCopy[] = "/crashed";
+  ASSERT_TRUE(env_->CreateDir(kCopy).ok());
+  auto names = env_->ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) {
+    auto bytes = env_->ReadFileToString(std::string(kDir) + "/" + name);
+    ASSERT_TRUE(bytes.ok()) << name;
+    ASSERT_TRUE(env_->WriteFileAtomically(std::string(kCopy) + "/" + name, *bytes).ok());
+  }
+  Heard heard;
+  SetLogHandler(&Collect, &heard);
+  auto crashed = OpenFileStore(env_.get(), kCopy, options);
+  SetLogHandler(nullptr, nullptr);
+  ASSERT_TRUE(crashed.ok()) << crashed.status();
+  EXPECT_EQ(Drain((*crashed)->ReadAll({})).size(), 320u) << "every acknowledged event";
+  MutexLock lock(&heard.mu);
+  ASSERT_FALSE(heard.messages.empty());
+  int64_t scanned = -1;
+  for (const std::string& m : heard.messages) {
+    const size_t at = m.find("; scanned ");
+    if (m.find("opened from the index checkpoint") != std::string::npos && at != std::string::npos) {
+      scanned = std::stoll(m.substr(at + 10));
+    }
+  }
+  ASSERT_GE(scanned, 0) << heard.messages[0];
+  EXPECT_LT(scanned, log_bytes / 2) << "the open scanned only what the checkpoint did not cover";
+  (*crashed)->Close();
+  store->Close();
+}
+
 TEST_F(FileStoreTest, PositionsAfterACrashSkipTheReservedBlock) {
   FaultEnv fault(env_.get());
   FileStoreOptions options;

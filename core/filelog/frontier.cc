@@ -53,14 +53,15 @@ absl::StatusOr<std::unique_ptr<Frontier>> Frontier::OpenForReader(Env* env, cons
 }
 
 void Frontier::Publish(const FrontierState& state) {
+  // A sequence lock without fences (TSan does not model them): the odd
+  // increment's acquire keeps the stores below it, the even one's release
+  // keeps them above it.
   std::atomic_ref<uint64_t> lock = At(*map_, kLockWord);
-  const uint64_t odd = lock.load(std::memory_order_relaxed) + 1;
-  lock.store(odd, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  lock.fetch_add(1, std::memory_order_acq_rel);
   At(*map_, kGenerationWord).store(state.generation, std::memory_order_relaxed);
   At(*map_, kSequenceWord).store(state.sequence, std::memory_order_relaxed);
   At(*map_, kEndWord).store(state.end, std::memory_order_relaxed);
-  lock.store(odd + 1, std::memory_order_release);
+  lock.fetch_add(1, std::memory_order_release);
 }
 
 bool Frontier::Read(FrontierState* state) const {
@@ -68,11 +69,11 @@ bool Frontier::Read(FrontierState* state) const {
   for (int attempt = 0; attempt < 10000; ++attempt) {
     const uint64_t before = At(*map_, kLockWord).load(std::memory_order_acquire);
     if (before % 2 == 0 && before != 0) {
+      // Acquire loads: the lock's second load cannot move above them.
       FrontierState got;
-      got.generation = At(*map_, kGenerationWord).load(std::memory_order_relaxed);
-      got.sequence = At(*map_, kSequenceWord).load(std::memory_order_relaxed);
-      got.end = At(*map_, kEndWord).load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      got.generation = At(*map_, kGenerationWord).load(std::memory_order_acquire);
+      got.sequence = At(*map_, kSequenceWord).load(std::memory_order_acquire);
+      got.end = At(*map_, kEndWord).load(std::memory_order_acquire);
       if (At(*map_, kLockWord).load(std::memory_order_relaxed) == before) {
         *state = got;
         return true;

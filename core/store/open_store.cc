@@ -59,6 +59,7 @@ absl::Status CheckOptions(const StoreOptions& options) {
 //   mode=ro|rw            a read-only open (also est_store_options.read_only)
 //   segment_bytes=N       segment size (4096 .. 1 GiB; default 64 MiB)
 //   preallocate_bytes=N   zeros kept written ahead of the writer (0 = none; default 4 MiB)
+//   checkpoint_bytes=N    log growth between background index checkpoints (0 = none; default 256 MiB)
 absl::Status ApplyFileSettings(std::string_view query, FileStoreOptions* out) {
   for (absl::string_view setting : absl::StrSplit(ToAbsl(query), '&', absl::SkipEmpty())) {
     const size_t eq = setting.find('=');
@@ -71,10 +72,12 @@ absl::Status ApplyFileSettings(std::string_view query, FileStoreOptions* out) {
       out->segment_bytes = n;
     } else if (key == "preallocate_bytes" && absl::SimpleAtoi(value, &n)) {
       out->preallocate_bytes = n;
+    } else if (key == "checkpoint_bytes" && absl::SimpleAtoi(value, &n)) {
+      out->checkpoint_bytes = n;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown or bad file store setting \"", setting,
-          "\" (known: mode=ro|rw, segment_bytes=N (4096 .. 1073741824), preallocate_bytes=N)"));
+          "\" (known: mode=ro|rw, segment_bytes=N (4096 .. 1073741824), preallocate_bytes=N, checkpoint_bytes=N)"));
     }
   }
   return absl::OkStatus();
