@@ -315,6 +315,79 @@ TEST_F(FileStoreTest, ABackgroundCheckpointBoundsWhatAnOpenAfterACrashScans) {
   store->Close();
 }
 
+// Copies the files of `from` whose names `pick` accepts into `to`.
+template <typename Pick>
+void CopyFiles(Env& env, const std::string& from, const std::string& to, Pick pick) {
+  ASSERT_TRUE(env.CreateDir(to).ok());
+  auto names = env.ListDir(from);
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) {
+    if (!pick(name)) continue;
+    auto bytes = env.ReadFileToString(from + "/" + name);
+    ASSERT_TRUE(bytes.ok()) << name;
+    ASSERT_TRUE(env.WriteFileAtomically(to + "/" + name, *bytes).ok());
+  }
+}
+
+TEST_F(FileStoreTest, ACrashAnywhereInACompactionLeavesOneWholeLog) {
+  FileStoreOptions options;
+  options.segment_bytes = 4096;
+  options.preallocate_bytes = 0;
+  {
+    auto store = Open(options);
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE(store->Append(Stream(i % 3), Batch(2), {}, nullptr).ok());
+    ASSERT_TRUE(store->DeleteStream(Stream(0), 0).ok());
+    ASSERT_TRUE(store->DeleteStream(Stream(1), 20).ok());
+  }
+  auto read_back = [&](const std::string& dir) {
+    auto store = OpenFileStore(env_.get(), dir, options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return std::vector<Seen>{};
+    std::vector<Seen> all = Drain((*store)->ReadAll({}));
+    for (const Seen& s : Drain((*store)->ReadStream(Stream(1), {}))) all.push_back(s);
+    EXPECT_EQ((*store)->ReadStream(Stream(0), {}).status().code(), absl::StatusCode::kNotFound) << dir;
+    (*store)->Close();
+    return all;
+  };
+  auto any = [](const std::string&) { return true; };
+  CopyFiles(*env_, kDir, "/before", any);
+  const std::vector<Seen> expected = read_back("/before");
+  // Read all: stream 2's 40 and stream 1's 20 left after truncation; then stream 1's again.
+  ASSERT_EQ(expected.size(), 40u + 20 + 20);
+  {
+    auto store = Open(options);
+    CompactReport report;
+    ASSERT_TRUE(store->Compact(nullptr, &report).ok());
+    EXPECT_EQ(report.events_dropped, 40 + 20) << "stream 0's 40 and the 20 truncated from stream 1";
+  }
+  EXPECT_EQ(read_back(kDir), expected);
+  CopyFiles(*env_, kDir, "/after", any);
+  auto is_compacted = [](const std::string& name) { return name.rfind("c-", 0) == 0; };
+  auto is_plain = [](const std::string& name) {
+    uint64_t sequence;
+    return filelog::ParseSegmentFileName(name, &sequence);
+  };
+
+  // Crashed after writing the new files, before the manifest: they are leftovers.
+  CopyFiles(*env_, "/before", "/crash1", any);
+  CopyFiles(*env_, "/after", "/crash1", is_compacted);
+  EXPECT_EQ(read_back("/crash1"), expected);
+  auto crash1 = env_->ListDir("/crash1");
+  ASSERT_TRUE(crash1.ok());
+  for (const std::string& name : *crash1) EXPECT_FALSE(is_compacted(name)) << name;
+
+  // Crashed after the manifest, before the old files went: they are leftovers.
+  CopyFiles(*env_, "/after", "/crash2", any);
+  CopyFiles(*env_, "/before", "/crash2", [&](const std::string& name) {
+    return is_plain(name) && !env_->FileExists("/after/" + name);
+  });
+  EXPECT_EQ(read_back("/crash2"), expected);
+  auto after = env_->ListDir("/after");
+  auto crash2 = env_->ListDir("/crash2");
+  ASSERT_TRUE(after.ok() && crash2.ok());
+  EXPECT_EQ(*crash2, *after) << "exactly the compacted store's files remain";
+}
+
 TEST_F(FileStoreTest, PositionsAfterACrashSkipTheReservedBlock) {
   FaultEnv fault(env_.get());
   FileStoreOptions options;
