@@ -170,6 +170,25 @@ def test_sync_stats_and_verify(store: Store) -> None:
         assert stats.bytes > 0 and seen and seen[-1][0] == seen[-1][1]
 
 
+def test_compact_reclaims_deleted_events_and_keeps_the_rest(store: Store) -> None:
+    gone, kept = estoria.new_id("o"), estoria.new_id("o")
+    for _ in range(4):
+        store.append(gone, [("E", b"g")] * 3)
+        store.append(kept, [("E", b"k")] * 2)
+    store.delete_stream(gone)
+    seen = []
+    report = store.compact(lambda done, total: seen.append((done, total)))
+    if store.stats().segments:
+        assert (report.events_dropped, report.events_kept) == (12, 8)
+        assert report.bytes_after < report.bytes_before
+        assert seen and seen[-1][0] == seen[-1][1]
+    else:
+        assert report == estoria.CompactReport(0, 0, 0, 0, 0, 0)
+    assert [e.data for e in store.read_stream(kept)] == [b"k"] * 8
+    with pytest.raises(estoria.NotFound):
+        store.read_stream(gone)
+
+
 def test_file_store_keeps_events_across_reopen(tmp_path: Path) -> None:
     uri = f"file:{tmp_path / 'db'}"
     sid = estoria.new_id("p")

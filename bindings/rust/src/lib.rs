@@ -22,7 +22,7 @@ pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
 pub use store::{
     AppendOptions, AppendResult, Batch, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats, Store,
-    StoreOptions, SyncMode, VerifyReport,
+    StoreOptions, SyncMode, VerifyReport, CompactReport,
 };
 
 /// The ABI version (major << 16 | minor) of the library actually loaded.

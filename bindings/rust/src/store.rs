@@ -181,6 +181,17 @@ pub struct Stats {
     pub snapshots: i64,
 }
 
+/// What compact did (est_compact_report).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    pub segments_before: i64,
+    pub segments_after: i64,
+    pub bytes_before: i64,
+    pub bytes_after: i64,
+    pub events_kept: i64,
+    pub events_dropped: i64,
+}
+
 /// What verify checked (est_verify_report).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -549,13 +560,6 @@ impl Store {
     /// Checks every record of the store; `progress` hears (done, total)
     /// bytes on this thread. `Corruption` names the first damage.
     pub fn verify(&self, progress: Option<&mut dyn FnMut(u64, u64)>) -> Result<VerifyReport> {
-        unsafe extern "C" fn trampoline(user: *mut c_void, done: u64, total: u64) {
-            // SAFETY: user is the &mut &mut dyn FnMut passed below, alive for
-            // the duration of est_store_verify, called on this thread.
-            let f = &mut *(user as *mut &mut dyn FnMut(u64, u64));
-            // A panic must not unwind into C; the progress report is lost.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(done, total)));
-        }
         let mut r = sys::est_verify_report {
             struct_size: std::mem::size_of::<sys::est_verify_report>() as u32,
             segments: 0,
@@ -563,17 +567,51 @@ impl Store {
             events: 0,
             bytes: 0,
         };
-        let s = match progress {
-            Some(mut f) => {
-                let user = &mut f as *mut &mut dyn FnMut(u64, u64) as *mut c_void;
-                // SAFETY: user outlives the call.
-                unsafe { sys::est_store_verify(self.raw(), Some(trampoline), user, &mut r) }
-            }
-            // SAFETY: valid pointers.
-            None => unsafe { sys::est_store_verify(self.raw(), None, ptr::null_mut(), &mut r) },
-        };
-        check(s)?;
+        // SAFETY: valid pointers; the callback and its user pointer come from with_progress.
+        check(with_progress(progress, |f, user| unsafe { sys::est_store_verify(self.raw(), f, user, &mut r) }))?;
         Ok(VerifyReport { segments: r.segments, records: r.records, events: r.events, bytes: r.bytes })
+    }
+
+    /// Reclaims the space of deleted and truncated events, online (see
+    /// est_store_compact); `progress` hears (done, total) bytes on this
+    /// thread. The memory store has nothing to reclaim: an empty report.
+    pub fn compact(&self, progress: Option<&mut dyn FnMut(u64, u64)>) -> Result<CompactReport> {
+        let mut r = sys::est_compact_report {
+            struct_size: std::mem::size_of::<sys::est_compact_report>() as u32,
+            segments_before: 0,
+            segments_after: 0,
+            bytes_before: 0,
+            bytes_after: 0,
+            events_kept: 0,
+            events_dropped: 0,
+        };
+        // SAFETY: valid pointers; the callback and its user pointer come from with_progress.
+        check(with_progress(progress, |f, user| unsafe { sys::est_store_compact(self.raw(), f, user, &mut r) }))?;
+        Ok(CompactReport {
+            segments_before: r.segments_before,
+            segments_after: r.segments_after,
+            bytes_before: r.bytes_before,
+            bytes_after: r.bytes_after,
+            events_kept: r.events_kept,
+            events_dropped: r.events_dropped,
+        })
+    }
+}
+
+/// Runs `call` with a C progress callback (and its user pointer) that calls
+/// `progress` on this thread; a panic in it is caught, never unwound into C.
+fn with_progress(
+    progress: Option<&mut dyn FnMut(u64, u64)>,
+    call: impl FnOnce(sys::est_progress_fn, *mut c_void) -> sys::est_status,
+) -> sys::est_status {
+    unsafe extern "C" fn trampoline(user: *mut c_void, done: u64, total: u64) {
+        // SAFETY: user is the &mut &mut dyn FnMut below, alive for the call.
+        let f = &mut *(user as *mut &mut dyn FnMut(u64, u64));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(done, total)));
+    }
+    match progress {
+        Some(mut f) => call(Some(trampoline), &mut f as *mut &mut dyn FnMut(u64, u64) as *mut c_void),
+        None => call(None, ptr::null_mut()),
     }
 }
 

@@ -193,6 +193,18 @@ pub struct est_verify_report {
 
 #[repr(C)]
 #[derive(Clone, Copy)]
+pub struct est_compact_report {
+    pub struct_size: u32,
+    pub segments_before: i64,
+    pub segments_after: i64,
+    pub bytes_before: i64,
+    pub bytes_after: i64,
+    pub events_kept: i64,
+    pub events_dropped: i64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
 pub struct est_stream_info {
     pub struct_size: u32,
     pub version: i64,
@@ -404,6 +416,14 @@ extern "C" {
         progress: est_progress_fn,
         progress_user: *mut c_void,
         report: *mut est_verify_report,
+    ) -> est_status;
+
+    pub fn est_compact_report_init(report: *mut est_compact_report);
+    pub fn est_store_compact(
+        store: *mut est_store,
+        progress: est_progress_fn,
+        progress_user: *mut c_void,
+        report: *mut est_compact_report,
     ) -> est_status;
 
     pub fn est_stream_info_init(info: *mut est_stream_info);

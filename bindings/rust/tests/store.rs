@@ -6,7 +6,7 @@ mod common;
 
 use common::{stores, stream, TempDir};
 use estoria::{
-    parse_id, AppendOptions, Batch, Direction, ErrorKind, EventIter, Expect, ReadAllOptions, ReadOptions, Store,
+    parse_id, AppendOptions, Batch, CompactReport, Direction, ErrorKind, EventIter, Expect, ReadAllOptions, ReadOptions, Store,
     StoreOptions, Uuid,
 };
 
@@ -282,6 +282,32 @@ fn stats_sync_and_verify_report_the_store() {
             // The memory store has nothing to verify on disk.
             Err(e) => assert!(kind == "memory" && e.kind() == ErrorKind::Unsupported, "{kind}: {e}"),
         }
+    }
+}
+
+#[test]
+fn compact_reclaims_deleted_events_and_keeps_the_rest() {
+    for (kind, store, _dir) in stores("compact") {
+        let gone = stream("order");
+        let kept = stream("order");
+        for _ in 0..5 {
+            store.append(&gone, &batch_of(3, "g"), &AppendOptions::default()).unwrap();
+            store.append(&kept, &batch_of(2, "k"), &AppendOptions::default()).unwrap();
+        }
+        store.delete_stream(&gone, 0).unwrap();
+        let mut last = (0u64, 0u64);
+        let mut progress = |done: u64, total: u64| last = (done, total);
+        let report = store.compact(Some(&mut progress)).unwrap();
+        if kind == "file" {
+            assert_eq!(report.events_dropped, 15, "{report:?}");
+            assert_eq!(report.events_kept, 10, "{report:?}");
+            assert!(report.bytes_after < report.bytes_before, "{report:?}");
+            assert_eq!(last.0, last.1, "progress ends at its total");
+        } else {
+            assert_eq!(report, CompactReport::default(), "{kind}");
+        }
+        assert_eq!(store.stats().unwrap().events, 10, "{kind}");
+        assert_eq!(store.read_stream(&gone, &ReadOptions::default()).err().unwrap().kind(), ErrorKind::NotFound);
     }
 }
 

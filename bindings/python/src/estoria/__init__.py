@@ -42,6 +42,7 @@ from .types import (
     StoreStats,
     SyncMode,
     VerifyReport,
+    CompactReport,
 )
 
 
@@ -83,6 +84,7 @@ __all__ = [
     "SyncMode",
     "Unsupported",
     "VerifyReport",
+    "CompactReport",
     "VersionMismatch",
     "abi_version",
     "log_to_logging",

@@ -163,6 +163,18 @@ class est_verify_report(Structure):
     ]
 
 
+class est_compact_report(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("segments_before", c_int64),
+        ("segments_after", c_int64),
+        ("bytes_before", c_int64),
+        ("bytes_after", c_int64),
+        ("events_kept", c_int64),
+        ("events_dropped", c_int64),
+    ]
+
+
 # Callback types. Return types are plain C ints: a ctypes callback whose
 # Python body raises returns garbage, so every Python body is wrapped (see
 # aggregates.py) and these only ever see an int.
@@ -347,6 +359,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_store_sync", est_status, vp)
     _fn(lib, "est_store_stats", est_status, vp, P(est_stats))
     _fn(lib, "est_store_verify", est_status, vp, progress_fn, vp, P(est_verify_report))
+    _fn(lib, "est_store_compact", est_status, vp, progress_fn, vp, P(est_compact_report))
     _fn(lib, "est_set_error", None, c_char_p)
     _fn(lib, "est_set_log_handler", None, log_fn, vp)
     _fn(lib, "est_buffer_append", est_status, vp, c_char_p, c_size_t)

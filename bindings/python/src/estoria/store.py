@@ -32,6 +32,7 @@ from .types import (
     StoreStats,
     SyncMode,
     VerifyReport,
+    CompactReport,
 )
 
 lib = n.lib
@@ -481,6 +482,25 @@ class Store:
         progress calls are skipped and the exception is raised once verify
         returns.
         """
+        report = n.sized(n.est_verify_report)
+        self._with_progress(lib.est_store_verify, progress, report)
+        return VerifyReport(report.segments, report.records, report.events, report.bytes)
+
+    def compact(self, progress: Optional[Callable[[int, int], None]] = None) -> CompactReport:
+        """Reclaims the space of deleted and truncated events, online.
+
+        Every remaining event keeps its version and position. progress as
+        for verify. The memory store has nothing to reclaim (a zero report);
+        a read-only open raises Unsupported.
+        """
+        r = n.sized(n.est_compact_report)
+        self._with_progress(lib.est_store_compact, progress, r)
+        return CompactReport(
+            r.segments_before, r.segments_after, r.bytes_before, r.bytes_after, r.events_kept, r.events_dropped
+        )
+
+    def _with_progress(self, fn: Any, progress: Optional[Callable[[int, int], None]], report: Any) -> None:
+        """Calls fn(store, callback, NULL, &report), relaying progress."""
         if progress is not None and not callable(progress):
             raise TypeError("progress must be callable")
         raised: List[BaseException] = []
@@ -494,12 +514,10 @@ class Store:
                 raised.append(e)
 
         callback = n.progress_fn(on_progress) if progress is not None else n.progress_fn()
-        report = n.sized(n.est_verify_report)
-        status = self._call(lib.est_store_verify, callback, None, ctypes.byref(report))
+        status = self._call(fn, callback, None, ctypes.byref(report))
         if raised:
             raise raised[0]
         check(status)
-        return VerifyReport(report.segments, report.records, report.events, report.bytes)
 
 
 __all__ = ["Store", "EventIterator", "new_id", "parse_id", "uuid7", "EstoriaError"]

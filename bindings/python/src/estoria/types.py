@@ -148,6 +148,16 @@ class StoreStats:
 
 
 @dataclass(frozen=True)
+class CompactReport:
+    segments_before: int
+    segments_after: int
+    bytes_before: int
+    bytes_after: int
+    events_kept: int
+    events_dropped: int
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     segments: int
     records: int
