@@ -38,6 +38,7 @@ constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 // ------------------------------------------------------------ statements
 
 enum Stmt {
+  kSerializeAppends,
   kLockStream,
   kInsertEvents,
   kReadForward,
@@ -57,7 +58,7 @@ enum Stmt {
 };
 
 const char* StmtName(Stmt s) {
-  static const char* const kNames[] = {"est_lock", "est_insert", "est_read_fwd", "est_read_rev",
+  static const char* const kNames[] = {"est_serialize", "est_lock", "est_insert", "est_read_fwd", "est_read_rev",
                                        "est_read_all", "est_lock_delete", "est_delete", "est_truncate", "est_snap_write",
                                        "est_snap_read", "est_snap_prune", "est_list", "est_stats",
                                        "est_verify", "est_verify_snaps"};
@@ -67,8 +68,15 @@ const char* StmtName(Stmt s) {
 // The SQL of every statement, with `S` (the quoted schema) spliced in.
 std::vector<std::string> StatementsFor(const std::string& s) {
   std::vector<std::string> sql(kStmtCount);
+  // Appends to one stream take turns on an advisory lock before anything
+  // gives their transaction an id. Locking the stream's row (FOR UPDATE)
+  // alone is not enough: a transaction gets its id before it waits for a
+  // row lock, so a waiter could hold a lower id, and its events lower
+  // positions, than the append it waited for: a stream's positions must
+  // ascend with its versions.
+  sql[kSerializeAppends] = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))";
   // The transaction id (assigned here, so positions are known before the
-  // insert) and the stream's row, locked against concurrent appenders.
+  // insert) and the stream's row, locked against deletions.
   sql[kLockStream] = absl::StrCat(
       "SELECT pg_current_xact_id()::text::int8, s.tip, s.low FROM (SELECT 1) AS one LEFT JOIN "
       "(SELECT tip, low FROM ", s, ".streams WHERE stream = $1::text FOR UPDATE) AS s ON true");
@@ -780,7 +788,8 @@ class PgStore final : public EventStore {
     Params lock;
     lock.Text(key);
     Result r;
-    ASSIGN_OR_RETURN(r, lease.Pipelined("BEGIN", kLockStream, lock, nullptr, ""));
+    ASSIGN_OR_RETURN(r, lease.Pipelined("BEGIN", kSerializeAppends, lock, nullptr, ""));
+    ASSIGN_OR_RETURN(r, lease.Run(kLockStream, lock));
     const int64_t xid = GetInt64(r.get(), 0, 0);
     const bool exists = !PQgetisnull(r.get(), 0, 1);
     const int64_t current = exists ? GetInt64(r.get(), 0, 1) : 0;

@@ -16,6 +16,13 @@
 namespace estoria::acceptance {
 namespace {
 
+// Counts a writer out however its thread ends: a failed ASSERT returns early,
+// and the threads that run "while writers are left" must still stop.
+struct WriterDone {
+  std::atomic<int>& left;
+  ~WriterDone() { left.fetch_sub(1); }
+};
+
 class ConcurrencyTest : public Acceptance {};
 ESTORIA_ACCEPTANCE_SUITE(ConcurrencyTest);
 
@@ -136,12 +143,12 @@ TEST_P(ConcurrencyTest, GlobalReadersSeeAStablePrefixWhileWritersAppend) {
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
+      WriterDone done{writers_left};
       const std::string stream = NewStreamId("writer" + std::to_string(w));
       for (int j = 0; j < kAppendsPerWriter; ++j) {
         std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 3);
         ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
       }
-      writers_left.fetch_sub(1);
     });
   }
   std::vector<std::vector<Event>> last_reads(kReaders);
@@ -203,12 +210,12 @@ TEST_P(ConcurrencyTest, DeletesRacingReadersKeepEveryReadConsistent) {
 
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
+      WriterDone done{writers_left};
       for (int j = 0; j < kAppendsPerWriter; ++j) {
         const std::string& stream = streams[static_cast<size_t>(j + w) % kStreams];
         std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 2);
         ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
       }
-      writers_left.fetch_sub(1);
     });
   }
   // The deleter truncates to just below the tip, or deletes wholly.
