@@ -1,6 +1,7 @@
 // What the file store benchmarks (file_store_bench, file_read_bench) share:
 // the stream IDs they write, the peers' events of the common shape
-// (bench/event_shape.h), and the few file and directory helpers both need.
+// (bench/event_shape.h), the few file and directory helpers both need, and
+// the setup both record in the report's context.
 //
 // Header-only. PeerEvents builds its events once (a function-local static,
 // safe to call from many threads); the rest holds no state.
@@ -22,6 +23,7 @@
 
 #include "bench/event_shape.h"
 #include "bench/peers/peer_event.h"
+#include "benchmark/benchmark.h"
 
 namespace estoria::bench {
 
@@ -85,6 +87,17 @@ inline std::string BenchBaseDir() {
   if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
   if (base == nullptr || *base == '\0') base = "/tmp";
   return base;
+}
+
+// Records in the report's context what bench/bench_report.py prints as the
+// setup: the event shape, the directory `dir` and its file system type `magic`
+// (from FsMagic).
+inline void AddSetupContext(const std::string& dir, long magic) {
+  char fs_type[32];
+  std::snprintf(fs_type, sizeof fs_type, "0x%lx", magic);
+  benchmark::AddCustomContext("event_shape", kEventShape);
+  benchmark::AddCustomContext("bench_dir", dir);
+  benchmark::AddCustomContext("bench_dir_fs_magic", fs_type);
 }
 
 }  // namespace estoria::bench

@@ -17,13 +17,12 @@ each benchmark. Exits 1 when a benchmark failed or a row is missing (the other
 figures are still printed), else 0 whatever the targets say.
 Python 3 standard library only.
 """
-import json
-import os
-import subprocess
 import sys
 
-DEFAULT_EXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "release", "bench",
-                           "file_store_bench")
+# bench_report.py sits beside this script (its directory is first on sys.path).
+from bench_report import (collect, finish, fmt, fmt_ratio, load, print_setup, ratio, release_exe, verdict,
+                          workload_target)
+
 MIB = 1024.0 * 1024.0
 PEERS = ("sqlite", "lmdb")
 
@@ -34,72 +33,14 @@ TARGET_BULK_BANDWIDTH = 0.70     # bulk bytes/s over durable sequential bytes/s
 TARGET_P99_OVER_FDATASYNC = 2.0  # append p99 over fdatasync p99
 
 
-def load(argv):
-    args = argv[1:]
-    extra = []
-    if "--" in args:
-        i = args.index("--")
-        args, extra = args[:i], args[i + 1:]
-    if args and args[0] == "--run":
-        exe = args[1] if len(args) > 1 else DEFAULT_EXE
-        if not os.path.exists(exe):
-            sys.exit(f"file_ratios.py: no benchmark executable at {exe}")
-        run = subprocess.run([exe, "--benchmark_format=json", *extra], stdout=subprocess.PIPE, text=True)
-        if run.returncode != 0:
-            sys.exit(f"file_ratios.py: {exe} exited with {run.returncode}")
-        return json.loads(run.stdout)
-    if len(args) != 1:
-        sys.exit(__doc__)
-    if args[0] == "-":
-        return json.load(sys.stdin)
-    with open(args[0]) as f:
-        return json.load(f)
-
-
-def collect(report):
-    """Maps (workload, target, threads) to the benchmark's row; reports errors."""
-    rows, medians, errors = {}, {}, []
-    for b in report.get("benchmarks", []):
-        name = b.get("run_name", b["name"])
-        parts = name.split("/")
-        if len(parts) < 2:
-            continue
-        key = (parts[0], parts[1], int(b.get("threads", 1)))
-        if b.get("error_occurred"):
-            errors.append(f"{b['name']}: {b.get('error_message', 'error')}")
-            continue
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[key] = b
-        else:
-            rows.setdefault(key, b)
-    rows.update(medians)
-    return rows, errors
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def ratio(a, b):
-    if a is None or not b:
-        return None
-    return a / b
-
-
-def fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}x"
-
-
-def verdict(met):
-    return "-" if met is None else ("met" if met else "MISSED")
+def workload_target_threads(b):
+    wt = workload_target(b)
+    return None if wt is None else wt + (int(b.get("threads", 1)),)
 
 
 def main(argv):
-    report = load(argv)
-    rows, errors = collect(report)
+    report = load("file_ratios.py", argv, release_exe("file_store_bench"), __doc__)
+    rows, errors = collect(report, workload_target_threads)
     missing = []
 
     def get(workload, target, threads=1, field="items_per_second"):
@@ -110,9 +51,7 @@ def main(argv):
         return row.get(field)
 
     ctx = report.get("context", {})
-    print(f"event shape: {ctx.get('event_shape', '(not recorded)')}")
-    print(f"directory:   {ctx.get('bench_dir', '?')} (file system magic {ctx.get('bench_dir_fs_magic', '?')}), "
-          f"{ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')}")
+    print_setup(ctx)
     print()
 
     # ---------------------------------------------------------------- the disk
@@ -193,17 +132,7 @@ def main(argv):
           f"(target >= {TARGET_BULK_BANDWIDTH:.2f}x): {verdict(None if r is None else r >= TARGET_BULK_BANDWIDTH)}")
     print("  (estoria_sync_none: EST_SYNC_NONE, not durable: written to the OS only; shown for scale)")
 
-    status = 0
-    if errors:
-        status = 1
-        print("\nfailed benchmarks:", file=sys.stderr)
-        for e in errors:
-            print(f"  {e}", file=sys.stderr)
-    if missing:
-        status = 1
-        print(f"\nmissing rows: {', '.join(sorted(set(missing)))}", file=sys.stderr)
-    return status
-
+    return finish(errors, missing)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -523,11 +523,7 @@ bool SetUp() {
                  " (ESTORIA_BENCH_READ_PEER_EVENTS); read_all reads %" PRId64 " from each\n",
                  c.peer_events, c.events, c.read_all_events());
   }
-  char fs_type[32];
-  std::snprintf(fs_type, sizeof fs_type, "0x%lx", magic);
-  benchmark::AddCustomContext("event_shape", kEventShape);
-  benchmark::AddCustomContext("bench_dir", c.root);
-  benchmark::AddCustomContext("bench_dir_fs_magic", fs_type);
+  AddSetupContext(c.root, magic);
   benchmark::AddCustomContext("estoria_events", std::to_string(c.events));
   benchmark::AddCustomContext("peer_events", std::to_string(c.peer_events));
   benchmark::AddCustomContext("read_all_events", std::to_string(c.read_all_events()));

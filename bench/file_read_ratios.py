@@ -17,13 +17,12 @@ median stands for each benchmark. Exits 1 when a benchmark failed or a row is
 missing (the other figures are still printed), else 0 whatever the targets say.
 Python 3 standard library only.
 """
-import json
-import os
-import subprocess
 import sys
 
-DEFAULT_EXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "release", "bench",
-                           "file_read_bench")
+# bench_report.py sits beside this script (its directory is first on sys.path).
+from bench_report import (collect, finish, fmt, fmt_ratio, load, print_setup, ratio, release_exe, verdict,
+                          workload_target)
+
 PEERS = ("sqlite", "lmdb")
 
 # The issue's targets (issue 4, file store part 2).
@@ -35,72 +34,9 @@ TARGET_INDEX_BYTES = 24.0    # resident index bytes per event
 TO_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def load(argv):
-    args = argv[1:]
-    extra = []
-    if "--" in args:
-        i = args.index("--")
-        args, extra = args[:i], args[i + 1:]
-    if args and args[0] == "--run":
-        exe = args[1] if len(args) > 1 else DEFAULT_EXE
-        if not os.path.exists(exe):
-            sys.exit(f"file_read_ratios.py: no benchmark executable at {exe}")
-        run = subprocess.run([exe, "--benchmark_format=json", *extra], stdout=subprocess.PIPE, text=True)
-        if run.returncode != 0:
-            sys.exit(f"file_read_ratios.py: {exe} exited with {run.returncode}")
-        return json.loads(run.stdout)
-    if len(args) != 1:
-        sys.exit(__doc__)
-    if args[0] == "-":
-        return json.load(sys.stdin)
-    with open(args[0]) as f:
-        return json.load(f)
-
-
-def collect(report):
-    """Maps (workload, target) to the benchmark's row; reports errors."""
-    rows, medians, errors = {}, {}, []
-    for b in report.get("benchmarks", []):
-        name = b.get("run_name", b["name"])
-        parts = name.split("/")
-        if len(parts) < 2:
-            continue
-        key = (parts[0], parts[1])
-        if b.get("error_occurred"):
-            errors.append(f"{b['name']}: {b.get('error_message', 'error')}")
-            continue
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[key] = b
-        else:
-            rows.setdefault(key, b)
-    rows.update(medians)
-    return rows, errors
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def ratio(a, b):
-    if a is None or not b:
-        return None
-    return a / b
-
-
-def fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}x"
-
-
-def verdict(met):
-    return "-" if met is None else ("met" if met else "MISSED")
-
-
 def main(argv):
-    report = load(argv)
-    rows, errors = collect(report)
+    report = load("file_read_ratios.py", argv, release_exe("file_read_bench"), __doc__)
+    rows, errors = collect(report, workload_target)
     missing = []
 
     def get(workload, target, field="items_per_second"):
@@ -120,9 +56,7 @@ def main(argv):
     ctx = report.get("context", {})
     est_events = int(ctx.get("estoria_events", 0) or 0)
     peer_events = int(ctx.get("peer_events", 0) or 0)
-    print(f"event shape: {ctx.get('event_shape', '(not recorded)')}")
-    print(f"directory:   {ctx.get('bench_dir', '?')} (file system magic {ctx.get('bench_dir_fs_magic', '?')}), "
-          f"{ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')}")
+    print_setup(ctx)
     print(f"stores:      estoria {fmt(est_events)} events, sqlite and lmdb {fmt(peer_events)} events; "
           f"{ctx.get('layout', '?')}")
     if peer_events and est_events and peer_events < est_events:
@@ -178,17 +112,7 @@ def main(argv):
           + (f" (cold open: {fmt(index_cold, 1)})" if index_cold is not None else "")
           + f"   target <= {TARGET_INDEX_BYTES:.0f}: {verdict(met)}")
 
-    status = 0
-    if errors:
-        status = 1
-        print("\nfailed benchmarks:", file=sys.stderr)
-        for e in errors:
-            print(f"  {e}", file=sys.stderr)
-    if missing:
-        status = 1
-        print(f"\nmissing rows: {', '.join(sorted(set(missing)))}", file=sys.stderr)
-    return status
-
+    return finish(errors, missing)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

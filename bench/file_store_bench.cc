@@ -37,12 +37,9 @@
 // that out. The fdatasync_4KiB rows (first and last) show which case a run
 // was: tens of microseconds, or milliseconds.
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -56,6 +53,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "bench/event_shape.h"
 #include "bench/peers/lmdb_events.h"
 #include "bench/peers/peer_event.h"
@@ -68,25 +66,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kStreamType[] = "account";
-
 constexpr int64_t kBulkEvents = 1000;
 constexpr double kMinTimeSeconds = 0.5;
 constexpr int kSqliteBusyTimeoutMs = 10000;
 constexpr uint64_t kLmdbMapBytes = uint64_t{8} << 30;
 constexpr off_t kBaselineFileBytes = off_t{64} << 20;
 constexpr size_t kBaselineWriteBytes = 4096;
-constexpr long kTmpfsMagic = 0x01021994;
 // Latency samples reserved up front (they grow past it if need be), so that
 // the timed loop does not reallocate in the common case.
 constexpr int64_t kMaxReserve = int64_t{1} << 20;
 
-// Thread t's stream UUID: distinct per thread, one type.
-std::string StreamUuid(int thread) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "0190f3c4-8d1e-7c3a-9b2f-%012x", thread);
-  return buf;
-}
+// A peer appends its batches from PeerEvents (bench/bench_common.h).
+static_assert(kBulkEvents <= kMaxPeerEvents);
 
 // ---------------------------------------------------------------- directories
 
@@ -100,20 +91,10 @@ std::string& Root() {
 std::string FreshDir(const std::string& name) {
   static std::atomic<int> counter{0};
   std::string dir = Root() + "/" + name + "-" + std::to_string(counter++);
+  RemoveDir(dir);
   std::error_code ec;
-  fs::remove_all(dir, ec);
   fs::create_directories(dir, ec);
   return dir;
-}
-
-void RemoveDir(const std::string& dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-}
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
 // ---------------------------------------------------------------- targets
@@ -130,18 +111,10 @@ class Target {
   virtual int64_t StoredBytes() = 0;
 };
 
-// The events a peer appends: kBulkEvents of the shape above, built once.
-std::span<const PeerEvent> PeerEvents(int64_t n) {
-  static const std::array<MetadataPair, 2> metadata = {MetadataPair{kMetaKey1, kMetaValue1},
-                                                       MetadataPair{kMetaKey2, kMetaValue2}};
-  static const std::vector<PeerEvent> events(
-      kBulkEvents, PeerEvent{kEventType, std::span<const uint8_t>(Payload()), kContentType, metadata});
-  return std::span<const PeerEvent>(events).first(static_cast<size_t>(n));
-}
-
+// Thread t writes stream t.
 std::vector<PeerStream> PeerStreams(int threads) {
   std::vector<PeerStream> streams;
-  for (int t = 0; t < threads; ++t) streams.push_back(PeerStream{kStreamType, StreamUuid(t)});
+  for (int t = 0; t < threads; ++t) streams.push_back(PeerStreamOf(t));
   return streams;
 }
 
@@ -160,7 +133,7 @@ class EstoriaTarget : public Target {
     if (settings != nullptr && *settings != '\0') uri += "?" + std::string(settings);
     est_status st = est_store_open(uri.c_str(), &options, &store_);
     if (st != EST_OK) return Error("est_store_open", st);
-    for (int t = 0; t < threads; ++t) streams_.push_back(std::string(kStreamType) + "_" + StreamUuid(t));
+    for (int t = 0; t < threads; ++t) streams_.push_back(StreamId(t));
     return "";
   }
 
@@ -480,28 +453,21 @@ void RegisterAll() {
 
 // Picks the root directory and refuses tmpfs, where fdatasync costs nothing.
 bool SetUpRoot() {
-  const char* base = std::getenv("ESTORIA_BENCH_DIR");
-  if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
-  if (base == nullptr || *base == '\0') base = "/tmp";
-  Root() = std::string(base) + "/file_store_bench." + std::to_string(::getpid());
+  Root() = BenchBaseDir() + "/file_store_bench." + std::to_string(::getpid());
   std::error_code ec;
   fs::create_directories(Root(), ec);
-  struct statfs sfs;
-  if (ec || ::statfs(Root().c_str(), &sfs) != 0) {
+  const long magic = FsMagic(Root());
+  if (ec || magic == -1) {
     std::fprintf(stderr, "file_store_bench: cannot use %s\n", Root().c_str());
     return false;
   }
-  if (static_cast<long>(sfs.f_type) == kTmpfsMagic) {
+  if (magic == kTmpfsMagic) {
     std::fprintf(stderr, "file_store_bench: %s is on tmpfs; set ESTORIA_BENCH_DIR to a directory on a real disk\n",
                  Root().c_str());
     RemoveDir(Root());
     return false;
   }
-  char fs_type[32];
-  std::snprintf(fs_type, sizeof fs_type, "0x%lx", static_cast<long>(sfs.f_type));
-  benchmark::AddCustomContext("event_shape", kEventShape);
-  benchmark::AddCustomContext("bench_dir", Root());
-  benchmark::AddCustomContext("bench_dir_fs_magic", fs_type);
+  AddSetupContext(Root(), magic);
   return true;
 }
 

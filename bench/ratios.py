@@ -10,48 +10,22 @@ time per event of every other layer (capi, capi_bytes, sdk) divided by the core'
 slower than calling the core directly), from Google Benchmark's items/s
 (CPU time). Python 3 standard library only.
 """
-import json
-import os
-import subprocess
 import sys
 
-DEFAULT_EXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "release", "bench",
-                           "estoria_bench")
+# bench_report.py sits beside this script (its directory is first on sys.path).
+from bench_report import collect, release_exe, run_benchmark, run_name, split_args
 
 
 def main(argv):
-    args = argv[1:]
-    extra = []
-    if "--" in args:
-        i = args.index("--")
-        args, extra = args[:i], args[i + 1:]
-    exe = args[0] if args else DEFAULT_EXE
-    if not os.path.exists(exe):
-        print(f"ratios.py: no benchmark executable at {exe}; build the release preset first", file=sys.stderr)
-        return 2
-    run = subprocess.run([exe, "--benchmark_format=json", *extra], stdout=subprocess.PIPE, text=True)
-    if run.returncode != 0:
-        print(f"ratios.py: {exe} exited with {run.returncode}", file=sys.stderr)
-        return 1
-    report = json.loads(run.stdout)
+    args, extra = split_args(argv)
+    report = run_benchmark("ratios.py", args[0] if args else release_exe("estoria_bench"), extra)
 
-    # Seconds per event for each benchmark. With --benchmark_repetitions the
-    # median aggregate stands for the benchmark; otherwise the single run.
-    per_event = {}
-    medians = {}
-    for b in report.get("benchmarks", []):
-        if b.get("error_occurred"):
-            print(f"ratios.py: {b['name']}: {b.get('error_message', 'error')}", file=sys.stderr)
-            continue
-        items = b.get("items_per_second")
-        if not items:
-            continue
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[b["run_name"]] = 1.0 / items
-        else:
-            per_event.setdefault(b.get("run_name", b["name"]), 1.0 / items)
-    per_event.update(medians)
+    # One row per benchmark that counted items (the median with
+    # --benchmark_repetitions), as seconds per event.
+    rows, errors = collect(report, lambda b: run_name(b) if b.get("items_per_second") else None)
+    for e in errors:
+        print(f"ratios.py: {e}", file=sys.stderr)
+    per_event = {name: 1.0 / b["items_per_second"] for name, b in rows.items()}
 
     groups = {}
     for name, seconds in per_event.items():

@@ -141,19 +141,25 @@ bool DecodeEvent(const MDB_val& value, EventView* e) {
   return d.ok() && e->version > 0 && !e->type.empty();
 }
 
-// A read-only transaction, aborted (LMDB's way to end a reader) on scope exit.
-struct ReadTxn {
+// A read-only transaction with one cursor, both ended on scope exit: the
+// cursor closed first, then the transaction aborted (LMDB's way to end a
+// reader).
+struct ReadCursor {
   MDB_txn* txn = nullptr;
-  ~ReadTxn() {
+  MDB_cursor* cursor = nullptr;
+
+  ~ReadCursor() {
+    if (cursor != nullptr) mdb_cursor_close(cursor);
     if (txn != nullptr) mdb_txn_abort(txn);
   }
-};
 
-// A cursor closed on scope exit (before its transaction ends).
-struct Cursor {
-  MDB_cursor* cursor = nullptr;
-  ~Cursor() {
-    if (cursor != nullptr) mdb_cursor_close(cursor);
+  // Begins the transaction in `env` and opens the cursor over `dbi`; false
+  // with *error set when either fails.
+  bool Open(MDB_env* env, MDB_dbi dbi, std::string* error) {
+    int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) return Fail("mdb_txn_begin", rc, error);
+    if ((rc = mdb_cursor_open(txn, dbi, &cursor)) != MDB_SUCCESS) return Fail("mdb_cursor_open", rc, error);
+    return true;
   }
 };
 
@@ -258,26 +264,22 @@ bool LmdbEvents::Append(const PeerStream& stream, std::span<const PeerEvent> eve
 bool LmdbEvents::ReadStream(const PeerStream& stream, int64_t after_version, int64_t limit, PeerReadTally* tally,
                             std::string* error) const {
   const std::string stream_id = stream.Id();
-  ReadTxn txn;
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn.txn);
-  if (rc != MDB_SUCCESS) return Fail("mdb_txn_begin", rc, error);
-  Cursor index;
-  if ((rc = mdb_cursor_open(txn.txn, streams_dbi_, &index.cursor)) != MDB_SUCCESS) {
-    return Fail("mdb_cursor_open", rc, error);
-  }
+  ReadCursor index;
+  if (!index.Open(env_, streams_dbi_, error)) return false;
   std::vector<uint8_t> start(stream_id.size() + 8);
   std::memcpy(start.data(), stream_id.data(), stream_id.size());
   PutBigEndian64(static_cast<uint64_t>(after_version + 1), start.data() + stream_id.size());
   MDB_val key = Val(start.data(), start.size()), value;
   EventView e;
   int64_t n = 0;
+  int rc;
   for (rc = mdb_cursor_get(index.cursor, &key, &value, MDB_SET_RANGE); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(index.cursor, &key, &value, MDB_NEXT)) {
     if (key.mv_size != start.size() || std::memcmp(key.mv_data, stream_id.data(), stream_id.size()) != 0) break;
     if (limit > 0 && n++ == limit) return true;
     if (value.mv_size != 8) return Fail("a stream index entry", MDB_CORRUPTED, error);
     MDB_val event;
-    if ((rc = mdb_get(txn.txn, events_dbi_, &value, &event)) != MDB_SUCCESS) return Fail("mdb_get", rc, error);
+    if ((rc = mdb_get(index.txn, events_dbi_, &value, &event)) != MDB_SUCCESS) return Fail("mdb_get", rc, error);
     if (!DecodeEvent(event, &e)) return Fail("decoding an event", MDB_CORRUPTED, error);
     tally->Add(e.data, e.data_len);
   }
@@ -285,18 +287,14 @@ bool LmdbEvents::ReadStream(const PeerStream& stream, int64_t after_version, int
 }
 
 bool LmdbEvents::ReadAll(int64_t after_position, int64_t limit, PeerReadTally* tally, std::string* error) const {
-  ReadTxn txn;
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn.txn);
-  if (rc != MDB_SUCCESS) return Fail("mdb_txn_begin", rc, error);
-  Cursor events;
-  if ((rc = mdb_cursor_open(txn.txn, events_dbi_, &events.cursor)) != MDB_SUCCESS) {
-    return Fail("mdb_cursor_open", rc, error);
-  }
+  ReadCursor events;
+  if (!events.Open(env_, events_dbi_, error)) return false;
   uint8_t start[8];
   PutBigEndian64(static_cast<uint64_t>(after_position + 1), start);
   MDB_val key = Val(start, 8), value;
   EventView e;
   int64_t n = 0;
+  int rc;
   for (rc = mdb_cursor_get(events.cursor, &key, &value, MDB_SET_RANGE); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(events.cursor, &key, &value, MDB_NEXT)) {
     if (limit > 0 && n++ == limit) return true;

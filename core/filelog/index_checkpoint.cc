@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filelog/frame_content.h"
 #include "core/util/crc32c.h"
+#include "core/util/little_endian.h"
 #include "core/util/status.h"
 
 namespace estoria::core::filelog {
@@ -58,16 +59,8 @@ constexpr uint8_t kZeros[8] = {};
 
 size_t Pad8(size_t n) { return (n + 7) & ~size_t{7}; }
 
-template <typename T>
-void Put(uint8_t* out, size_t at, T v) {
-  std::memcpy(out + at, &v, sizeof(v));
-}
-template <typename T>
-T Get(const uint8_t* in, size_t at) {
-  T v;
-  std::memcpy(&v, in + at, sizeof(v));
-  return v;
-}
+using little_endian::Get;
+using little_endian::Put;
 
 // The preamble's own checksum: a flipped version byte must read as damage,
 // not as a newer format.

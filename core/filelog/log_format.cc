@@ -5,21 +5,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/util/crc32c.h"
+#include "core/util/little_endian.h"
 #include "core/util/status.h"
 
 namespace estoria::core::filelog {
 namespace {
 
-template <typename T>
-void Put(uint8_t* out, size_t at, T v) {
-  std::memcpy(out + at, &v, sizeof(v));
-}
-template <typename T>
-T Get(const uint8_t* in, size_t at) {
-  T v;
-  std::memcpy(&v, in + at, sizeof(v));
-  return v;
-}
+using little_endian::Get;
+using little_endian::Put;
 
 // Segment header layout: magic[8] | u32 format_version | u32 crc | u64 sequence | zeros to 64.
 constexpr size_t kSegVersionAt = 8, kSegCrcAt = 12, kSegSequenceAt = 16;

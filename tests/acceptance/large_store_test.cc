@@ -7,12 +7,8 @@
 // Then a writer process (follow_writer, from tests/readers) appends past the
 // checkpoint and is SIGKILLed: the reopen reads every acknowledged event.
 // No timing is asserted (performance belongs in bench/). File store only.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -32,6 +28,7 @@
 #include <vector>
 
 #include "tests/acceptance/acceptance.h"
+#include "tests/common/child_process.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ESTORIA_LARGE_STORE_ASAN 1
@@ -126,12 +123,9 @@ std::string FollowWriterPath() {
   return (self.parent_path().parent_path() / "readers" / "follow_writer").string();
 }
 
-// As in tests/readers/follow_writer.cc.
-std::string FollowStreamId(int index) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "follow_00000000-0000-4000-8000-%012d", index + 1);
-  return buf;
-}
+// follow_writer's streams here: kFollowStreams live ones, no doomed stream.
+constexpr int kFollowStreams = 3;
+std::string FollowStreamId(int index) { return test::FollowStreamId(index, kFollowStreams); }
 
 struct FollowAck {
   int stream = 0;
@@ -142,67 +136,23 @@ struct FollowAck {
 // (or 60 s passed), SIGKILLs it and returns its acknowledgements.
 std::vector<FollowAck> AppendThenKill(const std::string& writer, const std::string& dir, size_t want_acks) {
   std::vector<FollowAck> acks;
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+  test::ChildProcess child({writer, dir, "streams=" + std::to_string(kFollowStreams), "batches=0", "sync=always"}, /*with_stdin=*/false);
+  if (!child.started()) {
+    ADD_FAILURE() << child.error();
     return acks;
   }
-  std::vector<std::string> args = {writer, dir, "streams=3", "batches=0", "sync=always"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    close(out[0]);
-    return acks;
-  }
-  std::string output;
   size_t acked = 0;
-  bool eof = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!eof && acked < want_acks && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    char buf[8192];
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n > 0) {
-      output.append(buf, static_cast<size_t>(n));
-      acked = 0;
-      for (size_t at = output.find("ack "); at != std::string::npos; at = output.find("\nack ", at + 1)) ++acked;
-    } else if (n == 0 || errno != EINTR) {
-      eof = true;
-    }
+  const auto deadline = test::ChildProcess::Clock::now() + std::chrono::seconds(60);
+  while (!child.eof() && acked < want_acks && test::ChildProcess::Clock::now() < deadline) {
+    child.Pump(100);
+    for (const std::string& line : child.NewLines()) acked += line.rfind("ack ", 0) == 0;
   }
-  kill(pid, SIGKILL);
-  // Whatever it wrote before dying is acknowledged too: read to EOF.
-  for (;;) {
-    char buf[8192];
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n > 0) {
-      output.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  // Whatever it wrote before dying is acknowledged too: Finish reads to EOF.
+  const int status = child.Finish(SIGKILL);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the writer ended on its own (status " << status << "):\n"
-      << output;
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (lines.eof()) break;  // a last line without its newline is not whole
+      << child.output();
+  for (const std::string& line : test::Lines(child.output())) {
     std::istringstream in(line);
     std::string word;
     int64_t batch = 0, size = 0;
@@ -345,7 +295,7 @@ TEST_P(LargeStoreTest, UncleanStopAfterTheCheckpointLosesNothingAcknowledged) {
 
   int64_t acked_events = 0;
   std::map<int, std::vector<Event>> follow;
-  for (int s = 0; s < 3; ++s) {
+  for (int s = 0; s < kFollowStreams; ++s) {
     ReadResult r = ReadStream(store_, FollowStreamId(s));
     if (r.status == EST_OK) follow[s] = std::move(r.events);
   }

@@ -8,19 +8,14 @@
 //
 // ESTORIA_CRASH_ROUNDS (default 30) sets the number of kill rounds;
 // ESTORIA_CRASH_SEED fixes the random delays (the seed is printed).
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <sstream>
@@ -30,6 +25,8 @@
 
 #include "estoria/estoria.h"
 #include "gtest/gtest.h"
+#include "tests/common/child_process.h"
+#include "tests/common/temp_dir.h"
 
 #ifndef ESTORIA_CRASH_WRITER
 #error "ESTORIA_CRASH_WRITER must name the crash_writer binary"
@@ -37,13 +34,12 @@
 
 namespace {
 
-constexpr int kStreams = 6;  // as in crash_writer.cc
+using estoria::test::ChildProcess;
+using estoria::test::CrashStreamId;
+using estoria::test::Lines;
+using estoria::test::TempDir;
 
-std::string StreamId(int index) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "crash_00000000-0000-4000-8000-%012d", index + 1);
-  return buf;
-}
+constexpr int kStreams = 6;  // as in crash_writer.cc
 
 int64_t EnvInt(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
@@ -51,140 +47,9 @@ int64_t EnvInt(const char* name, int64_t fallback) {
   return std::strtoll(v, nullptr, 10);
 }
 
-// A fresh directory under the test temp dir, removed by the destructor.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "estoria_crash_XXXXXX";
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// A child process running crash_writer, its stdout on a pipe (and, when
-// asked, its stdin on another).
-struct Child {
-  pid_t pid = -1;
-  int out_fd = -1;  // read end of the child's stdout
-  int in_fd = -1;   // write end of the child's stdin, or -1
-  std::string output;
-  bool eof = false;
-};
-
-Child Spawn(const std::vector<std::string>& args, bool with_stdin) {
-  Child c;
-  int out[2];
-  int in[2] = {-1, -1};
-  if (pipe2(out, O_CLOEXEC) != 0 || (with_stdin && pipe2(in, O_CLOEXEC) != 0)) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return c;
-  }
-  // Built before fork: the child may only make async-signal-safe calls.
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);  // the duplicate does not inherit O_CLOEXEC
-    if (with_stdin) dup2(in[0], STDIN_FILENO);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  if (with_stdin) close(in[0]);
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    close(out[0]);
-    if (with_stdin) close(in[1]);
-    return c;
-  }
-  c.pid = pid;
-  c.out_fd = out[0];
-  c.in_fd = with_stdin ? in[1] : -1;
-  return c;
-}
-
-// Reads whatever the child writes within `timeout_ms` (at least one poll).
-void Drain(Child& c, int timeout_ms) {
-  if (c.eof) return;
-  pollfd p{c.out_fd, POLLIN, 0};
-  int r = poll(&p, 1, timeout_ms);
-  if (r <= 0) return;
-  char buf[8192];
-  ssize_t n = read(c.out_fd, buf, sizeof buf);
-  if (n > 0) {
-    c.output.append(buf, static_cast<size_t>(n));
-  } else if (n == 0 || errno != EINTR) {
-    c.eof = true;
-  }
-}
-
-using Clock = std::chrono::steady_clock;
-
-// Drains until a complete line starting with "ready " arrived (true) or the
-// child ended or 60 s passed (false).
-bool WaitReady(Child& c) {
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!c.eof && Clock::now() < deadline) {
-    size_t at = c.output.find("ready ");
-    if (at != std::string::npos && (at == 0 || c.output[at - 1] == '\n') &&
-        c.output.find('\n', at) != std::string::npos) {
-      return true;
-    }
-    Drain(c, 50);
-  }
-  return false;
-}
-
-// Drains for `ms` milliseconds, so that the child never blocks on a full pipe.
-void DrainFor(Child& c, int ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(ms);
-  do {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    Drain(c, static_cast<int>(std::max<int64_t>(0, left)));
-  } while (!c.eof && Clock::now() < deadline);
-}
-
-// Kills (when `signal` > 0) and reaps the child, reading its output to EOF.
-// Returns the wait status.
-int Finish(Child& c, int signal) {
-  if (signal > 0) kill(c.pid, signal);
-  if (c.in_fd >= 0) {
-    close(c.in_fd);
-    c.in_fd = -1;
-  }
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!c.eof && Clock::now() < deadline) Drain(c, 100);
-  if (!c.eof) kill(c.pid, SIGKILL);  // a child that hangs is killed, and the test fails below
-  int status = 0;
-  while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  close(c.out_fd);
-  c.out_fd = -1;
-  return status;
-}
-
-// The complete lines of a child's output (a trailing partial line is not one).
-std::vector<std::string> Lines(const std::string& output) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  for (size_t nl; (nl = output.find('\n', start)) != std::string::npos; start = nl + 1) {
-    lines.push_back(output.substr(start, nl - start));
-  }
-  return lines;
-}
+// Reads until the child wrote a complete line starting with "ready " (true)
+// or it ended or 60 s passed (false).
+bool WaitReady(ChildProcess& c) { return !c.WaitForLine("ready ", /*prefix=*/true).empty(); }
 
 struct Ack {
   int stream = 0;
@@ -265,12 +130,12 @@ class CrashTest : public ::testing::Test {
     est_store* store = Open(dir);
     if (store == nullptr) return content;
     std::map<std::string, int> index_of;
-    for (int s = 0; s < kStreams; ++s) index_of[StreamId(s)] = s;
+    for (int s = 0; s < kStreams; ++s) index_of[CrashStreamId(s)] = s;
 
     for (int s = 0; s < kStreams; ++s) {
-      SCOPED_TRACE("stream " + StreamId(s));
+      SCOPED_TRACE("stream " + CrashStreamId(s));
       est_iter* it = nullptr;
-      est_status st = est_read_stream(store, StreamId(s).c_str(), nullptr, &it);
+      est_status st = est_read_stream(store, CrashStreamId(s).c_str(), nullptr, &it);
       if (st == EST_ERR_NOT_FOUND) continue;
       EXPECT_EQ(st, EST_OK) << est_last_error();
       if (st != EST_OK) continue;
@@ -390,23 +255,23 @@ TEST_F(CrashTest, SigkilledWriterLosesNothingAcknowledgedAndLeavesNoPartialBatch
     // open or recovery.
     bool wait_ready = rng_() % 5 != 0;
     int delay_ms = static_cast<int>(rng_() % 51);
-    Child c = Spawn({ESTORIA_CRASH_WRITER, "write", dir, std::to_string(round)}, false);
-    ASSERT_GT(c.pid, 0);
+    ChildProcess c({ESTORIA_CRASH_WRITER, "write", dir, std::to_string(round)}, /*with_stdin=*/false);
+    ASSERT_TRUE(c.started()) << c.error();
     if (wait_ready) {
       bool ready = WaitReady(c);
       if (!ready) {
-        Finish(c, SIGKILL);
-        FAIL() << "the writer never became ready; it wrote:\n" << c.output;
+        c.Finish(SIGKILL);
+        FAIL() << "the writer never became ready; it wrote:\n" << c.output();
       }
     }
-    DrainFor(c, delay_ms);
-    int status = Finish(c, SIGKILL);
+    c.PumpFor(delay_ms);
+    int status = c.Finish(SIGKILL);
     std::string error_line;
-    std::vector<Ack> acks = ParseAcks(c.output, &error_line);
+    std::vector<Ack> acks = ParseAcks(c.output(), &error_line);
     ASSERT_TRUE(error_line.empty()) << error_line;
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         << "the writer ended on its own (status " << status << "); it wrote:\n"
-        << c.output;
+        << c.output();
     total_acks += acks.size();
 
     Content now = ReadBack(dir);
@@ -419,8 +284,8 @@ TEST_F(CrashTest, SigkilledWriterLosesNothingAcknowledgedAndLeavesNoPartialBatch
       EXPECT_EQ(a.last_version - a.first_version + 1, a.count);
       for (int64_t v = a.first_version; v <= a.last_version; ++v) {
         auto it = now.find({a.stream, v});
-        ASSERT_NE(it, now.end()) << "acknowledged " << StreamId(a.stream) << " v" << v << " lost";
-        EXPECT_EQ(it->second.marker, a.marker) << StreamId(a.stream) << " v" << v;
+        ASSERT_NE(it, now.end()) << "acknowledged " << CrashStreamId(a.stream) << " v" << v << " lost";
+        EXPECT_EQ(it->second.marker, a.marker) << CrashStreamId(a.stream) << " v" << v;
         if (v == a.first_version) {
           EXPECT_EQ(it->second.position, a.first_position);
         }
@@ -434,14 +299,14 @@ TEST_F(CrashTest, SigkilledWriterLosesNothingAcknowledgedAndLeavesNoPartialBatch
     int64_t max_position = 0;
     for (const auto& [key, stored] : previous) {
       auto it = now.find(key);
-      ASSERT_NE(it, now.end()) << StreamId(key.first) << " v" << key.second << " vanished";
-      EXPECT_EQ(it->second, stored) << StreamId(key.first) << " v" << key.second << " changed";
+      ASSERT_NE(it, now.end()) << CrashStreamId(key.first) << " v" << key.second << " vanished";
+      EXPECT_EQ(it->second, stored) << CrashStreamId(key.first) << " v" << key.second << " changed";
     }
     for (const auto& [key, stored] : now) {
       max_position = std::max(max_position, stored.position);
       if (previous.count(key) == 0) {
         EXPECT_GT(stored.position, previous_max_position)
-            << StreamId(key.first) << " v" << key.second << " reuses a position";
+            << CrashStreamId(key.first) << " v" << key.second << " reuses a position";
       }
     }
     ASSERT_FALSE(HasFailure());
@@ -458,12 +323,12 @@ TEST_F(CrashTest, KilledDuringCreationLeavesAStoreThatOpens) {
     SCOPED_TRACE("attempt " + std::to_string(i));
     TempDir tmp;
     const std::string dir = tmp.path() + "/store";
-    Child c = Spawn({ESTORIA_CRASH_WRITER, "write", dir, "0"}, false);
-    ASSERT_GT(c.pid, 0);
-    DrainFor(c, static_cast<int>(rng_() % 30));
-    Finish(c, SIGKILL);
+    ChildProcess c({ESTORIA_CRASH_WRITER, "write", dir, "0"}, /*with_stdin=*/false);
+    ASSERT_TRUE(c.started()) << c.error();
+    c.PumpFor(static_cast<int>(rng_() % 30));
+    c.Finish(SIGKILL);
     std::string error_line;
-    ParseAcks(c.output, &error_line);
+    ParseAcks(c.output(), &error_line);
     ASSERT_TRUE(error_line.empty()) << error_line;
     ReadBack(dir);  // opens (creating when nothing was made yet) and checks
     ASSERT_FALSE(HasFailure());
@@ -473,24 +338,24 @@ TEST_F(CrashTest, KilledDuringCreationLeavesAStoreThatOpens) {
 TEST_F(CrashTest, OpenWhileAnotherProcessHoldsTheStoreIsBusyNamingItsPid) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/store";
-  Child c = Spawn({ESTORIA_CRASH_WRITER, "hold", dir}, true);
-  ASSERT_GT(c.pid, 0);
+  ChildProcess c({ESTORIA_CRASH_WRITER, "hold", dir});
+  ASSERT_TRUE(c.started()) << c.error();
   if (!WaitReady(c)) {
-    Finish(c, SIGKILL);
-    FAIL() << "the holder never became ready; it wrote:\n" << c.output;
+    c.Finish(SIGKILL);
+    FAIL() << "the holder never became ready; it wrote:\n" << c.output();
   }
   est_store* store = nullptr;
   est_status st = est_store_open(("file:" + dir).c_str(), nullptr, &store);
   std::string message = est_last_error();
   EXPECT_EQ(st, EST_ERR_BUSY) << est_status_name(st) << ": " << message;
   EXPECT_EQ(store, nullptr);
-  EXPECT_NE(message.find(std::to_string(c.pid)), std::string::npos)
-      << "the message does not name the holder's PID " << c.pid << ": " << message;
+  EXPECT_NE(message.find(std::to_string(c.pid())), std::string::npos)
+      << "the message does not name the holder's PID " << c.pid() << ": " << message;
   est_store_close(store);
 
   // Closing stdin lets the holder close the store and exit; then the store is free.
-  int status = Finish(c, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "holder status " << status << ":\n" << c.output;
+  int status = c.Finish(0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "holder status " << status << ":\n" << c.output();
   store = Open(dir);
   EXPECT_NE(store, nullptr);
   est_store_close(store);
@@ -499,13 +364,13 @@ TEST_F(CrashTest, OpenWhileAnotherProcessHoldsTheStoreIsBusyNamingItsPid) {
 TEST_F(CrashTest, LockOfAKilledHolderDoesNotBlockTheNextOpen) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/store";
-  Child c = Spawn({ESTORIA_CRASH_WRITER, "hold", dir}, true);
-  ASSERT_GT(c.pid, 0);
+  ChildProcess c({ESTORIA_CRASH_WRITER, "hold", dir});
+  ASSERT_TRUE(c.started()) << c.error();
   if (!WaitReady(c)) {
-    Finish(c, SIGKILL);
-    FAIL() << "the holder never became ready; it wrote:\n" << c.output;
+    c.Finish(SIGKILL);
+    FAIL() << "the holder never became ready; it wrote:\n" << c.output();
   }
-  int status = Finish(c, SIGKILL);
+  int status = c.Finish(SIGKILL);
   ASSERT_TRUE(WIFSIGNALED(status));
   est_store* store = Open(dir);  // the lock file names a dead PID: not BUSY
   EXPECT_NE(store, nullptr);

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "estoria/estoria.h"
+#include "tests/common/child_process.h"
 
 namespace {
 
@@ -43,27 +44,10 @@ constexpr int kStreams = 6;
 constexpr int kThreads = 4;
 constexpr auto kMaxRunTime = std::chrono::seconds(20);  // a lost parent never leaves us running
 
-// The stream IDs shared with the checker (crash_test.cc has the same rule).
-std::string StreamId(int index) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "crash_00000000-0000-4000-8000-%012d", index + 1);
-  return buf;
-}
-
-// Writes a whole line with one write(2) (retried only on EINTR), so that a
-// reader sees either all of it or none.
-void WriteLine(const std::string& line) {
-  std::string text = line + "\n";
-  for (;;) {
-    ssize_t n = write(STDOUT_FILENO, text.data(), text.size());
-    if (n >= 0 || errno != EINTR) return;
-  }
-}
-
-[[noreturn]] void Fail(const char* what, est_status status) {
-  WriteLine(std::string("error ") + est_status_name(status) + " " + what + ": " + est_last_error());
-  _exit(2);
-}
+// The protocol's lines, and the stream IDs shared with the checker.
+using estoria::test::CrashStreamId;
+using estoria::test::Fail;
+using estoria::test::WriteLine;
 
 std::atomic<int64_t> tips[kStreams];
 
@@ -76,7 +60,7 @@ void RaiseTip(int stream, int64_t version) {
 void Writer(est_store* store, const std::string& round, int thread) {
   std::mt19937_64 rng(std::random_device{}() ^ (static_cast<uint64_t>(thread) << 32));
   std::vector<std::string> ids;
-  for (int s = 0; s < kStreams; ++s) ids.push_back(StreamId(s));
+  for (int s = 0; s < kStreams; ++s) ids.push_back(CrashStreamId(s));
   for (uint64_t seq = 0;; ++seq) {
     int stream = static_cast<int>(rng() % kStreams);
     int n = 1 + static_cast<int>(rng() % 5);

@@ -50,36 +50,18 @@
 #include <vector>
 
 #include "estoria/estoria.h"
+#include "tests/common/child_process.h"
 
 namespace {
 
 constexpr int kMaxBatch = 50;
 constexpr auto kMaxRunTime = std::chrono::seconds(120);  // a lost parent never leaves us running
 
-// The stream IDs shared with the checkers (reader_process_test.cc and
-// large_store_test.cc have the same rule).
-std::string StreamId(int index, int streams) {
-  char buf[64];
-  if (index == streams) {
-    std::snprintf(buf, sizeof buf, "doomed_00000000-0000-4000-8000-000000000001");
-  } else {
-    std::snprintf(buf, sizeof buf, "follow_00000000-0000-4000-8000-%012d", index + 1);
-  }
-  return buf;
-}
-
-void WriteLine(const std::string& line) {
-  std::string text = line + "\n";
-  for (;;) {
-    ssize_t n = write(STDOUT_FILENO, text.data(), text.size());
-    if (n >= 0 || errno != EINTR) return;
-  }
-}
-
-[[noreturn]] void Fail(const char* what, est_status status) {
-  WriteLine(std::string("error ") + est_status_name(status) + " " + what + ": " + est_last_error());
-  _exit(2);
-}
+// The protocol's lines, and the stream IDs shared with the checkers
+// (reader_process_test.cc and large_store_test.cc).
+using estoria::test::Fail;
+using estoria::test::FollowStreamId;
+using estoria::test::WriteLine;
 
 struct Settings {
   std::string dir;
@@ -163,7 +145,7 @@ class Writer {
     options.expect = EST_EXPECT_VERSION;
     options.expected_version = tip;
     est_append_result result = EST_APPEND_RESULT_INIT;
-    st = est_append_batch(store_, StreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
+    st = est_append_batch(store_, FollowStreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
     est_batch_free(batch);
     if (st != EST_OK) Fail("est_append_batch", st);
     tips_[static_cast<size_t>(stream)] = result.last_version;
@@ -174,7 +156,7 @@ class Writer {
   }
 
   void DeleteDoomed() {
-    est_status st = est_delete_stream(store_, StreamId(settings_.streams, settings_.streams).c_str(), 0);
+    est_status st = est_delete_stream(store_, FollowStreamId(settings_.streams, settings_.streams).c_str(), 0);
     // A doomed stream never written (no batch landed on it) is NOT_FOUND.
     if (st != EST_OK && st != EST_ERR_NOT_FOUND) Fail("est_delete_stream", st);
     doomed_deleted_ = true;

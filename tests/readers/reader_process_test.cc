@@ -14,13 +14,9 @@
 //
 // Not run in the TSan tree (as tests/crash: fork in a threaded process, and
 // these tests are about visibility across processes, not races).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +32,8 @@
 
 #include "estoria/estoria.h"
 #include "gtest/gtest.h"
+#include "tests/common/child_process.h"
+#include "tests/common/temp_dir.h"
 
 #ifndef ESTORIA_FOLLOW_WRITER
 #error "ESTORIA_FOLLOW_WRITER must name the follow_writer binary"
@@ -48,138 +46,11 @@ using Clock = std::chrono::steady_clock;
 // How long an acknowledged batch may stay invisible to a reader that polls.
 constexpr auto kVisibilityBound = std::chrono::seconds(10);
 
-// As in follow_writer.cc: stream index `streams` is the doomed stream.
-std::string StreamId(int index, int streams) {
-  char buf[64];
-  if (index == streams) {
-    std::snprintf(buf, sizeof buf, "doomed_00000000-0000-4000-8000-000000000001");
-  } else {
-    std::snprintf(buf, sizeof buf, "follow_00000000-0000-4000-8000-%012d", index + 1);
-  }
-  return buf;
-}
-
-// ------------------------------------------------------------ the child
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "estoria_readers_XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// follow_writer running as a child, stdout and stdin on pipes. The
-// destructor kills and reaps a child the test did not finish.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& args) {
-    int out[2];
-    int in[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0) {
-      ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-      return;
-    }
-    std::vector<char*> argv;  // built before fork: the child only execs
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      dup2(in[0], STDIN_FILENO);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    if (pid < 0) {
-      ADD_FAILURE() << "fork: " << std::strerror(errno);
-      close(out[0]);
-      close(in[1]);
-      return;
-    }
-    pid_ = pid;
-    out_fd_ = out[0];
-    in_fd_ = in[1];
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) Finish(SIGKILL);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  bool eof() const { return eof_; }
-  const std::string& output() const { return output_; }
-
-  // Reads what the child wrote within `timeout_ms` (one read at most).
-  void Pump(int timeout_ms) {
-    if (eof_ || out_fd_ < 0) return;
-    pollfd p{out_fd_, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) <= 0) return;
-    char buf[16384];
-    ssize_t n = read(out_fd_, buf, sizeof buf);
-    if (n > 0) {
-      output_.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      eof_ = true;
-    }
-  }
-
-  // The complete lines written since the last call.
-  std::vector<std::string> NewLines() {
-    std::vector<std::string> lines;
-    for (size_t nl; (nl = output_.find('\n', consumed_)) != std::string::npos; consumed_ = nl + 1) {
-      lines.push_back(output_.substr(consumed_, nl - consumed_));
-    }
-    return lines;
-  }
-
-  void Send(const std::string& line) {
-    std::string text = line + "\n";
-    ASSERT_EQ(write(in_fd_, text.data(), text.size()), static_cast<ssize_t>(text.size()))
-        << "writing to the child: " << std::strerror(errno);
-  }
-
-  // Closes the child's stdin (when `signal` is 0) or signals it, reads to
-  // EOF and reaps it. Returns the wait status.
-  int Finish(int signal) {
-    if (signal > 0) kill(pid_, signal);
-    if (in_fd_ >= 0) {
-      close(in_fd_);
-      in_fd_ = -1;
-    }
-    auto deadline = Clock::now() + std::chrono::seconds(120);
-    while (!eof_ && Clock::now() < deadline) Pump(100);
-    if (!eof_) kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    close(out_fd_);
-    out_fd_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int in_fd_ = -1;
-  bool eof_ = false;
-  bool reaped_ = false;
-  std::string output_;
-  size_t consumed_ = 0;
-};
+// follow_writer runs as a ChildProcess, stdout and stdin on pipes; its
+// stream index `streams` is the doomed stream (FollowStreamId).
+using estoria::test::ChildProcess;
+using estoria::test::FollowStreamId;
+using estoria::test::TempDir;
 
 // ------------------------------------------------------------ what is read
 
@@ -317,7 +188,7 @@ class Follower {
       return;
     }
     EXPECT_TRUE(p.stream >= 0 && p.stream <= streams_);
-    EXPECT_EQ(c.stream, StreamId(p.stream, streams_)) << "an event in another stream than it names";
+    EXPECT_EQ(c.stream, FollowStreamId(p.stream, streams_)) << "an event in another stream than it names";
     EXPECT_EQ(c.version, p.version) << "an event at another version than it names";
     int64_t& tip = tips_[c.stream];
     EXPECT_EQ(c.version, tip + 1) << "versions of " << c.stream << " not gapless";
@@ -378,8 +249,8 @@ void FollowWhileWriting(const FollowRun& run) {
   const std::string dir = tmp.path() + "/store";
   std::vector<std::string> args = {ESTORIA_FOLLOW_WRITER, dir, "streams=" + std::to_string(run.streams)};
   args.insert(args.end(), run.writer_args.begin(), run.writer_args.end());
-  Child child(args);
-  ASSERT_TRUE(child.started());
+  ChildProcess child(args);
+  ASSERT_TRUE(child.started()) << child.error();
 
   std::map<int64_t, Ack> acks;
   std::deque<std::pair<int64_t, Clock::time_point>> pending;  // acked batches not yet seen
@@ -470,17 +341,17 @@ void FollowWhileWriting(const FollowRun& run) {
   // doomed stream gone.
   std::vector<Copied> expected;
   for (const Copied& c : follower.events()) {
-    if (c.stream != StreamId(run.streams, run.streams) || !deleted) expected.push_back(c);
+    if (c.stream != FollowStreamId(run.streams, run.streams) || !deleted) expected.push_back(c);
   }
   std::vector<Copied> again = ReadAllFrom(ro, 0);
   EXPECT_EQ(again.size(), expected.size());
   EXPECT_TRUE(again == expected) << "a read from the start differs from what was followed";
   int64_t live_read = 0;
-  for (const Copied& c : again) live_read += c.stream != StreamId(run.streams, run.streams);
+  for (const Copied& c : again) live_read += c.stream != FollowStreamId(run.streams, run.streams);
   EXPECT_EQ(live_read, live_events);
   if (deleted) {
     est_iter* it = nullptr;
-    EXPECT_EQ(est_read_stream(ro, StreamId(run.streams, run.streams).c_str(), nullptr, &it), EST_ERR_NOT_FOUND);
+    EXPECT_EQ(est_read_stream(ro, FollowStreamId(run.streams, run.streams).c_str(), nullptr, &it), EST_ERR_NOT_FOUND);
     est_iter_close(it);
   }
   est_store_close(ro);
@@ -501,25 +372,17 @@ TEST(ReaderProcess, SegmentRollsWithoutCompactionKeepTheReaderConsistent) {
 
 // Waits until the child wrote a line equal to `want` (or starting with it
 // when `prefix`), returning it; "" on EOF or after 60 s.
-std::string WaitLine(Child& child, const std::string& want, bool prefix, std::vector<std::string>* seen) {
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    for (const std::string& line : child.NewLines()) {
-      seen->push_back(line);
-      if (line == want || (prefix && line.rfind(want, 0) == 0)) return line;
-    }
-    if (child.eof() || Clock::now() > deadline) return "";
-    child.Pump(50);
-  }
+std::string WaitLine(ChildProcess& child, const std::string& want, bool prefix, std::vector<std::string>* seen) {
+  return child.WaitForLine(want, prefix, std::chrono::seconds(60), seen);
 }
 
 TEST(ReaderProcess, IteratorOfAReaderReadsWhatItBeganWithAcrossCompactionInTheWriter) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/store";
   const int kStreams = 3;
-  Child child({ESTORIA_FOLLOW_WRITER, dir, "streams=3", "batches=120", "segment_bytes=16384", "doomed_every=3",
+  ChildProcess child({ESTORIA_FOLLOW_WRITER, dir, "streams=3", "batches=120", "segment_bytes=16384", "doomed_every=3",
                "hold=1", "seed=7"});
-  ASSERT_TRUE(child.started());
+  ASSERT_TRUE(child.started()) << child.error();
   std::vector<std::string> lines;
   ASSERT_EQ(WaitLine(child, "done", false, &lines), "done") << child.output();
   int64_t acked_events = 0;
@@ -527,7 +390,7 @@ TEST(ReaderProcess, IteratorOfAReaderReadsWhatItBeganWithAcrossCompactionInTheWr
     Ack a;
     if (ParseAck(line, &a)) acked_events += a.size;
   }
-  const std::string doomed = StreamId(kStreams, kStreams);
+  const std::string doomed = FollowStreamId(kStreams, kStreams);
 
   est_store* ro = OpenReadOnly(dir);
   ASSERT_NE(ro, nullptr);
@@ -552,9 +415,9 @@ TEST(ReaderProcess, IteratorOfAReaderReadsWhatItBeganWithAcrossCompactionInTheWr
   EXPECT_EQ(Copy(all_view), before.front());
   EXPECT_EQ(Copy(gone_view), doomed_before.front());
 
-  child.Send("delete");
+  ASSERT_TRUE(child.Send("delete")) << "writing to the child: " << std::strerror(errno);
   ASSERT_EQ(WaitLine(child, "deleted", false, &lines), "deleted") << child.output();
-  child.Send("compact");
+  ASSERT_TRUE(child.Send("compact")) << "writing to the child: " << std::strerror(errno);
   const std::string compacted = WaitLine(child, "compacted ", true, &lines);
   ASSERT_FALSE(compacted.empty()) << child.output();
   long long kept = -1, dropped = -1;
@@ -586,7 +449,7 @@ TEST(ReaderProcess, IteratorOfAReaderReadsWhatItBeganWithAcrossCompactionInTheWr
   est_iter_close(none);
 
   // The writer goes on after compaction, and the reader catches up.
-  child.Send("append 5");
+  ASSERT_TRUE(child.Send("append 5")) << "writing to the child: " << std::strerror(errno);
   ASSERT_EQ(WaitLine(child, "appended", false, &lines), "appended") << child.output();
   std::vector<Copied> more = ReadAllFrom(ro, live.back().position);
   int64_t more_acked = 0;
