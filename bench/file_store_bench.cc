@@ -130,7 +130,7 @@ class EstoriaTarget : public Target {
     // "preallocate_bytes=0" (see core/store/open_store.cc).
     const char* settings = std::getenv("ESTORIA_BENCH_FILE_SETTINGS");
     std::string uri = "file:" + dir;
-    if (settings != nullptr && *settings != '\0') uri += "?" + std::string(settings);
+    if (settings != nullptr && *settings != '\0') uri.append("?").append(settings);
     est_status st = est_store_open(uri.c_str(), &options, &store_);
     if (st != EST_OK) return Error("est_store_open", st);
     for (int t = 0; t < threads; ++t) streams_.push_back(StreamId(t));
