@@ -291,7 +291,9 @@ TEST_F(FileStoreTest, ABackgroundCheckpointBoundsWhatAnOpenAfterACrashScans) {
   ASSERT_TRUE(names.ok());
   for (const std::string& name : *names) {
     auto bytes = env_->ReadFileToString(std::string(kDir) + "/" + name);
-    ASSERT_TRUE(bytes.ok()) << name;
+    // The checkpoint thread may be writing a newer INDEX.tmp and renaming it.
+    if (absl::IsNotFound(bytes.status()) && name == "INDEX.tmp") continue;
+    ASSERT_TRUE(bytes.ok()) << name << ": " << bytes.status();
     ASSERT_TRUE(env_->WriteFileAtomically(std::string(kCopy) + "/" + name, *bytes).ok());
   }
   Heard heard;
