@@ -40,14 +40,15 @@ inline bool MappedView(const SegmentView& segment, Location at, EventView* view)
 // records a few ahead, their first lines (prefix, vtable and the fields
 // est_event is filled from).
 constexpr size_t kPrefetchAhead = 8;
+constexpr size_t kPrefetchBytes = 448;  // a typical record (about 400 bytes) whole
 inline void Prefetch(const SegmentTable& table, Location at) {
   if (at.segment >= table.size()) return;
   const SegmentView& segment = table[at.segment];
-  if (segment.mapped == nullptr || at.offset + 128 > segment.mapped_size) return;
+  if (segment.mapped == nullptr || at.offset < kPrefixSize) return;
   const uint8_t* record = segment.mapped + at.offset;
-  __builtin_prefetch(record - kPrefixSize);
-  __builtin_prefetch(record + 56);
-  __builtin_prefetch(record + 120);
+  for (size_t line = 0; line < kPrefetchBytes && at.offset + line < segment.mapped_size; line += 64) {
+    __builtin_prefetch(record - kPrefixSize + line);
+  }
 }
 
 absl::Status OutsideItsSegment(Location at) { return ShortRead(at, "the record is outside its segment"); }
