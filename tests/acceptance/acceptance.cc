@@ -303,6 +303,22 @@ ReadResult ReadStream(est_store* store, const std::string& stream_id, int32_t di
   return r;
 }
 
+SnapshotRead ReadSnapshot(est_store* store, const std::string& aggregate_id, int64_t max_version) {
+  SnapshotRead out;
+  est_snapshot* snapshot = nullptr;
+  out.status = est_snapshot_read(store, aggregate_id.c_str(), max_version, &snapshot);
+  if (out.status == EST_OK) {
+    size_t len = 0;
+    const uint8_t* data = est_snapshot_data(snapshot, &len);
+    out.version = est_snapshot_version(snapshot);
+    out.timestamp_ns = est_snapshot_timestamp_ns(snapshot);
+    out.data.assign(reinterpret_cast<const char*>(data), len);
+    out.content_type = est_snapshot_content_type(snapshot);
+  }
+  est_snapshot_free(snapshot);
+  return out;
+}
+
 ReadResult ReadAll(est_store* store, int64_t after_position, int64_t count) {
   est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
   options.after_position = after_position;

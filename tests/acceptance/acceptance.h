@@ -128,6 +128,17 @@ struct ReadResult {
 ReadResult ReadStream(est_store* store, const std::string& stream_id, int32_t direction = EST_FORWARD,
                       int64_t after_version = 0, int64_t count = 0);
 ReadResult ReadAll(est_store* store, int64_t after_position = 0, int64_t count = 0);
+
+// The outcome of est_snapshot_read: its status and, when OK, the snapshot.
+struct SnapshotRead {
+  est_status status = EST_OK;
+  int64_t version = 0;
+  int64_t timestamp_ns = 0;
+  std::string data;
+  std::string content_type;
+  bool operator==(const SnapshotRead&) const = default;
+};
+SnapshotRead ReadSnapshot(est_store* store, const std::string& aggregate_id, int64_t max_version);
 // The versions of a list of events, in order.
 std::vector<int64_t> Versions(const std::vector<Event>& events);
 // [from, to] ascending, or descending when from > to.

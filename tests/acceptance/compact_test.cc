@@ -34,14 +34,6 @@ constexpr int kTruncatedTo = 20;
 
 // Everything a reader can observe of a store, for before/after comparisons.
 struct Image {
-  struct Snap {
-    est_status status = EST_OK;
-    int64_t version = 0;
-    int64_t timestamp_ns = 0;
-    std::string data;
-    std::string content_type;
-    bool operator==(const Snap&) const = default;
-  };
   struct Listed {
     std::string id;
     int64_t version = 0;
@@ -52,7 +44,7 @@ struct Image {
   std::map<std::string, std::vector<Event>> reversed;                        // reverse reads of live streams
   std::vector<Event> all;
   std::vector<Listed> listed;
-  std::map<std::pair<std::string, int64_t>, Snap> snapshots;  // (id, max_version)
+  std::map<std::pair<std::string, int64_t>, SnapshotRead> snapshots;  // (id, max_version)
   int64_t events = 0, stream_count = 0, first_position = 0, last_position = 0, snapshot_count = 0;
 };
 
@@ -207,19 +199,7 @@ class CompactTest : public Acceptance {
       image.streams[id] = {forward.status, forward.events};
       if (forward.status == EST_OK) image.reversed[id] = ReadStream(store_, id, EST_REVERSE).events;
       for (int64_t max_version : {0, 5, 10, 20, 30, 35, 50, 100}) {
-        Image::Snap snap;
-        est_snapshot* s = nullptr;
-        snap.status = est_snapshot_read(store_, id.c_str(), max_version, &s);
-        if (snap.status == EST_OK) {
-          size_t len = 0;
-          const uint8_t* data = est_snapshot_data(s, &len);
-          snap.version = est_snapshot_version(s);
-          snap.timestamp_ns = est_snapshot_timestamp_ns(s);
-          snap.data.assign(reinterpret_cast<const char*>(data), len);
-          snap.content_type = est_snapshot_content_type(s);
-        }
-        est_snapshot_free(s);
-        image.snapshots[{id, max_version}] = snap;
+        image.snapshots[{id, max_version}] = ReadSnapshot(store_, id, max_version);
       }
     }
     image.all = ReadAll(store_).events;

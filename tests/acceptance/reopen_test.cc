@@ -16,28 +16,8 @@ class ReopenTest : public Acceptance {
     Acceptance::SetUp();
   }
 
-  struct Snapshot {
-    est_status status = EST_OK;
-    int64_t version = 0;
-    int64_t timestamp_ns = 0;
-    std::string data;
-    std::string content_type;
-    bool operator==(const Snapshot&) const = default;
-  };
-  Snapshot ReadSnapshot(const std::string& id, int64_t max_version) {
-    Snapshot out;
-    est_snapshot* snap = nullptr;
-    out.status = est_snapshot_read(store_, id.c_str(), max_version, &snap);
-    if (out.status == EST_OK) {
-      size_t len = 0;
-      const uint8_t* data = est_snapshot_data(snap, &len);
-      out.version = est_snapshot_version(snap);
-      out.timestamp_ns = est_snapshot_timestamp_ns(snap);
-      out.data.assign(reinterpret_cast<const char*>(data), len);
-      out.content_type = est_snapshot_content_type(snap);
-    }
-    est_snapshot_free(snap);
-    return out;
+  SnapshotRead ReadSnapshot(const std::string& id, int64_t max_version) {
+    return acceptance::ReadSnapshot(store_, id, max_version);
   }
 };
 
@@ -69,9 +49,9 @@ TEST_P(ReopenTest, EverythingReadsBackIdenticallyAfterReopen) {
   const ReadResult kept_events = ReadStream(store_, kept);
   const ReadResult truncated_events = ReadStream(store_, truncated);
   const ReadResult restored_events = ReadStream(store_, restored, EST_REVERSE);
-  const Snapshot snap_newest = ReadSnapshot(kept, 0);
-  const Snapshot snap_at_2 = ReadSnapshot(kept, 2);
-  const Snapshot snap_t = ReadSnapshot(truncated, 0);
+  const SnapshotRead snap_newest = ReadSnapshot(kept, 0);
+  const SnapshotRead snap_at_2 = ReadSnapshot(kept, 2);
+  const SnapshotRead snap_t = ReadSnapshot(truncated, 0);
   est_stats before = EST_STATS_INIT;
   ASSERT_EST_OK(est_store_stats(store_, &before));
 
