@@ -137,6 +137,29 @@ class FileIterator final : public EventIterator {
 
 }  // namespace
 
+absl::StatusOr<absl::Span<const uint8_t>> ReadFileBytes(const RandomAccessFile& file, uint64_t n,
+                                                        std::vector<uint64_t>* buffer) {
+  buffer->assign(n / 8 + 1, 0);
+  uint8_t* into = reinterpret_cast<uint8_t*>(buffer->data());
+  constexpr uint64_t kChunk = uint64_t{8} << 20;
+  uint64_t at = 0;
+  while (at < n) {
+    const size_t want = static_cast<size_t>(std::min(kChunk, n - at));
+    ASSIGN_OR_RETURN(absl::Span<const uint8_t> got, file.Read(at, want, into + at));
+    if (got.empty()) break;  // the end of the file
+    if (got.data() != into + at) std::memcpy(into + at, got.data(), got.size());
+    at += got.size();
+  }
+  return absl::Span<const uint8_t>(into, at);
+}
+
+absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segment, uint64_t n,
+                                                       std::vector<uint64_t>* buffer) {
+  if (segment.mapped == nullptr) return ReadFileBytes(*segment.file, n, buffer);
+  if (n > segment.mapped_size) return absl::InternalError("a segment's bytes past its mapping were asked for");
+  return absl::Span<const uint8_t>(segment.mapped, n);
+}
+
 absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes) {
   SegmentView view;
   const uint64_t page_rounded = (bytes + 4095) & ~uint64_t{4095};

@@ -57,6 +57,15 @@ using SegmentTable = std::vector<SegmentView>;
 // reader otherwise.
 absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes);
 
+// Bytes [0, n) of `file`, read in large chunks into `buffer` (8-byte
+// aligned storage); shorter only where the file ends first.
+absl::StatusOr<absl::Span<const uint8_t>> ReadFileBytes(const RandomAccessFile& file, uint64_t n,
+                                                        std::vector<uint64_t>* buffer);
+// Bytes [0, n) of `segment`: its mapping itself (which must cover them), or
+// as ReadFileBytes through its reader.
+absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segment, uint64_t n,
+                                                       std::vector<uint64_t>* buffer);
+
 // The record at `at` (a location the index holds): a view into the mapping,
 // or read into `scratch` where the segment is not mapped.
 absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch);

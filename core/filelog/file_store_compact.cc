@@ -192,24 +192,16 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
     std::string payload;
     uint64_t done = 0;
     for (size_t i = 0; i < sealed && status.ok(); ++i) {
-      const SegmentView& view = (*table)[i];
-      const uint8_t* data = view.map != nullptr ? view.map->data() : nullptr;
-      if (data == nullptr) {
-        buffer.assign(old_ends[i] / 8 + 1, 0);
-        absl::StatusOr<absl::Span<const uint8_t>> read =
-            view.file->Read(0, old_ends[i], reinterpret_cast<uint8_t*>(buffer.data()));
-        if (!read.ok()) {
-          status = read.status();
-          break;
-        }
-        if (read->data() != reinterpret_cast<uint8_t*>(buffer.data())) std::copy(read->begin(), read->end(), reinterpret_cast<uint8_t*>(buffer.data()));
-        data = reinterpret_cast<const uint8_t*>(buffer.data());
+      absl::StatusOr<absl::Span<const uint8_t>> bytes = SegmentBytes((*table)[i], old_ends[i], &buffer);
+      if (!bytes.ok()) {
+        status = bytes.status();
+        break;
       }
       SegmentRemap& remap = remaps[i];
       size_t next_live = 0;
       ScanResult scan;
       status = ScanSegment(
-          absl::MakeConstSpan(data, old_ends[i]), old_names[i], /*is_last=*/false,
+          *bytes, old_names[i], /*is_last=*/false,
           [&](const Frame& frame) -> absl::Status {
             reserved = std::max(reserved, frame.header.reserved_upto);
             ASSIGN_OR_RETURN(DecodedFrame decoded, DecodeFrame(frame));

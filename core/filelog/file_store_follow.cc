@@ -117,19 +117,8 @@ absl::Status FileStore::ReloadLocked() {
 absl::Status FileStore::FollowSegmentLocked(uint32_t index, uint64_t limit) {
   if (limit <= segment_ends_[index]) return absl::OkStatus();
   RETURN_IF_ERROR(CoverLocked(index, limit));
-  const SegmentView& view = (*segments_)[index];
   std::vector<uint64_t> buffer;
-  const uint8_t* data = nullptr;
-  if (view.map != nullptr) {
-    data = view.map->data();
-  } else {
-    buffer.assign(limit / 8 + 1, 0);
-    ASSIGN_OR_RETURN(absl::Span<const uint8_t> got,
-                     view.file->Read(0, limit, reinterpret_cast<uint8_t*>(buffer.data())));
-    limit = got.size();
-    data = got.data();
-  }
-  const absl::Span<const uint8_t> bytes(data, limit);
+  ASSIGN_OR_RETURN(const absl::Span<const uint8_t> bytes, SegmentBytes((*segments_)[index], limit, &buffer));
   if (segment_ends_[index] == kSegmentHeaderSize) {
     absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
     if (!header.ok()) {

@@ -29,17 +29,8 @@ std::string IdentityText() { return absl::StrCat(kIdentityPrefix, kFormatVersion
 absl::Status ReadPrefix(Env* env, const std::string& path, uint64_t n, std::vector<uint64_t>* buffer) {
   std::unique_ptr<RandomAccessFile> file;
   ASSIGN_OR_RETURN(file, env->NewRandomAccessFile(path));
-  buffer->assign(n / 8 + 1, 0);
-  uint8_t* into = reinterpret_cast<uint8_t*>(buffer->data());
-  constexpr uint64_t kChunk = uint64_t{8} << 20;
-  for (uint64_t at = 0; at < n;) {
-    const size_t want = static_cast<size_t>(std::min(kChunk, n - at));
-    absl::StatusOr<absl::Span<const uint8_t>> got = file->Read(at, want, into + at);
-    if (!got.ok()) return got.status();
-    if (got->empty()) return absl::DataLossError(absl::StrCat(path, ": shorter than expected"));
-    if (got->data() != into + at) std::memcpy(into + at, got->data(), got->size());
-    at += got->size();
-  }
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> got, ReadFileBytes(*file, n, buffer));
+  if (got.size() != n) return absl::DataLossError(absl::StrCat(path, ": shorter than expected"));
   return absl::OkStatus();
 }
 
@@ -230,12 +221,9 @@ absl::Status FileStore::Recover() {
     // The last segment is mapped long enough for the writer to fill it.
     SegmentView view;
     ASSIGN_OR_RETURN(view, ViewSegment(env_, path, std::max<uint64_t>(last ? options_.segment_bytes : 0, size)));
-    const uint8_t* data = view.map != nullptr ? view.map->data() : nullptr;
-    if (data == nullptr) {
-      RETURN_IF_ERROR(ReadPrefix(env_, path, size, &buffer));
-      data = reinterpret_cast<const uint8_t*>(buffer.data());
-    }
-    const absl::Span<const uint8_t> bytes(data, size);
+    absl::Span<const uint8_t> bytes;
+    ASSIGN_OR_RETURN(bytes, SegmentBytes(view, size, &buffer));
+    if (bytes.size() != size) return absl::DataLossError(absl::StrCat(path, ": shorter than expected"));
 
     absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);
     if (header.ok() && sequence != 0 && header->sequence != sequence) {
