@@ -171,7 +171,7 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
   uint64_t& end = segment_ends_[op.segment];
   end = std::max(end, op.frame_offset + op.frame_bytes());
   segment_last_frames_[op.segment] = std::max(segment_last_frames_[op.segment], op.frame_offset);
-  recovered_reserved_ = std::max(recovered_reserved_, op.reserved_upto);  // for index images
+  log_reserved_upto_ = std::max(log_reserved_upto_, op.reserved_upto);  // for index images
   switch (op.kind) {
     case FrameKind::kEvents: {
       const size_t n = op.block->size();
@@ -181,7 +181,7 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
       }
       FileStream& stream = streams_[op.id];
       ApplyEventsLocked(stream, entries, op.first_version);
-      recovered_last_position_ = op.first_position + static_cast<int64_t>(n) - 1;
+      log_last_position_ = op.first_position + static_cast<int64_t>(n) - 1;
       op.written_array = stream.events.array;
       op.written_end = stream.events.count;
       op.written_begin = op.written_end - n;
@@ -535,7 +535,7 @@ absl::StatusOr<StoreStats> FileStore::Stats() {
   stats.segments = static_cast<int64_t>(segments_->size());
   stats.first_position = global_.count == 0 ? 0 : PositionAtLocked((*global_.array)[0]);
   // A reader knows what the writer published; the writer, what it handed out.
-  stats.last_position = read_only() ? recovered_last_position_ : next_position_ - 1;
+  stats.last_position = read_only() ? log_last_position_ : next_position_ - 1;
   stats.snapshots = snapshot_count_;
   return stats;
 }

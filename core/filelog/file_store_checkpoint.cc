@@ -59,8 +59,8 @@ IndexImage FileStore::TakeImageLocked() const {
   for (size_t i = 0; i < segment_names_.size(); ++i) {
     image.segments.push_back({segment_names_[i], segment_ends_[i], segment_last_frames_[i]});
   }
-  image.last_position = recovered_last_position_;
-  image.reserved_upto = recovered_reserved_;
+  image.last_position = log_last_position_;
+  image.reserved_upto = log_reserved_upto_;
   image.reclaimable = reclaimable_;
   image.streams.reserve(static_cast<size_t>(live_streams_));
   for (const auto& [id, stream] : streams_) {
@@ -155,8 +155,8 @@ void FileStore::ApplyImageLocked(IndexImage image) {
   }
   global_ = std::move(image.global);
   for (auto& snapshot : image.snapshots) ApplySnapshotLocked(std::move(snapshot));
-  recovered_last_position_ = image.last_position;
-  recovered_reserved_ = image.reserved_upto;
+  log_last_position_ = image.last_position;
+  log_reserved_upto_ = image.reserved_upto;
   reclaimable_ = image.reclaimable;
 }
 

@@ -52,8 +52,8 @@ void FileStore::ResetIndexLocked() {
   segment_ends_.clear();
   segment_last_frames_.clear();
   follow_sequences_.clear();
-  recovered_last_position_ = 0;
-  recovered_reserved_ = 0;
+  log_last_position_ = 0;
+  log_reserved_upto_ = 0;
 }
 
 absl::Status FileStore::ReloadLocked() {

@@ -249,9 +249,11 @@ class FileStore final : public EventStore {
   CondVar interval_cv_;
   bool stop_interval_ ABSL_GUARDED_BY(mu_) = false;
 
-  // Recovery's running state (Open only).
-  int64_t recovered_last_position_ = 0;
-  int64_t recovered_reserved_ = 0;
+  // What the published log holds: its highest event position and the
+  // highest reservation its frames carry. Set by replay (recovery, readers)
+  // and by publication; index images record them.
+  int64_t log_last_position_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t log_reserved_upto_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace estoria::core::filelog

@@ -139,14 +139,14 @@ absl::Status FileStore::CoverLocked(uint32_t index, uint64_t end) {
 absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
   DecodedFrame decoded;
   ASSIGN_OR_RETURN(decoded, DecodeFrame(frame));
-  recovered_reserved_ = frame.header.reserved_upto;
+  log_reserved_upto_ = frame.header.reserved_upto;
   segment_last_frames_[segment] = frame.header.offset;
   switch (frame.header.kind) {
     case FrameKind::kEvents: {
       const RecordInfo& first = decoded.records.front().info;
-      if (first.position <= recovered_last_position_) {
+      if (first.position <= log_last_position_) {
         return absl::DataLossError(absl::StrCat("position ", first.position, " does not ascend past ",
-                                                recovered_last_position_));
+                                                log_last_position_));
       }
       FileStream& stream = streams_[first.stream];
       if (stream.tip > 0 && first.version != stream.tip + 1) {
@@ -159,7 +159,7 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
         entries.push_back(
             Location{segment, static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset)});
       }
-      recovered_last_position_ = decoded.records.back().info.position;
+      log_last_position_ = decoded.records.back().info.position;
       ApplyEventsLocked(stream, entries, first.version);
       break;
     }
@@ -277,7 +277,7 @@ absl::Status FileStore::Recover() {
                                       " events); scanned ", scanned, " bytes of log after it"));
   }
   TrimIndexLocked();
-  next_position_ = std::max(recovered_last_position_, recovered_reserved_) + 1;
+  next_position_ = std::max(log_last_position_, log_reserved_upto_) + 1;
   reserved_upto_ = next_position_ - 1;
   durable_reserved_ = reserved_upto_;
   for (auto& [id, stream] : streams_) stream.pending_tip = stream.tip;
