@@ -460,7 +460,10 @@ TEST(FileStoreUri, FileUrisAndBarePathsOpenTheFileStore) {
   (*tuned)->Close();
   for (const std::string& uri : {"file:" + (root / "a").string() + "?cache=1", std::string("file:"),
                                  std::string("file://host/x"), "file:" + (root / "a").string() + "?segment_bytes=10",
-                                 "file:" + (root / "a").string() + "?preallocate_bytes=x"}) {
+                                 "file:" + (root / "a").string() + "?preallocate_bytes=x",
+                                 "file:" + (root / "a").string() + "?segment_bytes=1073741825",
+                                 "file:" + (root / "a").string() + "?checkpoint_bytes=x",
+                                 "file:" + (root / "a").string() + "?mode=readonly"}) {
     EXPECT_EQ(OpenStore(uri, {}).status().code(), absl::StatusCode::kInvalidArgument) << uri;
   }
   std::filesystem::remove_all(root);

@@ -329,6 +329,10 @@ TEST_P(BadInputTest, OperatorCallsRefuseBadArgumentsAndChangeNothing) {
   EXPECT_INVALID(est_store_verify(nullptr, nullptr, nullptr, &report));
   report.struct_size = 4;
   EXPECT_INVALID(est_store_verify(store_, nullptr, nullptr, &report));
+  est_compact_report compacted = EST_COMPACT_REPORT_INIT;
+  EXPECT_INVALID(est_store_compact(nullptr, nullptr, nullptr, &compacted));
+  compacted.struct_size = 4;
+  EXPECT_INVALID(est_store_compact(store_, nullptr, nullptr, &compacted));
   // TearDown checks that the events and the snapshot at version 2 are as they were.
 }
 
