@@ -460,7 +460,7 @@ func goEstApply(user unsafe.Pointer, state unsafe.Pointer, event *C.est_event) (
 	defer recovered("apply", &st)
 	ad := cellValue(user).(adapter)
 	box := cellValue(state).(*stateBox)
-	var cv converter
+	cv := converter{oneShot: true}
 	defer cv.free()
 	ev, err := cv.event(event, false)
 	if err != nil {

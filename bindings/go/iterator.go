@@ -96,7 +96,10 @@ func (it *Iterator) Next(ctx context.Context) (*eventstore.Event, error) {
 		it.conv.off = 0
 		it.n, it.i = int(count), 0
 	}
-	ev, err := it.conv.event(C.gs_event_at(it.views, C.size_t(it.i)), true)
+	// The views are an array of est_event (struct_size is its size): index it
+	// in Go rather than with a cgo call per event.
+	v := (*C.est_event)(unsafe.Add(unsafe.Pointer(it.views), uintptr(it.i)*unsafe.Sizeof(C.est_event{})))
+	ev, err := it.conv.event(v, true)
 	it.i++
 	return ev, err
 }
@@ -130,12 +133,59 @@ func (it *Iterator) free() {
 // names, and the metadata strings by slot, so that runs of events alike share
 // Go strings instead of allocating new ones. Metadata pointers come in a C
 // array: for a batch, filled by the same crossing that fetched the views.
+//
+// Events, their positions and their data are carved from slabs (slabEvents
+// events, slabBytes of data) rather than allocated one by one: that halves the
+// allocations per event. The cost is that an event kept alive keeps its slabs
+// alive, at most about 80 KiB; copy events you keep for long, if that matters.
+// A one-shot converter (an aggregate's apply callback) allocates each alone.
 type converter struct {
 	lastType, lastStreamType string
 	pairs                    **C.char // 2 pointers per pair
 	pairsCap                 int      // in pairs
 	off                      int      // the next event's first pair, within a batch
 	keys, vals               []string // cached strings by pair slot of an event
+
+	events    []eventstore.Event // unused rest of the current slabs
+	positions []int64
+	data      []byte
+	oneShot   bool // converts one event (a callback's): no slabs
+}
+
+const (
+	slabEvents = batchSize
+	slabBytes  = 32 << 10
+	ownBytes   = slabBytes / 4 // data longer than this gets an allocation of its own
+)
+
+// newEvent returns a zeroed event and a slot for its global position, from
+// the slabs, or allocated alone by a one-shot converter.
+func (cv *converter) newEvent() (*eventstore.Event, *int64) {
+	if cv.oneShot {
+		return new(eventstore.Event), new(int64)
+	}
+	if len(cv.events) == 0 {
+		cv.events = make([]eventstore.Event, slabEvents)
+		cv.positions = make([]int64, slabEvents)
+	}
+	ev, pos := &cv.events[0], &cv.positions[0]
+	cv.events, cv.positions = cv.events[1:], cv.positions[1:]
+	return ev, pos
+}
+
+// bytes copies n bytes at p into the data slab; the result's capacity is its
+// length, so appending to it never writes over a neighbour.
+func (cv *converter) bytes(p unsafe.Pointer, n int) []byte {
+	if cv.oneShot || n > ownBytes {
+		return C.GoBytes(p, C.int(n))
+	}
+	if n > len(cv.data) {
+		cv.data = make([]byte, slabBytes)
+	}
+	b := cv.data[:n:n]
+	cv.data = cv.data[n:]
+	copy(b, unsafe.Slice((*byte)(p), n))
+	return b
 }
 
 func (cv *converter) free() {
@@ -174,15 +224,17 @@ func str(p *C.char, cached *string) string {
 // event converts one view. prefetched: its metadata pointers are in cv.pairs
 // at cv.off (a batch read); otherwise they are fetched now.
 func (cv *converter) event(v *C.est_event, prefetched bool) (*eventstore.Event, error) {
-	ev := &eventstore.Event{
+	ev, pos := cv.newEvent()
+	*ev = eventstore.Event{
 		ID:            typeid.ID{Type: str(v._type, &cv.lastType), UUID: uuid.UUID(*(*[16]byte)(unsafe.Pointer(&v.id.bytes[0])))},
 		StreamID:      typeid.ID{Type: str(v.stream_type, &cv.lastStreamType), UUID: uuid.UUID(*(*[16]byte)(unsafe.Pointer(&v.stream_uuid.bytes[0])))},
 		StreamVersion: int64(v.stream_version),
 		Timestamp:     time.Unix(0, int64(v.timestamp_ns)),
-		Data:          C.GoBytes(unsafe.Pointer(v.data), C.int(v.data_len)),
+		Data:          cv.bytes(unsafe.Pointer(v.data), int(v.data_len)),
 	}
 	if p := int64(v.global_position); p > 0 {
-		ev.GlobalPosition = &p
+		*pos = p
+		ev.GlobalPosition = pos
 	}
 	n := int(v.metadata_count)
 	if n == 0 {

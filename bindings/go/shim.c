@@ -81,8 +81,6 @@ est_status gs_metadata(const est_event *ev, const char **pairs, char **msg) {
   return EST_OK;
 }
 
-est_event *gs_event_at(est_event *ev, size_t i) { return ev + i; }
-
 est_status gs_delete_stream(est_store *s, const char *id, int64_t to, char **msg) {
   return gs_fail(est_delete_stream(s, id, to), msg);
 }

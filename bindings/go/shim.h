@@ -14,7 +14,6 @@ est_status gs_read_all(est_store *s, const est_read_all_options *o, est_iter **o
 est_status gs_next_batch(est_iter *it, est_event *ev, size_t cap, size_t *count, const char **pairs, size_t pairs_cap, size_t *pairs_needed, char **msg);
 est_status gs_fill_metadata(const est_event *ev, size_t count, const char **pairs, char **msg);
 est_status gs_metadata(const est_event *ev, const char **pairs, char **msg);
-est_event *gs_event_at(est_event *ev, size_t i);
 est_status gs_delete_stream(est_store *s, const char *id, int64_t to, char **msg);
 est_status gs_snapshot_write(est_store *s, const char *id, int64_t version, const void *data, size_t len, const char *content_type, int64_t ts, char **msg);
 est_status gs_snapshot_read(est_store *s, const char *id, int64_t max_version, est_snapshot **out, char **msg);
