@@ -1,11 +1,14 @@
 // bench_test.go: throughput through the binding beside Estoria's own memory
-// store, on the workload of bench/estoria_bench.cc (100-byte payload, type
-// "deposited", two metadata pairs per event). Not a test: run
+// store and beside C, on the workload of bench/estoria_bench.cc (100-byte
+// payload, type "deposited", two metadata pairs per event). Not a test: run
 //
-//   go test -run XXX -bench . -benchtime 3x      (reads)
+//   go test -run XXX -bench . -benchtime 3x
 //
 // ReadStream100k reads a 100,000-event stream per iteration; AppendBatch100
-// appends 100 events per iteration. Both report events/s and ns/event.
+// appends 100 events per iteration. Both report events/s and ns/event, for
+// each target: the binding on memory and on file, Estoria's memory store, and
+// the same estoria stores driven from C alone (bench_c.go), the floor the
+// binding's crossing cost is measured against.
 
 package est
 
@@ -21,26 +24,77 @@ import (
 
 const benchStreamEvents = 100_000
 
-func benchBatch(n int) []*eventstore.WritableEvent {
-	payload := make([]byte, 100)
-	for i := range payload {
-		payload[i] = byte(i)
+var benchPayload = func() []byte {
+	p := make([]byte, 100)
+	for i := range p {
+		p[i] = byte(i)
 	}
+	return p
+}()
+
+func benchBatch(n int) []*eventstore.WritableEvent {
 	out := make([]*eventstore.WritableEvent, n)
 	for i := range out {
-		out[i] = &eventstore.WritableEvent{Type: "deposited", Data: payload,
+		out[i] = &eventstore.WritableEvent{Type: "deposited", Data: benchPayload,
 			Metadata: map[string]string{"correlation": "c-1", "user": "u-1"}}
 	}
 	return out
 }
 
-// benchStores are the stores compared: the binding on memory and on file
-// (SyncNone: the group-commit fsync is the file store's bench, not ours), and
-// Estoria's in-memory event store.
-func benchStores(b *testing.B) []struct {
-	name  string
-	store eventstore.Store
-} {
+// A benchTarget runs the two workloads one way: appends of a batch of n
+// events, and a read of a whole stream that returns how many it read.
+type benchTarget struct {
+	name   string
+	append func(id typeid.ID, n int) error
+	read   func(id typeid.ID) (int, error)
+}
+
+// viaGo drives an eventstore.Store through Estoria's interfaces.
+func viaGo(name string, s eventstore.Store) benchTarget {
+	batches := map[int][]*eventstore.WritableEvent{}
+	return benchTarget{
+		name: name,
+		append: func(id typeid.ID, n int) error {
+			if batches[n] == nil {
+				batches[n] = benchBatch(n)
+			}
+			return s.AppendStream(ctx, id, batches[n], eventstore.AppendStreamOptions{})
+		},
+		read: func(id typeid.ID) (int, error) {
+			it, err := s.ReadStream(ctx, id, eventstore.ReadStreamOptions{})
+			if err != nil {
+				return 0, err
+			}
+			defer it.Close(ctx)
+			n := 0
+			for {
+				if _, err := it.Next(ctx); err == eventstore.ErrEndOfEventStream {
+					return n, nil
+				} else if err != nil {
+					return n, err
+				}
+				n++
+			}
+		},
+	}
+}
+
+// viaC drives the same estoria store from C alone.
+func viaC(name string, s *Store) benchTarget {
+	return benchTarget{
+		name:   name,
+		append: func(id typeid.ID, n int) error { return s.cAppend(id.String(), benchPayload, n) },
+		read: func(id typeid.ID) (int, error) {
+			n, _, err := s.cReadStream(id.String())
+			return int(n), err
+		},
+	}
+}
+
+// benchTargets opens the stores compared: estoria on memory and on file
+// (SyncNone: the group-commit fsync is the file store's bench, not ours), each
+// through the binding and from C, and Estoria's in-memory event store.
+func benchTargets(b *testing.B) []benchTarget {
 	mem, err := Open("memory:", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -54,10 +108,10 @@ func benchStores(b *testing.B) []struct {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return []struct {
-		name  string
-		store eventstore.Store
-	}{{"binding_memory", mem}, {"binding_file", file}, {"estoria_memory", estoriaMem}}
+	return []benchTarget{
+		viaGo("binding_memory", mem), viaGo("binding_file", file), viaGo("estoria_memory", estoriaMem),
+		viaC("c_memory", mem), viaC("c_file", file),
+	}
 }
 
 func report(b *testing.B, events int, elapsed time.Duration) {
@@ -66,33 +120,19 @@ func report(b *testing.B, events int, elapsed time.Duration) {
 }
 
 func BenchmarkReadStream100k(b *testing.B) {
-	for _, s := range benchStores(b) {
-		b.Run(s.name, func(b *testing.B) {
+	for _, target := range benchTargets(b) {
+		b.Run(target.name, func(b *testing.B) {
 			id := typeid.NewV7("account")
-			batch := benchBatch(100)
-			for i := 0; i < benchStreamEvents; i += len(batch) {
-				if err := s.store.AppendStream(ctx, id, batch, eventstore.AppendStreamOptions{}); err != nil {
+			for i := 0; i < benchStreamEvents; i += 100 {
+				if err := target.append(id, 100); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				it, err := s.store.ReadStream(ctx, id, eventstore.ReadStreamOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for {
-					_, err := it.Next(ctx)
-					if err != nil {
-						break
-					}
-					n++
-				}
-				it.Close(ctx)
-				if n != benchStreamEvents {
-					b.Fatalf("read %d events", n)
+				if n, err := target.read(id); err != nil || n != benchStreamEvents {
+					b.Fatalf("read %d events: %v", n, err)
 				}
 			}
 			report(b, b.N*benchStreamEvents, time.Since(start))
@@ -101,18 +141,17 @@ func BenchmarkReadStream100k(b *testing.B) {
 }
 
 func BenchmarkAppendBatch100(b *testing.B) {
-	for _, s := range benchStores(b) {
-		b.Run(s.name, func(b *testing.B) {
-			batch := benchBatch(100)
+	for _, target := range benchTargets(b) {
+		b.Run(target.name, func(b *testing.B) {
 			id := typeid.NewV7("account")
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				if err := s.store.AppendStream(ctx, id, batch, eventstore.AppendStreamOptions{}); err != nil {
+				if err := target.append(id, 100); err != nil {
 					b.Fatal(err)
 				}
 			}
-			report(b, b.N*len(batch), time.Since(start))
+			report(b, b.N*100, time.Since(start))
 		})
 	}
 }
@@ -128,9 +167,9 @@ func BenchmarkReadStream100kCrossingOnly(b *testing.B) {
 	}
 	defer s.Close()
 	id := typeid.NewV7("account")
-	batch := benchBatch(100)
-	for i := 0; i < benchStreamEvents; i += len(batch) {
-		if err := s.AppendStream(ctx, id, batch, eventstore.AppendStreamOptions{}); err != nil {
+	target := viaGo("binding_memory", s)
+	for i := 0; i < benchStreamEvents; i += 100 {
+		if err := target.append(id, 100); err != nil {
 			b.Fatal(err)
 		}
 	}
