@@ -105,7 +105,7 @@ func TestAggregateSaveThenLoadFoldsTheEvents(t *testing.T) {
 			t.Errorf("at version 2: %+v", old.State())
 		}
 		// The events went through the event store with their metadata.
-		evs := readAll(t)(s.ReadStream(ctx, id, eventstore.ReadStreamOptions{}))
+		evs := readStream(t, s, id, eventstore.ReadStreamOptions{})
 		if len(evs) != 3 || evs[0].Metadata["by"] != "test" {
 			t.Errorf("stream: %d events, metadata %v", len(evs), evs[0].Metadata)
 		}

@@ -126,7 +126,7 @@ func TestEstoriaSnapshottingStoreRunsOnTheBinding(t *testing.T) {
 			t.Fatalf("snapshot after 5 events with N=4: %+v, %v", snap, err)
 		}
 		// Prove the load starts from the snapshot: truncate the events it covers.
-		if err := s.TruncateStream(ctx, agg.ID(), 4); err != nil {
+		if err := s.DeleteStream(ctx, agg.ID(), DeleteStreamOptions{ToVersion: 4}); err != nil {
 			t.Fatal(err)
 		}
 		loaded, err := accounts.Load(ctx, id, nil)

@@ -2,8 +2,8 @@
 //
 // *Store implements eventstore.Store (StreamReader + StreamWriter) and
 // snapshotstore.SnapshotStore of github.com/go-estoria/estoria v0.4.0, plus
-// what that version has no interface for: ReadAll (a global reader),
-// DeleteStream / TruncateStream, PruneSnapshots, Sync and Stats.
+// GlobalReader and StreamDeleter (interfaces.go: the shapes later Estoria
+// versions give them), PruneSnapshots, Sync and Stats.
 //
 // Thread safety: a *Store may be used from many goroutines at once (the C
 // store is thread-safe). Close waits for calls in flight, and every later call
@@ -267,9 +267,10 @@ type ReadAllOptions struct {
 	Count         int64 // at most this many events; 0 = all
 }
 
-// ReadAll reads every event in ascending global position (Estoria v0.4.0 has
-// no GlobalReader interface; this is its shape in later versions: a finite
-// iterator whose frontier is fixed when ReadAll returns).
+// ReadAll reads every event in ascending global position (GlobalReader): a
+// finite iterator whose frontier is fixed when ReadAll returns, so events
+// appended while it drains wait for the next read. Nothing to read is an
+// empty iterator, never an error.
 func (s *Store) ReadAll(ctx context.Context, opts ReadAllOptions) (eventstore.StreamIterator, error) {
 	const op = "read all"
 	if err := ctx.Err(); err != nil {
@@ -293,20 +294,25 @@ func (s *Store) ReadAll(ctx context.Context, opts ReadAllOptions) (eventstore.St
 	return newIterator(ctx, out)
 }
 
-// DeleteStream deletes a stream wholly: it then behaves as never written and
-// its snapshots go with it. A stream never written is an error matching
-// eventstore.ErrStreamNotFound.
-func (s *Store) DeleteStream(ctx context.Context, id typeid.ID) error {
-	return s.deleteStream(ctx, id, 0)
+// DeleteStreamOptions are the options of DeleteStream (Estoria's later
+// eventstore.DeleteStreamOptions).
+type DeleteStreamOptions struct {
+	// ToVersion 0 deletes the stream wholly: it then reads as never written,
+	// its snapshots go with it, and its ID is reusable from version 1. A
+	// positive ToVersion truncates: events at or below it are removed, later
+	// events keep their versions, and the stream keeps its tip even when
+	// emptied, so the next append continues from it.
+	ToVersion int64
 }
 
-// TruncateStream removes the events at or below toVersion (> 0); later events
-// keep their versions, and the stream keeps its tip even when emptied.
-func (s *Store) TruncateStream(ctx context.Context, id typeid.ID, toVersion int64) error {
-	if toVersion <= 0 {
-		return errorf("truncate stream", StatusInvalidArgument, "toVersion must be > 0 (DeleteStream deletes wholly)")
+// DeleteStream deletes or truncates a stream (StreamDeleter). A stream never
+// written is an error matching eventstore.ErrStreamNotFound; a negative
+// ToVersion is ErrInvalidArgument.
+func (s *Store) DeleteStream(ctx context.Context, id typeid.ID, opts DeleteStreamOptions) error {
+	if opts.ToVersion < 0 {
+		return errorf("delete stream", StatusInvalidArgument, "ToVersion must be >= 0 (0 deletes wholly)")
 	}
-	return s.deleteStream(ctx, id, toVersion)
+	return s.deleteStream(ctx, id, opts.ToVersion)
 }
 
 func (s *Store) deleteStream(ctx context.Context, id typeid.ID, to int64) error {
