@@ -1,11 +1,13 @@
 // estoria_test.go: Estoria's own aggregate stores (v0.4.0's
-// aggregatestore.EventSourcedStore and SnapshottingStore), unchanged, over the
-// binding, running a small bank-account domain on memory: and file:.
+// aggregatestore.EventSourcedStore and SnapshottingStore) and its projection,
+// unchanged, over the binding, running a small bank-account domain on memory:
+// and file:.
 
 package est
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/go-estoria/estoria"
 	"github.com/go-estoria/estoria/aggregatestore"
 	"github.com/go-estoria/estoria/eventstore"
+	"github.com/go-estoria/estoria/eventstore/projection"
 	"github.com/go-estoria/estoria/snapshotstore"
 	"github.com/go-estoria/estoria/typeid"
 	"github.com/gofrs/uuid/v5"
@@ -135,6 +138,80 @@ func TestEstoriaSnapshottingStoreRunsOnTheBinding(t *testing.T) {
 		}
 		if loaded.Version() != 5 || loaded.Entity().Balance != 40 || loaded.Entity().Owner != "bob" {
 			t.Errorf("loaded from the snapshot: version %d %+v", loaded.Version(), loaded.Entity())
+		}
+	})
+}
+
+// Estoria's projection over the global read: a read model of every account's
+// balance, built by one pass and brought up to date by a second pass that
+// resumes after the first one's last position, as a poll loop would.
+func TestEstoriaProjectionRunsOverTheGlobalRead(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		accounts, err := aggregatestore.New(s, newAccount,
+			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		save := func(id uuid.UUID, events ...estoria.EntityEvent[*account]) {
+			t.Helper()
+			agg, err := accounts.Load(ctx, id, nil)
+			if errors.Is(err, aggregatestore.ErrAggregateNotFound) {
+				agg, err = accounts.New(id), nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			agg.Append(events...)
+			if err := accounts.Save(ctx, agg, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ann, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+		save(ann, &opened{Owner: "ann"}, &deposited{Amount: 100})
+		save(bob, &opened{Owner: "bob"}, &deposited{Amount: 7})
+		save(ann, &withdrawn{Amount: 40})
+
+		balances := map[uuid.UUID]int{}
+		var checkpoint int64
+		pass := func() int64 {
+			t.Helper()
+			it, err := s.ReadAll(ctx, ReadAllOptions{AfterPosition: checkpoint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it.Close(ctx)
+			p, err := projection.New(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Project(ctx, projection.EventHandlerFunc(func(_ context.Context, e *eventstore.Event) error {
+				var amount struct{ Amount int }
+				if err := json.Unmarshal(e.Data, &amount); err != nil {
+					return err
+				}
+				switch e.ID.Type {
+				case "deposited":
+					balances[e.StreamID.UUID] += amount.Amount
+				case "withdrawn":
+					balances[e.StreamID.UUID] -= amount.Amount
+				}
+				checkpoint = *e.GlobalPosition
+				return nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.NumProjectedEvents
+		}
+		if n := pass(); n != 5 || balances[ann] != 60 || balances[bob] != 7 {
+			t.Fatalf("first pass: %d events, balances ann %d bob %d; want 5, 60, 7", n, balances[ann], balances[bob])
+		}
+		save(bob, &deposited{Amount: 3})
+		if n := pass(); n != 1 || balances[ann] != 60 || balances[bob] != 10 {
+			t.Errorf("second pass: %d events, balances ann %d bob %d; want 1, 60, 10", n, balances[ann], balances[bob])
+		}
+		if n := pass(); n != 0 {
+			t.Errorf("a caught-up pass projected %d events", n)
 		}
 	})
 }
