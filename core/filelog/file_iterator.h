@@ -34,6 +34,10 @@ struct Location {
   friend bool operator==(const Location& a, const Location& b) {
     return a.segment == b.segment && a.offset == b.offset;
   }
+  // Log order.
+  friend bool operator<(const Location& a, const Location& b) {
+    return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
+  }
 };
 static_assert(sizeof(Location) == 8);
 

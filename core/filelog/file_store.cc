@@ -217,18 +217,8 @@ void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
   auto drop_oldest = [&](size_t k) {
     if (k == 0) return;
     reclaimable_ += static_cast<int64_t>(k);
-    // The stream's events are in log order, as the global order is, so
-    // one merge pass over the global order finds them all.
-    std::vector<Location> gone(k);
-    for (size_t i = 0; i < k; ++i) gone[i] = (*stream.events.array)[i];
-    size_t next = 0;
-    global_.Filter([&](const Location& e) {
-      if (next < gone.size() && e == gone[next]) {
-        ++next;
-        return false;
-      }
-      return true;
-    });
+    for (size_t i = 0; i < k; ++i) global_removed_.Add((*stream.events.array)[i]);
+    if (global_removed_.Due(global_.count)) SettleGlobalLocked();
     stream.events.DropFront(k);
   };
   auto snaps = snapshots_.find(id);
@@ -253,6 +243,10 @@ void FileStore::ApplyDeleteLocked(const Id& id, int64_t to_version) {
   const int64_t lo = stream.first_live_version();
   if (to_version < lo) return;
   drop_oldest(static_cast<size_t>(std::min<int64_t>(to_version - lo + 1, stream.events.count)));
+}
+
+void FileStore::SettleGlobalLocked() {
+  global_removed_.ApplyTo(global_, [](const Location& e) { return e; });
 }
 
 void FileStore::ApplyStreamTipLocked(const Id& id, int64_t tip) {
@@ -374,6 +368,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
 
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(ReadableLocked());
+  SettleGlobalLocked();
   const size_t count = global_.count;
   if (count == 0) return MakeFileIterator(nullptr, 0, 0, false, segments_, closed_);
   // The index keeps no positions: the records have them, and the global
@@ -528,6 +523,7 @@ absl::StatusOr<std::vector<StreamInfo>> FileStore::ListStreams(std::string_view 
 absl::StatusOr<StoreStats> FileStore::Stats() {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(ReadableLocked());
+  SettleGlobalLocked();
   StoreStats stats;
   stats.events = static_cast<int64_t>(global_.count);
   stats.streams = live_streams_;

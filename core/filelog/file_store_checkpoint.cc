@@ -53,7 +53,8 @@ bool CoverHolds(const RandomAccessFile& file, const SegmentCover& cover) {
 
 std::string FileStore::CheckpointPath() const { return absl::StrCat(dir_, "/", kCheckpointName); }
 
-IndexImage FileStore::TakeImageLocked() const {
+IndexImage FileStore::TakeImageLocked() {
+  SettleGlobalLocked();
   IndexImage image;
   image.generation = manifest_.generation;
   for (size_t i = 0; i < segment_names_.size(); ++i) {
@@ -188,6 +189,7 @@ void FileStore::TrimIndexLocked() {
     list.array = std::move(exact);
   };
   for (auto& [id, stream] : streams_) trim(stream.events);
+  SettleGlobalLocked();
   trim(global_);
 }
 

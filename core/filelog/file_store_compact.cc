@@ -162,6 +162,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
     if (!rolled.ok()) return poisoned_;
     if (sealed == 0) return absl::OkStatus();
     remaps.resize(sealed);
+    SettleGlobalLocked();
     for (size_t i = 0; i < global_.count; ++i) {
       const Location at = (*global_.array)[i];
       if (at.segment < sealed) remaps[at.segment].old_offsets.push_back(at.offset);
@@ -349,6 +350,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
       list.array = std::move(moved);
     };
     for (auto& [id, stream] : streams_) remap_list(stream.events);
+    SettleGlobalLocked();  // pending removals hold locations from before the remap
     remap_list(global_);
     auto new_table = std::make_shared<SegmentTable>(views.begin(), views.end());
     new_table->insert(new_table->end(), segments_->begin() + sealed, segments_->end());

@@ -44,6 +44,7 @@ void FileStore::ResetIndexLocked() {
   streams_.clear();
   live_streams_ = 0;
   global_ = EntryList<Location>();
+  global_removed_ = PendingRemovals<Location>();
   snapshots_.clear();
   snapshot_count_ = 0;
   reclaimable_ = 0;

@@ -153,7 +153,9 @@ class FileStore final : public EventStore {
 
   // --- file_store_checkpoint.cc
   std::string CheckpointPath() const;
-  IndexImage TakeImageLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  IndexImage TakeImageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies global_removed_ to global_; called before anything reads global_.
+  void SettleGlobalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Syncs the log where the mode has not, then writes an image of the index.
   absl::Status WriteCheckpoint() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteImage(const IndexImage& image) ABSL_LOCKS_EXCLUDED(mu_);
@@ -208,6 +210,9 @@ class FileStore final : public EventStore {
   absl::flat_hash_map<Id, FileStream> streams_ ABSL_GUARDED_BY(mu_);
   int64_t live_streams_ ABSL_GUARDED_BY(mu_) = 0;
   EntryList<Location> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
+  // Events deleted from the index but still in global_ until it is next
+  // read (SettleGlobalLocked applies them): see PendingRemovals.
+  PendingRemovals<Location> global_removed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
   int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Events and snapshots removed from the index whose records compaction

@@ -272,11 +272,11 @@ absl::Status FileStore::Recover() {
     }
   }
 
+  TrimIndexLocked();
   if (!covers.empty()) {
     Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": opened from the index checkpoint (", global_.count,
                                       " events); scanned ", scanned, " bytes of log after it"));
   }
-  TrimIndexLocked();
   next_position_ = std::max(log_last_position_, log_reserved_upto_) + 1;
   reserved_upto_ = next_position_ - 1;
   durable_reserved_ = reserved_upto_;
@@ -388,6 +388,7 @@ void FileStore::Close() {
     }
     streams_.clear();
     global_ = EntryList<Location>();
+    global_removed_ = PendingRemovals<Location>();
     snapshots_.clear();
     ReleaseWriterLocked();
   }

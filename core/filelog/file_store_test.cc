@@ -272,6 +272,41 @@ TEST_F(FileStoreTest, EveryCleanReopenLoadsTheIndexCheckpoint) {
   }
 }
 
+// A log full of truncations and deletions replays to the same index, with
+// more events removed than the point at which the global order is filtered at
+// once (4096): removals from the global order are gathered, not applied one
+// deletion at a time.
+TEST_F(FileStoreTest, AReplayOfManyTruncationsAndDeletionsRebuildsTheSameIndex) {
+  std::vector<Seen> live;
+  int64_t events = 0;
+  {
+    auto store = Open();
+    for (int round = 0; round < 10; ++round) {
+      for (uint64_t s = 1; s <= 50; ++s) ASSERT_TRUE(store->Append(Stream(s), Batch(10), {}, nullptr).ok());
+    }
+    for (uint64_t s = 1; s <= 50; ++s) ASSERT_TRUE(store->DeleteStream(Stream(s), 40).ok());
+    for (uint64_t s = 1; s <= 50; ++s) ASSERT_TRUE(store->DeleteStream(Stream(s), s % 5 == 0 ? 0 : 95).ok());
+    ASSERT_TRUE(store->Append(Stream(5), Batch(2), {}, nullptr).ok());
+    live = Drain(store->ReadAll({}));
+    absl::StatusOr<StoreStats> stats = store->Stats();
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    events = stats->events;
+    store->Close();
+  }
+  ASSERT_EQ(live.size(), 40u * 5 + 2);
+  EXPECT_EQ(events, 40 * 5 + 2);
+  ASSERT_TRUE(env_->DeleteFile(std::string(kDir) + "/INDEX").ok());  // replay the whole log
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Drain(store->ReadAll({})), live);
+  EXPECT_EQ(Drain(store->ReadStream(Stream(5), {})).size(), 2u) << "deleted wholly, then written again";
+  EXPECT_EQ(Drain(store->ReadStream(Stream(7), {})).size(), 5u);
+  absl::StatusOr<StoreStats> stats = store->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->events, events);
+  EXPECT_EQ(stats->first_position, live.front().position);
+}
+
 TEST_F(FileStoreTest, ABackgroundCheckpointBoundsWhatAnOpenAfterACrashScans) {
   FileStoreOptions options;
   options.segment_bytes = 4096;

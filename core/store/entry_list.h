@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "absl/types/span.h"
 
@@ -73,6 +74,69 @@ struct EntryList {
     size_t index = 0;
     Filter([&](const E&) { return index++ >= k; });
   }
+
+  // Replaces the list with a new array without the entries at `indices`
+  // (ascending, each < count), copying the runs between them whole. As in
+  // Filter, what was removed is left as room to grow.
+  void RemoveAt(const std::vector<size_t>& indices) {
+    auto kept = std::make_shared<EntryArray<E>>(std::max(kMinCapacity, count));
+    const E* from = array->data();
+    E* to = &(*kept)[0];
+    size_t start = 0;
+    for (size_t index : indices) {
+      to = std::copy(from + start, from + index, to);
+      start = index + 1;
+    }
+    std::copy(from + start, from + count, to);
+    array = std::move(kept);
+    count -= indices.size();
+  }
+};
+
+// Entries to remove from an EntryList, gathered so that many removals cost
+// one pass over the list rather than one pass each: a deletion or truncation
+// of a stream removes its events from the global order, and filtering that
+// order once per deletion made k deletions O(k * events), a replay full of
+// truncations quadratic. The owner adds the keys of removed entries, applies
+// them before anything reads the list, and applies them at once when they
+// are Due, which bounds the memory they take and keeps the cost O(log k) per
+// removed entry, amortized. K is the key entries ascend by along the list.
+template <typename K>
+class PendingRemovals {
+ public:
+  void Add(const K& key) { keys_.push_back(key); }
+  bool empty() const { return keys_.empty(); }
+  size_t size() const { return keys_.size(); }
+
+  // Whether so much of a list of `count` entries is pending removal (a
+  // quarter) that the list should be filtered now.
+  bool Due(size_t count) const { return keys_.size() >= std::max<size_t>(kMinDue, count / 4); }
+
+  // Removes the pending keys' entries from `list`, which ascends by key_of(e):
+  // a binary search finds each, and the runs between them are copied whole.
+  template <typename E, typename KeyOf>
+  void ApplyTo(EntryList<E>& list, KeyOf key_of) {
+    if (keys_.empty()) return;
+    std::sort(keys_.begin(), keys_.end());
+    std::vector<size_t> indices;
+    indices.reserve(keys_.size());
+    if (list.count > 0) {
+      const E* first = list.array->data();
+      const E* last = first + list.count;
+      const E* at = first;
+      for (const K& key : keys_) {
+        at = std::lower_bound(at, last, key, [&](const E& e, const K& k) { return key_of(e) < k; });
+        if (at == last) break;
+        if (key_of(*at) == key) indices.push_back(static_cast<size_t>(at++ - first));
+      }
+    }
+    if (!indices.empty()) list.RemoveAt(indices);
+    keys_ = std::vector<K>();
+  }
+
+ private:
+  static constexpr size_t kMinDue = 4096;
+  std::vector<K> keys_;
 };
 
 }  // namespace estoria::core

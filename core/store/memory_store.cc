@@ -4,7 +4,9 @@
 //  - a stream's live events sit in entries [0, count) of its array, with
 //    consecutive versions ending at its tip (tip - count + 1 .. tip), so a
 //    version bound maps to an index by arithmetic;
-//  - the global array holds every live event in ascending position;
+//  - the global array holds every live event in ascending position, and
+//    deleted events whose removal is pending (global_removed) until it is
+//    next read;
 //  - an array's entries below the count of any iterator's range are never
 //    written again: appends write past the count (or into a new, bigger
 //    array), deletions build new arrays.
@@ -96,6 +98,8 @@ struct MemoryStore::State {
   Mutex mu;
   absl::flat_hash_map<Id, Stream> streams ABSL_GUARDED_BY(mu);
   EntryListOf global ABSL_GUARDED_BY(mu);  // every live event, ascending position
+  // Positions of deleted events still in `global` until it is next read.
+  PendingRemovals<int64_t> global_removed ABSL_GUARDED_BY(mu);
   int64_t next_position ABSL_GUARDED_BY(mu) = 1;
   // Per aggregate, ascending version; equal versions in write order, so the
   // newest of a version is the last of its run.
@@ -106,20 +110,14 @@ struct MemoryStore::State {
   // Drops entries [0, k) of `stream` from the stream and the global order.
   void DropOldest(Stream& stream, size_t k) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (k == 0) return;
-    // The stream's positions ascend, so one merge pass over the global order
-    // finds them all.
-    std::vector<int64_t> gone;
-    gone.reserve(k);
-    for (size_t i = 0; i < k; ++i) gone.push_back((*stream.events.array)[i].position);
-    size_t next = 0;
-    global.Filter([&](const Entry& e) {
-      if (next < gone.size() && e.position == gone[next]) {
-        ++next;
-        return false;
-      }
-      return true;
-    });
+    for (size_t i = 0; i < k; ++i) global_removed.Add((*stream.events.array)[i].position);
+    if (global_removed.Due(global.count)) SettleGlobal();
     stream.events.DropFront(k);
+  }
+
+  // Applies global_removed to global; called before anything reads global.
+  void SettleGlobal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    global_removed.ApplyTo(global, [](const Entry& e) { return e.position; });
   }
 };
 
@@ -133,6 +131,7 @@ void MemoryStore::Close() {
   MutexLock lock(&s.mu);
   s.streams.clear();
   s.global = EntryListOf();
+  s.global_removed = PendingRemovals<int64_t>();
   s.snapshots.clear();
 }
 
@@ -223,6 +222,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadAll(const ReadAl
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
+  s.SettleGlobal();
   const size_t count = s.global.count;
   if (count == 0) return MakeIterator(nullptr, 0, 0, false, s.closed);
   const Entry* first = s.global.array->data();
@@ -319,6 +319,7 @@ absl::StatusOr<StoreStats> MemoryStore::Stats() {
   State& s = *state_;
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
+  s.SettleGlobal();
   StoreStats stats;
   stats.events = static_cast<int64_t>(s.global.count);
   stats.streams = static_cast<int64_t>(s.streams.size());
@@ -350,6 +351,7 @@ absl::Status MemoryStore::Verify(const ProgressFn& progress, VerifyReport* repor
   {
     MutexLock lock(&s.mu);
     if (s.is_closed()) return ClosedError();
+    s.SettleGlobal();
     total = s.global.count;
   }
   if (progress) progress(total, total);  // outside the lock: it is the caller's code

@@ -9,7 +9,10 @@
 // the array it was created on and its range in it, which later appends never
 // touch and deletions never modify (they build new arrays). So creating an
 // iterator is O(1) for stream reads and O(log n) for global reads, and every
-// iterator is a snapshot.
+// iterator is a snapshot. A deletion drops its events from the stream's array
+// at once and from the global order lazily: the removals gather until the
+// next global read or stats call (or until a quarter of the order is
+// pending), which filters the order once for all of them (PendingRemovals).
 //
 // Thread safety: every method may be called from many threads at once (one
 // mutex guards the state; records are built outside it). Iterators are
