@@ -103,6 +103,7 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
   std::vector<Uuid> fresh_ids(events.size());
   RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids)));
   std::memset(bytes.p, 0, options.header_room);
+  std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
   size_t largest = 0;
   for (flatbuffers::uoffset_t i = 0; i < events.size(); ++i) {
@@ -126,8 +127,7 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
     if (const auto* in_metadata = in.metadata(); in_metadata != nullptr && in_metadata->size() > 0) {
       // Sorted and unique already (checked or built so); copied in order.
-      std::vector<flatbuffers::Offset<fb::KeyValue>> entries;
-      entries.reserve(in_metadata->size());
+      entries.clear();
       for (const fb::KeyValue* kv : *in_metadata) {
         auto key = CopyString(fbb, kv->key());
         auto value = CopyString(fbb, kv->value());

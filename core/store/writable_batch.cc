@@ -6,10 +6,12 @@
 // Neither class is thread-safe; a finished WritableBatch is immutable.
 #include "core/store/writable_batch.h"
 
+#include <algorithm>
 #include <cstring>
-#include <map>
 #include <new>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "core/id/id.h"
@@ -143,22 +145,45 @@ absl::StatusOr<WritableBatch> WritableBatch::FromBytes(absl::Span<const uint8_t>
 
 namespace {
 
+// Where a pending string or data sits in Pending::bytes.
+struct Slice {
+  size_t offset = 0;
+  size_t size = 0;
+};
+
+struct PendingPair {
+  Slice key, value;
+};
+
+// An event as added: its strings and data in Pending::bytes, its metadata
+// pairs the last `pair_count` of Pending::pairs up to the next event's.
 struct PendingEvent {
-  std::string type;
-  std::vector<uint8_t> data;
-  std::string content_type;
-  std::map<std::string, std::string, std::less<>> metadata;  // byte order, as FlatBuffers wants
+  Slice type, data, content_type;
+  size_t first_pair = 0;
+  size_t pair_count = 0;
   std::optional<Uuid> id;
   int64_t timestamp_ns = 0;
 };
 
 }  // namespace
 
+// Every string and byte of the pending events lives in one buffer, and every
+// metadata pair in one vector, so that adding an event allocates nothing
+// once the buffers have grown (a bulk append adds thousands).
 struct BatchBuilder::Pending {
   std::vector<PendingEvent> events;
+  std::vector<PendingPair> pairs;  // per event, contiguous and sorted by key (byte order)
+  std::string bytes;
   size_t estimated_bytes = 0;  // a bound on the finished batch, kept below kMaxBatchBytes
   flatbuffers::FlatBufferBuilder fbb;
   bool built = false;  // fbb holds the batch of the current events
+
+  Slice Keep(const void* p, size_t n) {
+    Slice slice{bytes.size(), n};
+    bytes.append(static_cast<const char*>(p), n);
+    return slice;
+  }
+  std::string_view View(Slice slice) const { return std::string_view(bytes).substr(slice.offset, slice.size); }
 };
 
 BatchBuilder::BatchBuilder() : pending_(std::make_unique<Pending>()) {}
@@ -183,10 +208,11 @@ absl::Status BatchBuilder::Add(std::string_view type, absl::Span<const uint8_t> 
     return absl::InvalidArgumentError(absl::StrCat("the batch would exceed ", kMaxBatchBytes, " bytes"));
   }
   PendingEvent event;
-  event.type.assign(type);
-  event.data.assign(data.begin(), data.end());
-  event.content_type.assign(content_type);
-  pending_->events.push_back(std::move(event));
+  event.type = pending_->Keep(type.data(), type.size());
+  event.data = pending_->Keep(data.data(), data.size());
+  event.content_type = pending_->Keep(content_type.data(), content_type.size());
+  event.first_pair = pending_->pairs.size();
+  pending_->events.push_back(event);
   pending_->estimated_bytes += added;
   pending_->built = false;
   return absl::OkStatus();
@@ -203,18 +229,25 @@ absl::Status BatchBuilder::AddMetadata(std::string_view key, std::string_view va
         absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
   }
   PendingEvent& event = pending_->events.back();
-  if (event.metadata.size() >= kMaxMetadataPerEvent) {
+  if (event.pair_count >= kMaxMetadataPerEvent) {
     return absl::InvalidArgumentError(absl::StrCat("an event holds at most ", kMaxMetadataPerEvent,
                                                    " metadata entries"));
   }
-  if (event.metadata.find(key) != event.metadata.end()) {
+  // The event's pairs are the tail of `pairs`, kept sorted: find the key's place.
+  std::vector<PendingPair>& pairs = pending_->pairs;
+  auto place = std::lower_bound(pairs.begin() + static_cast<ptrdiff_t>(event.first_pair), pairs.end(), key,
+                                [&](const PendingPair& pair, std::string_view k) { return pending_->View(pair.key) < k; });
+  if (place != pairs.end() && pending_->View(place->key) == key) {
     return absl::InvalidArgumentError(absl::StrCat("duplicate metadata key \"", ToAbsl(key), "\""));
   }
   size_t added = kMetadataOverhead + key.size() + value.size();
   if (value.size() > kMaxBatchBytes || added > kMaxBatchBytes - pending_->estimated_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("the batch would exceed ", kMaxBatchBytes, " bytes"));
   }
-  event.metadata.emplace(std::string(key), std::string(value));
+  const ptrdiff_t at = place - pairs.begin();
+  const PendingPair pair{pending_->Keep(key.data(), key.size()), pending_->Keep(value.data(), value.size())};
+  pairs.insert(pairs.begin() + at, pair);
+  ++event.pair_count;
   pending_->estimated_bytes += added;
   pending_->built = false;
   return absl::OkStatus();
@@ -250,17 +283,18 @@ absl::StatusOr<absl::Span<const uint8_t>> BatchBuilder::Bytes() {
     std::vector<flatbuffers::Offset<fb::WritableEvent>> events;
     events.reserve(pending_->events.size());
     std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
-    for (const PendingEvent& e : pending_->events) {
-      auto type = fbb.CreateString(e.type);
-      fbb.ForceVectorAlignment(e.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
-      auto data = fbb.CreateVector(e.data);
-      auto content_type = fbb.CreateString(e.content_type);
+    const Pending& p = *pending_;
+    for (const PendingEvent& e : p.events) {
+      auto type = fbb.CreateString(p.View(e.type));
+      fbb.ForceVectorAlignment(e.data.size, sizeof(uint8_t), 8);  // data is force_align: 8
+      auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(p.bytes.data() + e.data.offset), e.data.size);
+      auto content_type = fbb.CreateString(p.View(e.content_type));
       flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata_vector;
-      if (!e.metadata.empty()) {
+      if (e.pair_count > 0) {
         metadata.clear();
-        for (const auto& [key, value] : e.metadata) {  // already sorted
-          auto k = fbb.CreateString(key);
-          auto v = fbb.CreateString(value);
+        for (size_t i = e.first_pair; i < e.first_pair + e.pair_count; ++i) {  // already sorted
+          auto k = fbb.CreateString(p.View(p.pairs[i].key));
+          auto v = fbb.CreateString(p.View(p.pairs[i].value));
           metadata.push_back(fb::CreateKeyValue(fbb, k, v));
         }
         metadata_vector = fbb.CreateVector(metadata);
@@ -301,6 +335,8 @@ absl::StatusOr<WritableBatch> BatchBuilder::Build() {
 void BatchBuilder::Clear() {
   if (pending_ == nullptr) return;
   pending_->events.clear();
+  pending_->pairs.clear();
+  pending_->bytes.clear();
   pending_->estimated_bytes = 0;
   pending_->fbb.Clear();
   pending_->built = false;
