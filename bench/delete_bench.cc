@@ -5,8 +5,7 @@
 // index's cost, not the disk's). A deletion removes its events from the global
 // order lazily (core/store/entry_list.h, PendingRemovals), so the cost should
 // not grow with the store: compare the rows of one backend with each other.
-// The follow-up global read, which applies what is pending, is the second
-// benchmark.
+// truncate_then_read_all adds the global read that applies what is pending.
 //
 //   build/release/bench/delete_bench
 #include <cstdint>
@@ -61,8 +60,11 @@ void CloseAndRemove(est_store* store, const std::string& dir) {
   if (!dir.empty()) RemoveDir(dir);
 }
 
-// One truncation of 10 events per iteration.
-void Truncate(benchmark::State& state, const std::string& backend) {
+// One truncation of 10 events per iteration; with `read_after`, followed by
+// a global read of the newest event, as a projection polling the store after
+// each deletion would do (the read applies the pending removal to the global
+// order).
+void Truncate(benchmark::State& state, const std::string& backend, bool read_after) {
   std::string dir;
   est_store* store = OpenFilled(state, backend, state.range(0), &dir);
   if (store == nullptr) return;
@@ -74,36 +76,14 @@ void Truncate(benchmark::State& state, const std::string& backend) {
     tip += kEventsPerRound;
     state.ResumeTiming();
     if (!appended) break;
-    if (est_delete_stream(store, stream.c_str(), tip) != EST_OK) {
-      state.SkipWithError(est_last_error());
-      break;
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
-  CloseAndRemove(store, dir);
-}
-
-// A truncation of 10 events followed by a global read of the newest event,
-// as a projection polling the store after each deletion would do: the read
-// applies the pending removal to the global order.
-void TruncateThenReadAll(benchmark::State& state, const std::string& backend) {
-  std::string dir;
-  est_store* store = OpenFilled(state, backend, state.range(0), &dir);
-  if (store == nullptr) return;
-  const std::string stream = StreamId(kTruncatedStream);
-  int64_t tip = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    const bool appended = Append(state, store, stream, kEventsPerRound);
-    tip += kEventsPerRound;
-    state.ResumeTiming();
-    if (!appended) break;
-    est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
-    options.count = 1;
-    est_iter* iter = nullptr;
     est_status st = est_delete_stream(store, stream.c_str(), tip);
-    if (st == EST_OK) st = est_read_all(store, &options, &iter);
-    est_iter_close(iter);
+    if (st == EST_OK && read_after) {
+      est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
+      options.count = 1;
+      est_iter* iter = nullptr;
+      st = est_read_all(store, &options, &iter);
+      est_iter_close(iter);
+    }
     if (st != EST_OK) {
       state.SkipWithError(est_last_error());
       break;
@@ -115,19 +95,15 @@ void TruncateThenReadAll(benchmark::State& state, const std::string& backend) {
 
 void Register() {
   for (const char* backend : {"memory", "file"}) {
-    const std::string b = backend;
-    benchmark::RegisterBenchmark(("truncate/" + b).c_str(), Truncate, b)
-        ->ArgName("events")
-        ->Arg(10'000)
-        ->Arg(100'000)
-        ->Arg(1'000'000)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("truncate_then_read_all/" + b).c_str(), TruncateThenReadAll, b)
-        ->ArgName("events")
-        ->Arg(10'000)
-        ->Arg(100'000)
-        ->Arg(1'000'000)
-        ->Unit(benchmark::kMicrosecond);
+    for (bool read_after : {false, true}) {
+      const std::string name = std::string(read_after ? "truncate_then_read_all/" : "truncate/") + backend;
+      benchmark::RegisterBenchmark(name.c_str(), Truncate, std::string(backend), read_after)
+          ->ArgName("events")
+          ->Arg(10'000)
+          ->Arg(100'000)
+          ->Arg(1'000'000)
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 

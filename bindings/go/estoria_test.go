@@ -61,13 +61,20 @@ func (e *withdrawn) ApplyTo(_ context.Context, a *account) (*account, error) {
 	return a, nil
 }
 
+// newAccounts is Estoria's EventSourcedStore of accounts over s.
+func newAccounts(t *testing.T, s *Store) *aggregatestore.EventSourcedStore[*account] {
+	t.Helper()
+	accounts, err := aggregatestore.New(s, newAccount,
+		aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accounts
+}
+
 func TestEstoriaEventSourcedStoreRunsOnTheBinding(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
-		accounts, err := aggregatestore.New(s, newAccount,
-			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		accounts := newAccounts(t, s)
 		id := uuid.Must(uuid.NewV7())
 		agg := accounts.New(id)
 		agg.Append(&opened{Owner: "ann"}, &deposited{Amount: 100}, &withdrawn{Amount: 30})
@@ -106,12 +113,7 @@ func TestEstoriaEventSourcedStoreRunsOnTheBinding(t *testing.T) {
 
 func TestEstoriaSnapshottingStoreRunsOnTheBinding(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
-		inner, err := aggregatestore.New(s, newAccount,
-			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		accounts, err := aggregatestore.NewSnapshottingStore(inner, s, snapshotstore.EventCountSnapshotPolicy{N: 4})
+		accounts, err := aggregatestore.NewSnapshottingStore(newAccounts(t, s), s, snapshotstore.EventCountSnapshotPolicy{N: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,11 +149,7 @@ func TestEstoriaSnapshottingStoreRunsOnTheBinding(t *testing.T) {
 // resumes after the first one's last position, as a poll loop would.
 func TestEstoriaProjectionRunsOverTheGlobalRead(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
-		accounts, err := aggregatestore.New(s, newAccount,
-			aggregatestore.WithEventTypes[*account](&opened{}, &deposited{}, &withdrawn{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		accounts := newAccounts(t, s)
 		save := func(id uuid.UUID, events ...estoria.EntityEvent[*account]) {
 			t.Helper()
 			agg, err := accounts.Load(ctx, id, nil)
