@@ -144,9 +144,10 @@ EST_API est_status est_append_batch(est_store* store, const char* stream_id, est
       return s;
     }
     if (est_status s = estoria::capi::CheckBatch(kFn, batch); s != EST_OK) return s;
-    absl::StatusOr<core::WritableBatch> built = batch->builder.Build();
-    if (!built.ok()) return estoria::capi::FailStatus(kFn, built.status(), "batch");
-    return estoria::capi::AppendChecked(kFn, store, id, *built, append_options, result, written);
+    // A view: the batch handle is the caller's, unchanged until this returns.
+    absl::StatusOr<core::WritableBatch> view = batch->builder.View();
+    if (!view.ok()) return estoria::capi::FailStatus(kFn, view.status(), "batch");
+    return estoria::capi::AppendChecked(kFn, store, id, *view, append_options, result, written);
   });
 }
 

@@ -366,7 +366,7 @@ absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
     }
     for (const auto& [key, value] : event.metadata) RETURN_IF_ERROR(builder.AddMetadata(key, value));
   }
-  ASSIGN_OR_RETURN(WritableBatch batch, builder.Build());
+  ASSIGN_OR_RETURN(WritableBatch batch, builder.View());
 
   AppendOptions options;
   options.expect = Expect::kVersion;

@@ -33,15 +33,12 @@ constexpr size_t kMetadataEntryBound = 64;
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
-size_t StringSize(const flatbuffers::String* s) { return s == nullptr ? 0 : s->size(); }
-
-size_t RecordBound(const fb::WritableEvent& event, size_t stream_type_size) {
-  size_t bound = kRecordFixedBound + StringSize(event.type()) + stream_type_size +
-                 StringSize(event.content_type()) + (event.data() == nullptr ? 0 : event.data()->size());
-  if (const auto* metadata = event.metadata(); metadata != nullptr) {
-    for (const fb::KeyValue* kv : *metadata) {
-      bound += kMetadataEntryBound + StringSize(kv->key()) + StringSize(kv->value());
-    }
+size_t RecordBound(const WritableBatch& batch, size_t i, const BatchEvent& event, size_t stream_type_size) {
+  size_t bound = kRecordFixedBound + event.type.size() + stream_type_size + event.content_type.size() +
+                 event.data.size();
+  for (size_t j = 0; j < event.metadata_count; ++j) {
+    const auto [key, value] = batch.metadata(i, j);
+    bound += kMetadataEntryBound + key.size() + value.size();
   }
   return Align8(bound);
 }
@@ -52,11 +49,6 @@ struct AlignedBytes {
     if (p != nullptr) ::operator delete[](p, kBlockAlign);
   }
 };
-
-flatbuffers::Offset<flatbuffers::String> CopyString(flatbuffers::FlatBufferBuilder& fbb,
-                                                    const flatbuffers::String* s) {
-  return s == nullptr ? fbb.CreateString("", 0) : fbb.CreateString(s->c_str(), s->size());
-}
 
 // One builder per thread, reused across appends. Reached through a call the
 // compiler cannot see into: in a shared library every access to a
@@ -81,17 +73,17 @@ EventBlock::~EventBlock() {
 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
                                                               const BuildOptions& options) {
-  const auto& events = *batch.root().events();
+  const size_t count = batch.event_count();
   if (options.header_room % 8 != 0) return absl::InternalError("header_room must be a multiple of 8");
   const size_t prefix = options.size_prefixed ? 8 : 0;
   size_t capacity = options.header_room;
-  for (const fb::WritableEvent* event : events) capacity += prefix + RecordBound(*event, stream.type.size());
+  for (size_t i = 0; i < count; ++i) capacity += prefix + RecordBound(batch, i, batch.event(i), stream.type.size());
 
   AlignedBytes bytes{static_cast<uint8_t*>(::operator new[](capacity, kBlockAlign, std::nothrow))};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   std::shared_ptr<EventBlock> block(new (std::nothrow) EventBlock());
   if (block == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
-  block->records_.reserve(events.size());
+  block->records_.reserve(count);
 
   flatbuffers::FlatBufferBuilder& fbb = *ThreadBuilder();
   // Every scalar is written, so that stream_version and global_position can
@@ -100,37 +92,33 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
   const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
   // Every event's new ID at once (one clock read, one atomic update); a
   // restored event with its own ID leaves its fresh one unused.
-  std::vector<Uuid> fresh_ids(events.size());
+  std::vector<Uuid> fresh_ids(count);
   RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids)));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
   size_t largest = 0;
-  for (flatbuffers::uoffset_t i = 0; i < events.size(); ++i) {
-    const fb::WritableEvent& in = *events.Get(i);
+  for (size_t i = 0; i < count; ++i) {
+    const BatchEvent in = batch.event(i);
     fb::Uuid id(fresh_ids[i].Hi(), fresh_ids[i].Lo());
-    const fb::Uuid* given_id = in.id();
-    if (options.keep_ids_and_timestamps && given_id != nullptr && (given_id->hi() != 0 || given_id->lo() != 0)) {
-      id = *given_id;
-    }
+    if (options.keep_ids_and_timestamps && in.id.has_value()) id = fb::Uuid(in.id->Hi(), in.id->Lo());
     int64_t timestamp_ns =
-        options.keep_ids_and_timestamps && in.timestamp_ns() > 0 ? in.timestamp_ns() : options.now_ns;
+        options.keep_ids_and_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
 
     fbb.Clear();
-    auto type = CopyString(fbb, in.type());
+    auto type = fbb.CreateString(in.type.data(), in.type.size());
     auto stream_type = fbb.CreateString(stream.type);
-    const uint8_t* data_bytes = in.data() == nullptr ? nullptr : in.data()->data();
-    size_t data_size = in.data() == nullptr ? 0 : in.data()->size();
-    fbb.ForceVectorAlignment(data_size, sizeof(uint8_t), 8);  // data is force_align: 8
-    auto data = fbb.CreateVector(data_bytes, data_size);
-    auto content_type = CopyString(fbb, in.content_type());
+    fbb.ForceVectorAlignment(in.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
+    auto data = fbb.CreateVector(in.data.data(), in.data.size());
+    auto content_type = fbb.CreateString(in.content_type.data(), in.content_type.size());
     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
-    if (const auto* in_metadata = in.metadata(); in_metadata != nullptr && in_metadata->size() > 0) {
+    if (in.metadata_count > 0) {
       // Sorted and unique already (checked or built so); copied in order.
       entries.clear();
-      for (const fb::KeyValue* kv : *in_metadata) {
-        auto key = CopyString(fbb, kv->key());
-        auto value = CopyString(fbb, kv->value());
+      for (size_t j = 0; j < in.metadata_count; ++j) {
+        const auto [k, v] = batch.metadata(i, j);
+        auto key = fbb.CreateString(k.data(), k.size());
+        auto value = fbb.CreateString(v.data(), v.size());
         entries.push_back(fb::CreateKeyValue(fbb, key, value));
       }
       metadata = fbb.CreateVector(entries);

@@ -323,6 +323,11 @@ absl::StatusOr<absl::Span<const uint8_t>> BatchBuilder::Bytes() {
   return absl::Span<const uint8_t>(fbb.GetBufferPointer(), fbb.GetSize());
 }
 
+absl::StatusOr<WritableBatch> BatchBuilder::View() const {
+  if (pending_ == nullptr || pending_->events.empty()) return absl::InvalidArgumentError("the batch holds no events");
+  return WritableBatch(this, pending_->events.size());
+}
+
 absl::StatusOr<WritableBatch> BatchBuilder::Build() {
   absl::Span<const uint8_t> bytes;
   ASSIGN_OR_RETURN(bytes, Bytes());
@@ -340,6 +345,45 @@ void BatchBuilder::Clear() {
   pending_->estimated_bytes = 0;
   pending_->fbb.Clear();
   pending_->built = false;
+}
+
+// ---------------------------------------------------------------------------
+// WritableBatch's events, from its bytes or from the builder it views
+
+BatchEvent WritableBatch::event(size_t i) const {
+  BatchEvent out;
+  if (builder_ != nullptr) {
+    const BatchBuilder::Pending& p = *builder_->pending_;
+    const PendingEvent& e = p.events[i];
+    out.type = p.View(e.type);
+    out.data = absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.bytes.data()) + e.data.offset, e.data.size);
+    out.content_type = p.View(e.content_type);
+    out.metadata_count = e.pair_count;
+    if (e.id.has_value() && !e.id->IsNil()) out.id = e.id;
+    out.timestamp_ns = e.timestamp_ns;
+    return out;
+  }
+  const fb::WritableEvent& e = *root().events()->Get(static_cast<flatbuffers::uoffset_t>(i));
+  out.type = View(e.type());
+  if (e.data() != nullptr) out.data = absl::Span<const uint8_t>(e.data()->data(), e.data()->size());
+  out.content_type = View(e.content_type());
+  out.metadata_count = e.metadata() == nullptr ? 0 : e.metadata()->size();
+  if (const fb::Uuid* id = e.id(); id != nullptr && (id->hi() != 0 || id->lo() != 0)) {
+    out.id = Uuid::FromHiLo(id->hi(), id->lo());
+  }
+  out.timestamp_ns = e.timestamp_ns();
+  return out;
+}
+
+std::pair<std::string_view, std::string_view> WritableBatch::metadata(size_t i, size_t j) const {
+  if (builder_ != nullptr) {
+    const BatchBuilder::Pending& p = *builder_->pending_;
+    const PendingPair& pair = p.pairs[p.events[i].first_pair + j];
+    return {p.View(pair.key), p.View(pair.value)};
+  }
+  const fb::KeyValue* kv =
+      root().events()->Get(static_cast<flatbuffers::uoffset_t>(i))->metadata()->Get(static_cast<flatbuffers::uoffset_t>(j));
+  return {View(kv->key()), View(kv->value())};
 }
 
 #undef ESTORIA_ENSURE_PENDING_

@@ -1,11 +1,15 @@
-// WritableBatch: a checked FlatBuffers WritableEventBatch in aligned memory,
-// the one input every backend's Append takes. BatchBuilder makes one event by
-// event (est_batch sits on it); FromBytes checks a caller's buffer.
+// WritableBatch: the one input every backend's Append takes, checked: either
+// a FlatBuffers WritableEventBatch in aligned memory (FromBytes checks a
+// caller's buffer; BatchBuilder::Build makes one), or a view of a
+// BatchBuilder's events as they were added (BatchBuilder::View: no
+// FlatBuffers built, nothing copied). Backends read it event by event
+// (event(), metadata()), the same for both.
 #ifndef ESTORIA_CORE_STORE_WRITABLE_BATCH_H_
 #define ESTORIA_CORE_STORE_WRITABLE_BATCH_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,7 +33,20 @@ inline constexpr size_t kMaxBatchEvents = 100000;
 inline constexpr size_t kMaxMetadataPerEvent = 1024;
 inline constexpr std::string_view kReservedMetadataPrefix = "estoria.";
 
-// Immutable after construction; cheap to move.
+// One event of a batch: views into the batch, valid as long as it is.
+struct BatchEvent {
+  std::string_view type;
+  absl::Span<const uint8_t> data;
+  std::string_view content_type;
+  size_t metadata_count = 0;  // pairs, sorted by key: WritableBatch::metadata
+  std::optional<Uuid> id;     // set and not nil
+  int64_t timestamp_ns = 0;   // 0: not set
+};
+
+class BatchBuilder;
+
+// Immutable after construction; cheap to move. A view borrows its builder,
+// which must outlive it unchanged.
 class WritableBatch {
  public:
   // Copies `bytes` to aligned memory and checks everything: size limits,
@@ -38,9 +55,15 @@ class WritableBatch {
   // sorted, unique and not reserved. kInvalidArgument says what is wrong.
   static absl::StatusOr<WritableBatch> FromBytes(absl::Span<const uint8_t> bytes);
 
-  const fb::WritableEventBatch& root() const;
   size_t event_count() const { return event_count_; }
+  BatchEvent event(size_t i) const;
+  // The j-th metadata pair (key, value) of event i, in key order.
+  std::pair<std::string_view, std::string_view> metadata(size_t i, size_t j) const;
+
+  // The FlatBuffers form. REQUIRES: not a view.
+  const fb::WritableEventBatch& root() const;
   absl::Span<const uint8_t> bytes() const { return {data_.get(), size_}; }
+  bool is_view() const { return builder_ != nullptr; }
 
  private:
   friend class BatchBuilder;
@@ -49,9 +72,11 @@ class WritableBatch {
   };
   WritableBatch(std::unique_ptr<uint8_t, AlignedFree> data, size_t size, size_t event_count)
       : data_(std::move(data)), size_(size), event_count_(event_count) {}
+  WritableBatch(const BatchBuilder* builder, size_t event_count) : builder_(builder), event_count_(event_count) {}
 
   std::unique_ptr<uint8_t, AlignedFree> data_;
   size_t size_ = 0;
+  const BatchBuilder* builder_ = nullptr;  // a view's
   size_t event_count_ = 0;
 };
 
@@ -76,9 +101,14 @@ class BatchBuilder {
   absl::StatusOr<absl::Span<const uint8_t>> Bytes();
   // A batch with the same bytes, owned by the caller.
   absl::StatusOr<WritableBatch> Build();
+  // A batch of the events added so far that borrows this builder: no bytes
+  // are built or copied. Valid until the builder changes or is destroyed.
+  // kInvalidArgument when empty.
+  absl::StatusOr<WritableBatch> View() const;
   void Clear();
 
  private:
+  friend class WritableBatch;
   struct Pending;
   std::unique_ptr<Pending> pending_;
 };
