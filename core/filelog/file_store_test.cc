@@ -118,6 +118,46 @@ TEST_F(FileStoreTest, RollsOverSegmentsAndReadsAcrossThemAfterReopen) {
   EXPECT_GT(report.segments, 3);
 }
 
+// All clock access goes through the Env: a store on an Env with a fixed
+// clock stamps its events and snapshots with that time, and its new event
+// IDs carry that time's milliseconds.
+TEST(FileStoreClock, EventsSnapshotsAndIdsTakeTheirTimeFromTheEnv) {
+  class FixedClockEnv final : public EnvWrapper {
+   public:
+    FixedClockEnv(Env* target, int64_t now) : EnvWrapper(target), now_(now) {}
+    int64_t NowNanos() override { return now_; }
+
+   private:
+    const int64_t now_;
+  };
+  // Two seconds ahead of the system clock: v7 IDs never go back, so a time
+  // behind the IDs this process made already would not show in the new ones
+  // (and one far ahead would push every later ID ahead with it).
+  std::unique_ptr<Env> mem = NewMemEnv();
+  const int64_t kNowMs = mem->NowNanos() / 1'000'000 + 2000;
+  const int64_t kNow = kNowMs * 1'000'000 + 456;
+  FixedClockEnv env(mem.get(), kNow);
+  absl::StatusOr<std::shared_ptr<EventStore>> store = OpenFileStore(&env, kDir, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Append(Stream(1), Batch(3), {}, nullptr).ok());
+  ASSERT_TRUE((*store)->WriteSnapshot(Stream(1), 3, AsBytes("state"), "", 0).ok());
+  absl::StatusOr<std::unique_ptr<EventIterator>> iter = (*store)->ReadStream(Stream(1), {});
+  ASSERT_TRUE(iter.ok()) << iter.status();
+  EventView views[3];
+  absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
+  ASSERT_TRUE(n.ok() && *n == 3u);
+  for (const EventView& view : views) {
+    const fb::Event* e = view.event();
+    EXPECT_EQ(e->timestamp_ns(), kNow);
+    const Uuid id = Uuid::FromHiLo(e->id()->hi(), e->id()->lo());
+    EXPECT_EQ(static_cast<int64_t>(id.Hi() >> 16), kNowMs) << "the v7 ID's 48-bit time";
+  }
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = (*store)->ReadSnapshot(Stream(1), 0);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->timestamp_ns, kNow);
+  (*store)->Close();
+}
+
 TEST_F(FileStoreTest, ASecondOpenInThisProcessIsBusyNamingThePid) {
   auto store = Open();
   absl::Status second = OpenStatus();

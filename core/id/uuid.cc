@@ -102,14 +102,18 @@ absl::Status TakeRandom(RandomPool& pool, uint8_t* out, size_t len) {
   return absl::OkStatus();
 }
 
-uint64_t UnixMillisNow() {
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
-  // Before 1970 or past the 48-bit field (year 10889): clamp; ordering is
-  // still kept by the state, only the embedded time is wrong.
+// Unix milliseconds as the 48-bit field holds them. Before 1970 or past the
+// field (year 10889): clamped; ordering is still kept by the state, only the
+// embedded time is wrong.
+uint64_t V7Millis(int64_t ms) {
   constexpr uint64_t kMaxMs = (uint64_t{1} << 48) - 1;
   if (ms < 0) return 0;
   return std::min(static_cast<uint64_t>(ms), kMaxMs);
+}
+
+int64_t SystemUnixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Last v7 state, (unix_ms << 12) | counter; 0 before the first v7.
@@ -223,7 +227,9 @@ absl::StatusOr<Uuid> NewUuidV7() {
   return uuid;
 }
 
-absl::Status NewUuidsV7(absl::Span<Uuid> out) {
+absl::Status NewUuidsV7(absl::Span<Uuid> out) { return NewUuidsV7(out, SystemUnixNanos()); }
+
+absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
   if (out.empty()) return absl::OkStatus();
   // Random bits first, so that a failure leaves the shared state untouched:
   // each UUID's rand_b waits in its own bytes 8-15 until the layout below.
@@ -236,9 +242,9 @@ absl::Status NewUuidsV7(absl::Span<Uuid> out) {
   if (!status.ok()) return status;
   const uint16_t fresh_counter = static_cast<uint16_t>((fresh[0] << 8) | fresh[1]);
 
-  // One clock read and one compare-and-swap reserve out.size() consecutive
-  // states: the first is the usual next state, the rest follow it by one.
-  const uint64_t now_ms = UnixMillisNow();
+  // One time and one compare-and-swap reserve out.size() consecutive states:
+  // the first is the usual next state, the rest follow it by one.
+  const uint64_t now_ms = V7Millis(now_unix_ns / 1'000'000);
   const uint64_t extra = out.size() - 1;
   uint64_t last = v7_state.load(std::memory_order_relaxed);
   uint64_t first;

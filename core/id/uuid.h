@@ -49,6 +49,10 @@ absl::StatusOr<Uuid> NewUuidV7();
 // many NewUuidV7 calls) for one clock read and one atomic update: what an
 // append of a batch needs.
 absl::Status NewUuidsV7(absl::Span<Uuid> out);
+// The same with the time given (unix nanoseconds) instead of read from the
+// system clock: a store passes its Env's clock, the time it stamps the
+// events with. Still strictly increasing whatever the times given.
+absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns);
 
 }  // namespace estoria::core
 

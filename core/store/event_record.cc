@@ -90,10 +90,11 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
   const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
-  // Every event's new ID at once (one clock read, one atomic update); a
-  // restored event with its own ID leaves its fresh one unused.
+  // Every event's new ID at once (one atomic update), with the time the
+  // events are stamped with (the store's clock); a restored event with its
+  // own ID leaves its fresh one unused.
   std::vector<Uuid> fresh_ids(count);
-  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids)));
+  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids), options.now_ns));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
