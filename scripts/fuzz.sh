@@ -25,7 +25,7 @@ cmake -S . -B "$build" -G Ninja \
   -DESTORIA_BUILD_FUZZ=ON -DESTORIA_BUILD_TESTS=ON \
   -DESTORIA_BUILD_BENCH=OFF -DESTORIA_BUILD_EXAMPLES=OFF >/dev/null
 
-targets=(recovery_fuzz)
+targets=(recovery_fuzz batch_fuzz)
 start=$SECONDS
 ninja -C "$build" "${targets[@]}"
 echo "fuzz: built ${targets[*]} in $((SECONDS - start))s"
@@ -39,6 +39,7 @@ for t in "${targets[@]}"; do
   fi
   echo "fuzz: running $t for ${seconds}s"
   # -max_len: a seed segment is a few KiB (preallocated); let inputs grow past it.
+  # Each target gets the same time.
   "$build/tests/fuzz/$t" "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-"
 done

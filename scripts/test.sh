@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the release build, the same suite under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under
-# ThreadSanitizer, and the file store's recovery fuzzer for a bounded time.
+# ThreadSanitizer, and the fuzzers (the file store's recovery, est_append's
+# batches) for a bounded time each.
 # Each stage has a time budget (seconds) so that the whole stays well under
 # 30 minutes on 2 cores.
 set -euo pipefail
@@ -26,5 +27,5 @@ stage "asan build" 900 scripts/build.sh asan
 stage "asan tests" 600 ctest --preset asan --no-tests=error
 stage "tsan build" 600 scripts/build.sh tsan
 stage "tsan tests" 600 ctest --preset tsan --no-tests=error
-stage "fuzz (file store recovery)" 600 env ESTORIA_FUZZ_SECONDS="${ESTORIA_FUZZ_SECONDS:-60}" scripts/fuzz.sh
+stage "fuzz (recovery, batches)" 600 env ESTORIA_FUZZ_SECONDS="${ESTORIA_FUZZ_SECONDS:-60}" scripts/fuzz.sh
 echo "=== all stages passed"
