@@ -66,16 +66,26 @@ std::shared_ptr<core::EventStore> OpenCore(benchmark::State& state) {
   return *std::move(store);
 }
 
-// Builds a batch of `n` events the way a core caller would.
-absl::StatusOr<core::WritableBatch> BuildCoreBatch(int64_t n) {
-  core::BatchBuilder builder;
+// Adds `n` events to `builder` the way a core caller would; the caller then
+// appends builder.View() (what est_append_batch does too).
+absl::Status AddCoreEvents(core::BatchBuilder& builder, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     absl::Status s = builder.Add(kEventType, absl::MakeConstSpan(Payload()), kContentType);
     if (s.ok()) s = builder.AddMetadata(kMetaKey1, kMetaValue1);
     if (s.ok()) s = builder.AddMetadata(kMetaKey2, kMetaValue2);
     if (!s.ok()) return s;
   }
-  return builder.Build();
+  return absl::OkStatus();
+}
+
+// Builds `n` events and appends them to `stream`.
+absl::Status AppendCoreEvents(core::EventStore& store, const core::Id& stream, int64_t n) {
+  core::BatchBuilder builder;
+  absl::Status st = AddCoreEvents(builder, n);
+  if (!st.ok()) return st;
+  absl::StatusOr<core::WritableBatch> batch = builder.View();
+  if (!batch.ok()) return batch.status();
+  return store.Append(stream, *batch, core::AppendOptions(), nullptr).status();
 }
 
 bool FillCore(benchmark::State& state, core::EventStore& store, int64_t streams, int64_t per_stream) {
@@ -86,9 +96,7 @@ bool FillCore(benchmark::State& state, core::EventStore& store, int64_t streams,
       return false;
     }
     for (int64_t done = 0; done < per_stream; done += 100) {
-      absl::StatusOr<core::WritableBatch> batch = BuildCoreBatch(std::min<int64_t>(100, per_stream - done));
-      absl::Status st = batch.status();
-      if (st.ok()) st = store.Append(*id, *batch, core::AppendOptions(), nullptr).status();
+      absl::Status st = AppendCoreEvents(store, *id, std::min<int64_t>(100, per_stream - done));
       if (!st.ok()) {
         state.SkipWithError(st.ToString().c_str());
         return false;
@@ -110,9 +118,7 @@ void AppendCore(benchmark::State& state, int64_t batch_size) {
   }
   int64_t in_store = 0;
   for (auto _ : state) {
-    absl::StatusOr<core::WritableBatch> batch = BuildCoreBatch(batch_size);
-    absl::Status st = batch.status();
-    if (st.ok()) st = store->Append(*stream, *batch, core::AppendOptions(), nullptr).status();
+    absl::Status st = AppendCoreEvents(*store, *stream, batch_size);
     if (!st.ok()) {
       state.SkipWithError(st.ToString().c_str());
       break;
