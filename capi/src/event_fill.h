@@ -25,34 +25,39 @@ inline constexpr uint8_t kNoData[1] = {0};
 // caller's est_event in between the compiler cannot share those loads: this
 // is the hot path of every read (see bench/), so the fields are decoded here
 // by their generated VT_* offsets. The record was verified when stored.
+//
+// FlatBuffers trims a vtable after its last present field, so a record
+// without metadata (an aggregate's events, typically) has a shorter one. Such
+// a vtable is copied, zero-padded to every field this library knows, so that
+// no field lookup needs a bound check: one path for every record.
 class EventReader {
  public:
   explicit EventReader(const uint8_t* buf)
       : table_(buf + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(buf)),
-        vtable_(table_ - flatbuffers::ReadScalar<flatbuffers::soffset_t>(table_)),
-        vtable_size_(flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable_)) {}
-
-  // True when the vtable has a slot for every field this library knows (a
-  // record written by this version): Field<true> then skips the bound check.
-  bool Complete() const { return vtable_size_ > fb::Event::VT_METADATA; }
+        vtable_(table_ - flatbuffers::ReadScalar<flatbuffers::soffset_t>(table_)) {
+    const flatbuffers::voffset_t size = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable_);
+    if (size < sizeof(padded_)) {
+      std::memset(padded_, 0, sizeof(padded_));
+      std::memcpy(padded_, vtable_, size);
+      vtable_ = padded_;
+    }
+  }
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
 
   // The field's bytes in the table, or nullptr when it is absent.
-  template <bool kComplete>
   const uint8_t* Field(flatbuffers::voffset_t vt) const {
-    if (!kComplete && vt >= vtable_size_) return nullptr;
     const flatbuffers::voffset_t offset = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable_ + vt);
     return offset != 0 ? table_ + offset : nullptr;
   }
   // A scalar field; every scalar of Event defaults to 0.
-  template <bool kComplete>
   int64_t Long(flatbuffers::voffset_t vt) const {
-    const uint8_t* p = Field<kComplete>(vt);
+    const uint8_t* p = Field(vt);
     return p != nullptr ? flatbuffers::ReadScalar<int64_t>(p) : 0;
   }
   // A string or vector field: its length prefix, or nullptr when absent.
-  template <bool kComplete>
   const uint8_t* Indirect(flatbuffers::voffset_t vt) const {
-    const uint8_t* p = Field<kComplete>(vt);
+    const uint8_t* p = Field(vt);
     return p != nullptr ? p + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(p) : nullptr;
   }
   static const char* String(const uint8_t* indirect) {
@@ -62,9 +67,8 @@ class EventReader {
     return indirect != nullptr ? flatbuffers::ReadScalar<flatbuffers::uoffset_t>(indirect) : 0;
   }
   // A Uuid struct field (two big-endian halves) as est_uuid bytes.
-  template <bool kComplete>
   void Uuid(flatbuffers::voffset_t vt, est_uuid* out) const {
-    const uint8_t* p = Field<kComplete>(vt);
+    const uint8_t* p = Field(vt);
     uint64_t halves[2] = {0, 0};
     if (p != nullptr) {
       halves[0] = ToBigEndian(flatbuffers::ReadScalar<uint64_t>(p));
@@ -80,25 +84,26 @@ class EventReader {
   }
 
   const uint8_t* table_;
-  const uint8_t* vtable_;
-  flatbuffers::voffset_t vtable_size_;
+  const uint8_t* vtable_;  // the record's, or padded_
+  // A slot for every field up to the last one known (metadata), 2-aligned
+  // like a vtable.
+  alignas(flatbuffers::voffset_t) uint8_t padded_[fb::Event::VT_METADATA + sizeof(flatbuffers::voffset_t)];
 };
 
-template <bool kComplete>
 inline void FillEventFrom(const EventReader& ev, const core::EventView& view, est_event* out) {
   using E = fb::Event;
-  const uint8_t* type = ev.Indirect<kComplete>(E::VT_TYPE);
-  const uint8_t* stream_type = ev.Indirect<kComplete>(E::VT_STREAM_TYPE);
-  const uint8_t* data = ev.Indirect<kComplete>(E::VT_DATA);
-  const uint8_t* content_type = ev.Indirect<kComplete>(E::VT_CONTENT_TYPE);
-  const uint8_t* metadata = ev.Indirect<kComplete>(E::VT_METADATA);
+  const uint8_t* type = ev.Indirect(E::VT_TYPE);
+  const uint8_t* stream_type = ev.Indirect(E::VT_STREAM_TYPE);
+  const uint8_t* data = ev.Indirect(E::VT_DATA);
+  const uint8_t* content_type = ev.Indirect(E::VT_CONTENT_TYPE);
+  const uint8_t* metadata = ev.Indirect(E::VT_METADATA);
   out->type = EventReader::String(type);
-  ev.Uuid<kComplete>(E::VT_ID, &out->id);
+  ev.Uuid(E::VT_ID, &out->id);
   out->stream_type = EventReader::String(stream_type);
-  ev.Uuid<kComplete>(E::VT_STREAM_UUID, &out->stream_uuid);
-  out->stream_version = ev.Long<kComplete>(E::VT_STREAM_VERSION);
-  out->global_position = ev.Long<kComplete>(E::VT_GLOBAL_POSITION);
-  out->timestamp_ns = ev.Long<kComplete>(E::VT_TIMESTAMP_NS);
+  ev.Uuid(E::VT_STREAM_UUID, &out->stream_uuid);
+  out->stream_version = ev.Long(E::VT_STREAM_VERSION);
+  out->global_position = ev.Long(E::VT_GLOBAL_POSITION);
+  out->timestamp_ns = ev.Long(E::VT_TIMESTAMP_NS);
   out->data = data != nullptr ? data + sizeof(flatbuffers::uoffset_t) : kNoData;
   out->data_len = EventReader::Length(data);
   out->content_type = EventReader::String(content_type);
@@ -112,11 +117,7 @@ inline void FillEventFrom(const EventReader& ev, const core::EventView& view, es
 // Fills *out (whose struct_size was checked) from a stored Event record.
 inline void FillEvent(const core::EventView& view, est_event* out) {
   const internal::EventReader ev(view.fb);
-  if (ev.Complete()) {
-    internal::FillEventFrom<true>(ev, view, out);
-  } else {
-    internal::FillEventFrom<false>(ev, view, out);
-  }
+  internal::FillEventFrom(ev, view, out);
 }
 
 }  // namespace estoria::capi
