@@ -72,6 +72,11 @@ std::string& ThreadCallbackMessage() {
 // must not be taken for this one's.
 inline void ClearCallbackError() { callback_error_set = false; }
 
+// The flag's address, for a run of callbacks on this thread to clear it
+// without a TLS lookup each (in a shared library every naming of a
+// thread_local is a __tls_get_addr call, and GCC would repeat it in a loop).
+__attribute__((noinline)) bool* CallbackErrorFlag() { return &callback_error_set; }
+
 // The core status for a callback's error `s`: the code the ABI maps back to
 // `s` (so that a load returns the host's own status), and the callback's
 // message or, without one, which callback failed with what.
@@ -115,6 +120,19 @@ class CapiType final : public core::AggregateType {
     est_status s = t_.apply(t_.user, state, &event);
     if (s == EST_OK) return absl::OkStatus();
     return CallbackStatus(s, "apply");
+  }
+
+  absl::Status ApplyEach(void* state, absl::Span<const core::EventView> events, size_t* applied) override {
+    bool* error_set = CallbackErrorFlag();
+    est_event event;
+    event.struct_size = sizeof(est_event);
+    for (*applied = 0; *applied < events.size(); ++*applied) {
+      FillEvent(events[*applied], &event);
+      *error_set = false;
+      const est_status s = t_.apply(t_.user, state, &event);
+      if (s != EST_OK) return CallbackStatus(s, "apply");
+    }
+    return absl::OkStatus();
   }
 
   void FreeState(void* state) override { t_.free_state(t_.user, state); }

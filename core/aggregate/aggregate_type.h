@@ -32,6 +32,16 @@ class AggregateType {
   virtual absl::StatusOr<void*> NewState(const Uuid& id) = 0;
   // Applies one event (a view valid during the call) to `state`.
   virtual absl::Status Apply(void* state, const EventView& event) = 0;
+  // Applies `events` in order, stopping at the first failure; *applied is
+  // how many were applied. A load hands over a run of events at a time, so a
+  // type can pay its per-call costs once a run (the C ABI's type does).
+  virtual absl::Status ApplyEach(void* state, absl::Span<const EventView> events, size_t* applied) {
+    for (*applied = 0; *applied < events.size(); ++*applied) {
+      absl::Status status = Apply(state, events[*applied]);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
   // Frees a state from NewState or Decode.
   virtual void FreeState(void* state) = 0;
 

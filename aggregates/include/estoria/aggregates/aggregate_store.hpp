@@ -208,6 +208,17 @@ struct EventList<std::variant<Es...>> : std::true_type {
   }
 };
 
+// Whether the NUL-terminated `s` is `name`, with no strlen and no byte read
+// past s's NUL: a mismatch stops the walk, and names hold no NUL. This is
+// the dispatch of every event a load folds.
+inline bool IsName(const char* s, std::string_view name) {
+  for (char c : name) {
+    if (*s != c) return false;
+    ++s;
+  }
+  return *s == '\0';
+}
+
 // The status a callback returns for a failed Result: its code (an error one:
 // a "failure" carrying EST_OK would read as success) and its message.
 inline est_status FailWith(const Error& error) {
@@ -374,7 +385,7 @@ class AggregateCore {
                                                std::to_string(event->stream_version));
     } else {
       using E = std::variant_alternative_t<I, Events>;
-      if (std::string_view(event->type) == std::string_view(E::kType)) return ApplyEvent<E>(state, event);
+      if (IsName(event->type, E::kType)) return ApplyEvent<E>(state, event);
       return Dispatch<I + 1>(state, event);
     }
   }
