@@ -53,8 +53,8 @@ use std::sync::{Arc, Mutex};
 use crate::error::{check, Error, ErrorKind, Result};
 use crate::id::{c_string, Uuid};
 use crate::iter::Event;
-use crate::store::{new_append_result, AppendResult, Store};
-use crate::sys;
+use crate::store::{AppendResult, Store};
+use crate::sys::{self, SizedStruct};
 
 /// The host state of an aggregate type.
 pub trait AggregateState: Sized + Send + 'static {
@@ -365,15 +365,7 @@ impl<S: AggregateState> AggregateStore<S> {
     }
 
     pub fn stats(&self) -> Result<AggregateStats> {
-        let mut s = sys::est_aggregate_stats {
-            struct_size: std::mem::size_of::<sys::est_aggregate_stats>() as u32,
-            loads: 0,
-            events_applied: 0,
-            snapshots_used: 0,
-            snapshots_written: 0,
-            cache_hits: 0,
-            cache_misses: 0,
-        };
+        let mut s = sys::est_aggregate_stats::init();
         // SAFETY: valid pointers.
         check(unsafe { sys::est_aggregate_store_stats(self.raw.as_ptr(), &mut s) })?;
         Ok(AggregateStats {
@@ -466,7 +458,7 @@ impl<S: AggregateState> Aggregate<S> {
     /// not applied, reload.
     pub fn save(&mut self) -> Result<AppendResult> {
         let expected = self.version();
-        let mut r = new_append_result();
+        let mut r = sys::est_append_result::init();
         // SAFETY: valid handle and pointer.
         let s = unsafe { sys::est_aggregate_save(self.raw.as_ptr(), &mut r) };
         if s == sys::EST_OK {

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use crate::error::{check, Error, ErrorKind, Result};
 use crate::id::{c_string, Uuid};
 use crate::iter::EventIter;
-use crate::sys;
+use crate::sys::{self, SizedStruct};
 
 /// When appends become durable (EST_SYNC_*).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,17 +128,6 @@ impl AppendResult {
             last_position: r.last_position,
             actual_version: r.actual_version,
         }
-    }
-}
-
-pub(crate) fn new_append_result() -> sys::est_append_result {
-    sys::est_append_result {
-        struct_size: std::mem::size_of::<sys::est_append_result>() as u32,
-        first_version: 0,
-        last_version: 0,
-        first_position: 0,
-        last_position: 0,
-        actual_version: 0,
     }
 }
 
@@ -392,7 +381,7 @@ impl Store {
     ) -> Result<AppendResult> {
         let id = c_string("stream_id", stream_id)?;
         let o = options.raw();
-        let mut r = new_append_result();
+        let mut r = sys::est_append_result::init();
         // SAFETY: valid handles and pointers. The ABI leaves the batch
         // unchanged, and Batch is not Sync, so no other thread uses it now.
         let s = unsafe {
@@ -431,7 +420,7 @@ impl Store {
     pub fn append_bytes(&self, stream_id: &str, bytes: &[u8], options: &AppendOptions) -> Result<AppendResult> {
         let id = c_string("stream_id", stream_id)?;
         let o = options.raw();
-        let mut r = new_append_result();
+        let mut r = sys::est_append_result::init();
         // SAFETY: valid pointers; bytes is a valid range.
         let s = unsafe {
             sys::est_append(self.raw(), id.as_ptr(), bytes.as_ptr(), bytes.len(), &o, &mut r, ptr::null_mut())
@@ -534,16 +523,7 @@ impl Store {
     }
 
     pub fn stats(&self) -> Result<Stats> {
-        let mut s = sys::est_stats {
-            struct_size: std::mem::size_of::<sys::est_stats>() as u32,
-            events: 0,
-            streams: 0,
-            bytes: 0,
-            segments: 0,
-            first_position: 0,
-            last_position: 0,
-            snapshots: 0,
-        };
+        let mut s = sys::est_stats::init();
         // SAFETY: valid pointers.
         check(unsafe { sys::est_store_stats(self.raw(), &mut s) })?;
         Ok(Stats {
@@ -560,13 +540,7 @@ impl Store {
     /// Checks every record of the store; `progress` hears (done, total)
     /// bytes on this thread. `Corruption` names the first damage.
     pub fn verify(&self, progress: Option<&mut dyn FnMut(u64, u64)>) -> Result<VerifyReport> {
-        let mut r = sys::est_verify_report {
-            struct_size: std::mem::size_of::<sys::est_verify_report>() as u32,
-            segments: 0,
-            records: 0,
-            events: 0,
-            bytes: 0,
-        };
+        let mut r = sys::est_verify_report::init();
         // SAFETY: valid pointers; the callback and its user pointer come from with_progress.
         check(with_progress(progress, |f, user| unsafe { sys::est_store_verify(self.raw(), f, user, &mut r) }))?;
         Ok(VerifyReport { segments: r.segments, records: r.records, events: r.events, bytes: r.bytes })
@@ -576,15 +550,7 @@ impl Store {
     /// est_store_compact); `progress` hears (done, total) bytes on this
     /// thread. The memory store has nothing to reclaim: an empty report.
     pub fn compact(&self, progress: Option<&mut dyn FnMut(u64, u64)>) -> Result<CompactReport> {
-        let mut r = sys::est_compact_report {
-            struct_size: std::mem::size_of::<sys::est_compact_report>() as u32,
-            segments_before: 0,
-            segments_after: 0,
-            bytes_before: 0,
-            bytes_after: 0,
-            events_kept: 0,
-            events_dropped: 0,
-        };
+        let mut r = sys::est_compact_report::init();
         // SAFETY: valid pointers; the callback and its user pointer come from with_progress.
         check(with_progress(progress, |f, user| unsafe { sys::est_store_compact(self.raw(), f, user, &mut r) }))?;
         Ok(CompactReport {

@@ -80,7 +80,7 @@ pub struct est_append_options {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct est_append_result {
     pub struct_size: u32,
     pub first_version: i64,
@@ -169,7 +169,7 @@ pub type est_log_fn = Option<unsafe extern "C" fn(user: *mut c_void, level: i32,
 pub type est_progress_fn = Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64)>;
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct est_stats {
     pub struct_size: u32,
     pub events: i64,
@@ -182,7 +182,7 @@ pub struct est_stats {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct est_verify_report {
     pub struct_size: u32,
     pub segments: i64,
@@ -192,7 +192,7 @@ pub struct est_verify_report {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct est_compact_report {
     pub struct_size: u32,
     pub segments_before: i64,
@@ -277,7 +277,7 @@ pub struct est_aggregate {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct est_aggregate_stats {
     pub struct_size: u32,
     pub loads: i64,
@@ -485,3 +485,21 @@ extern "C" {
     pub fn est_aggregate_stats_init(stats: *mut est_aggregate_stats);
     pub fn est_aggregate_store_stats(astore: *mut est_aggregate_store, stats: *mut est_aggregate_stats) -> est_status;
 }
+
+/// An ABI struct whose first field is `struct_size`: what the header's
+/// `EST_*_INIT` macros give, for the output structs (all integers, so zero is
+/// their initial value).
+pub(crate) trait SizedStruct: Default {
+    fn init() -> Self;
+}
+
+macro_rules! sized_structs {
+    ($($t:ident),*) => {$(
+        impl SizedStruct for $t {
+            fn init() -> Self {
+                $t { struct_size: std::mem::size_of::<$t>() as u32, ..Default::default() }
+            }
+        }
+    )*};
+}
+sized_structs!(est_append_result, est_stats, est_verify_report, est_compact_report, est_aggregate_stats);
