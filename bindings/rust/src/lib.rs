@@ -21,8 +21,8 @@ pub use error::{status_name, Error, ErrorKind, Result};
 pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
 pub use store::{
-    AppendOptions, AppendResult, Batch, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats, Store,
-    StoreOptions, SyncMode, VerifyReport, CompactReport,
+    AppendOptions, AppendResult, Batch, CompactReport, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats,
+    Store, StoreOptions, SyncMode, VerifyReport,
 };
 
 /// The ABI version (major << 16 | minor) of the library actually loaded.

@@ -6,8 +6,8 @@ mod common;
 
 use common::{stores, stream, TempDir};
 use estoria::{
-    parse_id, AppendOptions, Batch, CompactReport, Direction, ErrorKind, EventIter, Expect, ReadAllOptions, ReadOptions, Store,
-    StoreOptions, Uuid,
+    parse_id, AppendOptions, Batch, CompactReport, Direction, ErrorKind, EventIter, Expect, ReadAllOptions,
+    ReadOptions, Store, StoreOptions, Uuid,
 };
 
 fn batch_of(n: usize, prefix: &str) -> Batch {
@@ -184,7 +184,8 @@ fn errors_map_to_their_status_with_a_message() {
     let e = Store::open("nosuchscheme://x", &StoreOptions::default()).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     // No server answers on this socket directory: the PostgreSQL store says so.
-    let e = Store::open("postgresql:///x?host=/nonexistent-estoria-socket-dir", &StoreOptions::default()).err().unwrap();
+    let e =
+        Store::open("postgresql:///x?host=/nonexistent-estoria-socket-dir", &StoreOptions::default()).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Io);
     assert_eq!(estoria::status_name(-11), "EST_ERR_APPLIED_PARTIALLY");
     assert_eq!(estoria::status_name(-99), "EST_UNKNOWN");
