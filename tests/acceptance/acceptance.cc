@@ -305,16 +305,20 @@ ReadResult ReadStream(est_store* store, const std::string& stream_id, int32_t di
 
 SnapshotRead ReadSnapshot(est_store* store, const std::string& aggregate_id, int64_t max_version) {
   SnapshotRead out;
-  est_snapshot* snapshot = nullptr;
+  est_snapshot* snapshot = reinterpret_cast<est_snapshot*>(&out);  // poisoned: must be overwritten
   out.status = est_snapshot_read(store, aggregate_id.c_str(), max_version, &snapshot);
-  if (out.status == EST_OK) {
-    size_t len = 0;
-    const uint8_t* data = est_snapshot_data(snapshot, &len);
-    out.version = est_snapshot_version(snapshot);
-    out.timestamp_ns = est_snapshot_timestamp_ns(snapshot);
-    out.data.assign(reinterpret_cast<const char*>(data), len);
-    out.content_type = est_snapshot_content_type(snapshot);
+  if (out.status != EST_OK) {
+    EXPECT_EQ(snapshot, nullptr) << "*out must be NULL on failure";
+    return out;
   }
+  size_t len = 0;
+  const uint8_t* data = est_snapshot_data(snapshot, &len);
+  out.version = est_snapshot_version(snapshot);
+  out.timestamp_ns = est_snapshot_timestamp_ns(snapshot);
+  if (len > 0) out.data.assign(reinterpret_cast<const char*>(data), len);
+  const char* content_type = est_snapshot_content_type(snapshot);
+  EXPECT_NE(content_type, nullptr);
+  if (content_type != nullptr) out.content_type = content_type;
   est_snapshot_free(snapshot);
   return out;
 }

@@ -130,6 +130,8 @@ ReadResult ReadStream(est_store* store, const std::string& stream_id, int32_t di
 ReadResult ReadAll(est_store* store, int64_t after_position = 0, int64_t count = 0);
 
 // The outcome of est_snapshot_read: its status and, when OK, the snapshot.
+// ReadSnapshot also expects what the ABI promises of the call: *out NULL on
+// failure, a non-NULL content type on success.
 struct SnapshotRead {
   est_status status = EST_OK;
   int64_t version = 0;

@@ -242,13 +242,10 @@ class AggregateTest : public Acceptance {
 
   // The version of the newest snapshot at or below max_version, 0 for none.
   int64_t SnapshotVersion(const est_uuid& uuid, int64_t max_version = 0) {
-    est_snapshot* snapshot = nullptr;
-    est_status s = est_snapshot_read(store_, FormatId(kType, uuid).c_str(), max_version, &snapshot);
-    if (s == EST_ERR_NOT_FOUND) return 0;
-    EXPECT_EST_OK(s);
-    const int64_t version = est_snapshot_version(snapshot);
-    est_snapshot_free(snapshot);
-    return version;
+    const SnapshotRead read = ReadSnapshot(store_, FormatId(kType, uuid), max_version);
+    if (read.status == EST_ERR_NOT_FOUND) return 0;
+    EXPECT_EST_OK(read.status);
+    return read.version;
   }
 
   Host host_;

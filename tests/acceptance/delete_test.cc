@@ -25,12 +25,8 @@ class DeleteTest : public Acceptance {
 
   // The version of the snapshot read with max_version, or the status when none.
   int64_t SnapshotAt(const std::string& id, int64_t max_version) {
-    est_snapshot* snapshot = nullptr;
-    est_status status = est_snapshot_read(store_, id.c_str(), max_version, &snapshot);
-    if (status != EST_OK) return status;
-    int64_t version = est_snapshot_version(snapshot);
-    est_snapshot_free(snapshot);
-    return version;
+    const SnapshotRead read = ReadSnapshot(store_, id, max_version);
+    return read.status != EST_OK ? read.status : read.version;
   }
 
   std::string stream_;

@@ -19,32 +19,8 @@ class SnapshotTest : public Acceptance {
         est_snapshot_write(store_, id.c_str(), version, data.data(), data.size(), content_type, &options));
   }
 
-  struct Read {
-    est_status status = EST_OK;
-    int64_t version = 0;
-    int64_t timestamp_ns = 0;
-    std::string data;
-    std::string content_type;
-  };
-
-  Read ReadSnapshot(const std::string& id, int64_t max_version = 0) {
-    Read r;
-    est_snapshot* snapshot = reinterpret_cast<est_snapshot*>(&r);  // poisoned: must be overwritten
-    r.status = est_snapshot_read(store_, id.c_str(), max_version, &snapshot);
-    if (r.status != EST_OK) {
-      EXPECT_EQ(snapshot, nullptr) << "*out must be NULL on failure";
-      return r;
-    }
-    r.version = est_snapshot_version(snapshot);
-    r.timestamp_ns = est_snapshot_timestamp_ns(snapshot);
-    size_t len = 0;
-    const uint8_t* data = est_snapshot_data(snapshot, &len);
-    if (len > 0) r.data.assign(reinterpret_cast<const char*>(data), len);
-    const char* content_type = est_snapshot_content_type(snapshot);
-    EXPECT_NE(content_type, nullptr);
-    if (content_type) r.content_type = content_type;
-    est_snapshot_free(snapshot);
-    return r;
+  SnapshotRead ReadSnapshot(const std::string& id, int64_t max_version = 0) {
+    return acceptance::ReadSnapshot(store_, id, max_version);
   }
 };
 ESTORIA_ACCEPTANCE_SUITE(SnapshotTest);
@@ -54,7 +30,7 @@ TEST_P(SnapshotTest, NewestIsTheHighestVersion) {
   Write(id, 3, "three");
   Write(id, 7, "seven");
   Write(id, 5, "five");
-  Read r = ReadSnapshot(id);
+  SnapshotRead r = ReadSnapshot(id);
   ASSERT_EST_OK(r.status);
   EXPECT_EQ(r.version, 7);
   EXPECT_EQ(r.data, "seven");
@@ -65,7 +41,7 @@ TEST_P(SnapshotTest, AtTheSameVersionTheLatestWrittenWins) {
   Write(id, 5, "first");
   Write(id, 5, "second");
   Write(id, 4, "older");
-  Read r = ReadSnapshot(id);
+  SnapshotRead r = ReadSnapshot(id);
   ASSERT_EST_OK(r.status);
   EXPECT_EQ(r.version, 5);
   EXPECT_EQ(r.data, "second");
@@ -130,7 +106,7 @@ TEST_P(SnapshotTest, GivenTimestampIsKeptAndZeroMeansWriteTime) {
   const int64_t before = NowNs();
   Write(id, 2, "stamped");
   const int64_t after = NowNs();
-  Read r = ReadSnapshot(id);
+  SnapshotRead r = ReadSnapshot(id);
   EXPECT_EQ(r.version, 2);
   EXPECT_GE(r.timestamp_ns, before);
   EXPECT_LE(r.timestamp_ns, after);
@@ -145,7 +121,7 @@ TEST_P(SnapshotTest, DataAndContentTypeRoundTripVerbatim) {
   std::string binary;
   for (int i = 0; i < 300; ++i) binary += static_cast<char>(i % 256);
   Write(id, 1, binary, " application/x-State; v=2 ");
-  Read r = ReadSnapshot(id);
+  SnapshotRead r = ReadSnapshot(id);
   EXPECT_EQ(r.data, binary);
   EXPECT_EQ(r.content_type, " application/x-State; v=2 ");
 
