@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -128,6 +129,15 @@ std::string SampleBytes(Env* env) {
 absl::Status ReadBack(Env* env, const std::string& bytes) {
   WriteBytes(env, kPath, bytes);
   return ReadIndexCheckpoint(env, kPath).status();
+}
+
+// Patched content under a fresh checksum: the reader must find the
+// inconsistency itself, as DATA_LOSS naming `what`.
+void ExpectResealedIsDataLoss(Env* env, std::string bytes, std::string_view what) {
+  Reseal(&bytes);
+  absl::Status status = ReadBack(env, bytes);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(what))) << status;
 }
 
 TEST(IndexCheckpoint, RoundTripsStreamsGlobalListSnapshotsAndSegments) {
@@ -272,10 +282,7 @@ TEST(IndexCheckpoint, ALocationNamingAnUnknownSegmentIsDataLoss) {
   for (size_t at : {first, second}) {
     std::string bad = good;
     bad[at] = 2;  // the sample lists segments 0 and 1
-    Reseal(&bad);
-    absl::Status status = ReadBack(env.get(), bad);
-    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-    EXPECT_THAT(std::string(status.message()), HasSubstr("segment")) << status;
+    ExpectResealedIsDataLoss(env.get(), bad, "segment");
   }
 }
 
@@ -285,10 +292,7 @@ TEST(IndexCheckpoint, CountsThatDoNotAddUpAreDataLoss) {
   // The header's global event count (byte 56): one fewer than the streams hold.
   const uint64_t fewer = 4;
   std::memcpy(bad.data() + 56, &fewer, sizeof(fewer));
-  Reseal(&bad);
-  absl::Status status = ReadBack(env.get(), bad);
-  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("the streams hold 5 events but the global list 4"));
+  ExpectResealedIsDataLoss(env.get(), bad, "the streams hold 5 events but the global list 4");
 }
 
 TEST(IndexCheckpoint, AStreamListedTwiceIsDataLoss) {
@@ -298,10 +302,7 @@ TEST(IndexCheckpoint, AStreamListedTwiceIsDataLoss) {
   const size_t at = bad.find(third);
   ASSERT_NE(at, std::string::npos);
   bad.replace(at, third.size(), StreamId("order", 1).ToString());
-  Reseal(&bad);
-  absl::Status status = ReadBack(env.get(), bad);
-  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("listed twice"));
+  ExpectResealedIsDataLoss(env.get(), bad, "listed twice");
 }
 
 TEST(IndexCheckpoint, BadIdTextIsDataLoss) {
@@ -311,10 +312,7 @@ TEST(IndexCheckpoint, BadIdTextIsDataLoss) {
   const size_t at = bad.find(id);
   ASSERT_NE(at, std::string::npos);
   bad[at + id.size() - 1] = 'G';  // not a hex digit
-  Reseal(&bad);
-  absl::Status status = ReadBack(env.get(), bad);
-  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("bad ID"));
+  ExpectResealedIsDataLoss(env.get(), bad, "bad ID");
 }
 
 TEST(IndexCheckpoint, AHugeCountIsDataLossWithoutAllocatingIt) {
@@ -327,10 +325,7 @@ TEST(IndexCheckpoint, AHugeCountIsDataLossWithoutAllocatingIt) {
   std::memcpy(bad.data() + stream + 8, &huge, sizeof(huge));
   const int64_t tip = INT64_MAX;
   std::memcpy(bad.data() + stream, &tip, sizeof(tip));
-  Reseal(&bad);
-  absl::Status status = ReadBack(env.get(), bad);
-  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("more than the file holds"));
+  ExpectResealedIsDataLoss(env.get(), bad, "more than the file holds");
 }
 
 TEST(IndexCheckpoint, TheWriterRefusesImagesTheReaderWouldReject) {
