@@ -18,11 +18,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/env/env.h"
 #include "core/id/uuid_internal.h"
 #include "core/util/fork.h"
 
@@ -109,11 +109,6 @@ uint64_t V7Millis(int64_t ms) {
   constexpr uint64_t kMaxMs = (uint64_t{1} << 48) - 1;
   if (ms < 0) return 0;
   return std::min(static_cast<uint64_t>(ms), kMaxMs);
-}
-
-int64_t SystemUnixNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Last v7 state, (unix_ms << 12) | counter; 0 before the first v7.
@@ -227,7 +222,7 @@ absl::StatusOr<Uuid> NewUuidV7() {
   return uuid;
 }
 
-absl::Status NewUuidsV7(absl::Span<Uuid> out) { return NewUuidsV7(out, SystemUnixNanos()); }
+absl::Status NewUuidsV7(absl::Span<Uuid> out) { return NewUuidsV7(out, Env::Default()->NowNanos()); }
 
 absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
   if (out.empty()) return absl::OkStatus();

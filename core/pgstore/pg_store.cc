@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "flatbuffers/flatbuffers.h"
+#include "core/env/env.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
@@ -543,7 +544,7 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(CheckAppendOptions(options));
     RETURN_IF_ERROR(CheckWritable());
     std::shared_ptr<EventBlock> block;
-    ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, UnixNowNanos()}));
+    ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, Env::Default()->NowNanos()}));
     const std::string key = stream.ToString();
     for (int attempt = 1;; ++attempt) {
       AppendResult result;
@@ -627,7 +628,7 @@ class PgStore final : public EventStore {
     Params p;
     p.Text(aggregate.ToString());
     p.Int(version);
-    p.Int(timestamp_ns == 0 ? UnixNowNanos() : timestamp_ns);
+    p.Int(timestamp_ns == 0 ? Env::Default()->NowNanos() : timestamp_ns);
     p.Bytes(std::string(reinterpret_cast<const char*>(data.data()), data.size()));
     p.Text(content_type);
     Lease lease(&pool_);

@@ -7,7 +7,6 @@
 #include "core/store/event_record.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -61,11 +60,6 @@ __attribute__((noinline)) flatbuffers::FlatBufferBuilder* ThreadBuilder() {
 }
 
 }  // namespace
-
-int64_t UnixNowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 EventBlock::~EventBlock() {
   if (bytes_ != nullptr) ::operator delete[](bytes_, kBlockAlign);

@@ -21,9 +21,6 @@
 
 namespace estoria::core {
 
-// Wall-clock unix time in nanoseconds, as stamped on appended events.
-int64_t UnixNowNanos();
-
 class EventBlock {
  public:
   struct BuildOptions {

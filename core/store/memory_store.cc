@@ -23,6 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/env/env.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
@@ -151,7 +152,7 @@ absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const Writabl
 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
-  ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, UnixNowNanos()}));
+  ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, Env::Default()->NowNanos()}));
   const size_t n = block->size();
 
   MutexLock lock(&s.mu);
@@ -275,7 +276,7 @@ absl::Status MemoryStore::WriteSnapshot(const Id& aggregate, int64_t version, ab
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->aggregate_id = aggregate;
   snapshot->version = version;
-  snapshot->timestamp_ns = timestamp_ns == 0 ? UnixNowNanos() : timestamp_ns;
+  snapshot->timestamp_ns = timestamp_ns == 0 ? Env::Default()->NowNanos() : timestamp_ns;
   snapshot->data.assign(reinterpret_cast<const char*>(data.data()), data.size());
   snapshot->content_type.assign(content_type);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/env/env.h"
 #include "core/id/id.h"
 #include "core/id/uuid.h"
 #include "core/store/event_record.h"
@@ -167,10 +168,10 @@ TEST_F(MemoryStoreTest, StoredEventsCarryEverythingTheBatchSaid) {
   ASSERT_TRUE(builder.Add("order_placed", Bytes("{\"n\":1}"), "application/json").ok());
   ASSERT_TRUE(builder.AddMetadata("trace", "t-1").ok());
   ASSERT_TRUE(builder.AddMetadata("actor", "ann").ok());
-  const int64_t before = UnixNowNanos();
+  const int64_t before = Env::Default()->NowNanos();
   std::unique_ptr<EventIterator> written;
   ASSERT_TRUE(store_.Append(stream, *builder.Build(), {}, &written).ok());
-  const int64_t after = UnixNowNanos();
+  const int64_t after = Env::Default()->NowNanos();
   ASSERT_NE(written, nullptr);
   std::vector<Read> from_append = Drain(*written);
   std::vector<Read> from_read = ReadStream(stream);
@@ -372,7 +373,7 @@ TEST_F(MemoryStoreTest, RestoreKeepsGivenIdsAndTimestampsAndAssignsTheRest) {
   Uuid given = *NewUuidV4();
   AppendOptions restore;
   restore.restore = true;
-  const int64_t before = UnixNowNanos();
+  const int64_t before = Env::Default()->NowNanos();
   ASSERT_TRUE(store_.Append(stream, BatchWithIdsAndTimestamps({{given, 1000}, {Uuid{}, 0}}), restore, nullptr).ok());
   std::vector<Read> events = ReadStream(stream);
   ASSERT_EQ(events.size(), 2u);
@@ -693,7 +694,7 @@ TEST_F(MemoryStoreTest, NewestSnapshotIsTheHighestVersionThenTheLatestWritten) {
 
 TEST_F(MemoryStoreTest, SnapshotKeepsItsFieldsAndStampsMissingTimestamps) {
   Id id = NewId("order");
-  const int64_t before = UnixNowNanos();
+  const int64_t before = Env::Default()->NowNanos();
   ASSERT_TRUE(store_.WriteSnapshot(id, 1, Bytes("state"), "application/x", 0).ok());
   ASSERT_TRUE(store_.WriteSnapshot(id, 2, Bytes("later"), "", 12345).ok());
   std::shared_ptr<const Snapshot> first = *store_.ReadSnapshot(id, 1);
