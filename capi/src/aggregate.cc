@@ -113,13 +113,8 @@ class CapiType final : public core::AggregateType {
   }
 
   absl::Status Apply(void* state, const core::EventView& view) override {
-    est_event event;
-    event.struct_size = sizeof(est_event);
-    FillEvent(view, &event);
-    ClearCallbackError();
-    est_status s = t_.apply(t_.user, state, &event);
-    if (s == EST_OK) return absl::OkStatus();
-    return CallbackStatus(s, "apply");
+    size_t applied = 0;
+    return ApplyEach(state, absl::MakeConstSpan(&view, 1), &applied);
   }
 
   absl::Status ApplyEach(void* state, absl::Span<const core::EventView> events, size_t* applied) override {
