@@ -221,8 +221,8 @@ func clauseRoundTripsData(t *testing.T, s *Store) {
 			t.Errorf("event %d: data %q, want %q", i, evs[i].Data, payload(i))
 		}
 	}
-	if len(evs[10].Data) != 0 || !bytes.Equal(evs[11].Data, []byte{0, 0xff, 0, '\n'}) {
-		t.Errorf("empty and binary data read back as %q and %q", evs[10].Data, evs[11].Data)
+	if evs[10].Data == nil || len(evs[10].Data) != 0 || !bytes.Equal(evs[11].Data, []byte{0, 0xff, 0, '\n'}) {
+		t.Errorf("empty and binary data read back as %#v and %q", evs[10].Data, evs[11].Data)
 	}
 }
 

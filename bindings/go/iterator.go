@@ -174,8 +174,12 @@ func (cv *converter) newEvent() (*eventstore.Event, *int64) {
 }
 
 // bytes copies n bytes at p into the data slab; the result's capacity is its
-// length, so appending to it never writes over a neighbour.
+// length, so appending to it never writes over a neighbour. No data is an
+// empty slice, never nil, as C.GoBytes gives.
 func (cv *converter) bytes(p unsafe.Pointer, n int) []byte {
+	if n == 0 {
+		return []byte{}
+	}
 	if cv.oneShot || n > ownBytes {
 		return C.GoBytes(p, C.int(n))
 	}
