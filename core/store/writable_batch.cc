@@ -283,18 +283,23 @@ absl::StatusOr<absl::Span<const uint8_t>> BatchBuilder::Bytes() {
     std::vector<flatbuffers::Offset<fb::WritableEvent>> events;
     events.reserve(pending_->events.size());
     std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
-    const Pending& p = *pending_;
-    for (const PendingEvent& e : p.events) {
-      auto type = fbb.CreateString(p.View(e.type));
-      fbb.ForceVectorAlignment(e.data.size, sizeof(uint8_t), 8);  // data is force_align: 8
-      auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(p.bytes.data() + e.data.offset), e.data.size);
-      auto content_type = fbb.CreateString(p.View(e.content_type));
+    // Read through a view of this builder, as EventBlock::Build reads one:
+    // WritableBatch::event and ::metadata are the one reader of the pending
+    // buffers.
+    const WritableBatch view(this, pending_->events.size());
+    for (size_t i = 0; i < view.event_count(); ++i) {
+      const BatchEvent e = view.event(i);
+      auto type = fbb.CreateString(e.type.data(), e.type.size());
+      fbb.ForceVectorAlignment(e.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
+      auto data = fbb.CreateVector(e.data.data(), e.data.size());
+      auto content_type = fbb.CreateString(e.content_type.data(), e.content_type.size());
       flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata_vector;
-      if (e.pair_count > 0) {
+      if (e.metadata_count > 0) {
         metadata.clear();
-        for (size_t i = e.first_pair; i < e.first_pair + e.pair_count; ++i) {  // already sorted
-          auto k = fbb.CreateString(p.View(p.pairs[i].key));
-          auto v = fbb.CreateString(p.View(p.pairs[i].value));
+        for (size_t j = 0; j < e.metadata_count; ++j) {  // already sorted
+          const auto [key, value] = view.metadata(i, j);
+          auto k = fbb.CreateString(key.data(), key.size());
+          auto v = fbb.CreateString(value.data(), value.size());
           metadata.push_back(fb::CreateKeyValue(fbb, k, v));
         }
         metadata_vector = fbb.CreateVector(metadata);
@@ -305,7 +310,7 @@ absl::StatusOr<absl::Span<const uint8_t>> BatchBuilder::Bytes() {
       event.add_content_type(content_type);
       if (!metadata_vector.IsNull()) event.add_metadata(metadata_vector);
       fb::Uuid id;
-      if (e.id.has_value() && !e.id->IsNil()) {
+      if (e.id.has_value()) {
         id = fb::Uuid(e.id->Hi(), e.id->Lo());
         event.add_id(&id);
       }
