@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/id/id.h"
+#include "core/store/commit_notifier.h"
 #include "core/store/event_view.h"
 #include "core/store/writable_batch.h"
 
@@ -190,6 +191,13 @@ class EventStore : public StreamReader,
     if (report != nullptr) *report = CompactReport{};
     return absl::OkStatus();
   }
+  // Where followers (subscriptions, projections) register. Every backend
+  // calls Notify() on it after each commit becomes visible to ReadAll, or
+  // installs watch hooks that do (commit_notifier.h).
+  CommitNotifier& commit_notifier() { return commit_notifier_; }
+
+ private:
+  CommitNotifier commit_notifier_;
 };
 
 enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };
