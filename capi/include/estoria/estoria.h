@@ -644,6 +644,22 @@ EST_API void est_aggregate_stats_init(est_aggregate_stats *stats);
 /** Counters of this aggregate store since it was created. */
 EST_API est_status est_aggregate_store_stats(est_aggregate_store *astore, est_aggregate_stats *stats);
 
+/* ======================================================================
+ * Experimental section.
+ *
+ * Calls and types declared here work and are tested, but their names,
+ * parameters and fields may still change in a minor release. They are seen
+ * only when the user defines EST_EXPERIMENTAL before including this header,
+ * and they are exported under their own symbol version node
+ * (ESTORIA_EXPERIMENTAL in capi/estoria.map), so a program that uses one says
+ * so at compile time and at link time. A call leaves this section when a
+ * release freezes it: it then moves above, under ESTORIA_1 rules (never
+ * changed again).
+ * ====================================================================== */
+#ifdef EST_EXPERIMENTAL
+
+#endif /* EST_EXPERIMENTAL */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
