@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "capi/src/event_fill.h"
@@ -121,8 +122,12 @@ class CapiType final : public core::AggregateType {
     bool* error_set = CallbackErrorFlag();
     est_event event;
     event.struct_size = sizeof(est_event);
+    // The type is shared by every thread that folds: the pairs are this run's.
+    std::vector<est_metadata_pair> pairs;
     for (*applied = 0; *applied < events.size(); ++*applied) {
       FillEvent(events[*applied], &event);
+      pairs.resize(event.metadata_count);
+      FillMetadata(events[*applied], &event, pairs.data());
       *error_set = false;
       const est_status s = t_.apply(t_.user, state, &event);
       if (s != EST_OK) return CallbackStatus(s, "apply");

@@ -457,7 +457,7 @@ TEST_F(Capi, EventBelowItsSizeIsRefused) {
   AppendN(1);
   est_iter* iter = Read();
   est_event event = EST_EVENT_INIT;
-  event.struct_size = sizeof(event) - 8;
+  event.struct_size = offsetof(est_event, metadata) - 8;  // below ABI 1.0's size
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_iter_next(iter, &event));
   EXPECT_EQ(nullptr, event.type);
   size_t count = 7;
@@ -755,6 +755,74 @@ TEST_F(Capi, MetadataIsReadFromTheView) {
   EXPECT_EQ(nullptr, key);
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_metadata(&event, 0, nullptr, &value));
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_metadata(&event, 0, &key, nullptr));
+  est_iter_close(iter);
+}
+
+// An event with `pairs` metadata pairs "k0".."k{pairs-1}" = "v0"...
+void AppendWithPairs(est_store* store, const std::string& stream, int pairs) {
+  est_batch* batch = nullptr;
+  ASSERT_EQ(EST_OK, est_batch_new(&batch));
+  ASSERT_EQ(EST_OK, est_batch_add(batch, "noted", "x", 1, nullptr));
+  for (int i = pairs - 1; i >= 0; --i) {  // added out of order: views are sorted by key
+    const std::string key = "k" + std::to_string(i), value = "v" + std::to_string(i);
+    ASSERT_EQ(EST_OK, est_batch_add_metadata(batch, key.c_str(), value.c_str()));
+  }
+  ASSERT_EQ(EST_OK, est_append_batch(store, stream.c_str(), batch, nullptr, nullptr, nullptr)) << LastError();
+  est_batch_free(batch);
+}
+
+void ExpectPairs(const est_event& e, int pairs) {
+  ASSERT_EQ(static_cast<size_t>(pairs), e.metadata_count);
+  if (pairs == 0) {
+    EXPECT_EQ(nullptr, e.metadata);
+    return;
+  }
+  ASSERT_NE(nullptr, e.metadata);
+  for (int i = 0; i < pairs; ++i) {
+    EXPECT_EQ("k" + std::to_string(i), e.metadata[i].key);
+    EXPECT_EQ("v" + std::to_string(i), e.metadata[i].value);
+    const char* key = nullptr;
+    const char* value = nullptr;
+    ASSERT_EQ(EST_OK, est_event_metadata(&e, static_cast<size_t>(i), &key, &value));
+    EXPECT_EQ(key, e.metadata[i].key) << "the pointer and the call see the same pair";
+    EXPECT_EQ(value, e.metadata[i].value);
+  }
+}
+
+TEST_F(Capi, MetadataArrayHoldsTheSortedPairsOfEachView) {
+  for (int pairs : {2, 0, 3}) AppendWithPairs(store_, stream_, pairs);
+  est_iter* iter = Read();
+  est_event event = EST_EVENT_INIT;
+  for (int pairs : {2, 0, 3}) {
+    ASSERT_EQ(EST_OK, est_iter_next(iter, &event)) << LastError();
+    ExpectPairs(event, pairs);
+  }
+  est_iter_close(iter);
+}
+
+TEST_F(Capi, MetadataArraysOfABatchAreAllValidUntilTheNextCall) {
+  const int shape[] = {1, 0, 4, 2, 0};
+  for (int pairs : shape) AppendWithPairs(store_, stream_, pairs);
+  est_iter* iter = Read();
+  est_event events[5];
+  for (est_event& e : events) e = est_event EST_EVENT_INIT;
+  size_t count = 0;
+  ASSERT_EQ(EST_OK, est_iter_next_batch(iter, events, 5, &count)) << LastError();
+  ASSERT_EQ(5u, count);
+  for (int i = 0; i < 5; ++i) ExpectPairs(events[i], shape[i]);
+  est_iter_close(iter);
+}
+
+TEST_F(Capi, AnAbi10EventIsNotWrittenPastItsEnd) {
+  AppendWithPairs(store_, stream_, 2);
+  est_iter* iter = Read();
+  est_event event = EST_EVENT_INIT;
+  event.struct_size = offsetof(est_event, metadata);  // a caller built against ABI 1.0
+  const est_metadata_pair sentinel{"untouched", "untouched"};
+  event.metadata = &sentinel;
+  ASSERT_EQ(EST_OK, est_iter_next(iter, &event)) << LastError();
+  EXPECT_EQ(2u, event.metadata_count);
+  EXPECT_EQ(&sentinel, event.metadata);
   est_iter_close(iter);
 }
 

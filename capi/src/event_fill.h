@@ -6,6 +6,7 @@
 #define ESTORIA_CAPI_SRC_EVENT_FILL_H_
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -115,9 +116,34 @@ inline void FillEventFrom(const EventReader& ev, const core::EventView& view, es
 }  // namespace internal
 
 // Fills *out (whose struct_size was checked) from a stored Event record.
+// out->metadata is left for FillMetadata.
 inline void FillEvent(const core::EventView& view, est_event* out) {
   const internal::EventReader ev(view.fb);
   internal::FillEventFrom(ev, view, out);
+}
+
+// Whether the caller's est_event has the metadata pointer (ABI 1.1): an
+// older caller's struct ends before it and must not be written there.
+inline bool HasMetadataField(const est_event* e) {
+  return e->struct_size >= offsetof(est_event, metadata) + sizeof(e->metadata);
+}
+
+// Points out->metadata (REQUIRES: HasMetadataField(out), and out filled by
+// FillEvent) at pairs[0, out->metadata_count), which it fills from the
+// record; NULL when the event has no metadata. `pairs` must stay put as long
+// as the view is valid.
+inline void FillMetadata(const core::EventView& view, est_event* out, est_metadata_pair* pairs) {
+  if (out->metadata_count == 0) {
+    out->metadata = nullptr;
+    return;
+  }
+  const auto* metadata = flatbuffers::GetRoot<fb::Event>(view.fb)->metadata();
+  for (flatbuffers::uoffset_t i = 0; i < metadata->size(); ++i) {
+    const fb::KeyValue* kv = metadata->Get(i);
+    pairs[i].key = kv->key() != nullptr ? kv->key()->c_str() : "";
+    pairs[i].value = kv->value() != nullptr ? kv->value()->c_str() : "";
+  }
+  out->metadata = pairs;
 }
 
 }  // namespace estoria::capi

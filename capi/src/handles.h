@@ -84,6 +84,8 @@ struct est_iter {
   size_t pos = 0;
   size_t count = 0;
   bool ended = false;  // the core said end: every later call is EST_END
+  // The metadata pairs of the views last handed out (est_event.metadata).
+  std::vector<est_metadata_pair> pairs;
 };
 
 struct est_batch {

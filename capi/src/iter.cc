@@ -144,7 +144,12 @@ EST_API est_status est_iter_next(est_iter* iter, est_event* event) {
     if (event == nullptr) return FailArg(kFn, "event", "is NULL");
     if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
     if (est_status s = estoria::capi::Ready(kFn, iter, est_iter::kChunk); s != EST_OK) return s;
-    estoria::capi::FillEvent(iter->views[iter->pos++], event);
+    const core::EventView& view = iter->views[iter->pos++];
+    estoria::capi::FillEvent(view, event);
+    if (estoria::capi::HasMetadataField(event)) {
+      iter->pairs.resize(event->metadata_count);
+      estoria::capi::FillMetadata(view, event, iter->pairs.data());
+    }
     return EST_OK;
   });
 }
@@ -176,6 +181,21 @@ EST_API est_status est_iter_next_batch(est_iter* iter, est_event* events, size_t
       // be passed on (est_event_metadata) as one the library filled.
       std::memcpy(slot, &stride, sizeof(uint32_t));
       estoria::capi::FillEvent(iter->views[iter->pos + i], reinterpret_cast<est_event*>(slot));
+    }
+    if (estoria::capi::HasMetadataField(events)) {
+      // Every pair of the batch in one array, which then stays put until the
+      // next call: counted first, filled second.
+      size_t total = 0;
+      slot = reinterpret_cast<unsigned char*>(events);
+      for (size_t i = 0; i < n; ++i, slot += stride) total += reinterpret_cast<est_event*>(slot)->metadata_count;
+      iter->pairs.resize(total);
+      est_metadata_pair* next = iter->pairs.data();
+      slot = reinterpret_cast<unsigned char*>(events);
+      for (size_t i = 0; i < n; ++i, slot += stride) {
+        auto* event = reinterpret_cast<est_event*>(slot);
+        estoria::capi::FillMetadata(iter->views[iter->pos + i], event, next);
+        next += event->metadata_count;
+      }
     }
     iter->pos += n;
     *count = n;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "capi/src/guard.h"
+#include "core/util/redact.h"
 #include "core/util/status.h"
 #include "estoria/estoria.h"
 
@@ -30,6 +31,8 @@ void SetMessage(const char* fn, std::string_view a, std::string_view b) noexcept
     last.text.assign(fn);
     if (!a.empty()) last.text.append(": ").append(a);
     if (!b.empty()) last.text.append(": ").append(b);
+    // A message may quote a connection URI (the store's, or libpq's echo of it).
+    last.text = core::RedactSecrets(last.text);
     last.fixed = nullptr;
   } catch (...) {
     last.fixed = "out of memory while recording an error";

@@ -8,6 +8,8 @@
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/store/event_store.h"
+#include "core/util/redact.h"
+#include "core/util/status.h"
 #include "estoria/estoria.h"
 
 namespace estoria::capi {
@@ -99,7 +101,13 @@ EST_API est_status est_store_open(const char* uri, const est_store_options* opti
     if (est_status s = estoria::capi::ToStoreOptions(kFn, options, &store_options); s != EST_OK) return s;
     absl::StatusOr<std::shared_ptr<core::EventStore>> opened =
         core::OpenStore(uri_view, store_options);
-    if (!opened.ok()) return FailStatus(kFn, opened.status());
+    if (!opened.ok()) {
+      // libpq may quote a fragment of the URI that RedactSecrets (applied to
+      // every message) cannot recognize as a password: hide the known one too.
+      const absl::Status& failed = opened.status();
+      return FailStatus(kFn, absl::Status(failed.code(), core::ToAbsl(core::RedactSecrets(
+                                                             core::ToStd(failed.message()), core::UriPassword(uri_view)))));
+    }
     auto handle = std::make_unique<est_store>();
     handle->core = *std::move(opened);
     handle->life = std::make_shared<estoria::capi::StoreLife>();

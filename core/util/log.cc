@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/util/mutex.h"
+#include "core/util/redact.h"
 
 namespace estoria::core {
 namespace {
@@ -37,7 +38,8 @@ void Log(LogLevel level, std::string_view message) {
     r = Current();
   }
   if (r.handler == nullptr) return;
-  std::string text(message);
+  // A log line may quote a connection URI; its password never leaves.
+  std::string text = RedactSecrets(message);
   r.handler(r.user, static_cast<int>(level), text.c_str());
 }
 

@@ -409,6 +409,22 @@ class EstCli(unittest.TestCase):
         stream = self.append(self.store, 'x', 'e')['stream']
         self.assertOneLineError(run('read', self.store, stream.replace('x_', 'y_')), EXIT_NOT_FOUND)
 
+    def test_APasswordInTheStoreUriIsNeverPrinted(self):
+        # Port 1 on loopback refuses at once; the third URI is one libpq
+        # rejects while quoting the (malformed) password itself.
+        for uri, shown in (('postgresql://alice:SECRET@127.0.0.1:1/db?connect_timeout=2', 'alice:***@127.0.0.1'),
+                           ('postgresql:///db?host=127.0.0.1&port=1&password=SECRET', 'password=***'),
+                           ('postgresql:///db?host=/nonexistent&password=SECRET%zz', None),
+                           ('mysql://alice:SECRET@host/db', 'alice:***@host')):
+            for command in ('stats', 'read-all', 'verify'):
+                with self.subTest(uri=uri, command=command):
+                    r = run(command, uri)
+                    out = r.stdout.decode() + r.stderr.decode()
+                    self.assertNotEqual(r.returncode, 0, out)
+                    self.assertNotIn('SECRET', out)
+                    if shown is not None:
+                        self.assertIn(shown, out)
+
     def test_DeleteRemovesAStream(self):
         a = self.append(self.store, 'x', 'e', '1')['stream']
         self.append(self.store, a, 'e', '2')

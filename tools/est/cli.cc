@@ -160,7 +160,7 @@ StoreUri ParseStoreUri(const std::string& uri) {
       bool scheme = colon > 0 && std::all_of(uri.begin(), uri.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
                       return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
                     });
-      if (scheme) UsageError("unknown store URI scheme in \"" + uri + "\" (memory:, file:PATH or a path)");
+      if (scheme) UsageError("unknown store URI scheme in \"" + RedactedUri(uri) + "\" (memory:, file:PATH or a path)");
     }
     rest = uri;
   }
@@ -169,6 +169,15 @@ StoreUri ParseStoreUri(const std::string& uri) {
   u.is_file = true;
   u.path = rest;
   return u;
+}
+
+std::string RedactedUri(const std::string& uri) {
+  size_t len = 0;
+  if (est_uri_redact(uri.c_str(), nullptr, 0, &len) != EST_ERR_INVALID_ARGUMENT || len == 0) return "(a URI)";
+  std::string out(len + 1, '\0');
+  if (est_uri_redact(uri.c_str(), out.data(), out.size(), &len) != EST_OK) return "(a URI)";
+  out.resize(len);
+  return out;
 }
 
 est_store* OpenStore(const StoreUri& uri, const OpenOptions& options) {
@@ -187,7 +196,7 @@ est_store* OpenStore(const StoreUri& uri, const OpenOptions& options) {
     est_store* store = nullptr;
     est_status st = est_store_open(uri.uri.c_str(), &o, &store);
     if (st == EST_OK) return store;
-    if (st != EST_ERR_BUSY || NowNs() >= deadline) FailStatus(st, "opening " + uri.uri);
+    if (st != EST_ERR_BUSY || NowNs() >= deadline) FailStatus(st, "opening " + RedactedUri(uri.uri));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

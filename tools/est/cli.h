@@ -83,6 +83,8 @@ struct StoreUri {
 };
 // Checks the form of a URI (usage error when it cannot be a store URI).
 StoreUri ParseStoreUri(const std::string& uri);
+// The URI as est prints it: any password replaced by "***".
+std::string RedactedUri(const std::string& uri);
 
 // Opens the store. `must_exist`: a file store whose directory is absent is
 // kExitNotFound, and nothing is created. A store held by another process

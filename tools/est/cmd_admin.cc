@@ -32,7 +32,7 @@ int CmdStats(const std::vector<std::string>& argv) {
     std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }
-  std::printf("store           %s\n", uri.uri.c_str());
+  std::printf("store           %s\n", RedactedUri(uri.uri).c_str());
   std::printf("events          %" PRId64 "\n", s.events);
   std::printf("streams         %" PRId64 "\n", s.streams);
   std::printf("snapshots       %" PRId64 "\n", s.snapshots);
@@ -58,7 +58,7 @@ int CmdVerify(const std::vector<std::string>& argv) {
     Fail(kExitCorruption, std::string("the store is damaged: ") + est_last_error() + " (" +
                               std::to_string(report.records) + " records were sound before it)");
   }
-  if (st != EST_OK) FailStatus(st, "verifying " + uri.uri);
+  if (st != EST_OK) FailStatus(st, "verifying " + RedactedUri(uri.uri));
   if (args.has("--json")) {
     nlohmann::ordered_json j;
     j["ok"] = true;
@@ -88,7 +88,7 @@ int CmdCompact(const std::vector<std::string>& argv) {
     Progress progress("compacting");
     st = est_store_compact(store.get(), Progress::Callback, &progress, &report);
   }
-  if (st != EST_OK) FailStatus(st, "compacting " + uri.uri);
+  if (st != EST_OK) FailStatus(st, "compacting " + RedactedUri(uri.uri));
   if (json) {
     nlohmann::ordered_json j;
     j["segments_before"] = report.segments_before;
@@ -101,13 +101,13 @@ int CmdCompact(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (report.segments_before == 0 && report.events_dropped == 0) {
-    std::printf("nothing to reclaim in %s: no sealed segment holds deleted or truncated events\n", uri.uri.c_str());
+    std::printf("nothing to reclaim in %s: no sealed segment holds deleted or truncated events\n", RedactedUri(uri.uri).c_str());
     return kExitOk;
   }
   auto plural = [](int64_t n, const char* one) {
     return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
   };
-  std::printf("compacted %s\n", uri.uri.c_str());
+  std::printf("compacted %s\n", RedactedUri(uri.uri).c_str());
   std::printf("  segments  %s rewritten into %" PRId64 "\n", plural(report.segments_before, "segment").c_str(),
               report.segments_after);
   std::printf("  bytes     %s -> %s (%s reclaimed)\n", HumanBytes(report.bytes_before).c_str(),

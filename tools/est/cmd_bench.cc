@@ -116,7 +116,7 @@ int CmdBench(const std::vector<std::string>& argv) {
   }
   double mb = static_cast<double>(total) * static_cast<double>(size) / (1024.0 * 1024.0);
   std::printf("store %s, sync %s: %" PRId64 " events of %" PRId64 " bytes in batches of %" PRId64 "\n",
-              uri.uri.c_str(), sync_name.c_str(), total, size, per_batch);
+              RedactedUri(uri.uri).c_str(), sync_name.c_str(), total, size, per_batch);
   std::printf("  append  %10.0f events/s  %8.1f MB/s  (%.3f s)\n", static_cast<double>(total) / append_s,
               mb / append_s, append_s);
   std::printf("  read    %10.0f events/s  %8.1f MB/s  (%.3f s)\n", static_cast<double>(total) / read_s, mb / read_s,

@@ -58,7 +58,7 @@ extern "C" {
 
 /* ABI version: major << 16 | minor. Bindings refuse another major. */
 #define EST_ABI_VERSION_MAJOR 1
-#define EST_ABI_VERSION_MINOR 0
+#define EST_ABI_VERSION_MINOR 1
 #define EST_ABI_VERSION ((EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR)
 
 /* ---------------------------------------------------------------- status */
@@ -304,6 +304,12 @@ EST_API est_status est_read_stream(est_store *store, const char *stream_id, cons
  */
 EST_API est_status est_read_all(est_store *store, const est_read_all_options *options, est_iter **out);
 
+/** One metadata pair of an event view; both strings NUL-terminated. */
+typedef struct est_metadata_pair {
+  const char *key;
+  const char *value;
+} est_metadata_pair;
+
 typedef struct est_event {
   uint32_t struct_size;
   const char *type;        /* NUL-terminated, valid until the next call on the iterator */
@@ -319,9 +325,13 @@ typedef struct est_event {
   size_t metadata_count;
   const uint8_t *fb;       /* this event as a FlatBuffers estoria Event */
   size_t fb_len;
+  /* Since ABI 1.1: the metadata_count pairs, sorted by key (NULL when there
+     are none), valid as long as the view. Filled only for a caller whose
+     struct_size covers it; est_event_metadata reads one pair of any view. */
+  const est_metadata_pair *metadata;
 } est_event;
 
-#define EST_EVENT_INIT {sizeof(est_event), NULL, {{0}}, NULL, {{0}}, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0}
+#define EST_EVENT_INIT {sizeof(est_event), NULL, {{0}}, NULL, {{0}}, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL}
 EST_API void est_event_init(est_event *event);
 
 /** Fills *event with a view of the next event.
@@ -657,6 +667,19 @@ EST_API est_status est_aggregate_store_stats(est_aggregate_store *astore, est_ag
  * changed again).
  * ====================================================================== */
 #ifdef EST_EXPERIMENTAL
+
+/* ------------------------------------------------------------- redaction */
+
+/** Copies `text` into buf with every password in it replaced by "***": a
+ *  URI's userinfo password (postgresql://alice:***@host/db) and the value
+ *  of every password= setting (a URI query or a libpq key=value string).
+ *  Messages from est_last_error() and the log handler are redacted already;
+ *  this is for text a program prints itself, such as a URI it was given.
+ *  *len (NULL ok) receives the redacted text's length without its NUL, also
+ *  when buf_len is too small, so a caller may ask with (NULL, 0) first.
+ *  @return EST_ERR_INVALID_ARGUMENT when text is NULL, or buf_len is below
+ *          *len + 1 (nothing written then; buf may be NULL only then). */
+EST_API est_status est_uri_redact(const char *text, char *buf, size_t buf_len, size_t *len);
 
 #endif /* EST_EXPERIMENTAL */
 
