@@ -22,7 +22,7 @@ cmake -S . -B "$build" -G Ninja \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DESTORIA_BUILD_FUZZ=ON -DESTORIA_BUILD_TESTS=ON \
+  -DESTORIA_BUILD_FUZZ=ON -DESTORIA_BUILD_TESTS=ON -DESTORIA_WERROR=ON \
   -DESTORIA_BUILD_BENCH=OFF -DESTORIA_BUILD_EXAMPLES=OFF >/dev/null
 
 targets=(recovery_fuzz batch_fuzz)

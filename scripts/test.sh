@@ -23,9 +23,13 @@ stage() {  # stage NAME BUDGET_SECONDS COMMAND...
 
 stage "release build" 900 scripts/build.sh release
 stage "release tests" 600 ctest --preset release --no-tests=error
+stage "plain Release build and install (no presets)" 900 scripts/plain_build.sh
 stage "asan build" 900 scripts/build.sh asan
 stage "asan tests" 600 ctest --preset asan --no-tests=error
 stage "tsan build" 600 scripts/build.sh tsan
 stage "tsan tests" 600 ctest --preset tsan --no-tests=error
 stage "fuzz (recovery, batches)" 600 env ESTORIA_FUZZ_SECONDS="${ESTORIA_FUZZ_SECONDS:-60}" scripts/fuzz.sh
+if [ -n "${ESTORIA_SKIP_BINDINGS:-}" ]; then
+  echo "=== bindings left out by choice (ESTORIA_SKIP_BINDINGS): ${ESTORIA_SKIP_BINDINGS}"
+fi
 echo "=== all stages passed"

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "core/id/id.h"
 #include "core/id/uuid.h"
 #include "core/store/event_store.h"
@@ -78,7 +79,7 @@ TEST(MemoryStoreConcurrency, OptimisticWritersOnOneStreamLoseAndDuplicateNothing
         options.expect = Expect::kVersion;
         options.expected_version = expected;
         absl::StatusOr<AppendResult> result = store.Append(
-            stream, Batch({"t" + std::to_string(t) + "-" + std::to_string(k)}), options, nullptr);
+            stream, Batch({absl::StrCat("t", t, "-", k)}), options, nullptr);
         if (result.ok()) {
           EXPECT_EQ(result->first_version, expected + 1);
           expected = result->last_version;
@@ -124,7 +125,7 @@ TEST(MemoryStoreConcurrency, GlobalReadsSeeAStablePrefixWhileStreamsGrow) {
     threads.emplace_back([&] {
       const Id stream = NewId();
       for (int b = 0; b < kBatches; ++b) {
-        std::vector<std::string> data(1 + b % 3, "x" + std::to_string(b));
+        std::vector<std::string> data(1 + b % 3, absl::StrCat("x", b));
         ASSERT_TRUE(store.Append(stream, Batch(data), {}, nullptr).ok());
       }
       writers_left.fetch_sub(1);
