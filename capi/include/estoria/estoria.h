@@ -27,7 +27,8 @@
  *   Nothing else is borrowed, and the library keeps no caller pointer after
  *   a call returns.
  * - Threads: a store handle may be used from many threads at once; an
- *   iterator or batch from one thread at a time.
+ *   iterator, batch or aggregate from one thread at a time. est_store_close
+ *   must not race other calls on the same store: it is the last call on it.
  * - Closing a store does not invalidate its children: iterators then return
  *   EST_ERR_CLOSED, and handles may be freed in any order.
  * - A handle must not be used across fork(): a call from the child is
