@@ -1,4 +1,4 @@
-// aggregate_bench: the aggregate engine through the C ABI (issue 5's bench).
+// aggregate_bench: the aggregate engine through the C ABI.
 //
 //   BM_AggregateFold/events:10000/{aggregate,read}
 //       a load of a 10,000-event aggregate with a C apply callback, against a

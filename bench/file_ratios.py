@@ -10,8 +10,8 @@ Usage:
 
 Reads the rows of file_store_bench (WORKLOAD/TARGET/...; see the header of
 bench/file_store_bench.cc) and prints, for each workload, every target's
-figure, the ratios estoria/SQLite and estoria/LMDB, and the issue's target for
-estoria with whether this run met it. Throughput ratios above 1 favour estoria;
+figure, the ratios estoria/SQLite and estoria/LMDB, and the file store's
+target with whether this run met it. Throughput ratios above 1 favour estoria;
 latency ratios below 1 do. With --benchmark_repetitions the median stands for
 each benchmark. Exits 1 when a benchmark failed or a row is missing (the other
 figures are still printed), else 0 whatever the targets say.
@@ -26,7 +26,7 @@ from bench_report import (collect, finish, fmt, fmt_ratio, load, print_setup, ra
 MIB = 1024.0 * 1024.0
 PEERS = ("sqlite", "lmdb")
 
-# The issue's targets (issue 3, "Bench, and what it must show").
+# The file store's append targets: what it aims for on the development machine.
 TARGET_SINGLE_THREAD = 5000.0    # durable appends/s from 1 thread
 TARGET_16_THREADS = 50000.0      # durable appends/s from 16 threads
 TARGET_BULK_BANDWIDTH = 0.70     # bulk bytes/s over durable sequential bytes/s

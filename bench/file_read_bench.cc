@@ -4,7 +4,7 @@
 // and an LMDB event store (bench/peers/lmdb_events.h); plus the time a big
 // store takes to open and what its index costs in memory.
 // bench/file_read_ratios.py reads the JSON output and prints the figures, the
-// ratios and the targets.
+// ratios and the file store's read targets.
 //
 // Names are WORKLOAD/TARGET; Google Benchmark adds /iterations, /real_time,
 // /manual_time:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the read benchmark's figures, its ratios to SQLite and LMDB, and the issue's targets.
+"""Prints the read benchmark's figures, its ratios to SQLite and LMDB, and targets.
 
 Usage:
   bench/file_read_ratios.py RESULTS.json      (from --benchmark_out=FILE, or
@@ -11,8 +11,8 @@ Usage:
 Reads the rows of file_read_bench (WORKLOAD/TARGET; see the header of
 bench/file_read_bench.cc) and prints the read throughput of every target with
 the ratios estoria/SQLite and estoria/LMDB (above 1 favours estoria), the open
-time of the big store and its resident index per event, each against the
-issue's target with whether this run met it. With --benchmark_repetitions the
+time of the big store and its resident index per event, each against the file
+store's target with whether this run met it. With --benchmark_repetitions the
 median stands for each benchmark. Exits 1 when a benchmark failed or a row is
 missing (the other figures are still printed), else 0 whatever the targets say.
 Python 3 standard library only.
@@ -25,7 +25,7 @@ from bench_report import (collect, finish, fmt, fmt_ratio, load, print_setup, ra
 
 PEERS = ("sqlite", "lmdb")
 
-# The issue's targets (issue 4, file store part 2).
+# The file store's read targets: what it aims for on the development machine.
 TARGET_READ_STREAM = 30e6    # events/s reading one 10,000-event stream
 TARGET_READ_ALL = 20e6       # events/s reading all events in global order
 TARGET_OPEN_SECONDS = 1.0    # est_store_open + first est_store_stats, 10M events

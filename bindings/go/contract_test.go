@@ -5,7 +5,7 @@
 // the global reader and the stream deleter; snapshotstore/storetest) are in no
 // version of github.com/go-estoria/estoria that the Go module proxy serves
 // here: it serves v0.3.0 and v0.4.0, which predate them. This file states the
-// same contract (DESIGN.md section 2, and Estoria's documentation of each
+// same contract (doc/data-model.md, and Estoria's documentation of each
 // interface) in the same form: one named subtest per clause, each on a store
 // of its own, so a failure names the promise it breaks. When a later Estoria
 // can be fetched, its suites run beside these.

@@ -2,7 +2,7 @@
 // O_CLOEXEC on every descriptor, EINTR retried and short writes resumed.
 // Locks are flock(2) on the lock file plus a process-wide registry keyed by
 // (device, inode), so that a second LockFile in this process fails too and
-// names this PID (TRAPS.md "The file store").
+// names this PID (doc/traps.md "Locks").
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -12,7 +12,7 @@
 // asks, then publishes the group to the index under mu_ in queue order and
 // wakes everyone. Others queue meanwhile and go out in the next group: that
 // is group commit, and it is also why readers see only durable whole
-// batches, in position order (TRAPS.md, "Group commit").
+// batches, in position order (doc/durability.md "Group commit").
 #ifndef ESTORIA_CORE_FILELOG_FILE_STORE_INTERNAL_H_
 #define ESTORIA_CORE_FILELOG_FILE_STORE_INTERNAL_H_
 
@@ -44,8 +44,8 @@
 
 namespace estoria::core::filelog {
 
-// Positions are reserved durably this many at a time (DESIGN.md: never
-// reused, even after a crash; gaps allowed).
+// Positions are reserved durably this many at a time (doc/durability.md
+// "Positions": never reused, even after a crash; gaps allowed).
 inline constexpr int64_t kReservationBlock = int64_t{1} << 20;
 
 struct FileStream {

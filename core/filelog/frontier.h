@@ -7,8 +7,8 @@
 // OS under the other modes: readers read no further.
 //
 // The file's blocks are written (zeros, synced) before it is first mapped,
-// so stores into the mapping never need space (TRAPS.md: no writes through
-// a mapping that could meet ENOSPC).
+// so stores into the mapping never need space (doc/traps.md "Mappings": no
+// writes through a mapping that could meet ENOSPC).
 //
 // Thread safety: Publish is called by one thread at a time (under the
 // store's lock); Read from any thread, in any process.

@@ -3,7 +3,8 @@
 // truncating), makes them durable with Sync, and keeps zeros written ahead
 // of the end on a background thread, so that an append lands in blocks the
 // file system has already allocated and its fdatasync does not also have to
-// journal the file's growth (TRAPS.md: about 155 us instead of 200-240 us).
+// journal the file's growth (doc/traps.md "Preallocation": about 155 us
+// instead of 200-240 us).
 //
 // Thread safety: Write, Sync and Close are called by one thread at a time
 // (the store's group-commit leader); the preallocation thread is internal.

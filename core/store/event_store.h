@@ -1,6 +1,6 @@
 // The event store interfaces of the core, in Estoria's shape: a stream
 // reader and writer, a global reader, a stream deleter and a snapshot store,
-// gathered in EventStore, which every backend implements. DESIGN.md section 2
+// gathered in EventStore, which every backend implements. doc/data-model.md
 // is their contract; tests/acceptance checks it through the C ABI.
 //
 // Thread safety: an EventStore may be used from many threads at once; an

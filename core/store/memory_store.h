@@ -1,6 +1,5 @@
 // MemoryStore: the in-memory EventStore ("memory:"), for tests and
-// prototypes, with the full contract of DESIGN.md section 2 and the pinned
-// answers of section 3.
+// prototypes, with the full contract of doc/data-model.md.
 //
 // Events are stored as FlatBuffers estoria.fb.Event records (see
 // event_record.h), so reads hand out views of the stored bytes without a copy.

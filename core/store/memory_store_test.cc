@@ -1,5 +1,5 @@
-// Tests of the memory store against DESIGN.md section 2 and the pinned
-// answers of section 3, directly on the core API; and of OpenStore's URIs.
+// Tests of the memory store against the contract of doc/data-model.md,
+// directly on the core API; and of OpenStore's URIs (doc/abi.md "Store URIs").
 #include "core/store/memory_store.h"
 
 #include <cstring>

@@ -1,6 +1,7 @@
 // A mutex over std::mutex carrying Abseil's thread-safety annotations.
-// Debian's absl::Mutex is not TSan-instrumented (false races, TRAPS.md), so
-// the core locks with this instead; the annotations are compile-time only.
+// Debian's absl::Mutex is not TSan-instrumented (false races, doc/traps.md
+// "TSan and absl::Mutex"), so the core locks with this instead; the
+// annotations are compile-time only.
 #ifndef ESTORIA_CORE_UTIL_MUTEX_H_
 #define ESTORIA_CORE_UTIL_MUTEX_H_
 

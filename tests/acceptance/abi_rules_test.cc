@@ -1,5 +1,5 @@
-// tests/acceptance/abi_rules_test.cc: the C ABI's general rules (DESIGN.md
-// section 3): status names, the per-thread last error, the ABI version, the
+// tests/acceptance/abi_rules_test.cc: the C ABI's general rules (doc/abi.md):
+// status names, the per-thread last error, the ABI version, the
 // option defaults (_INIT macros and est_<struct>_init agree; NULL options are
 // the defaults), fresh private memory stores, and closing a store under live
 // iterators (EST_ERR_CLOSED, handles freed in any order).

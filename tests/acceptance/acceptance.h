@@ -1,6 +1,6 @@
 // tests/acceptance/acceptance.h: the fixture, backend registry and helpers of
-// the acceptance suite, the executable form of DESIGN.md section 2 and the
-// pinned answers of section 3. Everything here goes through the C ABI
+// the acceptance suite, the executable form of doc/data-model.md (and of
+// the rules of doc/abi.md). Everything here goes through the C ABI
 // (estoria.h) only; the generated FlatBuffers header is used by the suite to
 // check `est_event.fb` and to craft raw batches, never to reach the engine.
 //

@@ -1,5 +1,5 @@
 // tests/acceptance/aggregate_test.cc: the aggregate engine through the C ABI
-// (issue 5, DESIGN.md section 3 "aggregates"), on every backend: load/save
+// (doc/data-model.md "Aggregates"), on every backend: load/save
 // round trips, version conflicts between handles, snapshots (used, respected
 // at to_version, retention), the state cache, hooks, reserved keys, callback
 // errors (hydration, APPLIED_PARTIALLY) and bad input.

@@ -1,5 +1,5 @@
-// tests/acceptance/append_test.cc: AppendStream (DESIGN.md section 2
-// "Append", section 3 "Versions"): numbering, the returned result and
+// tests/acceptance/append_test.cc: AppendStream (doc/data-model.md
+// "Appends" and "Versions"): numbering, the returned result and
 // `written` events against later reads, expectations, RESTORE, and payloads
 // (binary data, content types, metadata) kept verbatim.
 #include <algorithm>

@@ -1,5 +1,5 @@
 // tests/acceptance/bad_input_test.cc: "no input from the caller can crash the
-// library" (DESIGN.md section 3), for every call's values, strings, byte
+// library" (doc/abi.md), for every call's values, strings, byte
 // ranges and options: each bad input is a clear status with a message in
 // est_last_error(), and the store is unchanged (read_all before and after).
 // Raw FlatBuffers batches crafted by hand are in raw_batch_test.cc.

@@ -1,6 +1,6 @@
 // tests/acceptance/concurrency_test.cc: the threaded clauses of the
-// acceptance suite (DESIGN.md section 2 "Append", "ReadAll"; section 3
-// "Thread safety"), run through the C ABI with one store handle shared by
+// acceptance suite (doc/data-model.md "Appends", "Global reads"; doc/abi.md
+// "Threads"), run through the C ABI with one store handle shared by
 // every thread. Also built in the TSan tree, so iteration counts stay
 // moderate; nothing here measures time.
 #include <atomic>

@@ -1,5 +1,5 @@
-// tests/acceptance/delete_test.cc: DeleteStream (DESIGN.md section 2
-// "DeleteStream", section 3 "Versions" and "Deletion"): whole deletion,
+// tests/acceptance/delete_test.cc: DeleteStream (doc/data-model.md
+// "Deletion" and "Versions"): whole deletion,
 // truncation with its kept tip, no-ops, NOT_FOUND and snapshot removal.
 #include <map>
 #include <string>

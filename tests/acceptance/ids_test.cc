@@ -1,5 +1,5 @@
-// tests/acceptance/ids_test.cc: IDs and UUIDs through the C ABI (DESIGN.md
-// section 2 "ID", section 3 "Identity"). No store is involved, so these are
+// tests/acceptance/ids_test.cc: IDs and UUIDs through the C ABI
+// (doc/data-model.md "IDs" and "Identity"). No store is involved, so these are
 // plain tests that run once, whatever the backends.
 #include <cstring>
 #include <set>

@@ -1,11 +1,11 @@
 // tests/acceptance/raw_batch_test.cc: raw FlatBuffers batches handed to
-// est_append (DESIGN.md section 3 "Inputs" and "No input can crash the
-// library"; section 4). Batches are crafted here with the generated header,
-// byte by byte where est_batch would refuse to make them: unsorted,
-// duplicate and reserved metadata keys, NUL inside strings, missing required
-// fields, wrong identifiers, every truncation and every flipped byte of a
-// valid batch. A rejected batch must leave nothing behind, not even an empty
-// stream.
+// est_append (doc/data-model.md "Inputs"; doc/abi.md "No input can crash the
+// library" and "FlatBuffers envelopes"). Batches are crafted here with the
+// generated header, byte by byte where est_batch would refuse to make them:
+// unsorted, duplicate and reserved metadata keys, NUL inside strings, missing
+// required fields, wrong identifiers, every truncation and every flipped byte
+// of a valid batch. A rejected batch must leave nothing behind, not even an
+// empty stream.
 #include <cstring>
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
-// tests/acceptance/read_all_test.cc: the global reader (DESIGN.md section 2
-// "ReadAll", section 3 "Positions"): ascending positions, the exclusive
+// tests/acceptance/read_all_test.cc: the global reader (doc/data-model.md
+// "Global reads" and "Positions"): ascending positions, the exclusive
 // after_position, counts, agreement with stream reads, deletion, and
 // positions that are never reused.
 #include <algorithm>

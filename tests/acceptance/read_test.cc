@@ -1,5 +1,5 @@
-// tests/acceptance/read_test.cc: ReadStream (DESIGN.md section 2
-// "ReadStream", section 3 "Reads" and "Identity"): bounds in both
+// tests/acceptance/read_test.cc: ReadStream (doc/data-model.md "Reads"
+// and "Identity"): bounds in both
 // directions, counts, NOT_FOUND against empty iterators, iterator snapshots,
 // EST_END, est_iter_next_batch and est_event_metadata.
 #include <cstring>

@@ -1,5 +1,5 @@
-// tests/acceptance/snapshot_test.cc: snapshots (DESIGN.md section 2
-// "Snapshots", section 3 "Snapshots" and "Identity"): which one is newest,
+// tests/acceptance/snapshot_test.cc: snapshots (doc/data-model.md
+// "Snapshots" and "Identity"): which one is newest,
 // max_version, NOT_FOUND, timestamps, payloads, and snapshots of streams that
 // do not exist.
 #include <string>

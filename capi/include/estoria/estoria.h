@@ -27,7 +27,8 @@
  *   Nothing else is borrowed, and the library keeps no caller pointer after
  *   a call returns.
  * - Threads: a store handle may be used from many threads at once; an
- *   iterator or batch from one thread at a time.
+ *   iterator, batch or aggregate from one thread at a time. est_store_close
+ *   must not race other calls on the same store: it is the last call on it.
  * - Closing a store does not invalidate its children: iterators then return
  *   EST_ERR_CLOSED, and handles may be freed in any order.
  * - A handle must not be used across fork(): a call from the child is
@@ -149,7 +150,8 @@ EST_API void est_store_options_init(est_store_options *options);
  * "file:PATH", "file:///ABSOLUTE/PATH" or a bare PATH: the embedded file
  * store, a directory created if absent (one writer at a time: a second open
  * is EST_ERR_BUSY naming the holder's PID). Settings go in the query,
- * "&"-separated: segment_bytes=N, preallocate_bytes=N, mode=ro|rw.
+ * "&"-separated: segment_bytes=N, preallocate_bytes=N, checkpoint_bytes=N,
+ * mode=ro|rw (doc/abi.md "Store URIs" gives their ranges and defaults).
  * A read-only open (mode=ro or options.read_only) takes no lock: it works
  * beside a writer in this or another process, sees only whole batches the
  * writer has published (durable ones under EST_SYNC_ALWAYS), in order, and

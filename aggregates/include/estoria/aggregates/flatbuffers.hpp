@@ -19,8 +19,8 @@
 // Decode verifies the buffer (flatbuffers::Verifier) before Unpack reads
 // it, so damaged or foreign bytes are an EST_ERR_INVALID_ARGUMENT, never a
 // wild read. The user's generated headers pin their FlatBuffers version
-// (TRAPS.md): include them where the traits are specialized, not in headers
-// that other code shares.
+// (doc/traps.md "FlatBuffers 2.0.8"): include them where the traits are
+// specialized, not in headers that other code shares.
 //
 // Stateless: safe to use from many threads at once (each Encode has its own
 // builder).
