@@ -27,7 +27,8 @@ stage "plain Release build and install (no presets)" 900 scripts/plain_build.sh
 stage "asan build" 900 scripts/build.sh asan
 stage "asan tests" 600 ctest --preset asan --no-tests=error
 stage "tsan build" 600 scripts/build.sh tsan
-stage "tsan tests" 600 ctest --preset tsan --no-tests=error
+# Each concurrency test races its threads for ESTORIA_SOAK_SECONDS (tests/common/soak.h).
+stage "tsan tests" 600 env ESTORIA_SOAK_SECONDS="${ESTORIA_SOAK_SECONDS:-3}" ctest --preset tsan --no-tests=error
 stage "fuzz (recovery, batches)" 600 env ESTORIA_FUZZ_SECONDS="${ESTORIA_FUZZ_SECONDS:-60}" scripts/fuzz.sh
 if [ -n "${ESTORIA_SKIP_BINDINGS:-}" ]; then
   echo "=== bindings left out by choice (ESTORIA_SKIP_BINDINGS): ${ESTORIA_SKIP_BINDINGS}"

@@ -18,6 +18,7 @@
 #include "core/store/writable_batch.h"
 #include "gtest/gtest.h"
 #include "schema/estoria_generated.h"
+#include "tests/common/soak.h"
 
 namespace estoria::core {
 namespace {
@@ -102,149 +103,155 @@ void CheckConsistent(EventStore& store, int batch, bool truncated = false) {
 }
 
 TEST(FileStoreConcurrency, GroupCommitSharesSyncsAndKeepsEveryAppend) {
-  auto mem = NewMemEnv();
-  CountingEnv env(mem.get());
-  FileStoreOptions options;
-  options.preallocate_bytes = 0;  // count only the appends' syncs
-  auto store = OpenFileStore(&env, "/db", options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  constexpr int kThreads = 8, kAppends = 60, kBatch = 2;
-  const int64_t syncs_before = env.syncs();
-  std::atomic<bool> stop_reader{false};
-  std::thread reader([&] {
-    while (!stop_reader.load()) CheckConsistent(**store, kBatch);
-  });
-  std::vector<std::thread> writers;
-  for (int t = 0; t < kThreads; ++t) {
-    writers.emplace_back([&, t] {
-      for (int i = 0; i < kAppends; ++i) {
-        AppendOptions expect;
-        expect.expect = Expect::kVersion;
-        expect.expected_version = int64_t{i} * kBatch;
-        auto result = (*store)->Append(Stream(t), Batch(kBatch), expect, nullptr);
-        ASSERT_TRUE(result.ok()) << result.status();
-      }
+  for (test::Soak soak; soak.NextRound();) {
+    auto mem = NewMemEnv();
+    CountingEnv env(mem.get());
+    FileStoreOptions options;
+    options.preallocate_bytes = 0;  // count only the appends' syncs
+    auto store = OpenFileStore(&env, "/db", options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    constexpr int kThreads = 8, kAppends = 60, kBatch = 2;
+    const int64_t syncs_before = env.syncs();
+    std::atomic<bool> stop_reader{false};
+    std::thread reader([&] {
+      while (!stop_reader.load()) CheckConsistent(**store, kBatch);
     });
-  }
-  for (auto& w : writers) w.join();
-  stop_reader.store(true);
-  reader.join();
-  const int64_t syncs = env.syncs() - syncs_before;
-  EXPECT_LE(syncs, kThreads * kAppends) << "at most one sync per append";
-  EXPECT_GT(syncs, 0);
-  // With 8 writers some appends must have shared a sync (each waits for
-  // the one in flight, then goes out with the others that queued).
-  EXPECT_LT(syncs, kThreads * kAppends);
-  CheckConsistent(**store, kBatch);
-  absl::StatusOr<StoreStats> stats = (*store)->Stats();
-  ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->events, kThreads * kAppends * kBatch);
-  (*store)->Close();
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kAppends; ++i) {
+          AppendOptions expect;
+          expect.expect = Expect::kVersion;
+          expect.expected_version = int64_t{i} * kBatch;
+          auto result = (*store)->Append(Stream(t), Batch(kBatch), expect, nullptr);
+          ASSERT_TRUE(result.ok()) << result.status();
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    stop_reader.store(true);
+    reader.join();
+    const int64_t syncs = env.syncs() - syncs_before;
+    EXPECT_LE(syncs, kThreads * kAppends) << "at most one sync per append";
+    EXPECT_GT(syncs, 0);
+    // With 8 writers some appends must have shared a sync (each waits for
+    // the one in flight, then goes out with the others that queued).
+    EXPECT_LT(syncs, kThreads * kAppends);
+    CheckConsistent(**store, kBatch);
+    absl::StatusOr<StoreStats> stats = (*store)->Stats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->events, kThreads * kAppends * kBatch);
+    (*store)->Close();
 
-  auto reopened = OpenFileStore(&env, "/db", options);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  CheckConsistent(**reopened, kBatch);
-  EXPECT_EQ((*reopened)->Stats()->events, kThreads * kAppends * kBatch);
+    auto reopened = OpenFileStore(&env, "/db", options);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    CheckConsistent(**reopened, kBatch);
+    EXPECT_EQ((*reopened)->Stats()->events, kThreads * kAppends * kBatch);
+  }
 }
 
 TEST(FileStoreConcurrency, IntervalFlushesRunBesideAppendsAndDeletions) {
-  auto env = NewMemEnv();
-  FileStoreOptions options;
-  options.store.sync_mode = SyncMode::kInterval;
-  options.store.sync_interval_ms = 1;
-  options.preallocate_bytes = 64 << 10;
-  auto store = OpenFileStore(env.get(), "/db", options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 100; ++i) {
-        ASSERT_TRUE((*store)->Append(Stream(t), Batch(1), {}, nullptr).ok());
-        if (i % 25 == 24) {
-          ASSERT_TRUE((*store)->DeleteStream(Stream(t), i - 5).ok());
+  for (test::Soak soak; soak.NextRound();) {
+    auto env = NewMemEnv();
+    FileStoreOptions options;
+    options.store.sync_mode = SyncMode::kInterval;
+    options.store.sync_interval_ms = 1;
+    options.preallocate_bytes = 64 << 10;
+    auto store = OpenFileStore(env.get(), "/db", options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 100; ++i) {
+          ASSERT_TRUE((*store)->Append(Stream(t), Batch(1), {}, nullptr).ok());
+          if (i % 25 == 24) {
+            ASSERT_TRUE((*store)->DeleteStream(Stream(t), i - 5).ok());
+          }
+          if (i % 10 == 0) {
+            ASSERT_TRUE((*store)->Sync().ok());
+          }
         }
-        if (i % 10 == 0) {
-          ASSERT_TRUE((*store)->Sync().ok());
-        }
-      }
-    });
+      });
+    }
+    for (auto& t : threads) t.join();
+    CheckConsistent(**store, 1, /*truncated=*/true);
+    (*store)->Close();
   }
-  for (auto& t : threads) t.join();
-  CheckConsistent(**store, 1, /*truncated=*/true);
-  (*store)->Close();
 }
 
 TEST(FileStoreConcurrency, CompactionAndAReaderRunBesideAppendsAndTruncations) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("estoria-compact-race-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  FileStoreOptions options;
-  options.segment_bytes = 8 << 10;  // many sealed segments for compaction to rewrite
-  options.preallocate_bytes = 0;
-  options.store.sync_mode = SyncMode::kNone;
-  auto store = OpenFileStore(Env::Default(), dir.string(), options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  FileStoreOptions read_only = options;
-  read_only.store.read_only = true;
-  auto reader = OpenFileStore(Env::Default(), dir.string(), read_only);
-  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (test::Soak soak; soak.NextRound();) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("estoria-compact-race-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    FileStoreOptions options;
+    options.segment_bytes = 8 << 10;  // many sealed segments for compaction to rewrite
+    options.preallocate_bytes = 0;
+    options.store.sync_mode = SyncMode::kNone;
+    auto store = OpenFileStore(Env::Default(), dir.string(), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    FileStoreOptions read_only = options;
+    read_only.store.read_only = true;
+    auto reader = OpenFileStore(Env::Default(), dir.string(), read_only);
+    ASSERT_TRUE(reader.ok()) << reader.status();
 
-  constexpr int kThreads = 3, kAppends = 60, kBatch = 2;
-  std::atomic<bool> stop{false};
-  std::atomic<int> compactions{0};
-  std::thread compactor([&] {
-    while (!stop.load()) {
-      CompactReport report;
-      absl::Status status = (*store)->Compact(nullptr, &report);
-      ASSERT_TRUE(status.ok()) << status;
-      compactions.fetch_add(1);
-    }
-  });
-  std::thread follower([&] {
-    while (!stop.load()) CheckConsistent(**reader, kBatch, /*truncated=*/true);
-  });
-  std::vector<std::thread> writers;
-  for (int t = 0; t < kThreads; ++t) {
-    writers.emplace_back([&, t] {
-      for (int i = 1; i <= kAppends; ++i) {
-        ASSERT_TRUE((*store)->Append(Stream(t), Batch(kBatch), {}, nullptr).ok());
-        // Keep the last few events: truncations at batch boundaries.
-        if (i % 10 == 0) {
-          ASSERT_TRUE((*store)->DeleteStream(Stream(t), int64_t{i - 3} * kBatch).ok());
-        }
+    constexpr int kThreads = 3, kAppends = 60, kBatch = 2;
+    std::atomic<bool> stop{false};
+    std::atomic<int> compactions{0};
+    std::thread compactor([&] {
+      while (!stop.load()) {
+        CompactReport report;
+        absl::Status status = (*store)->Compact(nullptr, &report);
+        ASSERT_TRUE(status.ok()) << status;
+        compactions.fetch_add(1);
       }
     });
-  }
-  for (std::thread& w : writers) w.join();
-  stop.store(true);
-  compactor.join();
-  follower.join();
-  EXPECT_GT(compactions.load(), 0);
-  ASSERT_TRUE((*store)->Compact(nullptr, nullptr).ok());
+    std::thread follower([&] {
+      while (!stop.load()) CheckConsistent(**reader, kBatch, /*truncated=*/true);
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 1; i <= kAppends; ++i) {
+          ASSERT_TRUE((*store)->Append(Stream(t), Batch(kBatch), {}, nullptr).ok());
+          // Keep the last few events: truncations at batch boundaries.
+          if (i % 10 == 0) {
+            ASSERT_TRUE((*store)->DeleteStream(Stream(t), int64_t{i - 3} * kBatch).ok());
+          }
+        }
+      });
+    }
+    for (std::thread& w : writers) w.join();
+    stop.store(true);
+    compactor.join();
+    follower.join();
+    EXPECT_GT(compactions.load(), 0);
+    ASSERT_TRUE((*store)->Compact(nullptr, nullptr).ok());
 
-  // Each stream keeps its last 3 batches (versions 115..120).
-  constexpr int64_t kLive = kThreads * 3 * kBatch;
-  CheckConsistent(**store, kBatch, /*truncated=*/true);
-  EXPECT_EQ((*store)->Stats()->events, kLive);
-  CheckConsistent(**reader, kBatch, /*truncated=*/true);
-  EXPECT_EQ((*reader)->Stats()->events, kLive) << "the reader caught up through the compactions";
-  (*reader)->Close();
-  (*store)->Close();
-  auto reopened = OpenFileStore(Env::Default(), dir.string(), options);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  CheckConsistent(**reopened, kBatch, /*truncated=*/true);
-  EXPECT_EQ((*reopened)->Stats()->events, kLive);
-  for (int t = 0; t < kThreads; ++t) {
-    auto iter = (*reopened)->ReadStream(Stream(t), {});
-    ASSERT_TRUE(iter.ok());
-    EventView views[16];
-    absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
-    ASSERT_TRUE(n.ok());
-    ASSERT_EQ(*n, 6u);
-    EXPECT_EQ(views[0].event()->stream_version(), kAppends * kBatch - 5);
+    // Each stream keeps its last 3 batches (versions 115..120).
+    constexpr int64_t kLive = kThreads * 3 * kBatch;
+    CheckConsistent(**store, kBatch, /*truncated=*/true);
+    EXPECT_EQ((*store)->Stats()->events, kLive);
+    CheckConsistent(**reader, kBatch, /*truncated=*/true);
+    EXPECT_EQ((*reader)->Stats()->events, kLive) << "the reader caught up through the compactions";
+    (*reader)->Close();
+    (*store)->Close();
+    auto reopened = OpenFileStore(Env::Default(), dir.string(), options);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    CheckConsistent(**reopened, kBatch, /*truncated=*/true);
+    EXPECT_EQ((*reopened)->Stats()->events, kLive);
+    for (int t = 0; t < kThreads; ++t) {
+      auto iter = (*reopened)->ReadStream(Stream(t), {});
+      ASSERT_TRUE(iter.ok());
+      EventView views[16];
+      absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
+      ASSERT_TRUE(n.ok());
+      ASSERT_EQ(*n, 6u);
+      EXPECT_EQ(views[0].event()->stream_version(), kAppends * kBatch - 5);
+    }
+    (*reopened)->Close();
+    std::filesystem::remove_all(dir);
   }
-  (*reopened)->Close();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

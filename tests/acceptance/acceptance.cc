@@ -452,6 +452,12 @@ void Acceptance::ReopenStore(const est_store_options* options) {
   ASSERT_EST_OK(est_store_open(uri_.c_str(), options, &store_)) << "reopening " << uri_;
 }
 
+void Acceptance::FreshStore() {
+  CloseStore();
+  const std::string uri = ExtraUri();
+  ASSERT_EST_OK(est_store_open(uri.c_str(), nullptr, &store_)) << "opening a fresh store " << uri;
+}
+
 std::string Acceptance::ExtraUri() {
   extra_uris_.push_back(GetParam().make_uri());
   return extra_uris_.back();

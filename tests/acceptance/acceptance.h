@@ -211,6 +211,9 @@ class Acceptance : public ::testing::TestWithParam<Backend> {
   void CloseStore();
   // Closes the store and opens the same URI again (persistent backends).
   void ReopenStore(const est_store_options* options = nullptr);
+  // Closes the store and opens a fresh, empty one of the same backend in
+  // its place (a concurrency test's next soak round); TearDown cleans up.
+  void FreshStore();
   bool HasGlobalOrder() const { return GetParam().has_global_order; }
 
   // Everything a read_all sees: a rejected call must leave it unchanged.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/acceptance/acceptance.h"
+#include "tests/common/soak.h"
 
 namespace estoria::acceptance {
 namespace {
@@ -75,216 +76,228 @@ void CheckGlobalRead(const std::vector<Event>& events, bool has_global_order, bo
 }
 
 TEST_P(ConcurrencyTest, OptimisticAppendersToOneStreamLoseAndDuplicateNothing) {
-  constexpr int kThreads = 4;
-  constexpr int kAppendsPerThread = 50;
-  constexpr int kEventsPerAppend = 2;
-  const std::string stream = NewStreamId();
+  for (test::Soak soak; soak.NextRound();) {
+    if (soak.round() > 1) FreshStore();
+    constexpr int kThreads = 4;
+    constexpr int kAppendsPerThread = 50;
+    constexpr int kEventsPerAppend = 2;
+    const std::string stream = NewStreamId();
 
-  struct Success {
-    est_append_result result;
-    std::vector<Event> written;
-  };
-  std::vector<std::vector<Success>> successes(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      int64_t expected = 0;
-      int retries = 0;
-      for (int j = 0; j < kAppendsPerThread; ++j) {
-        const std::vector<uint8_t> bytes = TaggedBatch(t, j, kEventsPerAppend);
-        for (;;) {
-          est_append_options o = ExpectVersion(expected);
-          est_append_result result = EST_APPEND_RESULT_INIT;
-          est_iter* written = nullptr;
-          est_status status =
-              est_append(store_, stream.c_str(), bytes.data(), bytes.size(), &o, &result, &written);
-          if (status == EST_OK) {
-            successes[t].push_back({result, Drain(written)});
-            expected = result.last_version;
-            break;
+    struct Success {
+      est_append_result result;
+      std::vector<Event> written;
+    };
+    std::vector<std::vector<Success>> successes(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        int64_t expected = 0;
+        int retries = 0;
+        for (int j = 0; j < kAppendsPerThread; ++j) {
+          const std::vector<uint8_t> bytes = TaggedBatch(t, j, kEventsPerAppend);
+          for (;;) {
+            est_append_options o = ExpectVersion(expected);
+            est_append_result result = EST_APPEND_RESULT_INIT;
+            est_iter* written = nullptr;
+            est_status status =
+                est_append(store_, stream.c_str(), bytes.data(), bytes.size(), &o, &result, &written);
+            if (status == EST_OK) {
+              successes[t].push_back({result, Drain(written)});
+              expected = result.last_version;
+              break;
+            }
+            ASSERT_EQ(status, EST_ERR_VERSION_MISMATCH) << est_status_name(status) << ": " << est_last_error();
+            ASSERT_EQ(written, nullptr);
+            ASSERT_GT(result.actual_version, expected) << "a mismatch reports where the stream really is";
+            expected = result.actual_version;
+            ASSERT_LT(++retries, 100000) << "no progress";
           }
-          ASSERT_EQ(status, EST_ERR_VERSION_MISMATCH) << est_status_name(status) << ": " << est_last_error();
-          ASSERT_EQ(written, nullptr);
-          ASSERT_GT(result.actual_version, expected) << "a mismatch reports where the stream really is";
-          expected = result.actual_version;
-          ASSERT_LT(++retries, 100000) << "no progress";
         }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+
+    const std::vector<Event> read = ReadStream(store_, stream).events;
+    constexpr int kTotal = kThreads * kAppendsPerThread * kEventsPerAppend;
+    ASSERT_EQ(Versions(read), Range(1, kTotal)) << "versions are gapless";
+    std::set<std::string> data;
+    for (const Event& e : read) EXPECT_TRUE(data.insert(e.data).second) << "duplicated: " << e.data;
+    EXPECT_EQ(data.size(), static_cast<size_t>(kTotal)) << "nothing lost";
+    CheckGlobalRead(read, HasGlobalOrder());
+
+    for (int t = 0; t < kThreads; ++t) {
+      ASSERT_EQ(successes[t].size(), static_cast<size_t>(kAppendsPerThread));
+      for (const Success& s : successes[t]) {
+        ASSERT_EQ(s.result.last_version - s.result.first_version + 1, kEventsPerAppend);
+        ASSERT_EQ(s.result.actual_version, s.result.last_version);
+        const std::vector<Event> slice(read.begin() + (s.result.first_version - 1), read.begin() + s.result.last_version);
+        EXPECT_EQ(s.written, slice) << "the written events are what a later read returns";
+        EXPECT_EQ(s.result.first_position, slice.front().global_position);
+        EXPECT_EQ(s.result.last_position, slice.back().global_position);
       }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-
-  const std::vector<Event> read = ReadStream(store_, stream).events;
-  constexpr int kTotal = kThreads * kAppendsPerThread * kEventsPerAppend;
-  ASSERT_EQ(Versions(read), Range(1, kTotal)) << "versions are gapless";
-  std::set<std::string> data;
-  for (const Event& e : read) EXPECT_TRUE(data.insert(e.data).second) << "duplicated: " << e.data;
-  EXPECT_EQ(data.size(), static_cast<size_t>(kTotal)) << "nothing lost";
-  CheckGlobalRead(read, HasGlobalOrder());
-
-  for (int t = 0; t < kThreads; ++t) {
-    ASSERT_EQ(successes[t].size(), static_cast<size_t>(kAppendsPerThread));
-    for (const Success& s : successes[t]) {
-      ASSERT_EQ(s.result.last_version - s.result.first_version + 1, kEventsPerAppend);
-      ASSERT_EQ(s.result.actual_version, s.result.last_version);
-      const std::vector<Event> slice(read.begin() + (s.result.first_version - 1), read.begin() + s.result.last_version);
-      EXPECT_EQ(s.written, slice) << "the written events are what a later read returns";
-      EXPECT_EQ(s.result.first_position, slice.front().global_position);
-      EXPECT_EQ(s.result.last_position, slice.back().global_position);
     }
   }
 }
 
 TEST_P(ConcurrencyTest, GlobalReadersSeeAStablePrefixWhileWritersAppend) {
-  constexpr int kWriters = 3;
-  constexpr int kAppendsPerWriter = 60;
-  constexpr int kReaders = 2;
-  std::atomic<int> writers_left{kWriters};
-  std::vector<std::thread> threads;
-  for (int w = 0; w < kWriters; ++w) {
-    threads.emplace_back([&, w] {
-      WriterDone done{writers_left};
-      const std::string stream = NewStreamId("writer" + std::to_string(w));
-      for (int j = 0; j < kAppendsPerWriter; ++j) {
-        std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 3);
-        ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
-      }
-    });
-  }
-  std::vector<std::vector<Event>> last_reads(kReaders);
-  for (int r = 0; r < kReaders; ++r) {
-    threads.emplace_back([&, r] {
-      std::vector<Event> previous;
-      bool final_round = false;
-      int rounds = 0;
-      while (!final_round) {
-        final_round = writers_left.load() == 0;
-        std::vector<Event> current;
-        est_iter* iter = nullptr;
-        ASSERT_EST_OK(est_read_all(store_, nullptr, &iter));
-        if (r == 0) {
-          // Drain slowly, one view per call, while the writers go on: the
-          // frontier was fixed when est_read_all returned.
-          est_event view = EST_EVENT_INIT;
-          size_t count = 0;
-          est_status status;
-          while ((status = est_iter_next_batch(iter, &view, 1, &count)) == EST_OK) {
-            current.push_back(CopyEvent(view));
-            std::this_thread::yield();
+  for (test::Soak soak; soak.NextRound();) {
+    if (soak.round() > 1) FreshStore();
+    constexpr int kWriters = 3;
+    constexpr int kAppendsPerWriter = 60;
+    constexpr int kReaders = 2;
+    std::atomic<int> writers_left{kWriters};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < kWriters; ++w) {
+      threads.emplace_back([&, w] {
+        WriterDone done{writers_left};
+        const std::string stream = NewStreamId("writer" + std::to_string(w));
+        for (int j = 0; j < kAppendsPerWriter; ++j) {
+          std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 3);
+          ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
+        }
+      });
+    }
+    std::vector<std::vector<Event>> last_reads(kReaders);
+    for (int r = 0; r < kReaders; ++r) {
+      threads.emplace_back([&, r] {
+        std::vector<Event> previous;
+        bool final_round = false;
+        int rounds = 0;
+        while (!final_round) {
+          final_round = writers_left.load() == 0;
+          std::vector<Event> current;
+          est_iter* iter = nullptr;
+          ASSERT_EST_OK(est_read_all(store_, nullptr, &iter));
+          if (r == 0) {
+            // Drain slowly, one view per call, while the writers go on: the
+            // frontier was fixed when est_read_all returned.
+            est_event view = EST_EVENT_INIT;
+            size_t count = 0;
+            est_status status;
+            while ((status = est_iter_next_batch(iter, &view, 1, &count)) == EST_OK) {
+              current.push_back(CopyEvent(view));
+              std::this_thread::yield();
+            }
+            ASSERT_EQ(status, EST_END);
+            est_iter_close(iter);
+          } else {
+            current = Drain(iter);
           }
-          ASSERT_EQ(status, EST_END);
-          est_iter_close(iter);
-        } else {
-          current = Drain(iter);
+          CheckGlobalRead(current, HasGlobalOrder());
+          if (HasFatalFailure()) return;
+          // Each read is a prefix of every later one (up to its frontier).
+          ASSERT_GE(current.size(), previous.size());
+          for (size_t i = 0; i < previous.size(); ++i) {
+            ASSERT_EQ(current[i], previous[i]) << "read " << rounds << " changed what an earlier read saw at " << i;
+          }
+          previous = std::move(current);
+          ++rounds;
         }
-        CheckGlobalRead(current, HasGlobalOrder());
-        if (HasFatalFailure()) return;
-        // Each read is a prefix of every later one (up to its frontier).
-        ASSERT_GE(current.size(), previous.size());
-        for (size_t i = 0; i < previous.size(); ++i) {
-          ASSERT_EQ(current[i], previous[i]) << "read " << rounds << " changed what an earlier read saw at " << i;
-        }
-        previous = std::move(current);
-        ++rounds;
-      }
-      last_reads[r] = std::move(previous);
-    });
-  }
-  for (std::thread& t : threads) t.join();
+        last_reads[r] = std::move(previous);
+      });
+    }
+    for (std::thread& t : threads) t.join();
 
-  const std::vector<Event> everything = Everything();
-  size_t expected = 0;
-  for (int j = 0; j < kAppendsPerWriter; ++j) expected += static_cast<size_t>(kWriters * (1 + j % 3));
-  EXPECT_EQ(everything.size(), expected);
-  for (const auto& last : last_reads) EXPECT_EQ(last, everything) << "the readers' final reads saw everything";
+    const std::vector<Event> everything = Everything();
+    size_t expected = 0;
+    for (int j = 0; j < kAppendsPerWriter; ++j) expected += static_cast<size_t>(kWriters * (1 + j % 3));
+    EXPECT_EQ(everything.size(), expected);
+    for (const auto& last : last_reads) EXPECT_EQ(last, everything) << "the readers' final reads saw everything";
+  }
 }
 
 TEST_P(ConcurrencyTest, DeletesRacingReadersKeepEveryReadConsistent) {
-  constexpr int kStreams = 4;
-  constexpr int kWriters = 2;
-  constexpr int kAppendsPerWriter = 80;
-  std::vector<std::string> streams;
-  for (int s = 0; s < kStreams; ++s) streams.push_back(NewStreamId());
-  std::atomic<int> writers_left{kWriters};
-  std::vector<std::thread> threads;
+  for (test::Soak soak; soak.NextRound();) {
+    if (soak.round() > 1) FreshStore();
+    constexpr int kStreams = 4;
+    constexpr int kWriters = 2;
+    constexpr int kAppendsPerWriter = 80;
+    std::vector<std::string> streams;
+    for (int s = 0; s < kStreams; ++s) streams.push_back(NewStreamId());
+    std::atomic<int> writers_left{kWriters};
+    std::vector<std::thread> threads;
 
-  for (int w = 0; w < kWriters; ++w) {
-    threads.emplace_back([&, w] {
-      WriterDone done{writers_left};
-      for (int j = 0; j < kAppendsPerWriter; ++j) {
-        const std::string& stream = streams[static_cast<size_t>(j + w) % kStreams];
-        std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 2);
-        ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
-      }
-    });
-  }
-  // The deleter truncates to just below the tip, or deletes wholly.
-  threads.emplace_back([&] {
-    int round = 0;
-    while (writers_left.load() > 0 || round < 8) {
-      const std::string& stream = streams[static_cast<size_t>(round) % kStreams];
-      int64_t to_version = 0;
-      if (round % 3 != 0) {
-        ReadResult tip = ReadStream(store_, stream, EST_REVERSE, 0, 1);
-        if (tip.status == EST_OK && !tip.events.empty()) to_version = tip.events[0].stream_version - 1;
-        if (tip.status == EST_OK && tip.events.empty()) to_version = 1;
-      }
-      est_status status = est_delete_stream(store_, stream.c_str(), to_version);
-      ASSERT_TRUE(status == EST_OK || status == EST_ERR_NOT_FOUND) << est_status_name(status) << ": "
-                                                                   << est_last_error();
-      ++round;
-      std::this_thread::yield();
+    for (int w = 0; w < kWriters; ++w) {
+      threads.emplace_back([&, w] {
+        WriterDone done{writers_left};
+        for (int j = 0; j < kAppendsPerWriter; ++j) {
+          const std::string& stream = streams[static_cast<size_t>(j + w) % kStreams];
+          std::vector<uint8_t> bytes = TaggedBatch(w, j, 1 + j % 2);
+          ASSERT_EST_OK(est_append(store_, stream.c_str(), bytes.data(), bytes.size(), nullptr, nullptr, nullptr));
+        }
+      });
     }
-  });
-  for (int r = 0; r < 2; ++r) {
-    threads.emplace_back([&, r] {
+    // The deleter truncates to just below the tip, or deletes wholly.
+    threads.emplace_back([&] {
       int round = 0;
       while (writers_left.load() > 0 || round < 8) {
-        if (r == 0) {
-          CheckGlobalRead(ReadAll(store_).events, HasGlobalOrder(), false);
-        } else {
-          const std::string& stream = streams[static_cast<size_t>(round) % kStreams];
-          est_iter* iter = nullptr;
-          est_status status = est_read_stream(store_, stream.c_str(), nullptr, &iter);
-          ASSERT_TRUE(status == EST_OK || status == EST_ERR_NOT_FOUND) << est_status_name(status);
-          if (status == EST_OK) {
-            std::this_thread::yield();  // let a deletion land under the open iterator
-            std::vector<Event> events = Drain(iter);
-            for (size_t i = 1; i < events.size(); ++i) {
-              ASSERT_EQ(events[i].stream_version, events[i - 1].stream_version + 1) << "a gap in a stream read";
-            }
-            CheckGlobalRead(events, HasGlobalOrder(), false);
-          }
+        const std::string& stream = streams[static_cast<size_t>(round) % kStreams];
+        int64_t to_version = 0;
+        if (round % 3 != 0) {
+          ReadResult tip = ReadStream(store_, stream, EST_REVERSE, 0, 1);
+          if (tip.status == EST_OK && !tip.events.empty()) to_version = tip.events[0].stream_version - 1;
+          if (tip.status == EST_OK && tip.events.empty()) to_version = 1;
         }
-        if (HasFatalFailure()) return;
+        est_status status = est_delete_stream(store_, stream.c_str(), to_version);
+        ASSERT_TRUE(status == EST_OK || status == EST_ERR_NOT_FOUND) << est_status_name(status) << ": "
+                                                                     << est_last_error();
         ++round;
+        std::this_thread::yield();
       }
     });
+    for (int r = 0; r < 2; ++r) {
+      threads.emplace_back([&, r] {
+        int round = 0;
+        while (writers_left.load() > 0 || round < 8) {
+          if (r == 0) {
+            CheckGlobalRead(ReadAll(store_).events, HasGlobalOrder(), false);
+          } else {
+            const std::string& stream = streams[static_cast<size_t>(round) % kStreams];
+            est_iter* iter = nullptr;
+            est_status status = est_read_stream(store_, stream.c_str(), nullptr, &iter);
+            ASSERT_TRUE(status == EST_OK || status == EST_ERR_NOT_FOUND) << est_status_name(status);
+            if (status == EST_OK) {
+              std::this_thread::yield();  // let a deletion land under the open iterator
+              std::vector<Event> events = Drain(iter);
+              for (size_t i = 1; i < events.size(); ++i) {
+                ASSERT_EQ(events[i].stream_version, events[i - 1].stream_version + 1) << "a gap in a stream read";
+              }
+              CheckGlobalRead(events, HasGlobalOrder(), false);
+            }
+          }
+          if (HasFatalFailure()) return;
+          ++round;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    CheckGlobalRead(Everything(), HasGlobalOrder(), false);
   }
-  for (std::thread& t : threads) t.join();
-  CheckGlobalRead(Everything(), HasGlobalOrder(), false);
 }
 
 TEST_P(ConcurrencyTest, EachThreadKeepsItsOwnLastError) {
-  constexpr int kThreads = 4;
-  const std::string stream = NewStreamId();
-  AppendN(store_, stream, 1);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      const int64_t mine = 1000 + t;
-      std::vector<uint8_t> bytes = SimpleBatch(1);
-      for (int i = 0; i < 50; ++i) {
-        est_append_options o = ExpectVersion(mine);
-        est_status status = est_append(store_, stream.c_str(), bytes.data(), bytes.size(), &o, nullptr, nullptr);
-        ASSERT_EQ(status, EST_ERR_VERSION_MISMATCH);
-        std::this_thread::yield();
-        const std::string message = est_last_error();
-        ASSERT_TRUE(MentionsNumber(message, mine)) << "thread " << t << " read another's message: " << message;
-      }
-    });
+  for (test::Soak soak; soak.NextRound();) {
+    if (soak.round() > 1) FreshStore();
+    constexpr int kThreads = 4;
+    const std::string stream = NewStreamId();
+    AppendN(store_, stream, 1);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const int64_t mine = 1000 + t;
+        std::vector<uint8_t> bytes = SimpleBatch(1);
+        for (int i = 0; i < 50; ++i) {
+          est_append_options o = ExpectVersion(mine);
+          est_status status = est_append(store_, stream.c_str(), bytes.data(), bytes.size(), &o, nullptr, nullptr);
+          ASSERT_EQ(status, EST_ERR_VERSION_MISMATCH);
+          std::this_thread::yield();
+          const std::string message = est_last_error();
+          ASSERT_TRUE(MentionsNumber(message, mine)) << "thread " << t << " read another's message: " << message;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
   }
-  for (std::thread& t : threads) t.join();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "estoria/estoria.h"
 #include "estoria/event.hpp"
 #include "estoria/id.hpp"
+#include "estoria/operation.hpp"
 #include "estoria/result.hpp"
 #include "estoria/store.hpp"
 #include "estoria/string_arg.hpp"

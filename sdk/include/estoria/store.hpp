@@ -1,7 +1,8 @@
 // estoria/store.hpp: Store (RAII over est_store): open a store by URI, append
-// batches with optimistic concurrency, read a stream or the whole store,
-// delete or truncate streams, write and read snapshots. Snapshot is RAII over
-// est_snapshot.
+// batches (or raw FlatBuffers batch bytes) with optimistic concurrency, read a
+// stream or the whole store, delete or truncate streams, write, read and
+// prune snapshots, and the operator's calls (sync, stats, verify, compact,
+// listing streams). Snapshot is RAII over est_snapshot.
 //
 // Thread safety: a Store may be used from many threads at once (the handle
 // is; the object itself must not be moved or closed meanwhile). Movable, not
@@ -18,11 +19,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "estoria/batch.hpp"
 #include "estoria/estoria.h"
 #include "estoria/event.hpp"
 #include "estoria/id.hpp"
+#include "estoria/operation.hpp"
 #include "estoria/result.hpp"
 #include "estoria/string_arg.hpp"
 
@@ -247,6 +250,78 @@ class Store {
     return Snapshot(s);
   }
 
+  // Appends a FlatBuffers WritableEventBatch (schema/estoria.fbs, from
+  // Batch::Bytes or any producer): verified and copied, as est_append.
+  Result<AppendResult> AppendBytes(const StringArg& stream_id, std::span<const uint8_t> batch,
+                                   const AppendOptions& options = {}) const {
+    if (!store_) return Closed();
+    if (!stream_id.valid()) return NulInId();
+    const est_append_options o = ToC(options);
+    est_append_result r = EST_APPEND_RESULT_INIT;
+    est_status st = est_append(store_.get(), stream_id.c_str(), batch.data(), batch.size(), &o, &r, nullptr);
+    return ToResult(st, options, r);
+  }
+
+  // Removes snapshots of `aggregate_id`: all but the keep_last newest (0 =
+  // no count limit) and all below min_version (0 = no bound).
+  Result<void> PruneSnapshots(const StringArg& aggregate_id, int64_t keep_last, int64_t min_version = 0) const {
+    if (!store_) return Closed();
+    if (!aggregate_id.valid()) return NulInId();
+    return internal::Check(est_snapshot_prune(store_.get(), aggregate_id.c_str(), keep_last, min_version));
+  }
+
+  // Makes everything so far durable; reports a failed background flush.
+  Result<void> Sync() const {
+    if (!store_) return Closed();
+    return internal::Check(est_store_sync(store_.get()));
+  }
+
+  Result<StoreStats> Stats() const {
+    if (!store_) return Closed();
+    est_stats s = EST_STATS_INIT;
+    if (est_status st = est_store_stats(store_.get(), &s); st != EST_OK) return Error::Last(st);
+    return StoreStats{s.events, s.streams, s.bytes, s.segments, s.first_position, s.last_position, s.snapshots};
+  }
+
+  // Checks every stored record; EST_ERR_CORRUPTION names the first damage.
+  Result<VerifyReport> Verify(const Progress& progress = {}) const {
+    if (!store_) return Closed();
+    est_verify_report r = EST_VERIFY_REPORT_INIT;
+    est_status st = est_store_verify(store_.get(), progress ? &internal::ProgressTrampoline : nullptr,
+                                     const_cast<Progress*>(&progress), &r);
+    if (st != EST_OK) return Error::Last(st);
+    return VerifyReport{r.segments, r.records, r.events, r.bytes};
+  }
+
+  // Reclaims deleted and truncated events online (see est_store_compact).
+  Result<CompactReport> Compact(const Progress& progress = {}) const {
+    if (!store_) return Closed();
+    est_compact_report r = EST_COMPACT_REPORT_INIT;
+    est_status st = est_store_compact(store_.get(), progress ? &internal::ProgressTrampoline : nullptr,
+                                      const_cast<Progress*>(&progress), &r);
+    if (st != EST_OK) return Error::Last(st);
+    return CompactReport{r.segments_before, r.segments_after, r.bytes_before, r.bytes_after, r.events_kept,
+                         r.events_dropped};
+  }
+
+  // One page of live streams in the byte order of their IDs, after
+  // `after_id` ("" = from the first), at most `limit` (> 0); fewer than
+  // `limit` means the end. Pass the page's last id as the next after_id.
+  Result<std::vector<StreamInfo>> ListStreams(const StringArg& after_id = "", size_t limit = 256) const {
+    if (!store_) return Closed();
+    if (!after_id.valid()) return NulInId();
+    if (limit == 0) return Error(EST_ERR_INVALID_ARGUMENT, "limit must be > 0");
+    std::vector<est_stream_info> page(limit);
+    for (est_stream_info& info : page) est_stream_info_init(&info);
+    size_t count = 0;
+    est_status st = est_list_streams(store_.get(), after_id.c_str(), page.data(), page.size(), &count);
+    if (st != EST_OK) return Error::Last(st);
+    std::vector<StreamInfo> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(StreamInfo{page[i].id, page[i].version, page[i].events});
+    return out;
+  }
+
   // The underlying handle, owned by this object (NULL when empty).
   est_store* get() const { return store_.get(); }
 
@@ -258,29 +333,39 @@ class Store {
   static Error Closed() { return Error(EST_ERR_CLOSED, "the Store is closed or was moved from"); }
   static Error NulInId() { return Error(EST_ERR_INVALID_ARGUMENT, "an ID holds no NUL"); }
 
-  Result<AppendResult> AppendImpl(const StringArg& stream_id, const Batch& batch, const AppendOptions& options,
-                                  StreamIterator* written) const {
-    if (!store_) return Closed();
-    if (!stream_id.valid()) return NulInId();
-    if (batch.get() == nullptr) return Error(EST_ERR_INVALID_ARGUMENT, "the batch holds no event");
+  static est_append_options ToC(const AppendOptions& options) {
     est_append_options o = EST_APPEND_OPTIONS_INIT;
     o.expect = static_cast<int32_t>(options.expect);
     o.expected_version = options.expected_version;
     o.flags = options.restore ? EST_APPEND_RESTORE : 0u;
     o.first_version = options.first_version;
+    return o;
+  }
+
+  static Result<AppendResult> ToResult(est_status st, const AppendOptions& options, const est_append_result& r) {
+    if (st == EST_ERR_VERSION_MISMATCH) {
+      int64_t expected = options.expect == Expect::kVersion ? options.expected_version : 0;
+      return Error::VersionMismatch(est_last_error(), expected, r.actual_version);
+    }
+    if (st != EST_OK) return Error::Last(st);
+    return AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version};
+  }
+
+  Result<AppendResult> AppendImpl(const StringArg& stream_id, const Batch& batch, const AppendOptions& options,
+                                  StreamIterator* written) const {
+    if (!store_) return Closed();
+    if (!stream_id.valid()) return NulInId();
+    if (batch.get() == nullptr) return Error(EST_ERR_INVALID_ARGUMENT, "the batch holds no event");
+    const est_append_options o = ToC(options);
     est_append_result r = EST_APPEND_RESULT_INIT;
     est_iter* it = nullptr;
     // The batch handle itself crosses: its inputs were checked as they were
     // added, so the library neither copies nor re-verifies its bytes.
     est_status st = est_append_batch(store_.get(), stream_id.c_str(), batch.get(), &o, &r,
                                      written != nullptr ? &it : nullptr);
-    if (st == EST_ERR_VERSION_MISMATCH) {
-      int64_t expected = options.expect == Expect::kVersion ? options.expected_version : 0;
-      return Error::VersionMismatch(est_last_error(), expected, r.actual_version);
-    }
-    if (st != EST_OK) return Error::Last(st);
-    if (written != nullptr) *written = StreamIterator(it);
-    return AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version};
+    Result<AppendResult> result = ToResult(st, options, r);
+    if (result.ok() && written != nullptr) *written = StreamIterator(it);
+    return result;
   }
 
   std::unique_ptr<est_store, Closer> store_;
