@@ -77,11 +77,14 @@ func (a typed[S]) apply(state any, ev *eventstore.Event) (any, error) {
 func (a typed[S]) encode(state any) ([]byte, error) { return a.t.Encode(state.(S)) }
 func (a typed[S]) decode(data []byte) (any, error)  { return a.t.Decode(data) }
 
-// typeRef owns the type's handle and its C cell, shared by the store and its
-// aggregates; the last release deletes both.
+// typeRef owns the type's handle and its C cell, and those of the store's
+// hooks, shared by the store and its aggregates (a save runs the hooks); the
+// last release deletes them all.
 type typeRef struct {
-	cell *C.uintptr_t
-	refs atomic.Int64
+	cell  *C.uintptr_t
+	refs  atomic.Int64
+	mu    sync.Mutex
+	hooks []*C.uintptr_t
 }
 
 func (r *typeRef) acquire() { r.refs.Add(1) }
@@ -89,6 +92,13 @@ func (r *typeRef) release() {
 	if r.refs.Add(-1) == 0 {
 		cgo.Handle(*r.cell).Delete()
 		C.free(unsafe.Pointer(r.cell))
+		r.mu.Lock()
+		for _, h := range r.hooks {
+			cgo.Handle(*h).Delete()
+			C.free(unsafe.Pointer(h))
+		}
+		r.hooks = nil
+		r.mu.Unlock()
 	}
 }
 
@@ -237,6 +247,89 @@ func (a *AggregateStore[S]) wrap(c *C.est_aggregate) *Aggregate[S] {
 	g := &Aggregate[S]{c: c, typ: a.typ}
 	runtime.SetFinalizer(g, (*Aggregate[S]).Free)
 	return g
+}
+
+// HookStage says when a hook runs.
+type HookStage int32
+
+// The stages of est_aggregate_store_add_hook.
+const (
+	HookBeforeLoad HookStage = C.EST_HOOK_BEFORE_LOAD
+	HookAfterLoad  HookStage = C.EST_HOOK_AFTER_LOAD
+	HookBeforeSave HookStage = C.EST_HOOK_BEFORE_SAVE
+	HookAfterSave  HookStage = C.EST_HOOK_AFTER_SAVE
+)
+
+// HookContext is what a hook may act on; valid during the hook call only.
+type HookContext struct {
+	c     *C.est_hook_context
+	Stage HookStage
+}
+
+// AddMetadata adds key=value to every event of the save, from a before-save
+// hook only. Empty keys and keys starting "estoria." (reserved for the
+// toolkit's own components) are ErrInvalidArgument; an event's own value for
+// the key wins over the hook's.
+func (h *HookContext) AddMetadata(key, value string) error {
+	const op = "hook metadata"
+	if h == nil || h.c == nil {
+		return errorf(op, StatusInvalidArgument, "the hook context is used outside its hook call")
+	}
+	if strings.IndexByte(key, 0) >= 0 || strings.IndexByte(value, 0) >= 0 {
+		return errorf(op, StatusInvalidArgument, "metadata contains NUL")
+	}
+	k, v := cString(key), cString(value)
+	defer C.free(unsafe.Pointer(k))
+	defer C.free(unsafe.Pointer(v))
+	var msg *C.char
+	if st := C.gs_hook_add_metadata(h.c, k, v, &msg); st != C.EST_OK {
+		return statusErr(op, st, msg)
+	}
+	return nil
+}
+
+// Hook runs at its stage with the aggregate's ID and version (the requested
+// to_version before a load). An error from a before-hook fails the operation
+// with it (an *Error keeps its code; anything else is ErrInternal); an
+// after-hook's error goes to the log handler (SetLogHandler). A panic is an
+// error, never a crash.
+type Hook func(ctx *HookContext, aggregateID string, version int64) error
+
+// AddHook adds a hook for stage; hooks of one stage run in the order added.
+// Add hooks before the store is shared between goroutines.
+func (a *AggregateStore[S]) AddHook(stage HookStage, hook Hook) error {
+	const op = "add hook"
+	if hook == nil {
+		return errorf(op, StatusInvalidArgument, "nil hook")
+	}
+	c, err := a.handle(op)
+	if err != nil {
+		return err
+	}
+	defer a.mu.RUnlock()
+	cell := newCell(hook)
+	var msg *C.char
+	if st := C.gs_aggregate_store_add_hook(c, C.int32_t(stage), unsafe.Pointer(cell), &msg); st != C.EST_OK {
+		cgo.Handle(*cell).Delete()
+		C.free(unsafe.Pointer(cell))
+		return statusErr(op, st, msg)
+	}
+	a.typ.mu.Lock()
+	a.typ.hooks = append(a.typ.hooks, cell)
+	a.typ.mu.Unlock()
+	return nil
+}
+
+//export goEstHook
+func goEstHook(user unsafe.Pointer, stage C.int32_t, ctx *C.est_hook_context, id *C.char, version C.int64_t) (st C.est_status) {
+	defer recovered("hook", &st)
+	hook := cellValue(user).(Hook)
+	hc := &HookContext{c: ctx, Stage: HookStage(stage)}
+	defer func() { hc.c = nil }()
+	if err := hook(hc, C.GoString(id), int64(version)); err != nil {
+		return errStatus("hook", err)
+	}
+	return C.EST_OK
 }
 
 // AggregateStats are est_aggregate_stats.

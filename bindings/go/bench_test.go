@@ -58,7 +58,8 @@ func viaGo(name string, s eventstore.Store) benchTarget {
 			if batches[n] == nil {
 				batches[n] = benchBatch(n)
 			}
-			return s.AppendStream(ctx, id, batches[n], eventstore.AppendStreamOptions{})
+			_, err := s.AppendStream(ctx, id, batches[n], eventstore.AppendStreamOptions{})
+			return err
 		},
 		read: func(id typeid.ID) (int, error) {
 			it, err := s.ReadStream(ctx, id, eventstore.ReadStreamOptions{})
