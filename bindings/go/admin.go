@@ -41,7 +41,7 @@ func (s *Store) Verify(ctx context.Context, progress Progress) (VerifyReport, er
 	if err := ctx.Err(); err != nil {
 		return VerifyReport{}, err
 	}
-	h := progressHandle(progress)
+	h := s.progressHandle(progress)
 	defer deleteHandle(h)
 	c, err := s.acquire(op)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Store) Compact(ctx context.Context, progress Progress) (CompactReport, 
 	if err := ctx.Err(); err != nil {
 		return CompactReport{}, err
 	}
-	h := progressHandle(progress)
+	h := s.progressHandle(progress)
 	defer deleteHandle(h)
 	c, err := s.acquire(op)
 	if err != nil {
@@ -88,11 +88,17 @@ func (s *Store) Compact(ctx context.Context, progress Progress) (CompactReport, 
 		int64(r.bytes_after), int64(r.events_kept), int64(r.events_dropped)}, nil
 }
 
-func progressHandle(p Progress) cgo.Handle {
+// progressCall is what a progress callback's handle holds.
+type progressCall struct {
+	s *Store
+	p Progress
+}
+
+func (s *Store) progressHandle(p Progress) cgo.Handle {
 	if p == nil {
 		return 0
 	}
-	return cgo.NewHandle(p)
+	return cgo.NewHandle(progressCall{s, p})
 }
 
 func deleteHandle(h cgo.Handle) {
@@ -104,8 +110,10 @@ func deleteHandle(h cgo.Handle) {
 //export goEstProgress
 func goEstProgress(user C.uintptr_t, done, total C.uint64_t) {
 	defer func() { _ = recover() }() // progress reports nothing back; never unwind into C
-	if p, ok := cgo.Handle(user).Value().(Progress); ok {
-		p(uint64(done), uint64(total))
+	if call, ok := cgo.Handle(user).Value().(progressCall); ok {
+		call.s.callbacks.Add(1)
+		defer call.s.callbacks.Add(-1)
+		call.p(uint64(done), uint64(total))
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -55,8 +56,10 @@ type Options struct {
 // Store is an open estoria store. Open one with Open; Close it when done (a
 // store that is garbage collected unclosed is closed by a finalizer).
 type Store struct {
-	mu sync.RWMutex // held shared around every C call, exclusively by Close
-	c  *C.est_store
+	mu        sync.RWMutex // held shared around every C call, exclusively by Close
+	c         *C.est_store
+	closing   atomic.Bool  // set by Close: new calls are refused
+	callbacks atomic.Int32 // progress callbacks of this store running now
 }
 
 var (
@@ -96,18 +99,33 @@ func Open(uri string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store; later calls on it fail with ErrClosed. Closing
-// twice is a no-op. It returns nil: est_store_close reports nothing (call
-// Sync first to hear of a failed flush).
+// Close closes the store; later calls on it fail with ErrClosed. It waits
+// for calls in flight, except when called from inside a progress callback of
+// this store's own Verify or Compact: then the store closes when that call
+// returns. Closing twice is a no-op. It returns nil: est_store_close reports
+// nothing (call Sync first to hear of a failed flush).
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.closing.Store(true)
+	if !s.mu.TryLock() {
+		if s.callbacks.Load() > 0 {
+			return nil // release() closes it once the call in flight ends
+		}
+		s.mu.Lock()
+	}
+	s.closeLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) closeLocked() {
 	if s.c != nil {
 		C.est_store_close(s.c)
 		s.c = nil
 		runtime.SetFinalizer(s, nil)
 	}
-	return nil
 }
 
 // acquire takes the shared lock and returns the handle, or an ErrClosed error
@@ -116,15 +134,28 @@ func (s *Store) acquire(op string) (*C.est_store, error) {
 	if s == nil {
 		return nil, errorf(op, StatusInvalidArgument, "nil store")
 	}
-	s.mu.RLock()
-	if s.c == nil {
-		s.mu.RUnlock()
+	// Only Close takes the lock exclusively, after setting closing: a TryRLock
+	// that fails means the store is closing, and waiting would deadlock a
+	// call made from inside a callback of a call in flight.
+	if s.closing.Load() || !s.mu.TryRLock() {
+		return nil, errorf(op, StatusClosed, "the store is closed")
+	}
+	if s.c == nil || s.closing.Load() {
+		s.release()
 		return nil, errorf(op, StatusClosed, "the store is closed")
 	}
 	return s.c, nil
 }
 
-func (s *Store) release() { s.mu.RUnlock() }
+// release drops the shared lock; the last call in flight of a store whose
+// Close was deferred closes it.
+func (s *Store) release() {
+	s.mu.RUnlock()
+	if s.closing.Load() && s.callbacks.Load() == 0 && s.mu.TryLock() {
+		s.closeLocked()
+		s.mu.Unlock()
+	}
+}
 
 // AppendStream appends events to a stream atomically (all or none), as
 // eventstore.StreamWriter says, and returns the written events exactly as a
