@@ -421,9 +421,6 @@ TEST_P(AppendTest, MetadataIsSortedByKeyAndPreserved) {
             (std::vector<std::pair<std::string, std::string>>{{"alpha", "per event keys are independent"}}));
 }
 
-}  // namespace
-}  // namespace estoria::acceptance
-
 // Estoria reserves metadata keys starting "estoria." for its own components,
 // which write them through the event store (its event-stream snapshot store
 // records "estoria.snapshot_version"). The store keeps them like any other
@@ -446,3 +443,6 @@ TEST_P(AppendTest, ToolkitMetadataKeysAreStoredAsWritten) {
   EXPECT_EQ(read[0].metadata, want);
   EXPECT_EQ(read[0].content_type, "application/json");
 }
+
+}  // namespace
+}  // namespace estoria::acceptance
