@@ -77,11 +77,14 @@ func (a typed[S]) apply(state any, ev *eventstore.Event) (any, error) {
 func (a typed[S]) encode(state any) ([]byte, error) { return a.t.Encode(state.(S)) }
 func (a typed[S]) decode(data []byte) (any, error)  { return a.t.Decode(data) }
 
-// typeRef owns the type's handle and its C cell, shared by the store and its
-// aggregates; the last release deletes both.
+// typeRef owns the type's handle and its C cell, and those of the store's
+// hooks, shared by the store and its aggregates (a save runs the hooks); the
+// last release deletes them all.
 type typeRef struct {
-	cell *C.uintptr_t
-	refs atomic.Int64
+	cell  *C.uintptr_t
+	refs  atomic.Int64
+	mu    sync.Mutex
+	hooks []*C.uintptr_t
 }
 
 func (r *typeRef) acquire() { r.refs.Add(1) }
@@ -89,6 +92,13 @@ func (r *typeRef) release() {
 	if r.refs.Add(-1) == 0 {
 		cgo.Handle(*r.cell).Delete()
 		C.free(unsafe.Pointer(r.cell))
+		r.mu.Lock()
+		for _, h := range r.hooks {
+			cgo.Handle(*h).Delete()
+			C.free(unsafe.Pointer(h))
+		}
+		r.hooks = nil
+		r.mu.Unlock()
 	}
 }
 
@@ -101,15 +111,31 @@ func newCell(v any) *C.uintptr_t {
 
 func cellValue(p unsafe.Pointer) any { return cgo.Handle(*(*C.uintptr_t)(p)).Value() }
 
+// typeCell is what the type's cell holds: the adapter and the store whose
+// callbacks it runs (so that Close from inside one is deferred, not a
+// deadlock).
+type typeCell struct {
+	ad adapter
+	s  *Store
+}
+
+// enter marks a callback of the store as running; the result undoes it.
+func enter(s *Store) func() {
+	s.callbacks.Add(1)
+	return func() { s.callbacks.Add(-1) }
+}
+
 // stateBox holds one aggregate state; its cell is the engine's void *state.
 type stateBox struct{ v any }
 
 // AggregateStore is an est_aggregate_store for one aggregate type.
 type AggregateStore[S any] struct {
-	mu   sync.RWMutex
-	c    *C.est_aggregate_store
-	typ  *typeRef
-	name string
+	mu      sync.RWMutex // held shared around every C call, exclusively by Free
+	c       *C.est_aggregate_store
+	typ     *typeRef
+	name    string
+	s       *Store
+	freeing atomic.Bool
 }
 
 // NewAggregateStore makes an aggregate store over s for type t. Snapshots or
@@ -141,7 +167,7 @@ func NewAggregateStore[S any](s *Store, t AggregateType[S], opts *AggregateStore
 	if t.Encode != nil {
 		codec = 1
 	}
-	ref := &typeRef{cell: newCell(adapter(typed[S]{t}))}
+	ref := &typeRef{cell: newCell(typeCell{ad: typed[S]{t}, s: s})}
 	ref.acquire()
 	c, err := s.acquire(op)
 	if err != nil {
@@ -156,16 +182,28 @@ func NewAggregateStore[S any](s *Store, t AggregateType[S], opts *AggregateStore
 		ref.release()
 		return nil, statusErr(op, st, msg)
 	}
-	a := &AggregateStore[S]{c: out, typ: ref, name: t.Name}
+	a := &AggregateStore[S]{c: out, typ: ref, name: t.Name, s: s}
 	runtime.SetFinalizer(a, (*AggregateStore[S]).Free)
 	return a, nil
 }
 
 // Free frees the aggregate store; its aggregates stay usable handles. Later
-// calls on it fail with ErrClosed. Freeing twice is a no-op.
+// calls on it fail with ErrClosed. Called from inside one of its own
+// callbacks, it takes effect when the call in flight returns. Freeing twice
+// is a no-op.
 func (a *AggregateStore[S]) Free() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.freeing.Store(true)
+	if !a.mu.TryLock() {
+		if a.s.callbacks.Load() > 0 {
+			return // done() frees it once the call in flight ends
+		}
+		a.mu.Lock()
+	}
+	a.freeLocked()
+	a.mu.Unlock()
+}
+
+func (a *AggregateStore[S]) freeLocked() {
 	if a.c != nil {
 		C.est_aggregate_store_free(a.c)
 		a.c = nil
@@ -174,13 +212,28 @@ func (a *AggregateStore[S]) Free() {
 	}
 }
 
+// handle takes the shared lock and the store's (the store's Close waits for
+// aggregate calls too) and returns the handle; done releases both.
 func (a *AggregateStore[S]) handle(op string) (*C.est_aggregate_store, error) {
 	a.mu.RLock()
-	if a.c == nil {
+	if a.c == nil || a.freeing.Load() {
 		a.mu.RUnlock()
 		return nil, errorf(op, StatusClosed, "the aggregate store is freed")
 	}
+	if _, err := a.s.acquire(op); err != nil {
+		a.mu.RUnlock()
+		return nil, err
+	}
 	return a.c, nil
+}
+
+func (a *AggregateStore[S]) done() {
+	a.s.release()
+	a.mu.RUnlock()
+	if a.freeing.Load() && a.s.callbacks.Load() == 0 && a.mu.TryLock() {
+		a.freeLocked()
+		a.mu.Unlock()
+	}
 }
 
 // New makes a new aggregate at version 0; a nil id asks for a new UUIDv7.
@@ -189,7 +242,7 @@ func (a *AggregateStore[S]) New(id *uuid.UUID) (*Aggregate[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	defer a.mu.RUnlock()
+	defer a.done()
 	var cu *C.est_uuid
 	if id != nil {
 		cu = (*C.est_uuid)(C.malloc(16))
@@ -216,7 +269,7 @@ func (a *AggregateStore[S]) Load(ctx context.Context, id uuid.UUID, toVersion in
 	if err != nil {
 		return nil, err
 	}
-	defer a.mu.RUnlock()
+	defer a.done()
 	cu := (*C.est_uuid)(C.malloc(16))
 	defer C.free(unsafe.Pointer(cu))
 	*(*[16]byte)(unsafe.Pointer(cu)) = id
@@ -234,9 +287,100 @@ func (a *AggregateStore[S]) Load(ctx context.Context, id uuid.UUID, toVersion in
 
 func (a *AggregateStore[S]) wrap(c *C.est_aggregate) *Aggregate[S] {
 	a.typ.acquire()
-	g := &Aggregate[S]{c: c, typ: a.typ}
+	g := &Aggregate[S]{c: c, typ: a.typ, s: a.s}
 	runtime.SetFinalizer(g, (*Aggregate[S]).Free)
 	return g
+}
+
+// HookStage says when a hook runs.
+type HookStage int32
+
+// The stages of est_aggregate_store_add_hook.
+const (
+	HookBeforeLoad HookStage = C.EST_HOOK_BEFORE_LOAD
+	HookAfterLoad  HookStage = C.EST_HOOK_AFTER_LOAD
+	HookBeforeSave HookStage = C.EST_HOOK_BEFORE_SAVE
+	HookAfterSave  HookStage = C.EST_HOOK_AFTER_SAVE
+)
+
+// HookContext is what a hook may act on; valid during the hook call only.
+type HookContext struct {
+	c     *C.est_hook_context
+	Stage HookStage
+}
+
+// AddMetadata adds key=value to every event of the save, from a before-save
+// hook only. Empty keys and keys starting "estoria." (reserved for the
+// toolkit's own components) are ErrInvalidArgument; an event's own value for
+// the key wins over the hook's.
+func (h *HookContext) AddMetadata(key, value string) error {
+	const op = "hook metadata"
+	if h == nil || h.c == nil {
+		return errorf(op, StatusInvalidArgument, "the hook context is used outside its hook call")
+	}
+	if strings.IndexByte(key, 0) >= 0 || strings.IndexByte(value, 0) >= 0 {
+		return errorf(op, StatusInvalidArgument, "metadata contains NUL")
+	}
+	k, v := cString(key), cString(value)
+	defer C.free(unsafe.Pointer(k))
+	defer C.free(unsafe.Pointer(v))
+	var msg *C.char
+	if st := C.gs_hook_add_metadata(h.c, k, v, &msg); st != C.EST_OK {
+		return statusErr(op, st, msg)
+	}
+	return nil
+}
+
+// hookCell is what a hook's cell holds.
+type hookCell struct {
+	hook Hook
+	s    *Store
+}
+
+// Hook runs at its stage with the aggregate's ID and version (the requested
+// to_version before a load). An error from a before-hook fails the operation
+// with it (an *Error keeps its code; anything else is ErrInternal); an
+// after-hook's error goes to the log handler (SetLogHandler). A panic is an
+// error, never a crash.
+type Hook func(ctx *HookContext, aggregateID string, version int64) error
+
+// AddHook adds a hook for stage; hooks of one stage run in the order added.
+// Add hooks before the store is shared between goroutines.
+func (a *AggregateStore[S]) AddHook(stage HookStage, hook Hook) error {
+	const op = "add hook"
+	if hook == nil {
+		return errorf(op, StatusInvalidArgument, "nil hook")
+	}
+	c, err := a.handle(op)
+	if err != nil {
+		return err
+	}
+	defer a.done()
+	cell := newCell(hookCell{hook: hook, s: a.s})
+	var msg *C.char
+	if st := C.gs_aggregate_store_add_hook(c, C.int32_t(stage), unsafe.Pointer(cell), &msg); st != C.EST_OK {
+		cgo.Handle(*cell).Delete()
+		C.free(unsafe.Pointer(cell))
+		return statusErr(op, st, msg)
+	}
+	a.typ.mu.Lock()
+	a.typ.hooks = append(a.typ.hooks, cell)
+	a.typ.mu.Unlock()
+	return nil
+}
+
+//export goEstHook
+func goEstHook(user unsafe.Pointer, stage C.int32_t, ctx *C.est_hook_context, id *C.char, version C.int64_t) (st C.est_status) {
+	defer recovered("hook", &st)
+	hc0 := cellValue(user).(hookCell)
+	defer enter(hc0.s)()
+	hook := hc0.hook
+	hc := &HookContext{c: ctx, Stage: HookStage(stage)}
+	defer func() { hc.c = nil }()
+	if err := hook(hc, C.GoString(id), int64(version)); err != nil {
+		return errStatus("hook", err)
+	}
+	return C.EST_OK
 }
 
 // AggregateStats are est_aggregate_stats.
@@ -250,7 +394,7 @@ func (a *AggregateStore[S]) Stats() (AggregateStats, error) {
 	if err != nil {
 		return AggregateStats{}, err
 	}
-	defer a.mu.RUnlock()
+	defer a.done()
 	var cs C.est_aggregate_stats
 	var msg *C.char
 	if st := C.gs_aggregate_store_stats(c, &cs, &msg); st != C.EST_OK {
@@ -263,18 +407,30 @@ func (a *AggregateStore[S]) Stats() (AggregateStats, error) {
 // Aggregate is one loaded (or new) aggregate: its state, version and the
 // events queued for the next Save.
 type Aggregate[S any] struct {
-	mu  sync.Mutex
-	c   *C.est_aggregate
-	typ *typeRef
+	mu      sync.Mutex
+	c       *C.est_aggregate
+	typ     *typeRef
+	s       *Store
+	freeing atomic.Bool
 }
 
 func (g *Aggregate[S]) lock(op string) error {
 	g.mu.Lock()
-	if g.c == nil {
+	if g.c == nil || g.freeing.Load() {
 		g.mu.Unlock()
 		return errorf(op, StatusClosed, "the aggregate is freed")
 	}
 	return nil
+}
+
+// unlock releases the lock; the last call in flight of an aggregate whose
+// Free was deferred (called from inside one of its callbacks) frees it.
+func (g *Aggregate[S]) unlock() {
+	g.mu.Unlock()
+	if g.freeing.Load() && g.s.callbacks.Load() == 0 && g.mu.TryLock() {
+		g.freeLocked()
+		g.mu.Unlock()
+	}
 }
 
 // Append queues a domain event for the next Save.
@@ -299,7 +455,7 @@ func (g *Aggregate[S]) Append(eventType string, data []byte, metadata map[string
 	if err := g.lock(op); err != nil {
 		return err
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
 	ct := cString(eventType)
 	defer C.free(unsafe.Pointer(ct))
 	var dp, mp unsafe.Pointer
@@ -329,7 +485,11 @@ func (g *Aggregate[S]) Save(ctx context.Context) error {
 	if err := g.lock(op); err != nil {
 		return err
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
+	if _, err := g.s.acquire(op); err != nil {
+		return err
+	}
+	defer g.s.release()
 	expected := int64(C.est_aggregate_version(g.c))
 	var r C.est_append_result
 	C.est_append_result_init(&r)
@@ -353,7 +513,7 @@ func (g *Aggregate[S]) State() S {
 	if g.lock("state") != nil {
 		return zero
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
 	p := C.est_aggregate_state(g.c)
 	if p == nil {
 		return zero
@@ -367,7 +527,7 @@ func (g *Aggregate[S]) Version() int64 {
 	if g.lock("version") != nil {
 		return 0
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
 	return int64(C.est_aggregate_version(g.c))
 }
 
@@ -376,7 +536,7 @@ func (g *Aggregate[S]) ID() typeid.ID {
 	if g.lock("id") != nil {
 		return typeid.ID{}
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
 	id, _ := parseID(C.GoString(C.est_aggregate_id(g.c)))
 	return id
 }
@@ -386,15 +546,26 @@ func (g *Aggregate[S]) Pending() int {
 	if g.lock("pending") != nil {
 		return 0
 	}
-	defer g.mu.Unlock()
+	defer g.unlock()
 	return int(C.est_aggregate_pending(g.c))
 }
 
 // Free frees the aggregate and its state; later calls fail with ErrClosed (or
-// return zero values). Freeing twice is a no-op.
+// return zero values). Called from inside one of its own callbacks, it takes
+// effect when the call in flight returns. Freeing twice is a no-op.
 func (g *Aggregate[S]) Free() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.freeing.Store(true)
+	if !g.mu.TryLock() {
+		if g.s.callbacks.Load() > 0 {
+			return // unlock() frees it once the call in flight ends
+		}
+		g.mu.Lock()
+	}
+	g.freeLocked()
+	g.mu.Unlock()
+}
+
+func (g *Aggregate[S]) freeLocked() {
 	if g.c != nil {
 		C.est_aggregate_free(g.c)
 		g.c = nil
@@ -446,7 +617,9 @@ func recovered(what string, st *C.est_status) {
 //export goEstNewState
 func goEstNewState(user unsafe.Pointer, id *C.est_uuid, state *unsafe.Pointer) (st C.est_status) {
 	defer recovered("new state", &st)
-	ad := cellValue(user).(adapter)
+	tc := cellValue(user).(typeCell)
+	defer enter(tc.s)()
+	ad := tc.ad
 	v, err := ad.newState(uuid.UUID(*(*[16]byte)(unsafe.Pointer(id))))
 	if err != nil {
 		return errStatus("new state", err)
@@ -458,7 +631,9 @@ func goEstNewState(user unsafe.Pointer, id *C.est_uuid, state *unsafe.Pointer) (
 //export goEstApply
 func goEstApply(user unsafe.Pointer, state unsafe.Pointer, event *C.est_event) (st C.est_status) {
 	defer recovered("apply", &st)
-	ad := cellValue(user).(adapter)
+	tc := cellValue(user).(typeCell)
+	defer enter(tc.s)()
+	ad := tc.ad
 	box := cellValue(state).(*stateBox)
 	cv := converter{oneShot: true}
 	defer cv.free()
@@ -487,7 +662,9 @@ func goEstFreeState(user unsafe.Pointer, state unsafe.Pointer) {
 //export goEstEncode
 func goEstEncode(user unsafe.Pointer, state unsafe.Pointer, out *C.est_buffer) (st C.est_status) {
 	defer recovered("encode", &st)
-	ad := cellValue(user).(adapter)
+	tc := cellValue(user).(typeCell)
+	defer enter(tc.s)()
+	ad := tc.ad
 	b, err := ad.encode(cellValue(state).(*stateBox).v)
 	if err != nil {
 		return errStatus("encode", err)
@@ -501,7 +678,9 @@ func goEstEncode(user unsafe.Pointer, state unsafe.Pointer, out *C.est_buffer) (
 //export goEstDecode
 func goEstDecode(user unsafe.Pointer, data *C.uint8_t, n C.size_t, state *unsafe.Pointer) (st C.est_status) {
 	defer recovered("decode", &st)
-	ad := cellValue(user).(adapter)
+	tc := cellValue(user).(typeCell)
+	defer enter(tc.s)()
+	ad := tc.ad
 	v, err := ad.decode(C.GoBytes(unsafe.Pointer(data), C.int(n)))
 	if err != nil {
 		return errStatus("decode", err)

@@ -239,3 +239,91 @@ func TestFreedAndClosedHandlesEndInErrors(t *testing.T) {
 		t.Errorf("aggregate store on a closed store: %v", err)
 	}
 }
+
+func TestHooksRunAddMetadataAndCanVeto(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		as, err := NewAggregateStore(s, tallyType(false), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer as.Free()
+		var calls []string
+		var kept *HookContext
+		var reservedErr error
+		if err := as.AddHook(HookBeforeSave, func(hc *HookContext, id string, version int64) error {
+			calls = append(calls, "before-save "+strconv.FormatInt(version, 10))
+			kept = hc
+			reservedErr = hc.AddMetadata("estoria.trace", "x")
+			return hc.AddMetadata("audit", "hook")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := as.AddHook(HookAfterSave, func(hc *HookContext, id string, version int64) error {
+			calls = append(calls, "after-save "+strconv.FormatInt(version, 10))
+			if err := hc.AddMetadata("late", "x"); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("metadata from an after-save hook: %v, want ErrInvalidArgument", err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := as.AddHook(HookBeforeLoad, func(hc *HookContext, id string, version int64) error {
+			calls = append(calls, "before-load")
+			if strings.Contains(id, "00000000-0000-0000-0000-000000000000") {
+				return errorf("hook", StatusNotFound, "vetoed by the hook")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		g, _ := as.New(nil)
+		defer g.Free()
+		add(t, g, 2, 3)
+		if !errors.Is(reservedErr, ErrInvalidArgument) || !strings.Contains(reservedErr.Error(), "reserved") {
+			t.Errorf("a hook adding an estoria. key: %v, want ErrInvalidArgument naming the reservation", reservedErr)
+		}
+		if err := kept.AddMetadata("k", "v"); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("a hook context kept past its call: %v, want ErrInvalidArgument", err)
+		}
+		evs := readStream(t, s, g.ID(), eventstore.ReadStreamOptions{})
+		for _, e := range evs {
+			if e.Metadata["audit"] != "hook" || e.Metadata["by"] != "test" || e.Metadata["estoria.trace"] != "" {
+				t.Errorf("event metadata %v: want the hook's and the event's own, no estoria. key", e.Metadata)
+			}
+		}
+		if _, err := as.Load(ctx, g.ID().UUID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := as.Load(ctx, uuid.Nil, 0); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "vetoed by the hook") {
+			t.Errorf("a vetoing before-load hook: %v", err)
+		}
+		want := []string{"before-save 0", "after-save 2", "before-load", "before-load"}
+		if strings.Join(calls, ",") != strings.Join(want, ",") {
+			t.Errorf("hook calls %v, want %v", calls, want)
+		}
+		if err := as.AddHook(HookStage(9), func(*HookContext, string, int64) error { return nil }); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("an unknown stage: %v", err)
+		}
+	})
+}
+
+// Estoria reserves "estoria." keys for its own components: the event store
+// accepts them, the aggregate layer refuses them from user code.
+func TestAggregateSaveRefusesReservedMetadataKeys(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		as, _ := NewAggregateStore(s, tallyType(false), nil)
+		defer as.Free()
+		g, _ := as.New(nil)
+		defer g.Free()
+		if err := g.Append("added", []byte("1"), map[string]string{"estoria.version": "7"}); err != nil {
+			t.Fatal(err)
+		}
+		err := g.Save(ctx)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("save: %v, want ErrInvalidArgument naming the reserved key", err)
+		}
+		if _, err := s.ReadStream(ctx, g.ID(), eventstore.ReadStreamOptions{}); !errors.Is(err, eventstore.ErrStreamNotFound) {
+			t.Errorf("the refused save wrote something: %v", err)
+		}
+	})
+}

@@ -11,14 +11,15 @@ package est
 #include "shim.h"
 
 // Appends one batch of n events shaped like bench_test.go's: type
-// "deposited", the payload, metadata correlation=c-1 and user=u-1. The batch
+// "deposited", the payload, content type application/json, metadata
+// correlation=c-1 and user=u-1. The batch
 // is built the way a C caller builds one.
 static est_status gs_bench_append(est_store *s, const char *stream, const void *data, size_t len, int n,
                                   char **msg) {
   est_batch *b = NULL;
   est_status st = est_batch_new(&b);
   for (int i = 0; i < n && st == EST_OK; i++) {
-    st = est_batch_add(b, "deposited", data, len, NULL);
+    st = est_batch_add(b, "deposited", data, len, "application/json");
     if (st == EST_OK) st = est_batch_add_metadata(b, "correlation", "c-1");
     if (st == EST_OK) st = est_batch_add_metadata(b, "user", "u-1");
   }

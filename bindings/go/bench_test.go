@@ -1,19 +1,21 @@
-// bench_test.go: throughput through the binding beside Estoria's own memory
-// store and beside C, on the workload of bench/estoria_bench.cc (100-byte
-// payload, type "deposited", two metadata pairs per event). Not a test: run
+// bench_test.go: throughput through the binding beside Estoria v0.12.0's own
+// memory store and beside C, on the workload of bench/estoria_bench.cc
+// (100-byte payload, type "deposited", content type "application/json", two
+// metadata pairs per event). Not a test: run
 //
-//   go test -run XXX -bench . -benchtime 3x
+//   go test -run XXX -bench . -benchmem -benchtime 3x
 //
 // ReadStream100k reads a 100,000-event stream per iteration; AppendBatch100
-// appends 100 events per iteration. Both report events/s and ns/event, for
-// each target: the binding on memory and on file, Estoria's memory store, and
-// the same estoria stores driven from C alone (bench_c.go), the floor the
-// binding's crossing cost is measured against.
+// appends 100 events per iteration. Both report events/s, ns/event and
+// allocs/event, for each target: the binding on memory and on file, Estoria's
+// memory store, and the same estoria stores driven from C alone (bench_c.go),
+// the floor the binding's crossing cost is measured against.
 
 package est
 
 import (
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ var benchPayload = func() []byte {
 func benchBatch(n int) []*eventstore.WritableEvent {
 	out := make([]*eventstore.WritableEvent, n)
 	for i := range out {
-		out[i] = &eventstore.WritableEvent{Type: "deposited", Data: benchPayload,
+		out[i] = &eventstore.WritableEvent{Type: "deposited", Data: benchPayload, DataContentType: "application/json",
 			Metadata: map[string]string{"correlation": "c-1", "user": "u-1"}}
 	}
 	return out
@@ -58,7 +60,8 @@ func viaGo(name string, s eventstore.Store) benchTarget {
 			if batches[n] == nil {
 				batches[n] = benchBatch(n)
 			}
-			return s.AppendStream(ctx, id, batches[n], eventstore.AppendStreamOptions{})
+			_, err := s.AppendStream(ctx, id, batches[n], eventstore.AppendStreamOptions{})
+			return err
 		},
 		read: func(id typeid.ID) (int, error) {
 			it, err := s.ReadStream(ctx, id, eventstore.ReadStreamOptions{})
@@ -114,9 +117,19 @@ func benchTargets(b *testing.B) []benchTarget {
 	}
 }
 
-func report(b *testing.B, events int, elapsed time.Duration) {
+// mallocs is the process's count of heap allocations so far.
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
+}
+
+// report adds the per-event metrics; allocs counts from a mallocs() taken
+// when the timer was reset.
+func report(b *testing.B, events int, elapsed time.Duration, allocs uint64) {
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(events), "ns/event")
+	b.ReportMetric(float64(mallocs()-allocs)/float64(events), "allocs/event")
 }
 
 func BenchmarkReadStream100k(b *testing.B) {
@@ -129,13 +142,14 @@ func BenchmarkReadStream100k(b *testing.B) {
 				}
 			}
 			b.ResetTimer()
+			allocs := mallocs()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				if n, err := target.read(id); err != nil || n != benchStreamEvents {
 					b.Fatalf("read %d events: %v", n, err)
 				}
 			}
-			report(b, b.N*benchStreamEvents, time.Since(start))
+			report(b, b.N*benchStreamEvents, time.Since(start), allocs)
 		})
 	}
 }
@@ -145,13 +159,14 @@ func BenchmarkAppendBatch100(b *testing.B) {
 		b.Run(target.name, func(b *testing.B) {
 			id := typeid.NewV7("account")
 			b.ResetTimer()
+			allocs := mallocs()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				if err := target.append(id, 100); err != nil {
 					b.Fatal(err)
 				}
 			}
-			report(b, b.N*100, time.Since(start))
+			report(b, b.N*100, time.Since(start), allocs)
 		})
 	}
 }
@@ -174,6 +189,7 @@ func BenchmarkReadStream100kCrossingOnly(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
+	allocs := mallocs()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		it, err := s.ReadStream(ctx, id, eventstore.ReadStreamOptions{})
@@ -186,5 +202,5 @@ func BenchmarkReadStream100kCrossingOnly(b *testing.B) {
 			b.Fatalf("read %d events: %v", n, err)
 		}
 	}
-	report(b, b.N*benchStreamEvents, time.Since(start))
+	report(b, b.N*benchStreamEvents, time.Since(start), allocs)
 }

@@ -20,7 +20,7 @@ func Example() {
 	defer store.Close()
 
 	id := typeid.NewV7("account")
-	err = store.AppendStream(ctx, id, []*eventstore.WritableEvent{
+	_, err = store.AppendStream(ctx, id, []*eventstore.WritableEvent{
 		{Type: "opened", Data: []byte(`{"owner":"ann"}`)},
 		{Type: "deposited", Data: []byte(`{"amount":100}`), Metadata: map[string]string{"by": "teller"}},
 	}, eventstore.AppendStreamOptions{ExpectVersion: eventstore.VersionPtr(0)})
@@ -33,7 +33,7 @@ func Example() {
 		panic(err)
 	}
 	defer iter.Close(ctx)
-	events, err := eventstore.ReadAll(ctx, iter)
+	events, err := eventstore.Collect(ctx, iter)
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +42,7 @@ func Example() {
 	}
 
 	// A stale expectation fails with Estoria's own error.
-	err = store.AppendStream(ctx, id, []*eventstore.WritableEvent{{Type: "closed"}},
+	_, err = store.AppendStream(ctx, id, []*eventstore.WritableEvent{{Type: "closed"}},
 		eventstore.AppendStreamOptions{ExpectVersion: eventstore.VersionPtr(1)})
 	fmt.Println(err)
 	// Output:

@@ -59,19 +59,28 @@ func newIterator(ctx context.Context, c *C.est_iter) (*Iterator, error) {
 
 // Next returns the next event; eventstore.ErrEndOfEventStream when there is
 // none (and on every later call), eventstore.ErrStreamIteratorClosed after
-// Close, an error matching ErrClosed once the store is closed.
+// Close, an error matching ErrClosed once the store is closed, ctx's error
+// when it is done before a crossing.
 func (it *Iterator) Next(ctx context.Context) (*eventstore.Event, error) {
 	it.mu.Lock()
 	defer it.mu.Unlock()
 	if it.closed {
 		return nil, eventstore.ErrStreamIteratorClosed
 	}
+	if it.i >= it.n && !it.done {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return it.next()
+}
+
+// next is Next without the lock and the context (the caller holds or needs
+// neither).
+func (it *Iterator) next() (*eventstore.Event, error) {
 	if it.i >= it.n {
 		if it.done {
 			return nil, eventstore.ErrEndOfEventStream
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
 		}
 		var count, needed C.size_t
 		var msg *C.char
@@ -141,6 +150,7 @@ func (it *Iterator) free() {
 // A one-shot converter (an aggregate's apply callback) allocates each alone.
 type converter struct {
 	lastType, lastStreamType string
+	lastContentType          string
 	pairs                    **C.char // 2 pointers per pair
 	pairsCap                 int      // in pairs
 	off                      int      // the next event's first pair, within a batch
@@ -235,6 +245,9 @@ func (cv *converter) event(v *C.est_event, prefetched bool) (*eventstore.Event, 
 		StreamVersion: int64(v.stream_version),
 		Timestamp:     time.Unix(0, int64(v.timestamp_ns)),
 		Data:          cv.bytes(unsafe.Pointer(v.data), int(v.data_len)),
+	}
+	if v.content_type != nil && *v.content_type != 0 {
+		ev.DataContentType = str(v.content_type, &cv.lastContentType)
 	}
 	if p := int64(v.global_position); p > 0 {
 		*pos = p

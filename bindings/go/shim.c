@@ -14,25 +14,34 @@ est_status gs_store_open(const char *uri, const est_store_options *o, est_store 
 }
 
 // gs_append builds a batch from a packed buffer and appends it, all in one
-// crossing. desc holds 4 int64 per event: type offset, data offset, data
-// length, metadata count; the metadata pairs follow the data as "key\0value\0".
+// crossing. desc holds GS_DESC int64 per event: type offset, content type
+// offset, data offset, data length, metadata count, ID offset (16 bytes; -1 =
+// none) and timestamp (0 = none); the metadata pairs follow the data as
+// "key\0value\0". *written (NULL ok) receives the written events.
 est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc,
-                     size_t n, const est_append_options *o, est_append_result *r, char **msg) {
+                     size_t n, const est_append_options *o, est_append_result *r, est_iter **written,
+                     char **msg) {
   est_batch *b = NULL;
   est_status st = est_batch_new(&b);
   if (st != EST_OK) return gs_fail(st, msg);
   for (size_t i = 0; i < n && st == EST_OK; i++) {
-    const int64_t *d = desc + 4 * i;
-    st = est_batch_add(b, buf + d[0], buf + d[1], (size_t)d[2], NULL);
-    const char *p = buf + d[1] + d[2];
-    for (int64_t m = 0; m < d[3] && st == EST_OK; m++) {
+    const int64_t *d = desc + GS_DESC * i;
+    st = est_batch_add(b, buf + d[0], buf + d[2], (size_t)d[3], buf + d[1]);
+    const char *p = buf + d[2] + d[3];
+    for (int64_t m = 0; m < d[4] && st == EST_OK; m++) {
       const char *k = p;
       const char *v = k + strlen(k) + 1;
       p = v + strlen(v) + 1;
       st = est_batch_add_metadata(b, k, v);
     }
+    if (st == EST_OK && d[5] >= 0) {
+      est_uuid id;
+      memcpy(id.bytes, buf + d[5], 16);
+      st = est_batch_set_id(b, &id);
+    }
+    if (st == EST_OK && d[6] != 0) st = est_batch_set_timestamp(b, d[6]);
   }
-  if (st == EST_OK) st = est_append_batch(s, stream_id, b, o, r, NULL);
+  if (st == EST_OK) st = est_append_batch(s, stream_id, b, o, r, written);
   st = gs_fail(st, msg);
   est_batch_free(b);
   return st;
@@ -109,11 +118,40 @@ est_status gs_store_stats(est_store *s, est_stats *stats, char **msg) {
   return gs_fail(est_store_stats(s, stats), msg);
 }
 
+#include "_cgo_export.h"
+
+/* progress is a cgo.Handle value (0 = no callback); see admin.go. */
+static void tr_progress(void *user, uint64_t done, uint64_t total) {
+  goEstProgress((uintptr_t)user, done, total);
+}
+
+est_status gs_store_verify(est_store *s, uintptr_t progress, est_verify_report *r, char **msg) {
+  r->struct_size = sizeof(est_verify_report);
+  return gs_fail(est_store_verify(s, progress ? tr_progress : NULL, (void *)progress, r), msg);
+}
+
+est_status gs_store_compact(est_store *s, uintptr_t progress, est_compact_report *r, char **msg) {
+  r->struct_size = sizeof(est_compact_report);
+  return gs_fail(est_store_compact(s, progress ? tr_progress : NULL, (void *)progress, r), msg);
+}
+
+est_status gs_list_streams(est_store *s, const char *after, est_stream_info *infos, size_t cap, size_t *count,
+                           char **msg) {
+  infos[0].struct_size = sizeof(est_stream_info);
+  return gs_fail(est_list_streams(s, after, infos, cap, count), msg);
+}
+
+static void tr_log(void *user, int32_t level, const char *message) {
+  (void)user;
+  goEstLog(level, (char *)message);
+}
+
+void gs_set_log_handler(int on) { est_set_log_handler(on ? tr_log : NULL, NULL); }
+
 /* ------------------------------------------------------------ aggregates */
 
 /* The Go callbacks (aggregate.go, //export) take non-const pointers; these
  * trampolines give the vtable its exact C signatures. */
-#include "_cgo_export.h"
 
 static est_status tr_new_state(void *user, const est_uuid *id, void **state) {
   return goEstNewState(user, (est_uuid *)id, state);
@@ -144,6 +182,19 @@ est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *use
   }
   t.snapshot_content_type = snapshot_content_type;
   return gs_fail(est_aggregate_store_new(s, &t, o, out), msg);
+}
+
+static est_status tr_hook(void *user, int32_t stage, est_hook_context *ctx, const char *aggregate_id,
+                          int64_t version) {
+  return goEstHook(user, stage, ctx, (char *)aggregate_id, version);
+}
+
+est_status gs_aggregate_store_add_hook(est_aggregate_store *a, int32_t stage, void *user, char **msg) {
+  return gs_fail(est_aggregate_store_add_hook(a, stage, tr_hook, user), msg);
+}
+
+est_status gs_hook_add_metadata(est_hook_context *ctx, const char *key, const char *value, char **msg) {
+  return gs_fail(est_hook_add_metadata(ctx, key, value), msg);
 }
 
 est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_aggregate **out, char **msg) {

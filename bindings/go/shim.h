@@ -7,8 +7,11 @@
 #include <stdint.h>
 #include <estoria/estoria.h>
 
+/* int64 per event in gs_append's descriptor. */
+#define GS_DESC 7
+
 est_status gs_store_open(const char *uri, const est_store_options *o, est_store **out, char **msg);
-est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc, size_t n, const est_append_options *o, est_append_result *r, char **msg);
+est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc, size_t n, const est_append_options *o, est_append_result *r, est_iter **written, char **msg);
 est_status gs_read_stream(est_store *s, const char *id, const est_read_options *o, est_iter **out, char **msg);
 est_status gs_read_all(est_store *s, const est_read_all_options *o, est_iter **out, char **msg);
 est_status gs_next_batch(est_iter *it, est_event *ev, size_t cap, size_t *count, const char **pairs, size_t pairs_cap, size_t *pairs_needed, char **msg);
@@ -20,6 +23,12 @@ est_status gs_snapshot_read(est_store *s, const char *id, int64_t max_version, e
 est_status gs_snapshot_prune(est_store *s, const char *id, int64_t keep_last, int64_t min_version, char **msg);
 est_status gs_store_sync(est_store *s, char **msg);
 est_status gs_store_stats(est_store *s, est_stats *stats, char **msg);
+est_status gs_store_verify(est_store *s, uintptr_t progress, est_verify_report *r, char **msg);
+est_status gs_store_compact(est_store *s, uintptr_t progress, est_compact_report *r, char **msg);
+est_status gs_list_streams(est_store *s, const char *after, est_stream_info *infos, size_t cap, size_t *count, char **msg);
+void gs_set_log_handler(int on);
+est_status gs_aggregate_store_add_hook(est_aggregate_store *a, int32_t stage, void *user, char **msg);
+est_status gs_hook_add_metadata(est_hook_context *ctx, const char *key, const char *value, char **msg);
 est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *user, int codec, const char *snapshot_content_type, const est_aggregate_store_options *o, est_aggregate_store **out, char **msg);
 est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_aggregate **out, char **msg);
 est_status gs_aggregate_load(est_aggregate_store *a, const est_uuid *uuid, int64_t to_version, est_aggregate **out, char **msg);

@@ -1,9 +1,10 @@
 // store.go: Store, an estoria store (est_store) under Estoria's Go interfaces.
 //
-// *Store implements eventstore.Store (StreamReader + StreamWriter) and
-// snapshotstore.SnapshotStore of github.com/go-estoria/estoria v0.4.0, plus
-// GlobalReader and StreamDeleter (interfaces.go: the shapes later Estoria
-// versions give them), PruneSnapshots, Sync and Stats.
+// *Store implements, of github.com/go-estoria/estoria v0.12.0,
+// eventstore.Store (StreamReader + StreamWriter), eventstore.GlobalReader,
+// eventstore.StreamDeleter and snapshotstore.SnapshotStore; beyond them it
+// offers Restore, PruneSnapshots, Sync, Stats, Verify, Compact and
+// ListStreams (admin.go).
 //
 // Thread safety: a *Store may be used from many goroutines at once (the C
 // store is thread-safe). Close waits for calls in flight, and every later call
@@ -25,12 +26,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/go-estoria/estoria/eventstore"
 	"github.com/go-estoria/estoria/snapshotstore"
 	"github.com/go-estoria/estoria/typeid"
+	"github.com/gofrs/uuid/v5"
 )
 
 // SyncMode says when appends become durable (file store).
@@ -53,12 +56,16 @@ type Options struct {
 // Store is an open estoria store. Open one with Open; Close it when done (a
 // store that is garbage collected unclosed is closed by a finalizer).
 type Store struct {
-	mu sync.RWMutex // held shared around every C call, exclusively by Close
-	c  *C.est_store
+	mu        sync.RWMutex // held shared around every C call, exclusively by Close
+	c         *C.est_store
+	closing   atomic.Bool  // set by Close: new calls are refused
+	callbacks atomic.Int32 // progress callbacks of this store running now
 }
 
 var (
 	_ eventstore.Store            = (*Store)(nil)
+	_ eventstore.GlobalReader     = (*Store)(nil)
+	_ eventstore.StreamDeleter    = (*Store)(nil)
 	_ snapshotstore.SnapshotStore = (*Store)(nil)
 )
 
@@ -92,18 +99,33 @@ func Open(uri string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store; later calls on it fail with ErrClosed. Closing
-// twice is a no-op. It returns nil: est_store_close reports nothing (call
-// Sync first to hear of a failed flush).
+// Close closes the store; later calls on it fail with ErrClosed. It waits
+// for calls in flight, except when called from inside a progress callback of
+// this store's own Verify or Compact: then the store closes when that call
+// returns. Closing twice is a no-op. It returns nil: est_store_close reports
+// nothing (call Sync first to hear of a failed flush).
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.closing.Store(true)
+	if !s.mu.TryLock() {
+		if s.callbacks.Load() > 0 {
+			return nil // release() closes it once the call in flight ends
+		}
+		s.mu.Lock()
+	}
+	s.closeLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) closeLocked() {
 	if s.c != nil {
 		C.est_store_close(s.c)
 		s.c = nil
 		runtime.SetFinalizer(s, nil)
 	}
-	return nil
 }
 
 // acquire takes the shared lock and returns the handle, or an ErrClosed error
@@ -112,34 +134,111 @@ func (s *Store) acquire(op string) (*C.est_store, error) {
 	if s == nil {
 		return nil, errorf(op, StatusInvalidArgument, "nil store")
 	}
-	s.mu.RLock()
-	if s.c == nil {
-		s.mu.RUnlock()
+	// Only Close takes the lock exclusively, after setting closing: a TryRLock
+	// that fails means the store is closing, and waiting would deadlock a
+	// call made from inside a callback of a call in flight.
+	if s.closing.Load() || !s.mu.TryRLock() {
+		return nil, errorf(op, StatusClosed, "the store is closed")
+	}
+	if s.c == nil || s.closing.Load() {
+		s.release()
 		return nil, errorf(op, StatusClosed, "the store is closed")
 	}
 	return s.c, nil
 }
 
-func (s *Store) release() { s.mu.RUnlock() }
+// release drops the shared lock; the last call in flight of a store whose
+// Close was deferred closes it.
+func (s *Store) release() {
+	s.mu.RUnlock()
+	if s.closing.Load() && s.callbacks.Load() == 0 && s.mu.TryLock() {
+		s.closeLocked()
+		s.mu.Unlock()
+	}
+}
 
 // AppendStream appends events to a stream atomically (all or none), as
-// eventstore.StreamWriter says. An expectation that fails returns an
+// eventstore.StreamWriter says, and returns the written events exactly as a
+// later read returns them (from the ABI's written iterator, in the same
+// call: no read-back). An expectation that fails returns an
 // eventstore.StreamVersionMismatchError with the expected and actual
 // versions. ExpectVersion and StreamMustNotExist together are refused, as is
-// an empty batch (the ABI's rule) and a string containing NUL.
-// ctx is checked before the call: an append that has started is not undone.
+// an empty batch (the ABI's rule) and a string containing NUL. Content types
+// and metadata are kept verbatim (keys starting "estoria." included: they
+// are the toolkit's own). ctx is checked before the call: an append that has
+// started is not undone.
 func (s *Store) AppendStream(ctx context.Context, streamID typeid.ID, events []*eventstore.WritableEvent,
-	opts eventstore.AppendStreamOptions) error {
+	opts eventstore.AppendStreamOptions) ([]*eventstore.Event, error) {
+	if len(events) == 0 {
+		return nil, errorf("append", StatusInvalidArgument, "no events to append")
+	}
+	in := make([]appendEvent, len(events))
+	for i, e := range events {
+		if e == nil {
+			return nil, errorf("append", StatusInvalidArgument, "nil event")
+		}
+		in[i] = appendEvent{Type: e.Type, Data: e.Data, ContentType: e.DataContentType, Metadata: e.Metadata}
+	}
+	return s.appendEvents(ctx, streamID, in, opts, 0, false)
+}
+
+// RestoreOptions are the options of Restore.
+type RestoreOptions struct {
+	eventstore.AppendStreamOptions
+	// FirstVersion is the version a stream that does not exist starts at
+	// (0 = 1): an import of a stream whose earlier events were truncated.
+	FirstVersion int64
+}
+
+// Restore appends events read from another store (an import or a copy),
+// keeping each event's ID, type (ID.Type) and timestamp as given, with the
+// est_append EST_APPEND_RESTORE flag; StreamID, StreamVersion and
+// GlobalPosition of the given events are ignored (the store assigns them).
+// It returns the written events, as AppendStream does.
+func (s *Store) Restore(ctx context.Context, streamID typeid.ID, events []*eventstore.Event,
+	opts RestoreOptions) ([]*eventstore.Event, error) {
+	if len(events) == 0 {
+		return nil, errorf("restore", StatusInvalidArgument, "no events to append")
+	}
+	if opts.FirstVersion < 0 {
+		return nil, errorf("restore", StatusInvalidArgument, "FirstVersion must be >= 0")
+	}
+	in := make([]appendEvent, len(events))
+	for i, e := range events {
+		if e == nil {
+			return nil, errorf("restore", StatusInvalidArgument, "nil event")
+		}
+		if e.Timestamp.UnixNano() <= 0 {
+			return nil, errorf("restore", StatusInvalidArgument, "event %d has no timestamp after 1970", i+1)
+		}
+		in[i] = appendEvent{Type: e.ID.Type, Data: e.Data, ContentType: e.DataContentType, Metadata: e.Metadata,
+			ID: e.ID.UUID, Timestamp: e.Timestamp.UnixNano(), restore: true}
+	}
+	return s.appendEvents(ctx, streamID, in, opts.AppendStreamOptions, opts.FirstVersion, true)
+}
+
+// appendEvent is one event for gs_append.
+type appendEvent struct {
+	Type, ContentType string
+	Data              []byte
+	Metadata          map[string]string
+	ID                uuid.UUID
+	Timestamp         int64
+	restore           bool
+}
+
+func (s *Store) appendEvents(ctx context.Context, streamID typeid.ID, events []appendEvent,
+	opts eventstore.AppendStreamOptions, firstVersion int64, restore bool) ([]*eventstore.Event, error) {
 	const op = "append"
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	var o C.est_append_options
 	C.est_append_options_init(&o)
 	var expected int64
 	switch {
 	case opts.ExpectVersion != nil && opts.StreamMustNotExist:
-		return errorf(op, StatusInvalidArgument, "ExpectVersion and StreamMustNotExist are mutually exclusive")
+		return nil, errorf(op, StatusInvalidArgument, "ExpectVersion and StreamMustNotExist are mutually exclusive")
 	case opts.ExpectVersion != nil:
 		expected = *opts.ExpectVersion
 		o.expect = C.EST_EXPECT_VERSION
@@ -147,66 +246,98 @@ func (s *Store) AppendStream(ctx context.Context, streamID typeid.ID, events []*
 	case opts.StreamMustNotExist:
 		o.expect = C.EST_EXPECT_NO_STREAM
 	}
+	if restore {
+		o.flags = C.EST_APPEND_RESTORE
+		o.first_version = C.int64_t(firstVersion)
+	}
 	buf, desc, err := pack(streamID.String(), events)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := s.acquire(op)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var r C.est_append_result
 	C.est_append_result_init(&r)
+	var written *C.est_iter
 	var msg *C.char
 	st := C.gs_append(c, (*C.char)(unsafe.Pointer(&buf[0])), (*C.char)(unsafe.Pointer(&buf[0])),
-		(*C.int64_t)(unsafe.Pointer(&desc[0])), C.size_t(len(events)), &o, &r, &msg)
+		(*C.int64_t)(unsafe.Pointer(&desc[0])), C.size_t(len(events)), &o, &r, &written, &msg)
 	s.release()
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(desc)
 	switch st {
 	case C.EST_OK:
-		return nil
+		return collectWritten(written, len(events))
 	case C.EST_ERR_VERSION_MISMATCH:
 		takeMsg(msg)
-		return eventstore.StreamVersionMismatchError{
+		return nil, eventstore.StreamVersionMismatchError{
 			StreamID:        streamID,
 			ExpectedVersion: expected,
 			ActualVersion:   int64(r.actual_version),
 		}
 	default:
-		return statusErr(op+" "+streamID.String(), st, msg)
+		return nil, statusErr(op+" "+streamID.String(), st, msg)
+	}
+}
+
+// collectWritten converts the written iterator of an append (n events) and
+// closes it.
+func collectWritten(c *C.est_iter, n int) ([]*eventstore.Event, error) {
+	it, err := newIterator(context.Background(), c)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close(context.Background())
+	out := make([]*eventstore.Event, 0, n)
+	for {
+		ev, err := it.next()
+		if err == eventstore.ErrEndOfEventStream {
+			return out, nil
+		} else if err != nil {
+			return out, err
+		}
+		out = append(out, ev)
 	}
 }
 
 // pack lays out the stream ID and the events for gs_append: one byte buffer
-// (the stream ID first, then per event "type\0", the data, and the metadata
-// as "key\0value\0" sorted by key) and 4 int64 per event. Neither holds a Go
-// pointer, so both may cross to C.
-func pack(streamID string, events []*eventstore.WritableEvent) ([]byte, []int64, error) {
+// (the stream ID first, then per event "type\0", "content type\0", the
+// 16-byte ID when restoring, the data, and the metadata as "key\0value\0"
+// sorted by key) and C.GS_DESC int64 per event. Neither holds a Go pointer,
+// so both may cross to C.
+func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 	const op = "append"
-	if len(events) == 0 {
-		return nil, nil, errorf(op, StatusInvalidArgument, "no events to append")
-	}
 	size := len(streamID) + 1
-	for _, e := range events {
-		if e == nil {
-			return nil, nil, errorf(op, StatusInvalidArgument, "nil event")
-		}
-		size += len(e.Type) + 1 + len(e.Data)
+	for i := range events {
+		e := &events[i]
+		size += len(e.Type) + len(e.ContentType) + 2 + len(e.Data) + 16
 		for k, v := range e.Metadata {
 			size += len(k) + len(v) + 2
 		}
 	}
 	buf := make([]byte, 0, size)
 	buf = append(append(buf, streamID...), 0)
-	desc := make([]int64, 0, 4*len(events))
+	desc := make([]int64, 0, C.GS_DESC*len(events))
 	var keys []string
-	for _, e := range events {
+	for i := range events {
+		e := &events[i]
 		if strings.IndexByte(e.Type, 0) >= 0 {
 			return nil, nil, errorf(op, StatusInvalidArgument, "event type contains NUL")
 		}
+		if strings.IndexByte(e.ContentType, 0) >= 0 {
+			return nil, nil, errorf(op, StatusInvalidArgument, "content type contains NUL")
+		}
 		typeOff := len(buf)
 		buf = append(append(buf, e.Type...), 0)
+		ctOff := len(buf)
+		buf = append(append(buf, e.ContentType...), 0)
+		idOff := -1
+		if e.restore {
+			idOff = len(buf)
+			buf = append(buf, e.ID[:]...)
+		}
 		dataOff := len(buf)
 		buf = append(buf, e.Data...)
 		keys = keys[:0]
@@ -221,7 +352,8 @@ func pack(streamID string, events []*eventstore.WritableEvent) ([]byte, []int64,
 			}
 			buf = append(append(append(append(buf, k...), 0), v...), 0)
 		}
-		desc = append(desc, int64(typeOff), int64(dataOff), int64(len(e.Data)), int64(len(keys)))
+		desc = append(desc, int64(typeOff), int64(ctOff), int64(dataOff), int64(len(e.Data)), int64(len(keys)),
+			int64(idOff), e.Timestamp)
 	}
 	return buf, desc, nil
 }
@@ -261,17 +393,15 @@ func (s *Store) ReadStream(ctx context.Context, id typeid.ID, opts eventstore.Re
 	return newIterator(ctx, out)
 }
 
-// ReadAllOptions are est_read_all_options.
-type ReadAllOptions struct {
-	AfterPosition int64 // exclusive lower bound on the global position
-	Count         int64 // at most this many events; 0 = all
-}
-
-// ReadAll reads every event in ascending global position (GlobalReader): a
-// finite iterator whose frontier is fixed when ReadAll returns, so events
-// appended while it drains wait for the next read. Nothing to read is an
-// empty iterator, never an error.
-func (s *Store) ReadAll(ctx context.Context, opts ReadAllOptions) (eventstore.StreamIterator, error) {
+// ReadAll reads every event in ascending global position
+// (eventstore.GlobalReader): a finite iterator whose frontier is fixed when
+// ReadAll returns, so events appended while it drains wait for the next read.
+// Nothing to read is an empty iterator, never an error. Positions form a
+// stable prefix, by the library's construction (the file store publishes
+// commit groups in position order; PostgreSQL reads only rows of
+// transactions below the snapshot's xmin): this binding adds no ordering of
+// its own.
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) (eventstore.StreamIterator, error) {
 	const op = "read all"
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -294,21 +424,15 @@ func (s *Store) ReadAll(ctx context.Context, opts ReadAllOptions) (eventstore.St
 	return newIterator(ctx, out)
 }
 
-// DeleteStreamOptions are the options of DeleteStream (Estoria's later
-// eventstore.DeleteStreamOptions).
-type DeleteStreamOptions struct {
-	// ToVersion 0 deletes the stream wholly: it then reads as never written,
-	// its snapshots go with it, and its ID is reusable from version 1. A
-	// positive ToVersion truncates: events at or below it are removed, later
-	// events keep their versions, and the stream keeps its tip even when
-	// emptied, so the next append continues from it.
-	ToVersion int64
-}
-
-// DeleteStream deletes or truncates a stream (StreamDeleter). A stream never
-// written is an error matching eventstore.ErrStreamNotFound; a negative
-// ToVersion is ErrInvalidArgument.
-func (s *Store) DeleteStream(ctx context.Context, id typeid.ID, opts DeleteStreamOptions) error {
+// DeleteStream deletes or truncates a stream (eventstore.StreamDeleter).
+// ToVersion 0 deletes the stream wholly: it then reads as never written, its
+// snapshots go with it, and its ID is reusable from version 1. A positive
+// ToVersion truncates: events at or below it are removed, later events keep
+// their versions, snapshots below it go, and the stream keeps its tip even
+// when emptied, so the next append continues from it. A stream never written
+// is an error matching eventstore.ErrStreamNotFound; a negative ToVersion is
+// ErrInvalidArgument.
+func (s *Store) DeleteStream(ctx context.Context, id typeid.ID, opts eventstore.DeleteStreamOptions) error {
 	if opts.ToVersion < 0 {
 		return errorf("delete stream", StatusInvalidArgument, "ToVersion must be >= 0 (0 deletes wholly)")
 	}
@@ -341,6 +465,7 @@ func (s *Store) deleteStream(ctx context.Context, id typeid.ID, to int64) error 
 
 // WriteSnapshot writes a snapshot (snapshotstore.SnapshotWriter). A zero
 // Timestamp lets the store stamp the write time. The stream need not exist.
+// DataContentType is kept verbatim, empty included. snap is not modified.
 func (s *Store) WriteSnapshot(ctx context.Context, snap *snapshotstore.AggregateSnapshot) error {
 	const op = "write snapshot"
 	if err := ctx.Err(); err != nil {
@@ -353,8 +478,13 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *snapshotstore.Aggregate
 	if !snap.Timestamp.IsZero() {
 		ts = snap.Timestamp.UnixNano()
 	}
+	if strings.IndexByte(snap.DataContentType, 0) >= 0 {
+		return errorf(op, StatusInvalidArgument, "content type contains NUL")
+	}
 	cid := cString(snap.AggregateID.String())
 	defer C.free(unsafe.Pointer(cid))
+	cct := cString(snap.DataContentType)
+	defer C.free(unsafe.Pointer(cct))
 	var data unsafe.Pointer
 	if len(snap.Data) > 0 {
 		data = unsafe.Pointer(&snap.Data[0])
@@ -364,7 +494,7 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *snapshotstore.Aggregate
 		return err
 	}
 	var msg *C.char
-	st := C.gs_snapshot_write(c, cid, C.int64_t(snap.AggregateVersion), data, C.size_t(len(snap.Data)), nil,
+	st := C.gs_snapshot_write(c, cid, C.int64_t(snap.AggregateVersion), data, C.size_t(len(snap.Data)), cct,
 		C.int64_t(ts), &msg)
 	s.release()
 	if st != C.EST_OK {
@@ -407,6 +537,7 @@ func (s *Store) ReadSnapshot(ctx context.Context, aggregateID typeid.ID,
 		AggregateVersion: int64(C.est_snapshot_version(out)),
 		Timestamp:        time.Unix(0, int64(C.est_snapshot_timestamp_ns(out))),
 		Data:             C.GoBytes(unsafe.Pointer(p), C.int(n)),
+		DataContentType:  C.GoString(C.est_snapshot_content_type(out)),
 	}, nil
 }
 

@@ -353,12 +353,15 @@ absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
     return absl::OkStatus();
   }
   // Reserved keys are refused before any hook runs or anything is written.
+  // The event store accepts them (the toolkit's own components write them
+  // through it); the aggregate layer is where user code adds metadata.
   for (size_t i = 0; i < agg->pending_.size(); ++i) {
     for (const auto& [key, value] : agg->pending_[i].metadata) {
       if (std::string_view(key).substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
         return absl::InvalidArgumentError(absl::StrCat("queued event ", i + 1, " (type \"", agg->pending_[i].type,
                                                        "\"): metadata key \"", key,
-                                                       "\" is reserved (\"estoria.\" prefix); nothing was written"));
+                                                       "\" is reserved for the toolkit's own components (\"estoria.\" prefix) "
+                                                       "and may not be added to an aggregate's events; nothing was written"));
       }
     }
   }

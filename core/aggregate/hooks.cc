@@ -35,7 +35,9 @@ absl::Status HookContext::AddMetadata(std::string_view key, std::string_view val
   if (key.empty()) return absl::InvalidArgumentError("a metadata key is empty");
   if (key.substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
     return absl::InvalidArgumentError(
-        absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
+        absl::StrCat("metadata key \"", ToAbsl(key),
+                     "\" is reserved for the toolkit's own components (\"estoria.\" prefix) and may not be "
+                     "added by a hook"));
   }
   if (metadata_.size() >= kMaxMetadataPerEvent) {
     return absl::InvalidArgumentError(absl::StrCat("hooks may add at most ", kMaxMetadataPerEvent, " keys"));

@@ -78,9 +78,6 @@ absl::Status CheckEvent(const fb::WritableEvent& event, size_t index) {
     if (FbStringHasNul(kv->value())) {
       return EventError(index, absl::StrCat("the value of metadata key \"", ToAbsl(key), "\" contains NUL"));
     }
-    if (key.substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
-      return EventError(index, absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
-    }
     // std::string_view compares bytes as unsigned char, which is the order
     // FlatBuffers' key lookup assumes.
     if (i > 0 && key <= previous) {
@@ -224,10 +221,6 @@ absl::Status BatchBuilder::AddMetadata(std::string_view key, std::string_view va
   if (key.empty()) return absl::InvalidArgumentError("a metadata key is empty");
   if (HasNul(key)) return absl::InvalidArgumentError("a metadata key contains NUL");
   if (HasNul(value)) return absl::InvalidArgumentError("a metadata value contains NUL");
-  if (key.substr(0, kReservedMetadataPrefix.size()) == kReservedMetadataPrefix) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metadata key \"", ToAbsl(key), "\" is reserved (\"estoria.\" prefix)"));
-  }
   PendingEvent& event = pending_->events.back();
   if (event.pair_count >= kMaxMetadataPerEvent) {
     return absl::InvalidArgumentError(absl::StrCat("an event holds at most ", kMaxMetadataPerEvent,

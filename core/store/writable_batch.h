@@ -31,6 +31,10 @@ namespace estoria::core {
 inline constexpr size_t kMaxBatchBytes = size_t{1} << 30;  // 1 GiB
 inline constexpr size_t kMaxBatchEvents = 100000;
 inline constexpr size_t kMaxMetadataPerEvent = 1024;
+// Metadata keys with this prefix belong to the toolkit's own components
+// (Estoria's event-stream snapshot store, its rebuild records), which write
+// them through the event store: the store accepts them, and the aggregate
+// layer (core/aggregate) refuses them in what user code adds.
 inline constexpr std::string_view kReservedMetadataPrefix = "estoria.";
 
 // One event of a batch: views into the batch, valid as long as it is.

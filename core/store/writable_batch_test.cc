@@ -227,12 +227,12 @@ TEST(WritableBatchFromBytes, RejectsAnEmptyMetadataKey) {
   EXPECT_EQ(FromRaw({e}).code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(WritableBatchFromBytes, RejectsReservedMetadataKeys) {
+// The toolkit's own components write "estoria." keys through the store; only
+// the aggregate layer refuses them.
+TEST(WritableBatchFromBytes, AcceptsToolkitMetadataKeys) {
   RawEvent e;
-  e.metadata = {{"estoria.causation", "1"}};
-  absl::Status status = FromRaw({e});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("reserved"));
+  e.metadata = {{"estoria.snapshot_version", "1"}};
+  EXPECT_TRUE(FromRaw({e}).ok());
   RawEvent near;
   near.metadata = {{"estoria", "1"}, {"estoriax", "2"}};
   EXPECT_TRUE(FromRaw({near}).ok());
@@ -414,9 +414,8 @@ TEST_F(BatchBuilderRefusal, NulInMetadata) {
   ExpectUnchanged();
 }
 
-TEST_F(BatchBuilderRefusal, EmptyReservedAndDuplicateKeys) {
+TEST_F(BatchBuilderRefusal, EmptyAndDuplicateKeys) {
   EXPECT_EQ(builder_.AddMetadata("", "v").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(builder_.AddMetadata("estoria.id", "v").code(), absl::StatusCode::kInvalidArgument);
   absl::Status duplicate = builder_.AddMetadata("key", "other");
   EXPECT_EQ(duplicate.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(duplicate.message(), HasSubstr("duplicate"));

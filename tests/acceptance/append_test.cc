@@ -421,5 +421,28 @@ TEST_P(AppendTest, MetadataIsSortedByKeyAndPreserved) {
             (std::vector<std::pair<std::string, std::string>>{{"alpha", "per event keys are independent"}}));
 }
 
+// Estoria reserves metadata keys starting "estoria." for its own components,
+// which write them through the event store (its event-stream snapshot store
+// records "estoria.snapshot_version"). The store keeps them like any other
+// key; the aggregate layer refuses them in what user code adds
+// (aggregate_test.cc).
+TEST_P(AppendTest, ToolkitMetadataKeysAreStoredAsWritten) {
+  const std::string stream = NewStreamId();
+  Batch batch;
+  batch.Add("accountsnapshot", "{}", "application/json")
+      .Meta("estoria.snapshot_version", "7")
+      .Meta("estoria.snapshot_timestamp", "2026-08-05T12:00:00Z");
+  AppendOutcome appended = Append(store_, stream, batch.Bytes());
+  ASSERT_EST_OK(appended.status);
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"estoria.snapshot_timestamp", "2026-08-05T12:00:00Z"}, {"estoria.snapshot_version", "7"}};
+  ASSERT_EQ(appended.written.size(), 1u);
+  EXPECT_EQ(appended.written[0].metadata, want);
+  std::vector<Event> read = ReadStream(store_, stream).events;
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].metadata, want);
+  EXPECT_EQ(read[0].content_type, "application/json");
+}
+
 }  // namespace
 }  // namespace estoria::acceptance

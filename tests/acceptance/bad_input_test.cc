@@ -174,8 +174,6 @@ TEST_P(BadInputTest, BatchCallsRefuseBadArguments) {
   ASSERT_EST_OK(est_batch_add(batch, "ok", "d", 1, nullptr));
   EXPECT_EST_OK(est_batch_add_metadata(batch, "k", "v"));
   EXPECT_INVALID(est_batch_add_metadata(batch, "k", "other")) << "duplicate key on one event";
-  EXPECT_INVALID(est_batch_add_metadata(batch, "estoria.reserved", "v"));
-  EXPECT_INVALID(est_batch_add_metadata(batch, "estoria.", "v"));
   EXPECT_INVALID(est_batch_add_metadata(batch, "", "v"));
   EXPECT_INVALID(est_batch_add_metadata(batch, nullptr, "v"));
   EXPECT_INVALID(est_batch_add_metadata(batch, "k2", nullptr));

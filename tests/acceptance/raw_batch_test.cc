@@ -146,7 +146,6 @@ Reading Read(const std::vector<uint8_t>& bytes) {
         if (kv->key() == nullptr || kv->value() == nullptr) continue;  // the contract is silent
         std::string key(kv->key()->data(), kv->key()->size());
         if (has_nul(kv->key()) || has_nul(kv->value())) r.must_reject = true, r.why = "NUL in metadata";
-        if (key.rfind("estoria.", 0) == 0) r.must_reject = true, r.why = "reserved metadata key";
         if (!first && !(previous < key)) r.must_reject = true, r.why = "metadata unsorted or duplicate";
         previous = key;
         first = false;
@@ -252,12 +251,14 @@ TEST_P(RawBatchTest, DuplicateMetadataKeysAreRejected) {
   EXPECT_INVALID(Check(RawBatch(events), "duplicate keys"));
 }
 
-TEST_P(RawBatchTest, ReservedMetadataKeysAreRejected) {
+// Estoria reserves "estoria." keys for its own components, which write them
+// through the event store (its event-stream snapshot store): the store keeps
+// them; only the aggregate layer refuses them (aggregate_test.cc).
+TEST_P(RawBatchTest, ToolkitMetadataKeysAreStoredAndReadBack) {
   auto events = TwoGoodEvents();
-  events[0].metadata = {{"a", "1"}, {"estoria.version", "2"}};
-  EXPECT_INVALID(Check(RawBatch(events), "reserved key"));
-  events[0].metadata = {{"estoria.", "x"}};
-  EXPECT_INVALID(Check(RawBatch(events), "reserved prefix alone"));
+  events[0].metadata = {{"a", "1"}, {"estoria.snapshot_version", "2"}};
+  events[1].metadata = {{"estoria.", "x"}};
+  ASSERT_EST_OK(Check(RawBatch(events), "toolkit keys"));
 }
 
 TEST_P(RawBatchTest, NulInsideAnyStringIsRejected) {

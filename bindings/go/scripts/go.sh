@@ -10,8 +10,22 @@
 # The pkg-config directive stays in effect when estoria.pc is found (CGO_LDFLAGS
 # comes first on the link line, so ESTORIA_LIB_DIR wins); when it is not, the
 # build tag estoria_nopkgconfig drops the directive.
+#
+# Modules: when a folder shared/goproxy sits beside the repository (the
+# project's machines and CI keep a file-system module proxy there, holding
+# Estoria versions the public proxy lacks), it goes first in GOPROXY and the
+# module is exempt from the checksum database: go.sum pins its hash, so the
+# same go.mod and go.sum build anywhere else through the ordinary proxy.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -d "$here/../../../shared/goproxy" ]; then
+  proxy=$(cd "$here/../../../shared/goproxy" && pwd)
+  case "${GOPROXY:-}" in
+    *"file://$proxy"*) ;;
+    *) export GOPROXY="file://$proxy,${GOPROXY:-$(go env GOPROXY)}" ;;
+  esac
+  export GONOSUMDB="github.com/go-estoria/estoria${GONOSUMDB:+,$GONOSUMDB}"
+fi
 if [ -n "${ESTORIA_LIB_DIR:-}" ]; then
   inc=${ESTORIA_INCLUDE_DIR:-$here/../../capi/include}
   export CGO_CFLAGS="${CGO_CFLAGS:-} -I$inc"

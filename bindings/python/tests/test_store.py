@@ -75,6 +75,15 @@ def test_metadata_round_trips_sorted_by_key(store: Store) -> None:
     assert list(event.metadata) == ["alpha", "zeta"]
 
 
+def test_toolkit_metadata_keys_are_stored(store: Store) -> None:
+    # "estoria." keys belong to the toolkit's own components (Estoria's
+    # event-stream snapshot store writes them): the store keeps them.
+    sid = estoria.new_id("m")
+    store.append(sid, Event("E", metadata={"estoria.snapshot_version": "3"}))
+    (event,) = store.read_stream(sid)
+    assert event.metadata == {"estoria.snapshot_version": "3"}
+
+
 def test_metadata_of_every_event_in_a_batch_is_read(store: Store) -> None:
     sid = estoria.new_id("m")
     store.append(sid, [Event("E", metadata={"i": str(i)}) for i in range(7)])

@@ -182,9 +182,12 @@ EST_API est_status est_batch_new(est_batch **out);
 EST_API est_status est_batch_add(est_batch *batch, const char *type, const void *data, size_t data_len,
                                  const char *content_type);
 
-/** Adds a metadata pair to the last added event. Keys are non-empty; keys
- *  starting "estoria." are reserved. Metadata before any event, a duplicate
- *  key on one event or a reserved key is EST_ERR_INVALID_ARGUMENT. */
+/** Adds a metadata pair to the last added event. Keys are non-empty.
+ *  Metadata before any event or a duplicate key on one event is
+ *  EST_ERR_INVALID_ARGUMENT. Keys starting "estoria." are reserved for the
+ *  toolkit's own components (Estoria's event-stream snapshot store writes
+ *  them through the event store): a store accepts and returns them; the
+ *  aggregate calls refuse them in what user code adds. */
 EST_API est_status est_batch_add_metadata(est_batch *batch, const char *key, const char *value);
 
 /** Sets the ID of the last added event; kept only by an append with
@@ -240,7 +243,8 @@ EST_API void est_append_result_init(est_append_result *result);
  * Appends a FlatBuffers WritableEventBatch to `stream_id` ("type_uuid")
  * atomically: all events or none. The bytes are verified and copied; nothing
  * is kept after the call returns. Strings inside the batch must not contain
- * NUL; metadata must be sorted by key, unique, and free of "estoria." keys.
+ * NUL; metadata must be sorted by key and unique ("estoria." keys are
+ * accepted: see est_batch_add_metadata).
  * @param options NULL ok: EST_EXPECT_ANY.
  * @param result  NULL ok; filled on EST_OK and on EST_ERR_VERSION_MISMATCH.
  * @param written NULL ok; receives an iterator over the written events,
@@ -566,7 +570,9 @@ EST_API void est_aggregate_type_init(est_aggregate_type *type);
 
 /** Valid during a hook call only. */
 typedef struct est_hook_context est_hook_context;
-/** From a before-save hook: adds metadata to every event of the save. */
+/** From a before-save hook: adds metadata to every event of the save. An
+ *  empty key, or one starting "estoria." (reserved for the toolkit's own
+ *  components), is EST_ERR_INVALID_ARGUMENT. */
 EST_API est_status est_hook_add_metadata(est_hook_context *ctx, const char *key, const char *value);
 
 #define EST_HOOK_BEFORE_LOAD 0
@@ -621,8 +627,10 @@ EST_API est_status est_aggregate_load(est_aggregate_store *astore, const est_uui
 /** Queues a domain event on the aggregate (copied). @param content_type NULL ok. */
 EST_API est_status est_aggregate_append(est_aggregate *agg, const char *type, const void *data, size_t data_len,
                                         const char *content_type);
-/** Adds metadata to the last queued event; reserved "estoria." keys are
- *  refused at save, before anything is written. */
+/** Adds metadata to the last queued event. Keys starting "estoria." are
+ *  reserved for the toolkit's own components: the save refuses them with
+ *  EST_ERR_INVALID_ARGUMENT, before any hook runs or anything is written
+ *  (the event store itself accepts them; see est_batch_add_metadata). */
 EST_API est_status est_aggregate_append_metadata(est_aggregate *agg, const char *key, const char *value);
 
 /** Appends the queued events expecting the aggregate's version, then

@@ -67,8 +67,9 @@ class Batch {
     return BatchEvent(this, AddRaw(type, data.data(), data.size(), content_type));
   }
 
-  // On the last added event. Keys are non-empty, unique per event and do
-  // not start with "estoria." (reserved).
+  // On the last added event. Keys are non-empty and unique per event. Keys
+  // starting "estoria." are the toolkit's own (Estoria's event-stream snapshot
+  // store writes them): a store accepts them; aggregates refuse them.
   Result<void> AddMetadata(const StringArg& key, const StringArg& value) {
     if (!batch_) return NoEventYet();
     if (!key.valid() || !value.valid()) return Error(EST_ERR_INVALID_ARGUMENT, "metadata holds no NUL");
