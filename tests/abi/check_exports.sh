@@ -34,9 +34,9 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 # The experimental section runs from "#ifdef EST_EXPERIMENTAL" to its #endif.
 declared() {  # declared stable|experimental
   awk -v want="$1" '
-    /^#ifdef EST_EXPERIMENTAL/ { exp = 1; next }
-    /^#endif \/\* EST_EXPERIMENTAL \*\// { exp = 0; next }
-    /^EST_API / { if ((want == "experimental") == (exp == 1)) print }
+    /^#ifdef EST_EXPERIMENTAL/ { inside = 1; next }
+    /^#endif \/\* EST_EXPERIMENTAL \*\// { inside = 0; next }
+    /^EST_API / { if ((want == "experimental") == (inside == 1)) print }
   ' "$header" | sed 's/(.*//' | awk '{ print $NF }' | tr -d '*' | sort -u
 }
 stable=$(declared stable)
