@@ -44,5 +44,5 @@ for fn in $declared; do
   printf '%s\n' "$names" | grep -qx "$fn" || fail "declared in the header but not exported: $fn"
 done
 
-[ $status -eq 0 ] && echo "exported symbols: $(printf '%s\n' "$names" | wc -l) est_* symbols under ESTORIA_1, SONAME libestoria.so.1"
+[ $status -eq 0 ] && echo "exported symbols: $(printf '%s\n' "$names" | wc -l) est_* symbols ($(printf '%s\n' "$in_experimental" | grep -c .) of them under ESTORIA_EXPERIMENTAL, the rest under ESTORIA_1), SONAME libestoria.so.1"
 exit $status
