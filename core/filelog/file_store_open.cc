@@ -344,6 +344,7 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
 }
 
 void FileStore::Close() {
+  ShutDownWatching();
   {
     MutexLock lock(&mu_);
     if (closing_) return;
@@ -393,6 +394,7 @@ void FileStore::Close() {
     ReleaseWriterLocked();
   }
   if (lock_ != nullptr) env_->UnlockFile(std::move(lock_)).IgnoreError();
+  commit_notifier().Notify();  // waiting followers read again and see the close
 }
 
 }  // namespace estoria::core::filelog
