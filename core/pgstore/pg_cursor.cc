@@ -69,8 +69,11 @@ absl::StatusOr<PGconn*> CursorConnections::Acquire() {
       c = idle_.back();
       idle_.pop_back();
     }
-    // As the pool does: an idle connection the server dropped is replaced.
-    if (PQconsumeInput(c) != 0 && PQstatus(c) == CONNECTION_OK) return c;
+    // The reply of the ROLLBACK that Release sent, if any, then as the pool
+    // does: an idle connection the server dropped is replaced.
+    for (Result r(PQgetResult(c)); r != nullptr; r.reset(PQgetResult(c))) {
+    }
+    if (PQconsumeInput(c) != 0 && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) return c;
     PQfinish(c);
   }
   PGconn* c = nullptr;
@@ -86,8 +89,9 @@ absl::StatusOr<PGconn*> CursorConnections::Acquire() {
 
 void CursorConnections::Release(PGconn* c) {
   if (c == nullptr) return;
-  if (Healthy(c) && PQtransactionStatus(c) != PQTRANS_IDLE) Result r(PQexec(c, "ROLLBACK"));
-  if (Healthy(c) && PQtransactionStatus(c) == PQTRANS_IDLE) {
+  const PGTransactionStatusType tx = PQtransactionStatus(c);
+  if (Healthy(c) && (tx == PQTRANS_IDLE || ((tx == PQTRANS_INTRANS || tx == PQTRANS_INERROR) &&
+                                            PQsendQuery(c, "ROLLBACK") == 1))) {
     MutexLock lock(&mu_);
     if (!closed_ && static_cast<int>(idle_.size()) < keep_idle_) {
       idle_.push_back(c);
@@ -123,19 +127,33 @@ absl::StatusOr<std::unique_ptr<PagedIterator>> PagedIterator::Open(
     const PageQuery& query, int page_size, bool* found) {
   std::unique_ptr<PagedIterator> it(new PagedIterator(std::move(connections), std::move(closed), page_size));
   ASSIGN_OR_RETURN(it->conn_, it->connections_->Acquire());
-  absl::StatusOr<Result> first = DeclareAndFetch(it->conn_, query, it->fetch_sql_);
-  if (!first.ok()) return first.status();  // the destructor gives the connection back
+  // A stream read's first page is one row longer: the marker, which holds
+  // no event.
+  const int first = page_size + (query.marker ? 1 : 0);
+  absl::StatusOr<Result> page =
+      DeclareAndFetch(it->conn_, query, query.marker ? absl::StrCat("FETCH FORWARD ", first, " FROM ", kCursor)
+                                                     : it->fetch_sql_);
+  if (!page.ok()) return page.status();  // the destructor gives the connection back
+  if (query.count > 0) it->remaining_ = query.count;
   if (query.marker) {
-    *found = PQntuples(first->get()) > 0 && PQgetisnull(first->get(), 0, 0);
+    const PGresult* r = page->get();
+    *found = PQntuples(r) > 0 && PQgetisnull(r, 0, 0);
     if (!*found) return it;
+    const int64_t events = GetInt64(r, 0, 1);
+    it->remaining_ = it->remaining_ < 0 ? events : std::min(it->remaining_, events);
   }
-  it->TakePage(*std::move(first));
+  it->TakePage(*std::move(page), first);
   return it;
 }
 
-void PagedIterator::TakePage(Result page) {
+std::unique_ptr<PagedIterator> PagedIterator::OfOnePage(Result page, std::shared_ptr<const std::atomic<bool>> closed) {
+  std::unique_ptr<PagedIterator> it(new PagedIterator(nullptr, std::move(closed), 0));
+  it->TakePage(std::move(page), 0);
+  return it;
+}
+
+void PagedIterator::TakePage(Result page, int asked) {
   const int rows = PQntuples(page.get());
-  max_rows_held_ = std::max(max_rows_held_, static_cast<size_t>(rows));
   views_.clear();
   next_ = 0;
   // Binary values are 8-aligned in libpq's result blocks as built today, so
@@ -162,7 +180,15 @@ void PagedIterator::TakePage(Result page) {
     }
   }
   page_ = std::move(page);
-  if (rows < page_size_) Finish();  // a short page is the cursor's last
+  max_events_held_ = std::max(max_events_held_, views_.size());
+  if (remaining_ >= 0) remaining_ -= static_cast<int64_t>(views_.size());
+  if (conn_ == nullptr) return;  // one page, read whole
+  if (rows < asked || remaining_ == 0) {
+    Finish();
+    return;
+  }
+  // Ask for the next page now: the server reads it while this one is used.
+  in_flight_ = PQsendQueryParams(conn_, fetch_sql_.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) == 1;
 }
 
 absl::Status PagedIterator::FetchNext() {
@@ -171,18 +197,29 @@ absl::Status PagedIterator::FetchNext() {
   views_.clear();
   aligned_.clear();
   next_ = 0;
-  Result r(PQexecParams(conn_, fetch_sql_.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1));
+  Result r;
+  if (in_flight_) {
+    in_flight_ = false;
+    r.reset(PQgetResult(conn_));
+    for (Result end(PQgetResult(conn_)); end != nullptr; end.reset(PQgetResult(conn_))) {
+    }
+  }
   if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
     absl::Status s = PgError(conn_, r.get(), "fetching a page");
     Finish();
     return s;
   }
-  TakePage(std::move(r));
+  TakePage(std::move(r), page_size_);
   return absl::OkStatus();
 }
 
 void PagedIterator::Finish() {
   if (conn_ == nullptr) return;
+  if (in_flight_) {  // given up early: the page asked for is read and dropped
+    for (Result r(PQgetResult(conn_)); r != nullptr; r.reset(PQgetResult(conn_))) {
+    }
+    in_flight_ = false;
+  }
   connections_->Release(conn_);  // ends the read-only transaction
   conn_ = nullptr;
 }

@@ -11,6 +11,12 @@
 //    still yielded by later pages (the snapshot still sees them);
 //  - the stable prefix holds as before: the frontier is the same xmin bound
 //    a one-statement read used, only its rows arrive in pages.
+// A read that fits in one page needs none of this: the store runs it as
+// one statement (its own snapshot) and hands the result to OfOnePage.
+// Round trips: the next page is asked for as soon as one arrives, so the
+// server reads it while the caller consumes this one (it waits in the
+// socket's buffers, not in the iterator), and the transaction is ended
+// without waiting for the reply (the next user of the connection takes it).
 // What it costs: an iterator with pages still unread holds one server
 // connection (outside the pool's limit, so that open iterators can never
 // starve appends) and an open read-only transaction, whose snapshot keeps
@@ -55,8 +61,9 @@ class CursorConnections {
   CursorConnections& operator=(const CursorConnections&) = delete;
 
   absl::StatusOr<PGconn*> Acquire();
-  // Takes `c` back: ends a transaction left open (ROLLBACK), keeps it idle
-  // when healthy, else closes it.
+  // Takes `c` back (REQUIRES: no query in flight): sends ROLLBACK for a
+  // transaction left open without waiting (Acquire collects the reply),
+  // keeps it idle when healthy, else closes it.
   void Release(PGconn* c);
   void Close();
 
@@ -64,7 +71,7 @@ class CursorConnections {
   const std::string conninfo_;
   const int keep_idle_;
   Mutex mu_;
-  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);  // possibly with a ROLLBACK's reply to collect
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -73,9 +80,11 @@ class CursorConnections {
 struct PageQuery {
   std::string select;
   Params params;
-  // Stream reads: the first row is a NULL marker when the stream exists
-  // (the existence check in the same snapshot as the events).
+  // Stream reads: the first row is a marker when the stream exists (the
+  // existence check in the same snapshot as the events): NULL, then the
+  // number of events the read will yield (before `count`), as int8.
   bool marker = false;
+  int64_t count = 0;  // the read's limit, 0 = none: the last page is known
 };
 
 class PagedIterator final : public EventIterator {
@@ -86,23 +95,27 @@ class PagedIterator final : public EventIterator {
   static absl::StatusOr<std::unique_ptr<PagedIterator>> Open(std::shared_ptr<CursorConnections> connections,
                                                              std::shared_ptr<const std::atomic<bool>> closed,
                                                              const PageQuery& query, int page_size, bool* found);
+  // The iterator over a complete result of at most a page, read by one
+  // statement (no cursor, no connection held); a marker row is skipped.
+  static std::unique_ptr<PagedIterator> OfOnePage(Result page, std::shared_ptr<const std::atomic<bool>> closed);
   ~PagedIterator() override;
 
   absl::StatusOr<size_t> Next(absl::Span<EventView> out) override;
 
-  // What the iterator holds in client memory now, and the most it ever held
-  // (rows of one page; a marker row counts).
-  size_t rows_held() const { return page_ == nullptr ? 0 : static_cast<size_t>(PQntuples(page_.get())); }
-  size_t max_rows_held() const { return max_rows_held_; }
+  // The events the iterator holds in client memory now (one page), and the
+  // most it ever held at once.
+  size_t events_held() const { return views_.size(); }
+  size_t max_events_held() const { return max_events_held_; }
   // Whether the iterator still holds a connection (pages left to fetch).
   bool holds_connection() const { return conn_ != nullptr; }
 
  private:
   PagedIterator(std::shared_ptr<CursorConnections> connections, std::shared_ptr<const std::atomic<bool>> closed,
                 int page_size);
-  // Takes a fetched page: its views, and the end of the cursor when it came
-  // short (the transaction ends and the connection goes back).
-  void TakePage(Result page);
+  // Takes a fetched page of `asked` rows: its views, then either the end of
+  // the cursor (a short page, or the last event the read will yield: the
+  // connection goes back) or the request for the next page.
+  void TakePage(Result page, int asked);
   absl::Status FetchNext();
   void Finish();
 
@@ -111,11 +124,13 @@ class PagedIterator final : public EventIterator {
   const int page_size_;
   const std::string fetch_sql_;
   PGconn* conn_ = nullptr;  // while pages remain
+  bool in_flight_ = false;  // a FETCH was sent on conn_, its reply not yet taken
+  int64_t remaining_ = -1;  // events still to come, when known
   Result page_;
   std::vector<EventView> views_;
   std::vector<uint64_t> aligned_;  // copies of records libpq did not 8-align
   size_t next_ = 0;
-  size_t max_rows_held_ = 0;
+  size_t max_events_held_ = 0;
   absl::Status failed_;
 };
 

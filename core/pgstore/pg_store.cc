@@ -56,6 +56,9 @@ enum Stmt {
   kSerializeAppends,
   kLockStream,
   kInsertEvents,
+  kReadForward,
+  kReadReverse,
+  kReadAll,
   kLockForDelete,
   kDeleteWhole,
   kTruncate,
@@ -70,10 +73,40 @@ enum Stmt {
 };
 
 const char* StmtName(Stmt s) {
-  static const char* const kNames[] = {"est_serialize", "est_lock", "est_insert", "est_lock_delete", "est_delete", "est_truncate", "est_snap_write",
+  static const char* const kNames[] = {"est_serialize", "est_lock", "est_insert", "est_read_fwd", "est_read_rev",
+                                       "est_read_all", "est_lock_delete", "est_delete", "est_truncate", "est_snap_write",
                                        "est_snap_read", "est_snap_prune", "est_list", "est_stats",
                                        "est_verify", "est_verify_snaps"};
   return kNames[s];
+}
+
+// The reads: each one query, one snapshot, run as one statement when the
+// result fits in a page, else as a paged cursor (pg_cursor.h).
+struct ReadSql {
+  std::string forward, reverse, all;
+};
+
+ReadSql ReadSqlFor(const std::string& s) {
+  ReadSql sql;
+  // A marker row when the stream exists, then its records in order (Append
+  // runs its branches in order): the existence check and the events in one
+  // snapshot. Cheaper than a lateral join sorted again on the outside. The
+  // marker counts the events to come (live versions are low+1 .. tip, no
+  // gaps), so the reader knows its last page without asking for another.
+  sql.forward = absl::StrCat(
+      "SELECT NULL::bytea, GREATEST(tip - GREATEST($2::int8, low), 0) FROM ", s,
+      ".streams WHERE stream = $1::text UNION ALL "
+      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version > $2::int8 "
+      "ORDER BY version LIMIT $3::int8)");
+  sql.reverse = absl::StrCat(
+      "SELECT NULL::bytea, GREATEST(LEAST($2::int8, tip) - low, 0) FROM ", s,
+      ".streams WHERE stream = $1::text UNION ALL "
+      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version <= $2::int8 "
+      "ORDER BY version DESC LIMIT $3::int8)");
+  // Only transactions below the snapshot's xmin: all of them have ended.
+  sql.all = absl::StrCat("SELECT record FROM ", s, ".events WHERE position > $1::int8 AND position < ",
+                         pgstore::kReadableFrontierSql, " ORDER BY position LIMIT $2::int8");
+  return sql;
 }
 
 // The SQL of every statement, with `S` (the quoted schema) spliced in.
@@ -98,6 +131,10 @@ std::vector<std::string> StatementsFor(const std::string& s) {
       "FROM unnest($4::bytea[]) WITH ORDINALITY AS t(r, i) RETURNING 1) "
       "INSERT INTO ", s, ".streams (stream, tip, low) VALUES ($1::text, $5::int8, $6::int8) "
       "ON CONFLICT (stream) DO UPDATE SET tip = EXCLUDED.tip");
+  const ReadSql reads = ReadSqlFor(s);
+  sql[kReadForward] = reads.forward;
+  sql[kReadReverse] = reads.reverse;
+  sql[kReadAll] = reads.all;
   // Deletions run in a transaction that first locks the stream's row, so
   // that appends in flight have committed (or wait) and the deleting
   // statement's snapshot, taken after the lock, sees every event they wrote.
@@ -133,31 +170,6 @@ std::vector<std::string> StatementsFor(const std::string& s) {
   sql[kVerify] = absl::StrCat("SELECT position, record FROM ", s, ".events ORDER BY position");
   sql[kVerifySnapshots] = absl::StrCat("SELECT count(*), COALESCE(sum(length(data) + length(content_type)), 0)::int8 FROM ",
                                        s, ".snapshots");
-  return sql;
-}
-
-// The reads, run as paged cursors (pg_cursor.h): one query, one snapshot.
-struct ReadSql {
-  std::string forward, reverse, all;
-};
-
-ReadSql ReadSqlFor(const std::string& s) {
-  ReadSql sql;
-  // A NULL marker row when the stream exists, then its records in order
-  // (Append runs its branches in order): the existence check and the
-  // events in one snapshot. Cheaper than a lateral join sorted again on the
-  // outside.
-  sql.forward = absl::StrCat(
-      "SELECT NULL::bytea WHERE EXISTS (SELECT 1 FROM ", s, ".streams WHERE stream = $1::text) UNION ALL "
-      "(SELECT record FROM ", s, ".events WHERE stream = $1::text AND version > $2::int8 "
-      "ORDER BY version LIMIT $3::int8)");
-  sql.reverse = absl::StrCat(
-      "SELECT NULL::bytea WHERE EXISTS (SELECT 1 FROM ", s, ".streams WHERE stream = $1::text) UNION ALL "
-      "(SELECT record FROM ", s, ".events WHERE stream = $1::text AND version <= $2::int8 "
-      "ORDER BY version DESC LIMIT $3::int8)");
-  // Only transactions below the snapshot's xmin: all of them have ended.
-  sql.all = absl::StrCat("SELECT record FROM ", s, ".events WHERE position > $1::int8 AND position < ",
-                         pgstore::kReadableFrontierSql, " ORDER BY position LIMIT $2::int8");
   return sql;
 }
 
@@ -496,26 +508,62 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(CheckStreamId(stream));
     RETURN_IF_ERROR(CheckReadOptions(options));
     const bool reverse = options.direction == Direction::kReverse;
+    const int64_t after = reverse && options.after_version == 0 ? kMaxInt64 : options.after_version;
+    const int64_t page = options_.page_size;
+    {
+      // One statement first: the marker row says how many events the read
+      // yields, so a read that fits in a page is complete in one round trip.
+      Params p;
+      p.Text(stream.ToString());
+      p.Int(after);
+      p.Int(options.count > 0 ? std::min(options.count, page) : page);
+      Lease lease(&pool_);
+      RETURN_IF_ERROR(lease.Open());
+      Result r;
+      ASSIGN_OR_RETURN(r, lease.Run(reverse ? kReadReverse : kReadForward, p));
+      if (PQntuples(r.get()) == 0 || !PQgetisnull(r.get(), 0, 0)) return StreamNotFound(stream);
+      const int64_t events = GetInt64(r.get(), 0, 1);
+      if ((options.count > 0 ? std::min(options.count, events) : events) <= page) {
+        return std::unique_ptr<EventIterator>(pgstore::PagedIterator::OfOnePage(std::move(r), closed_));
+      }
+    }
     pgstore::PageQuery query;
     query.select = reverse ? read_sql_.reverse : read_sql_.forward;
     query.params.Text(stream.ToString());
-    query.params.Int(reverse && options.after_version == 0 ? kMaxInt64 : options.after_version);
+    query.params.Int(after);
     query.params.IntOrNull(options.count);
     query.marker = true;
+    query.count = options.count;
     bool found = false;
     std::unique_ptr<pgstore::PagedIterator> it;
     ASSIGN_OR_RETURN(it, pgstore::PagedIterator::Open(cursors_, closed_, query, options_.page_size, &found));
-    if (!found) return StreamNotFound(stream);
+    if (!found) return StreamNotFound(stream);  // deleted since the first statement
     return std::unique_ptr<EventIterator>(std::move(it));
   }
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override {
     if (is_closed()) return ClosedError();
     RETURN_IF_ERROR(CheckReadAllOptions(options));
+    const int64_t page = options_.page_size;
+    if (options.count == 0 || options.count <= page) {
+      // One statement first: complete when it returns less than a page (or
+      // the whole count); else the paged cursor reads it again.
+      Params p;
+      p.Int(options.after_position);
+      p.Int(options.count > 0 ? options.count : page);
+      Lease lease(&pool_);
+      RETURN_IF_ERROR(lease.Open());
+      Result r;
+      ASSIGN_OR_RETURN(r, lease.Run(kReadAll, p));
+      if (options.count > 0 || PQntuples(r.get()) < page) {
+        return std::unique_ptr<EventIterator>(pgstore::PagedIterator::OfOnePage(std::move(r), closed_));
+      }
+    }
     pgstore::PageQuery query;
     query.select = read_sql_.all;
     query.params.Int(options.after_position);
     query.params.IntOrNull(options.count);
+    query.count = options.count;
     std::unique_ptr<pgstore::PagedIterator> it;
     ASSIGN_OR_RETURN(it, pgstore::PagedIterator::Open(cursors_, closed_, query, options_.page_size, nullptr));
     return std::unique_ptr<EventIterator>(std::move(it));
