@@ -19,6 +19,7 @@
 #include "core/id/uuid.h"
 #include "core/pgstore/pg_cursor.h"
 #include "core/pgstore/pg_listener.h"
+#include "core/pgstore/pg_store.h"
 #include "core/store/event_store.h"
 #include "core/store/writable_batch.h"
 #include "gtest/gtest.h"
@@ -259,6 +260,20 @@ TEST_F(PgFollowTest, CloseWhileListeningEndsTheListenerPromptly) {
 // ------------------------------------------------------------ paged reads
 
 class PgPagedReadTest : public PgFollowTest {};
+
+TEST(PgPageSizeSetting, IsTakenFromTheUriAndBadValuesAreClearErrors) {
+  absl::StatusOr<PgStoreOptions> options = ParsePgUri("postgresql:///db?host=/tmp&page_size=7&user=u");
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->page_size, 7);
+  EXPECT_EQ(options->conninfo, "postgresql:///db?host=/tmp&user=u") << "page_size is ours, not libpq's";
+  EXPECT_EQ(ParsePgUri("postgresql:///db").value().page_size, 1000);
+  for (const char* bad : {"postgresql:///db?page_size=0", "postgresql:///db?page_size=x",
+                          "postgresql:///db?page_size=1000001", "postgresql:///db?page_size="}) {
+    absl::Status s = ParsePgUri(bad).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("page_size"), std::string::npos) << s;
+  }
+}
 
 TEST_F(PgPagedReadTest, ReadsOfManyPagesReturnExactlyWhatTheModelSays) {
   auto store = OpenStore(UriFor(FreshSchema(), "&page_size=7"), {});
