@@ -107,7 +107,11 @@ class Admin {
     return Rows("SELECT pid FROM pg_stat_activity WHERE application_name = '" +
                 pgstore::PgListener::ApplicationName(schema) + "'");
   }
+  // Waits (at most 10 s) until exactly one listening backend is there (a
+  // terminated one may linger a moment; a reconnect takes its backoff),
+  // then terminates it; the number terminated.
   int TerminateListener(const std::string& schema) {
+    for (int i = 0; i < 500 && ListenerBackends(schema) != 1; ++i) std::this_thread::sleep_for(milliseconds(20));
     return Rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" +
                 pgstore::PgListener::ApplicationName(schema) + "'");
   }
