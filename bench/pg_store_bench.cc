@@ -13,6 +13,14 @@
 //   bulk_append_100                  100-event appends from one thread (events/s)
 //   read_stream_1000                 whole reads of a 1,000-event stream (events/s)
 //   read_all_10000                   global reads of 10,000 events (events/s)
+// Reads are paged (1,000 events a page, the default): the store's reads
+// never hold a whole result in client memory, the peer's do.
+// Then one line of our own (the peer has no notifications):
+//   commit_notify                    a one-event append on one store handle
+//       while a CommitNotifier listener waits on another (its own LISTEN
+//       connection): p50 and p99 of the append alone and of the append's
+//       start to the listener's wake, in microseconds; their difference is
+//       what the notification adds after the commit
 // The peer, as Estoria's Go store does it: per append, BEGIN; upsert the
 // stream row; bump its last_offset; take positions from a one-row global
 // allocator (UPDATE ... RETURNING, which serializes every append); one INSERT
@@ -23,12 +31,15 @@
 // metadata or content type column; it stores less).
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -298,6 +309,48 @@ int main(int argc, char** argv) {
   line("read_stream_1000", Run(1, EstRead{store.get(), stream, false}), Run(1, PeerReadBody{reader, peer_stream, false}));
   line("read_all_10000", Run(1, EstRead{store.get(), stream, true}), Run(1, PeerReadBody{reader, peer_stream, true}));
   PQfinish(reader);
+
+  // Commit to notification, one append at a time, for g_seconds.
+  {
+    auto follower = estoria::core::OpenStore(base + "&schema=bench&pool_size=2", {});
+    if (!follower.ok()) Die(std::string(follower.status().message()));
+    std::mutex mu;
+    std::condition_variable cv;
+    Clock::time_point woken{};
+    auto token = (*follower)->commit_notifier().Add([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      if (woken == Clock::time_point{}) woken = Clock::now();
+      cv.notify_all();
+    });
+    if (!token.ok()) Die(std::string(token.status().message()));
+    std::vector<double> append_us, wake_us;
+    const Id id = NewId();
+    const auto end = Clock::now() + std::chrono::duration<double>(g_seconds);
+    while (Clock::now() < end) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        woken = Clock::time_point{};
+      }
+      const auto start = Clock::now();
+      if (!store->Append(id, one, {}, nullptr).ok()) Die("append");
+      const auto appended = Clock::now();
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(5), [&] { return woken != Clock::time_point{}; })) {
+        Die("no notification within 5 s");
+      }
+      append_us.push_back(std::chrono::duration<double, std::micro>(appended - start).count());
+      wake_us.push_back(std::chrono::duration<double, std::micro>(woken - start).count());
+    }
+    (*follower)->commit_notifier().Remove(*token);
+    auto pct = [](std::vector<double> v, double p) {
+      std::sort(v.begin(), v.end());
+      return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+    };
+    std::printf("%-28s append p50 %7.0f us p99 %7.0f us  append_to_wake p50 %7.0f us p99 %7.0f us  (n=%zu)\n",
+                "commit_notify", pct(append_us, 0.5), pct(append_us, 0.99), pct(wake_us, 0.5), pct(wake_us, 0.99),
+                wake_us.size());
+    (*follower)->Close();
+  }
   PQfinish(admin);
   store->Close();
   return 0;

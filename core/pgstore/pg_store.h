@@ -27,7 +27,17 @@
 // every older transaction of the cluster has ended.
 //
 // An append is two round trips: BEGIN with the locking read, then the
-// insert with COMMIT, each pair pipelined (libpq pipeline mode).
+// insert with COMMIT and a NOTIFY on the store's channel, pipelined (libpq
+// pipeline mode).
+//
+// Reads come in pages (page_size events, default 1000) from a cursor in a
+// read-only snapshot: no read holds a whole result in client memory
+// (pg_cursor.h: why the read rules still hold, and what an unfinished
+// iterator holds on the server).
+//
+// Followers: the first CommitNotifier listener starts a connection that
+// LISTENs on the store's channel and wakes followers on commits made through
+// any connection, process or host (pg_listener.h: why none is missed).
 //
 // Failures: a lost connection is kUnavailable (EST_ERR_IO). An append whose
 // COMMIT reply was lost has an unknown outcome: its error says "may have
@@ -35,8 +45,9 @@
 // the next call, so the store carries on once the server is back.
 //
 // Thread safety: every method may be called from many threads at once (each
-// call borrows one pooled connection). Iterators hold the rows they read in
-// their own memory, so they outlive Close() and the store (then ClosedError).
+// call borrows one pooled connection). Iterators own what they hold (a page,
+// and while pages remain a connection of their own), so they outlive Close()
+// and the store (then ClosedError) and may be freed in any order.
 #ifndef ESTORIA_CORE_PGSTORE_PG_STORE_H_
 #define ESTORIA_CORE_PGSTORE_PG_STORE_H_
 
@@ -54,12 +65,14 @@ struct PgStoreOptions {
   std::string conninfo;     // a libpq connection URI, without our own settings
   std::string schema = "estoria";
   int pool_size = 8;        // connections kept at most
+  int page_size = 1000;     // events a read holds in client memory at most
   StoreOptions store;
 };
 
-// Parses "postgresql://...?pool_size=N&schema=NAME&<libpq settings>":
-// pool_size (1..256) and schema ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes)
-// are taken out, everything else goes to libpq as it is.
+// Parses "postgresql://...?pool_size=N&schema=NAME&page_size=N&<libpq
+// settings>": pool_size (1..256), schema ([A-Za-z_][A-Za-z0-9_]*, at most 63
+// bytes) and page_size (events per read page, 1..1000000, default 1000) are
+// taken out, everything else goes to libpq as it is.
 absl::StatusOr<PgStoreOptions> ParsePgUri(std::string_view uri);
 
 // Connects, creates the schema when absent (idempotent), and checks its

@@ -157,7 +157,8 @@ EST_API void est_store_options_init(est_store_options *options);
  * writer has published (durable ones under EST_SYNC_ALWAYS), in order, and
  * catches up with new ones at each call; calls that write are
  * EST_ERR_UNSUPPORTED. "postgresql://" and "postgres://": the PostgreSQL store (a libpq
- * connection URI; pool_size=N and schema=NAME in the query).
+ * connection URI; pool_size=N, schema=NAME and page_size=N (events a read
+ * holds in memory at once, default 1000) in the query).
  * @param options NULL ok: the defaults.
  * @param out     receives the store; free it with est_store_close.
  * @return EST_OK; EST_ERR_INVALID_ARGUMENT (unknown scheme, bad options),
