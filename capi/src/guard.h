@@ -10,6 +10,7 @@
 #ifndef ESTORIA_CAPI_SRC_GUARD_H_
 #define ESTORIA_CAPI_SRC_GUARD_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -81,6 +82,9 @@ est_status FailFork(const char* fn);
 // to one of them, specialise this with the size it had before.
 template <typename T>
 inline constexpr size_t kFirstReleaseSize = sizeof(T);
+// est_append_result gained `flags` (EST_APPEND_DUPLICATE) after its first release.
+template <>
+inline constexpr size_t kFirstReleaseSize<est_append_result> = offsetof(est_append_result, flags);
 
 // The failure for a struct_size that CheckStructSize refused.
 est_status FailStructSize(const char* fn, const char* what, StructSizeCheck check, size_t first_release);
