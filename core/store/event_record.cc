@@ -67,87 +67,104 @@ EventBlock::~EventBlock() {
 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
                                                               const BuildOptions& options) {
-  const size_t count = batch.event_count();
+  const Part part{&stream, &batch, options.keep_timestamps};
+  return Build(absl::MakeConstSpan(&part, 1), options);
+}
+
+absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const Part> parts,
+                                                              const BuildOptions& options) {
   if (options.header_room % 8 != 0) return absl::InternalError("header_room must be a multiple of 8");
   const size_t prefix = options.size_prefixed ? 8 : 0;
   size_t capacity = options.header_room;
-  for (size_t i = 0; i < count; ++i) capacity += prefix + RecordBound(batch, i, batch.event(i), stream.type.size());
+  size_t count = 0;
+  for (const Part& part : parts) {
+    const WritableBatch& batch = *part.batch;
+    for (size_t i = 0; i < batch.event_count(); ++i) {
+      capacity += prefix + RecordBound(batch, i, batch.event(i), part.stream->type.size());
+    }
+    count += batch.event_count();
+  }
 
   AlignedBytes bytes{static_cast<uint8_t*>(::operator new[](capacity, kBlockAlign, std::nothrow))};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   std::shared_ptr<EventBlock> block(new (std::nothrow) EventBlock());
   if (block == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   block->records_.reserve(count);
+  block->ids_.resize(count);
 
   flatbuffers::FlatBufferBuilder& fbb = *ThreadBuilder();
   // Every scalar is written, so that stream_version and global_position can
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
-  const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
   // Every event's new ID at once (one atomic update), with the time the
-  // events are stamped with (the store's clock); a restored event with its
-  // own ID leaves its fresh one unused.
-  std::vector<Uuid> fresh_ids(count);
-  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids), options.now_ns));
+  // events are stamped with (the store's clock); an event with its own ID
+  // leaves its fresh one unused.
+  std::vector<Uuid>& ids = block->ids_;
+  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
   size_t largest = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const BatchEvent in = batch.event(i);
-    fb::Uuid id(fresh_ids[i].Hi(), fresh_ids[i].Lo());
-    if (options.keep_ids_and_timestamps && in.id.has_value()) id = fb::Uuid(in.id->Hi(), in.id->Lo());
-    int64_t timestamp_ns =
-        options.keep_ids_and_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+  size_t record = 0;
+  for (const Part& part : parts) {
+    const Id& stream = *part.stream;
+    const WritableBatch& batch = *part.batch;
+    const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
+    for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
+      const BatchEvent in = batch.event(i);
+      if (in.id.has_value()) ids[record] = *in.id;
+      const fb::Uuid id(ids[record].Hi(), ids[record].Lo());
+      int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
 
-    fbb.Clear();
-    auto type = fbb.CreateString(in.type.data(), in.type.size());
-    auto stream_type = fbb.CreateString(stream.type);
-    fbb.ForceVectorAlignment(in.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
-    auto data = fbb.CreateVector(in.data.data(), in.data.size());
-    auto content_type = fbb.CreateString(in.content_type.data(), in.content_type.size());
-    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
-    if (in.metadata_count > 0) {
-      // Sorted and unique already (checked or built so); copied in order.
-      entries.clear();
-      for (size_t j = 0; j < in.metadata_count; ++j) {
-        const auto [k, v] = batch.metadata(i, j);
-        auto key = fbb.CreateString(k.data(), k.size());
-        auto value = fbb.CreateString(v.data(), v.size());
-        entries.push_back(fb::CreateKeyValue(fbb, key, value));
+      fbb.Clear();
+      auto type = fbb.CreateString(in.type.data(), in.type.size());
+      auto stream_type = fbb.CreateString(stream.type);
+      fbb.ForceVectorAlignment(in.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
+      auto data = fbb.CreateVector(in.data.data(), in.data.size());
+      auto content_type = fbb.CreateString(in.content_type.data(), in.content_type.size());
+      flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
+      if (in.metadata_count > 0) {
+        // Sorted and unique already (checked or built so); copied in order.
+        entries.clear();
+        for (size_t j = 0; j < in.metadata_count; ++j) {
+          const auto [k, v] = batch.metadata(i, j);
+          auto key = fbb.CreateString(k.data(), k.size());
+          auto value = fbb.CreateString(v.data(), v.size());
+          entries.push_back(fb::CreateKeyValue(fbb, key, value));
+        }
+        metadata = fbb.CreateVector(entries);
       }
-      metadata = fbb.CreateVector(entries);
-    }
-    fb::EventBuilder out(fbb);
-    out.add_id(&id);
-    out.add_type(type);
-    out.add_stream_type(stream_type);
-    out.add_stream_uuid(&stream_uuid);
-    out.add_stream_version(0);   // patched under the store lock
-    out.add_global_position(0);  // patched under the store lock
-    out.add_timestamp_ns(timestamp_ns);
-    out.add_data(data);
-    out.add_content_type(content_type);
-    if (!metadata.IsNull()) out.add_metadata(metadata);
-    fbb.Finish(out.Finish());
+      fb::EventBuilder out(fbb);
+      out.add_id(&id);
+      out.add_type(type);
+      out.add_stream_type(stream_type);
+      out.add_stream_uuid(&stream_uuid);
+      out.add_stream_version(0);   // patched under the store lock
+      out.add_global_position(0);  // patched under the store lock
+      out.add_timestamp_ns(timestamp_ns);
+      out.add_data(data);
+      out.add_content_type(content_type);
+      if (!metadata.IsNull()) out.add_metadata(metadata);
+      fbb.Finish(out.Finish());
 
-    size_t size = fbb.GetSize();
-    if (prefix + size > capacity - offset) {
-      return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
+      size_t size = fbb.GetSize();
+      if (prefix + size > capacity - offset) {
+        return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
+      }
+      if (prefix != 0) {
+        const uint32_t words[2] = {static_cast<uint32_t>(size), 0};  // little-endian hosts only (x86-64, arm64)
+        std::memcpy(bytes.p + offset, words, sizeof(words));
+        offset += prefix;
+      }
+      std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
+      block->records_.push_back({offset, size});
+      largest = std::max(largest, size);
+      // Padding is zeroed so that the block's bytes (and a checksum of them)
+      // are fully determined.
+      const size_t next = Align8(offset + size);
+      std::memset(bytes.p + offset + size, 0, next - offset - size);
+      offset = next;
     }
-    if (prefix != 0) {
-      const uint32_t words[2] = {static_cast<uint32_t>(size), 0};  // little-endian hosts only (x86-64, arm64)
-      std::memcpy(bytes.p + offset, words, sizeof(words));
-      offset += prefix;
-    }
-    std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
-    block->records_.push_back({offset, size});
-    largest = std::max(largest, size);
-    // Padding is zeroed so that the block's bytes (and a checksum of them)
-    // are fully determined.
-    const size_t next = Align8(offset + size);
-    std::memset(bytes.p + offset + size, 0, next - offset - size);
-    offset = next;
   }
   if (largest > kMaxRetainedBuilderBytes) {
     fbb.Reset();
@@ -177,5 +194,12 @@ void EventBlock::Patch(size_t i, int64_t stream_version, int64_t global_position
   event->mutate_stream_version(stream_version);
   event->mutate_global_position(global_position);
 }
+
+Uuid RecordId(const EventView& view) {
+  const fb::Uuid* id = view.event()->id();
+  return id == nullptr ? Uuid() : Uuid::FromHiLo(id->hi(), id->lo());
+}
+
+int64_t RecordPosition(const EventView& view) { return view.event()->global_position(); }
 
 }  // namespace estoria::core
