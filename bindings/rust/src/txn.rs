@@ -36,10 +36,7 @@ impl Store {
         let mut raw = ptr::null_mut();
         // SAFETY: valid handle and out pointer.
         check(unsafe { sys::est_txn_new(self.raw(), &mut raw) })?;
-        Ok(Transaction {
-            raw: NonNull::new(raw).expect("est_txn_new returned EST_OK with NULL"),
-            appends: Vec::new(),
-        })
+        Ok(Transaction { raw: NonNull::new(raw).expect("est_txn_new returned EST_OK with NULL"), appends: Vec::new() })
     }
 }
 

@@ -469,7 +469,8 @@ fn every_struct_matches_the_headers_layout() {
         for (f, (fname, off, size)) in cf.iter().zip(&l.fields) {
             let (co, cs) = (f.get("offset").unwrap().int() as usize, f.get("size").unwrap().int() as usize);
             if (co, cs) != (*off, *size) {
-                problems.push(format!("{}.{fname}: offset {off} size {size} in Rust, offset {co} size {cs} in C", l.name));
+                problems
+                    .push(format!("{}.{fname}: offset {off} size {size} in Rust, offset {co} size {cs} in C", l.name));
             }
         }
     }
