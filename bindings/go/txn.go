@@ -363,8 +363,9 @@ func (t *Txn) Commit(ctx context.Context) ([]AppendResult, error) {
 		return out, nil
 	case C.EST_ERR_VERSION_MISMATCH:
 		m := takeMsg(msg)
-		// The library's message starts "append I to stream S: ".
-		if rest, ok := strings.CutPrefix(m, "append "); ok {
+		// The library's message names "append I to stream S: ".
+		if at := strings.Index(m, "append "); at >= 0 {
+			rest := m[at+len("append "):]
 			if i, err := strconv.Atoi(strings.SplitN(rest, " ", 2)[0]); err == nil && i >= 0 && i < n && i < len(t.appends) {
 				a := t.appends[i]
 				return nil, &VersionMismatchError{StreamID: a.streamID, Index: i, Expected: a.expected,

@@ -87,11 +87,11 @@ impl Transaction {
         }
         let e = Error::last(s);
         if s == sys::EST_ERR_VERSION_MISMATCH {
-            // The library's message starts "append I to stream S: ".
+            // The library's message names "append I to stream S: ".
             let index = e
                 .message()
-                .strip_prefix("append ")
-                .and_then(|rest| rest.split(' ').next())
+                .find("append ")
+                .and_then(|at| e.message()[at + "append ".len()..].split(' ').next())
                 .and_then(|i| i.parse::<usize>().ok())
                 .filter(|&i| i < n.min(self.appends.len()));
             if let Some(i) = index {

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 lib = n.lib
 
-# est_last_error() of a failed expectation starts "append I to stream S: ".
-_FAILED_APPEND = re.compile(r"^append (\d+) to stream ")
+# est_last_error() of a failed expectation names "append I to stream S: ".
+_FAILED_APPEND = re.compile(r"\bappend (\d+) to stream ")
 
 
 class Transaction:
@@ -108,7 +108,7 @@ class Transaction:
             status = self._call(lib.est_txn_commit, results, count)
             if status == n.EST_ERR_VERSION_MISMATCH:
                 err = error_for(status)
-                m = _FAILED_APPEND.match(str(err))
+                m = _FAILED_APPEND.search(str(err))
                 index = int(m.group(1)) if m else None
                 if index is not None and index < min(count, len(self._appends)):
                     stream_id, expected = self._appends[index]
