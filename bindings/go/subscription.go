@@ -20,9 +20,31 @@ package est
 #include <string.h>
 #include <estoria/estoria.h>
 
+// Copies the metadata pointers of events[0..count) into pairs (2 per pair):
+// from est_event.metadata (ABI 1.1, one array per view), or one
+// est_event_metadata call per pair where the library left it NULL.
+static est_status gs_sub_pairs(const est_event *ev, size_t count, const char **pairs, char **msg) {
+  for (size_t i = 0; i < count; i++) {
+    for (size_t j = 0; j < ev[i].metadata_count; j++) {
+      if (ev[i].metadata != NULL) {
+        *pairs++ = ev[i].metadata[j].key;
+        *pairs++ = ev[i].metadata[j].value;
+        continue;
+      }
+      est_status st = est_event_metadata(&ev[i], j, &pairs[0], &pairs[1]);
+      if (st != EST_OK) {
+        *msg = strdup(est_last_error());
+        return st;
+      }
+      pairs += 2;
+    }
+  }
+  return EST_OK;
+}
+
 // Polls and, in the same crossing, copies the metadata pointers of every
-// event (est_event.metadata, ABI 1.1) into pairs (2 per pair) when pairs_cap
-// (in pairs) suffices; *pairs_needed says how many there are.
+// event into pairs when pairs_cap (in pairs) suffices; *pairs_needed says
+// how many there are.
 static est_status gs_sub_poll(est_subscription *sub, est_event *ev, size_t cap, size_t *count,
                               int64_t timeout_us, const char **pairs, size_t pairs_cap,
                               size_t *pairs_needed, char **msg) {
@@ -36,13 +58,7 @@ static est_status gs_sub_poll(est_subscription *sub, est_event *ev, size_t cap, 
   for (size_t i = 0; i < *count; i++) need += ev[i].metadata_count;
   *pairs_needed = need;
   if (need == 0 || need > pairs_cap) return EST_OK;
-  for (size_t i = 0; i < *count; i++) {
-    for (size_t j = 0; j < ev[i].metadata_count; j++) {
-      *pairs++ = ev[i].metadata[j].key;
-      *pairs++ = ev[i].metadata[j].value;
-    }
-  }
-  return EST_OK;
+  return gs_sub_pairs(ev, *count, pairs, msg);
 }
 
 static est_status gs_subscribe(est_store *s, int64_t after, const char *prefix, const char **types,
@@ -189,15 +205,9 @@ func (sub *Subscription) fetch(timeout time.Duration) (int, error) {
 		if err := sub.conv.grow(int(needed)); err != nil {
 			return 0, err
 		}
-		// The views are valid until the next poll: copy their pointers now.
-		pairs := unsafe.Slice(sub.conv.pairs, 2*int(needed))
-		k := 0
-		for i := 0; i < int(count); i++ {
-			v := sub.view(i)
-			for _, p := range unsafe.Slice(v.metadata, int(v.metadata_count)) {
-				pairs[k], pairs[k+1] = p.key, p.value
-				k += 2
-			}
+		// The views are valid until the next poll: take their pointers now.
+		if st := C.gs_sub_pairs(sub.views, count, sub.conv.pairs, &msg); st != C.EST_OK {
+			return 0, statusErr("metadata", st, msg)
 		}
 	}
 	sub.conv.off = 0

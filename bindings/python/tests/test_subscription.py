@@ -251,3 +251,11 @@ def test_async_iteration_raises_closed_when_the_store_closes() -> None:
         sub.close()
 
     asyncio.run(main())
+
+
+def test_events_carry_their_metadata(memory_store: estoria.Store) -> None:
+    with memory_store.subscribe() as sub:
+        memory_store.append(estoria.new_id("order"), [("Placed", b"x", "text/plain", {"b": "2", "a": "1"})])
+        (event,) = collect(sub, 1)
+        assert (event.type, event.data, event.content_type) == ("Placed", b"x", "text/plain")
+        assert list(event.metadata.items()) == [("a", "1"), ("b", "2")]
