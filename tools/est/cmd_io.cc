@@ -122,7 +122,7 @@ void OnSigint(int) { g_interrupted = 1; }
 }  // namespace
 
 int CmdAppend(const std::vector<std::string>& argv) {
-  Args args(argv, {"--content-type", "--expect-version"}, {"--json"}, {"--meta"});
+  Args args(argv, {"--content-type", "--expect-version", "--expect"}, {"--json"}, {"--meta", "--id"});
   args.ExpectPositional(2, 4);
   StoreUri uri = ParseStoreUri(args.positional()[0]);
   std::string stream = args.positional()[1];
@@ -167,10 +167,39 @@ int CmdAppend(const std::vector<std::string>& argv) {
     }
     if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
   }
+  // --id UUID, one per event in order: a retry-safe append (the same
+  // command run again finds its events there and writes nothing).
+  const std::vector<std::string> ids = args.all("--id");
+  if (!ids.empty() && ids.size() != events.size()) {
+    UsageError("--id is given " + std::to_string(ids.size()) + " times for " + std::to_string(events.size()) +
+               " events: give one per event, or none");
+  }
+  std::vector<est_uuid> uuids(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    char type_buf[8];
+    // The UUID alone: parse "x_UUID" through the ABI's own parser.
+    if (est_id_parse(("x_" + ids[i]).c_str(), type_buf, sizeof type_buf, &uuids[i]) != EST_OK) {
+      UsageError("--id takes a UUID (canonical lower-case form), not \"" + ids[i] + "\"");
+    }
+  }
+  if (new_stream && !ids.empty()) {
+    UsageError("--id needs a stream ID (TYPE_UUID): a retry of a bare type name would make a new stream");
+  }
   est_append_options options = EST_APPEND_OPTIONS_INIT;
+  if (args.has("--expect-version") && args.has("--expect")) UsageError("give --expect or --expect-version, not both");
   if (args.has("--expect-version")) {
     options.expect = EST_EXPECT_VERSION;
     options.expected_version = args.GetInt("--expect-version", 0);
+  } else if (std::optional<std::string> expect = args.get("--expect")) {
+    if (*expect == "any") {
+      options.expect = EST_EXPECT_ANY;
+    } else if (*expect == "exists") {
+      options.expect = EST_EXPECT_STREAM_EXISTS;
+    } else if (*expect == "no-stream") {
+      options.expect = EST_EXPECT_NO_STREAM;
+    } else {
+      UsageError("--expect takes any, exists or no-stream, not \"" + *expect + "\"");
+    }
   } else if (new_stream) {
     options.expect = EST_EXPECT_NO_STREAM;
   }
@@ -178,10 +207,14 @@ int CmdAppend(const std::vector<std::string>& argv) {
   est_batch* raw_batch = nullptr;
   if (est_status st = est_batch_new(&raw_batch); st != EST_OK) FailStatus(st, "making a batch");
   std::unique_ptr<est_batch, void (*)(est_batch*)> batch(raw_batch, est_batch_free);
-  for (const PendingEvent& e : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const PendingEvent& e = events[i];
     if (est_status st = est_batch_add(batch.get(), e.type.c_str(), e.data.data(), e.data.size(), e.content_type.c_str());
         st != EST_OK) {
       FailStatus(st, "adding an event of type " + e.type);
+    }
+    if (!uuids.empty()) {
+      if (est_status st = est_batch_set_id(batch.get(), &uuids[i]); st != EST_OK) FailStatus(st, "setting an ID");
     }
     for (const auto& [k, v] : e.metadata) {
       if (est_status st = est_batch_add_metadata(batch.get(), k.c_str(), v.c_str()); st != EST_OK) {
@@ -194,9 +227,7 @@ int CmdAppend(const std::vector<std::string>& argv) {
   est_append_result result = EST_APPEND_RESULT_INIT;
   est_status st = est_append_batch(store.get(), stream.c_str(), batch.get(), &options, &result, nullptr);
   if (st == EST_ERR_VERSION_MISMATCH) {
-    Fail(kExitConflict, "appending to " + stream + ": the stream is at version " +
-                            std::to_string(result.actual_version) + ", not " +
-                            std::to_string(options.expected_version));
+    Fail(kExitConflict, "appending to " + stream + ": " + est_last_error());
   }
   if (st != EST_OK) FailStatus(st, "appending to " + stream);
   if (args.has("--json")) {
@@ -206,7 +237,13 @@ int CmdAppend(const std::vector<std::string>& argv) {
     j["last_version"] = result.last_version;
     j["first_position"] = result.first_position;
     j["last_position"] = result.last_position;
+    j["duplicate"] = (result.flags & EST_APPEND_DUPLICATE) != 0;
     std::printf("%s\n", j.dump().c_str());
+  } else if ((result.flags & EST_APPEND_DUPLICATE) != 0) {
+    std::printf("already appended: %zu event%s in %s at versions %" PRId64 "..%" PRId64 ", positions %" PRId64
+                "..%" PRId64 " (nothing written)\n",
+                events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                result.last_version, result.first_position, result.last_position);
   } else {
     std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64 "..%" PRId64 "\n",
                 events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,

@@ -38,6 +38,12 @@ const Command kCommands[] = {
      "  --content-type CT     content type of the event given by arguments\n"
      "  --meta KEY=VALUE      metadata of that event (repeatable)\n"
      "  --expect-version N    fail with exit code 6 unless the stream is at N\n"
+     "  --expect any|exists|no-stream\n"
+     "                        exists: fail with exit code 6 unless the stream exists\n"
+     "  --id UUID             the ID of each event, in order (repeat once per event):\n"
+     "                        a retry-safe append. Run again after a failure whose\n"
+     "                        outcome is unknown, it finds its events already there,\n"
+     "                        writes nothing and says \"already appended\"\n"
      "  --json                print the result as JSON\n"},
     {"read", CmdRead, "read one stream",
      "usage: est read STORE STREAM [--reverse] [--after N] [--count N] [--json]\n"
