@@ -126,6 +126,15 @@ def test_close_from_another_thread_while_waiting_returns(memory_store: estoria.S
     with pytest.raises(estoria.Closed):
         sub.poll(0)
     sub.close()  # idempotent
+    # A poll(None) waiting on another thread returns [] when closed.
+    sub = memory_store.subscribe(estoria.POSITION_END)
+    result: List[Any] = []
+    t = threading.Thread(target=lambda: result.append(sub.poll(None)))
+    t.start()
+    time.sleep(0.1)
+    sub.close()
+    t.join(5)
+    assert not t.is_alive() and result == [[]]
 
 
 def test_store_closed_under_a_waiting_subscription_raises_closed(uri: str) -> None:

@@ -215,6 +215,15 @@ extern "C" {
 }
 
 #[test]
+fn the_waker_is_send_and_sync_and_the_subscription_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<estoria::SubscriptionWaker>();
+    send::<Subscription>();
+    send::<estoria::Transaction>();
+}
+
+#[test]
 fn invalid_options_are_refused() {
     let store = Store::open("memory:", &StoreOptions::default()).unwrap();
     let e = store.subscribe(&SubscribeOptions::after(-2)).unwrap_err();

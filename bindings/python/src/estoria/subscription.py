@@ -148,15 +148,22 @@ class Subscription:
     def poll(self, timeout: Optional[float] = 0.0) -> List[RecordedEvent]:
         """The events ready now (at most the batch size), waiting up to
         `timeout` seconds for the first: 0 never waits, None waits until
-        events, a wake() or the store's close. [] on timeout or wake."""
+        events, a wake(), a close() or the store's close (Closed). [] on
+        timeout, wake or a close() that ended the wait; Closed on a closed
+        subscription."""
         if self._pending:
             out = list(self._pending)
             self._pending.clear()
             return out
         if timeout is None:
-            while not self._fetch(_SLICE_US):
-                if self._take_woken():
+            try:
+                while not self._fetch(_SLICE_US):
+                    if self._take_woken():
+                        return []
+            except Closed:
+                if self.closed:  # close() from another thread ended the wait
                     return []
+                raise
         else:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
