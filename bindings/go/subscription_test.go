@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -285,6 +286,26 @@ func TestSubscriptionRefusesBadOptions(t *testing.T) {
 		return sub.FD()
 	}(); err != nil || fd < 0 {
 		t.Errorf("FD() = %d, %v", fd, err)
+	}
+}
+
+func TestSubscriptionFDPollsReadableWhenEventsArrive(t *testing.T) {
+	s := openLive(t)
+	sub, _ := s.Subscribe(context.Background(), SubscribeOptions{AfterPosition: PositionEnd})
+	defer sub.Close()
+	fd, err := sub.FD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendTicks(t, s, newStreamID("order"), 0, 1)
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.Timeval{Sec: 5}
+	if n, err := syscall.Select(fd+1, &set, nil, nil, &tv); n != 1 || err != nil {
+		t.Fatalf("select(fd) = %d, %v: not readable", n, err)
+	}
+	if evs, err := sub.Poll(context.Background(), 0); len(evs) != 1 || err != nil {
+		t.Fatalf("Poll after readable: %d events, %v", len(evs), err)
 	}
 }
 

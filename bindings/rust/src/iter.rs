@@ -420,3 +420,26 @@ impl std::fmt::Debug for Events<'_> {
         f.debug_list().entries(self.iter()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{format_id, AppendOptions, Batch, Store, Uuid};
+
+    #[test]
+    fn metadata_comes_from_the_views_array() {
+        let store = Store::open("memory:", &Default::default()).unwrap();
+        let id = format_id("order", &Uuid::v7().unwrap()).unwrap();
+        let mut b = Batch::new().unwrap();
+        b.add("placed", b"", None).unwrap();
+        b.add_metadata("b", "2").unwrap();
+        b.add_metadata("a", "1").unwrap();
+        store.append(&id, &b, &AppendOptions::default()).unwrap();
+        let mut it = store.read_stream(&id, &Default::default()).unwrap();
+        let e = it.next().unwrap().unwrap();
+        // ABI 1.1: the library filled est_event.metadata, so no call per pair.
+        let pairs = e.metadata_pairs().expect("est_event.metadata is filled");
+        assert_eq!(pairs.len(), 2);
+        let md: Vec<(&[u8], &[u8])> = e.metadata_iter().collect();
+        assert_eq!(md, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"2"[..])]);
+    }
+}
