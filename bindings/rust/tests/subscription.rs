@@ -215,6 +215,22 @@ extern "C" {
 }
 
 #[test]
+fn the_iterators_buffered_events_are_neither_skipped_nor_counted_as_delivered() {
+    let store = Store::open("memory:", &StoreOptions::default()).unwrap();
+    let id = stream("order");
+    append_n(&store, &id, 3);
+    let mut sub = store.subscribe(&SubscribeOptions::default()).unwrap();
+    let first = sub.next().unwrap().unwrap();
+    // The other two crossed in the same poll but were not handed out.
+    assert_eq!(sub.position(), first.global_position);
+    let e = sub.poll(Duration::ZERO).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let rest: Vec<i64> = (&mut sub).take(2).map(|e| e.unwrap().stream_version).collect();
+    assert_eq!(rest, vec![2, 3]);
+    assert!(sub.poll(Duration::ZERO).unwrap().is_empty());
+}
+
+#[test]
 fn the_waker_is_send_and_sync_and_the_subscription_send() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
