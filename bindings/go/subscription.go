@@ -316,11 +316,12 @@ func (sub *Subscription) Position() int64 {
 
 // FD is a descriptor that polls readable when events may be ready (for
 // epoll or a host's loop); owned by the subscription: do not read or close
-// it. Readable promises nothing: Poll with timeout 0 then.
+// it. Readable promises nothing: Poll with timeout 0 then. Like Position, it
+// waits for a poll in progress on another goroutine: take it before waiting.
 func (sub *Subscription) FD() (int, error) {
-	sub.wmu.Lock()
-	defer sub.wmu.Unlock()
-	if sub.c == nil || sub.closing {
+	sub.mu.Lock() // one goroutine at a time on the handle (the ABI's rule)
+	defer sub.mu.Unlock()
+	if sub.c == nil || sub.isClosing() {
 		return -1, errSubClosed("subscription fd")
 	}
 	var fd C.int

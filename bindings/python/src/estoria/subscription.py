@@ -102,16 +102,18 @@ class Subscription:
         """Every event at or below it was delivered (or filtered out): a
         position to subscribe again from. Events fetched but not yet handed
         out do not count."""
-        if self._pending:
-            return self._pending[0].global_position - 1
-        return int(self._call(lib.est_subscription_position))
+        with self._lock:  # one thread at a time on the handle (the ABI's rule)
+            if self._pending:
+                return self._pending[0].global_position - 1
+            return int(self._call(lib.est_subscription_position))
 
     def fileno(self) -> int:
         """A descriptor that polls readable when events may be ready (for
         select, selectors or an event loop). Owned by the subscription: do
         not read or close it. Readable promises nothing: poll(0) then."""
         fd = ctypes.c_int(-1)
-        check(self._call(lib.est_subscription_fd, ctypes.byref(fd)))
+        with self._lock:
+            check(self._call(lib.est_subscription_fd, ctypes.byref(fd)))
         return fd.value
 
     def _call(self, fn: Any, *args: Any) -> Any:
