@@ -99,6 +99,15 @@ def test_a_partial_overlap_is_a_version_mismatch(store: estoria.Store) -> None:
     with pytest.raises(estoria.VersionMismatch):
         store.append(a, [Event("Placed", b"", id=one), Event("Paid", b"", id=two)], expected=estoria.NO_STREAM)
     assert versions(store, a) == [1]
+    # Within a transaction too: nothing of it is written.
+    b = estoria.new_id("user")
+    with store.transaction() as txn:
+        txn.append(b, [("Registered", b"")])
+        txn.append(a, [Event("Placed", b"", id=one), Event("Paid", b"", id=two)], expected=estoria.NO_STREAM)
+        with pytest.raises(estoria.VersionMismatch) as e:
+            txn.commit()
+        assert e.value.stream_id == a
+    assert versions(store, a) == [1] and versions(store, b) == []
 
 
 def test_a_transaction_after_the_store_closed_is_closed(uri: str) -> None:

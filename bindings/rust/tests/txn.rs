@@ -139,6 +139,16 @@ fn a_partial_overlap_is_a_version_mismatch() {
         let e = store.append(&a, &with_ids(&ids), &AppendOptions::no_stream()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::VersionMismatch, "{kind}: {e}");
         assert_eq!(versions(&store, &a), vec![1], "{kind}");
+        // Within a transaction too: nothing of it is written.
+        let b = stream("user");
+        let mut txn = store.transaction().unwrap();
+        txn.append(&b, &one("registered", ""), &AppendOptions::default()).unwrap();
+        txn.append(&a, &with_ids(&ids), &AppendOptions::no_stream()).unwrap();
+        let e = txn.commit().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::VersionMismatch, "{kind}: {e}");
+        assert_eq!(e.stream_id(), Some(a.as_str()), "{kind}");
+        assert_eq!(versions(&store, &a), vec![1], "{kind}");
+        assert_eq!(versions(&store, &b), Vec::<i64>::new(), "{kind}");
     }
 }
 
