@@ -6,6 +6,7 @@ package est
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -207,4 +208,49 @@ func must2(t *testing.T) func(AppendResult, error) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The README's subscription and transaction example, as a program.
+func ExampleStore_Begin() {
+	store, err := Open("memory:", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	bg := context.Background()
+	sub, _ := store.Subscribe(bg, SubscribeOptions{})
+	defer sub.Close()
+
+	order := "order_" + uuid.Must(uuid.NewV7()).String()
+	stock := "stock_" + uuid.Must(uuid.NewV7()).String()
+	placed := []NewEvent{{ID: uuid.Must(uuid.NewV4()), Type: "placed", Data: []byte(`{}`)}}
+	commit := func() []AppendResult {
+		txn, _ := store.Begin(bg)
+		defer txn.Close()
+		txn.Append(order, placed, NoStream())
+		txn.Append(stock, []NewEvent{{ID: uuid.NewV5(uuid.NamespaceOID, "reserve-1"), Type: "reserved"}}, AnyVersion())
+		results, err := txn.Commit(bg)
+		if err != nil {
+			panic(err)
+		}
+		return results
+	}
+	first := commit()
+	retry := commit() // the same IDs: nothing is written again
+	fmt.Println(first[0].LastVersion, first[1].LastVersion, first[0].Duplicate, retry[0].Duplicate, retry[1].Duplicate)
+
+	n := 0
+	for ev, err := range sub.Events(bg) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(ev.ID.Type, ev.StreamVersion)
+		if n++; n == 2 {
+			break
+		}
+	}
+	// Output:
+	// 1 1 false true true
+	// placed 1
+	// reserved 1
 }
