@@ -1,8 +1,11 @@
 // cmd_io.cc: est append, read, read-all, tail and streams: writing events
 // and looking at them, as a table or as JSON lines. Every command here but
 // append opens the store read-only, so it works beside a running writer.
+// est tail follows through a live subscription (the header's experimental section).
+#define EST_EXPERIMENTAL
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -117,7 +120,16 @@ int64_t PrintAll(est_iter* iter, bool json, bool with_stream, int64_t* last_posi
 }
 
 volatile sig_atomic_t g_interrupted = 0;
-void OnSigint(int) { g_interrupted = 1; }
+
+// est tail -f's subscription, woken by Ctrl-C.
+struct SubscriptionCloser {
+  void operator()(est_subscription* s) const { est_subscription_close(s); }
+};
+std::atomic<est_subscription*> g_tail_subscription{nullptr};
+void OnSigintWake(int) {
+  g_interrupted = 1;
+  if (est_subscription* sub = g_tail_subscription.load()) (void)est_subscription_wake(sub);
+}
 
 }  // namespace
 
@@ -294,39 +306,49 @@ int CmdReadAll(const std::vector<std::string>& argv) {
 }
 
 int CmdTail(const std::vector<std::string>& argv) {
-  Args args(argv, {"-n", "--interval"}, {"-f", "--follow", "--json"});
+  Args args(argv, {"-n", "--interval", "--stream-prefix"}, {"-f", "--follow", "--json", "--from-end"}, {"--type"});
   args.ExpectPositional(1, 1);
   StoreUri uri = ParseStoreUri(args.positional()[0]);
   int64_t last_n = args.GetInt("-n", 10);
-  int64_t interval_ms = args.GetInt("--interval", 200, 1);
+  // Accepted for older scripts: -f no longer polls, commits wake it.
+  (void)args.GetInt("--interval", 200, 1);
   bool follow = args.has("-f") || args.has("--follow");
   bool json = args.has("--json");
+  bool from_end = args.has("--from-end");
+  std::string prefix = args.get("--stream-prefix").value_or("");
+  std::vector<std::string> types = args.all("--type");
+  for (const std::string& type : types) CheckType(type);
 
   // One read-only open for the whole run: it takes no lock, so writers in
-  // other processes carry on, and each est_read_all catches up with the
-  // batches they have published since the last call.
+  // other processes carry on; the subscription is woken when they publish.
   StorePtr store(OpenStore(uri, kReadOnly));
+  std::vector<const char*> type_ptrs;
+  for (const std::string& type : types) type_ptrs.push_back(type.c_str());
+  est_subscribe_options options = EST_SUBSCRIBE_OPTIONS_INIT;
+  options.after_position = from_end ? EST_POSITION_END : 0;
+  options.stream_prefix = prefix.c_str();
+  options.event_types = type_ptrs.empty() ? nullptr : type_ptrs.data();
+  options.event_types_len = type_ptrs.size();
+  est_subscription* raw = nullptr;
+  if (est_status st = est_subscribe(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "subscribing");
+  std::unique_ptr<est_subscription, SubscriptionCloser> sub(raw);
+  std::vector<est_event> events(256);
+  auto poll = [&](int64_t timeout_us) -> size_t {
+    events[0] = EST_EVENT_INIT;
+    size_t count = 0;
+    est_status st = est_subscription_poll(sub.get(), events.data(), events.size(), &count, timeout_us);
+    if (st != EST_OK) FailStatus(st, "following");
+    return count;
+  };
 
-  // The last N events: one pass over the store, keeping a window of N.
-  int64_t position = 0;
+  // The last N matching events: catch up without waiting, keeping a window.
   {
-    est_iter* raw = nullptr;
-    if (est_status st = est_read_all(store.get(), nullptr, &raw); st != EST_OK) FailStatus(st, "reading all");
-    IterPtr iter(raw);
     std::deque<std::string> window;
-    for (;;) {
-      est_event e = EST_EVENT_INIT;
-      est_status st = est_iter_next(iter.get(), &e);
-      if (st == EST_END) break;
-      if (st != EST_OK) FailStatus(st, "reading all");
-      position = e.global_position;
-      if (last_n == 0) continue;
-      if (json) {
-        window.push_back(EventToJson(e, true).dump() + "\n");
-      } else {
-        window.push_back(FormatEventRow(e, true));
+    for (size_t n; (n = poll(0)) > 0;) {
+      for (size_t i = 0; i < n && last_n > 0; ++i) {
+        window.push_back(json ? EventToJson(events[i], true).dump() + "\n" : FormatEventRow(events[i], true));
+        if (static_cast<int64_t>(window.size()) > last_n) window.pop_front();
       }
-      if (static_cast<int64_t>(window.size()) > last_n) window.pop_front();
     }
     if (!json) PrintHeader(true);
     for (const std::string& line : window) std::fputs(line.c_str(), stdout);
@@ -334,27 +356,27 @@ int CmdTail(const std::vector<std::string>& argv) {
   }
   if (!follow) return kExitOk;
 
+  // Ctrl-C wakes the waiting poll (a write to its eventfd: signal-safe).
+  g_tail_subscription.store(sub.get());
   struct sigaction sa = {};
-  sa.sa_handler = OnSigint;
+  sa.sa_handler = OnSigintWake;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  // Poll from the last position printed. Positions only grow, so "after the
-  // last one seen" never repeats or skips an event, even when the writer
-  // publishes several batches between two polls.
+  // The subscription delivers each event once, in position order: it reads
+  // from its own position whenever a commit wakes it.
   while (!g_interrupted) {
-    est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
-    options.after_position = position;
-    est_iter* raw = nullptr;
-    if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
-    IterPtr iter(raw);
-    PrintAll(iter.get(), json, true, &position);
-    std::fflush(stdout);
-    iter.reset();
-    for (int64_t slept = 0; slept < interval_ms && !g_interrupted; slept += 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const size_t n = poll(-1);
+    for (size_t i = 0; i < n; ++i) {
+      if (json) {
+        std::fputs((EventToJson(events[i], true).dump() + "\n").c_str(), stdout);
+      } else {
+        PrintEventRow(events[i], true);
+      }
     }
+    std::fflush(stdout);
   }
+  g_tail_subscription.store(nullptr);
   return kExitOk;
 }
 

@@ -56,12 +56,17 @@ const Command kCommands[] = {
      "usage: est read-all STORE [--after POSITION] [--count N] [--json]\n"
      "Opens the store read-only: works beside a writer in another process.\n"},
     {"tail", CmdTail, "show the latest events; -f follows new ones",
-     "usage: est tail STORE [-f] [-n N] [--json] [--interval MS]\n"
-     "Shows the last N events (default 10) in global order; with -f keeps\n"
-     "polling for new events (every --interval ms, default 200) until Ctrl-C.\n"
+     "usage: est tail STORE [-f] [-n N] [--json] [--from-end] [--stream-prefix P] [--type T]...\n"
+     "Shows the last N events (default 10) in global order; with -f then\n"
+     "follows new ones as they commit until Ctrl-C (a live subscription: no\n"
+     "polling; a writer in another process wakes it when it publishes).\n"
+     "  --from-end          show nothing of the past: only what commits later\n"
+     "  --stream-prefix P   only streams whose ID (type_uuid) starts with P\n"
+     "  --type T            only events of type T (repeatable: any of them)\n"
+     "  --interval MS       accepted for older scripts; ignored\n"
      "The store is opened once, read-only: a writer in another process (an\n"
-     "application, est append, est import) works on meanwhile, and each poll\n"
-     "shows the whole batches it has published since the last one.\n"},
+     "application, est append, est import) works on meanwhile, and tail shows\n"
+     "the whole batches it publishes.\n"},
     {"streams", CmdStreams, "list the streams with their versions",
      "usage: est streams STORE [--after ID] [--count N] [--json]\n"
      "Opens the store read-only: works beside a writer in another process.\n"},
