@@ -71,12 +71,13 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     versions: Option<(i64, i64)>,
+    stream: Option<String>,
 }
 
 impl Error {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), versions: None }
+        Error { kind, message: message.into(), versions: None, stream: None }
     }
 
     /// The error for `status` (< 0) just returned by a call: reads the
@@ -92,6 +93,16 @@ impl Error {
     pub(crate) fn with_versions(mut self, expected: i64, actual: i64) -> Error {
         self.versions = Some((expected, actual));
         self
+    }
+
+    pub(crate) fn with_stream(mut self, stream: String) -> Error {
+        self.stream = Some(stream);
+        self
+    }
+
+    /// For a transaction's version mismatch: the stream of the failing append.
+    pub fn stream_id(&self) -> Option<&str> {
+        self.stream.as_deref()
     }
 
     pub fn kind(&self) -> ErrorKind {

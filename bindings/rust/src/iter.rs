@@ -145,11 +145,28 @@ impl<'a> Event<'a> {
         self.raw.metadata_count
     }
 
+    /// The metadata pairs as the library lays them out (ABI 1.1: one array
+    /// per view), or None from a library that does not fill the array.
+    fn metadata_pairs(&self) -> Option<&'a [sys::est_metadata_pair]> {
+        if self.raw.metadata_count == 0 || self.raw.metadata.is_null() {
+            return None;
+        }
+        // SAFETY: the library gives metadata_count pairs at metadata, valid
+        // as long as the view ('a).
+        Some(unsafe { std::slice::from_raw_parts(self.raw.metadata, self.raw.metadata_count) })
+    }
+
     /// The index-th metadata pair (sorted by key), as verbatim bytes.
     pub fn metadata(&self, index: usize) -> Option<(&'a [u8], &'a [u8])> {
         if index >= self.raw.metadata_count {
             return None;
         }
+        if let Some(pairs) = self.metadata_pairs() {
+            let p = &pairs[index];
+            // SAFETY: the strings live as long as the view.
+            return Some(unsafe { (c_bytes(p.key), c_bytes(p.value)) });
+        }
+        // A library older than ABI 1.1: one call per pair.
         let mut key: *const c_char = std::ptr::null();
         let mut value: *const c_char = std::ptr::null();
         // SAFETY: a view the library filled, still valid; out pointers valid.
@@ -161,10 +178,17 @@ impl<'a> Event<'a> {
         Some(unsafe { (c_bytes(key), c_bytes(value)) })
     }
 
-    /// Every metadata pair, in key order.
+    /// Every metadata pair, in key order: one pass over the view's array.
     pub fn metadata_iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
         let this = *self;
-        (0..this.metadata_len()).filter_map(move |i| this.metadata(i))
+        let pairs = this.metadata_pairs();
+        let fallback = if pairs.is_some() { 0 } else { this.metadata_len() };
+        // SAFETY (map): the strings live as long as the view.
+        pairs
+            .unwrap_or(&[])
+            .iter()
+            .map(|p| unsafe { (c_bytes(p.key), c_bytes(p.value)) })
+            .chain((0..fallback).filter_map(move |i| this.metadata(i)))
     }
 
     /// The event as a FlatBuffers `estoria.Event` (schema/estoria.fbs).
@@ -221,13 +245,20 @@ pub struct RecordedEvent {
     pub metadata: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// Views fetched by one batched crossing (`EventIter::next_batch`).
+/// Views fetched by one batched crossing (`EventIter::next_batch`,
+/// `Subscription::poll`).
 #[derive(Clone, Copy)]
 pub struct Events<'a> {
     raw: &'a [sys::est_event],
 }
 
 impl<'a> Events<'a> {
+    /// # Safety
+    /// Every element was filled by the library and stays valid for 'a.
+    pub(crate) unsafe fn from_raw(raw: &'a [sys::est_event]) -> Events<'a> {
+        Events { raw }
+    }
+
     pub fn len(&self) -> usize {
         self.raw.len()
     }
@@ -387,5 +418,28 @@ impl std::fmt::Debug for EventIter {
 impl std::fmt::Debug for Events<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{format_id, AppendOptions, Batch, Store, Uuid};
+
+    #[test]
+    fn metadata_comes_from_the_views_array() {
+        let store = Store::open("memory:", &Default::default()).unwrap();
+        let id = format_id("order", &Uuid::v7().unwrap()).unwrap();
+        let mut b = Batch::new().unwrap();
+        b.add("placed", b"", None).unwrap();
+        b.add_metadata("b", "2").unwrap();
+        b.add_metadata("a", "1").unwrap();
+        store.append(&id, &b, &AppendOptions::default()).unwrap();
+        let mut it = store.read_stream(&id, &Default::default()).unwrap();
+        let e = it.next().unwrap().unwrap();
+        // ABI 1.1: the library filled est_event.metadata, so no call per pair.
+        let pairs = e.metadata_pairs().expect("est_event.metadata is filled");
+        assert_eq!(pairs.len(), 2);
+        let md: Vec<(&[u8], &[u8])> = e.metadata_iter().collect();
+        assert_eq!(md, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"2"[..])]);
     }
 }

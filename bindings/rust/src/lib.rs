@@ -13,6 +13,8 @@ mod error;
 mod id;
 mod iter;
 mod store;
+mod subscription;
+mod txn;
 
 pub use aggregate::{
     Aggregate, AggregateState, AggregateStats, AggregateStore, AggregateStoreOptions, HookContext, HookFn, HookStage,
@@ -24,6 +26,8 @@ pub use store::{
     AppendOptions, AppendResult, Batch, CompactReport, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats,
     Store, StoreOptions, SyncMode, VerifyReport,
 };
+pub use subscription::{SubscribeOptions, Subscription, SubscriptionWaker, POSITION_END};
+pub use txn::Transaction;
 
 /// The ABI version (major << 16 | minor) of the library actually loaded.
 pub fn abi_version() -> u32 {

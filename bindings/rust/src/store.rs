@@ -61,6 +61,8 @@ pub enum Expect {
     Version(i64),
     /// The stream's version must be 0.
     NoStream,
+    /// The stream must exist (written and not wholly deleted).
+    StreamExists,
 }
 
 /// Options of an append.
@@ -83,12 +85,17 @@ impl AppendOptions {
     pub fn no_stream() -> AppendOptions {
         AppendOptions { expect: Expect::NoStream, ..Default::default() }
     }
+    /// Expect the stream to exist.
+    pub fn stream_exists() -> AppendOptions {
+        AppendOptions { expect: Expect::StreamExists, ..Default::default() }
+    }
 
-    fn raw(&self) -> sys::est_append_options {
+    pub(crate) fn raw(&self) -> sys::est_append_options {
         let (expect, expected_version) = match self.expect {
             Expect::Any => (sys::EST_EXPECT_ANY, 0),
             Expect::Version(v) => (sys::EST_EXPECT_VERSION, v),
             Expect::NoStream => (sys::EST_EXPECT_NO_STREAM, 0),
+            Expect::StreamExists => (sys::EST_EXPECT_STREAM_EXISTS, 0),
         };
         sys::est_append_options {
             struct_size: std::mem::size_of::<sys::est_append_options>() as u32,
@@ -99,7 +106,7 @@ impl AppendOptions {
         }
     }
 
-    fn expected(&self) -> i64 {
+    pub(crate) fn expected(&self) -> i64 {
         match self.expect {
             Expect::Version(v) => v,
             _ => 0,
@@ -117,6 +124,10 @@ pub struct AppendResult {
     pub last_position: i64,
     /// The stream's version after the call.
     pub actual_version: i64,
+    /// The events were already in the stream (a retry of an append whose
+    /// events all carry caller-set IDs, `Batch::set_id`): nothing was
+    /// written and this is the original append's result.
+    pub duplicate: bool,
 }
 
 impl AppendResult {
@@ -127,6 +138,7 @@ impl AppendResult {
             first_position: r.first_position,
             last_position: r.last_position,
             actual_version: r.actual_version,
+            duplicate: r.flags & sys::EST_APPEND_DUPLICATE != 0,
         }
     }
 }
@@ -192,7 +204,7 @@ pub struct VerifyReport {
 
 /// A batch of events to append. The library copies everything added.
 pub struct Batch {
-    raw: NonNull<sys::est_batch>,
+    pub(crate) raw: NonNull<sys::est_batch>,
 }
 
 // SAFETY: a batch may be used from one thread at a time (moved, not shared).
@@ -230,7 +242,9 @@ impl Batch {
         check(unsafe { sys::est_batch_add_metadata(self.raw.as_ptr(), k.as_ptr(), v.as_ptr()) })
     }
 
-    /// Sets the last added event's ID (kept by a restoring append only).
+    /// Sets the last added event's ID; every append keeps it. A batch whose
+    /// events all carry IDs is idempotent: appending it again finds them and
+    /// returns the original result with `duplicate` set, writing nothing.
     pub fn set_id(&mut self, id: &Uuid) -> Result<()> {
         // SAFETY: valid handle and pointer.
         check(unsafe { sys::est_batch_set_id(self.raw.as_ptr(), &id.raw()) })
@@ -370,6 +384,11 @@ impl Store {
 
     pub(crate) fn raw(&self) -> *mut sys::est_store {
         self.raw.as_ptr()
+    }
+
+    /// Shared with the store's children, set when the store closes.
+    pub(crate) fn closed_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.closed)
     }
 
     fn append_impl(

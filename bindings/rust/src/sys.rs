@@ -9,7 +9,7 @@ use std::os::raw::{c_char, c_void};
 pub type est_status = i32;
 
 pub const EST_ABI_VERSION_MAJOR: u32 = 1;
-pub const EST_ABI_VERSION_MINOR: u32 = 0;
+pub const EST_ABI_VERSION_MINOR: u32 = 1;
 pub const EST_ABI_VERSION: u32 = (EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR;
 
 pub const EST_OK: est_status = 0;
@@ -66,6 +66,7 @@ pub struct est_iter {
 pub const EST_EXPECT_ANY: i32 = 0;
 pub const EST_EXPECT_VERSION: i32 = 1;
 pub const EST_EXPECT_NO_STREAM: i32 = 2;
+pub const EST_EXPECT_STREAM_EXISTS: i32 = 3;
 
 pub const EST_APPEND_RESTORE: u32 = 1;
 
@@ -88,7 +89,10 @@ pub struct est_append_result {
     pub first_position: i64,
     pub last_position: i64,
     pub actual_version: i64,
+    pub flags: u32,
 }
+
+pub const EST_APPEND_DUPLICATE: u32 = 1;
 
 pub const EST_FORWARD: i32 = 0;
 pub const EST_REVERSE: i32 = 1;
@@ -112,6 +116,13 @@ pub struct est_read_all_options {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+pub struct est_metadata_pair {
+    pub key: *const c_char,
+    pub value: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
 pub struct est_event {
     pub struct_size: u32,
     pub type_: *const c_char,
@@ -127,6 +138,9 @@ pub struct est_event {
     pub metadata_count: usize,
     pub fb: *const u8,
     pub fb_len: usize,
+    /// Since ABI 1.1: the metadata_count pairs (NULL when none, or from a
+    /// library too old to fill it).
+    pub metadata: *const est_metadata_pair,
 }
 
 impl est_event {
@@ -146,6 +160,7 @@ impl est_event {
         metadata_count: 0,
         fb: std::ptr::null(),
         fb_len: 0,
+        metadata: std::ptr::null(),
     };
 }
 
@@ -484,6 +499,66 @@ extern "C" {
     pub fn est_aggregate_free(agg: *mut est_aggregate);
     pub fn est_aggregate_stats_init(stats: *mut est_aggregate_stats);
     pub fn est_aggregate_store_stats(astore: *mut est_aggregate_store, stats: *mut est_aggregate_stats) -> est_status;
+}
+
+// ---------------------------------------------------------------------
+// The header's experimental section (EST_EXPERIMENTAL): subscriptions and
+// transactions. Their symbols carry the ESTORIA_EXPERIMENTAL version.
+
+#[repr(C)]
+pub struct est_subscription {
+    _private: [u8; 0],
+}
+
+pub const EST_POSITION_END: i64 = -1;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct est_subscribe_options {
+    pub struct_size: u32,
+    pub after_position: i64,
+    pub stream_prefix: *const c_char,
+    pub event_types: *const *const c_char,
+    pub event_types_len: usize,
+}
+
+#[repr(C)]
+pub struct est_txn {
+    _private: [u8; 0],
+}
+
+pub const EST_TXN_MAX_APPENDS: usize = 10000;
+pub const EST_TXN_MAX_EVENTS: usize = 100000;
+
+extern "C" {
+    pub fn est_subscribe_options_init(options: *mut est_subscribe_options);
+    pub fn est_subscribe(
+        store: *mut est_store,
+        options: *const est_subscribe_options,
+        out: *mut *mut est_subscription,
+    ) -> est_status;
+    pub fn est_subscription_poll(
+        sub: *mut est_subscription,
+        events: *mut est_event,
+        capacity: usize,
+        count: *mut usize,
+        timeout_us: i64,
+    ) -> est_status;
+    pub fn est_subscription_position(sub: *const est_subscription) -> i64;
+    pub fn est_subscription_fd(sub: *mut est_subscription, fd: *mut i32) -> est_status;
+    pub fn est_subscription_wake(sub: *mut est_subscription) -> est_status;
+    pub fn est_subscription_close(sub: *mut est_subscription);
+
+    pub fn est_txn_new(store: *mut est_store, out: *mut *mut est_txn) -> est_status;
+    pub fn est_txn_append(
+        txn: *mut est_txn,
+        stream_id: *const c_char,
+        batch: *mut est_batch,
+        options: *const est_append_options,
+    ) -> est_status;
+    pub fn est_txn_commit(txn: *mut est_txn, results: *mut est_append_result, results_len: usize) -> est_status;
+    pub fn est_txn_size(txn: *const est_txn) -> usize;
+    pub fn est_txn_free(txn: *mut est_txn);
 }
 
 /// An ABI struct whose first field is `struct_size`: what the header's

@@ -1,215 +1,538 @@
-// The hand-written declarations in src/sys.rs against the real header: a C
-// program compiled from estoria.h prints every struct's size and every
-// field's offset, and they must equal Rust's. Needs a C compiler (`cc`, or
-// $CC); without one the test says so and passes vacuously.
-use std::mem::{offset_of, size_of};
-use std::path::PathBuf;
-use std::process::Command;
+// The hand-written declarations of src/sys.rs against the ABI as data: the
+// build's estoria_abi.json (capi/abi/abi_dump.py: the real header's
+// functions, struct layouts and constants; doc/abi.md), named by the
+// ESTORIA_ABI_JSON environment variable (ctest sets it). Checked:
+// - every struct sys.rs lays out has the JSON's size, alignment and field
+//   names, offsets and sizes, in order;
+// - every EST_* constant sys.rs defines has the JSON's value;
+// - every function sys.rs binds exists, with the JSON's parameter count and
+//   a return type exactly when the JSON's is not void.
+// The lists are read from sys.rs's own text, so a declaration added there
+// is checked without editing this test. Without ESTORIA_ABI_JSON the test
+// fails: a layout check that quietly passes checks nothing.
+use std::collections::BTreeMap;
+use std::mem::{align_of, offset_of, size_of};
 
 use estoria::sys::*;
 
-const C_SOURCE: &str = "#include <estoria/estoria.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) {\n  printf(\"est_uuid size %zu\\n\", sizeof(est_uuid));\n  printf(\"est_uuid.bytes %zu\\n\", offsetof(est_uuid, bytes));\n  printf(\"est_store_options size %zu\\n\", sizeof(est_store_options));\n  printf(\"est_store_options.struct_size %zu\\n\", offsetof(est_store_options, struct_size));\n  printf(\"est_store_options.sync_mode %zu\\n\", offsetof(est_store_options, sync_mode));\n  printf(\"est_store_options.sync_interval_ms %zu\\n\", offsetof(est_store_options, sync_interval_ms));\n  printf(\"est_store_options.read_only %zu\\n\", offsetof(est_store_options, read_only));\n  printf(\"est_append_options size %zu\\n\", sizeof(est_append_options));\n  printf(\"est_append_options.struct_size %zu\\n\", offsetof(est_append_options, struct_size));\n  printf(\"est_append_options.expect %zu\\n\", offsetof(est_append_options, expect));\n  printf(\"est_append_options.expected_version %zu\\n\", offsetof(est_append_options, expected_version));\n  printf(\"est_append_options.flags %zu\\n\", offsetof(est_append_options, flags));\n  printf(\"est_append_options.first_version %zu\\n\", offsetof(est_append_options, first_version));\n  printf(\"est_append_result size %zu\\n\", sizeof(est_append_result));\n  printf(\"est_append_result.struct_size %zu\\n\", offsetof(est_append_result, struct_size));\n  printf(\"est_append_result.first_version %zu\\n\", offsetof(est_append_result, first_version));\n  printf(\"est_append_result.last_version %zu\\n\", offsetof(est_append_result, last_version));\n  printf(\"est_append_result.first_position %zu\\n\", offsetof(est_append_result, first_position));\n  printf(\"est_append_result.last_position %zu\\n\", offsetof(est_append_result, last_position));\n  printf(\"est_append_result.actual_version %zu\\n\", offsetof(est_append_result, actual_version));\n  printf(\"est_read_options size %zu\\n\", sizeof(est_read_options));\n  printf(\"est_read_options.struct_size %zu\\n\", offsetof(est_read_options, struct_size));\n  printf(\"est_read_options.direction %zu\\n\", offsetof(est_read_options, direction));\n  printf(\"est_read_options.after_version %zu\\n\", offsetof(est_read_options, after_version));\n  printf(\"est_read_options.count %zu\\n\", offsetof(est_read_options, count));\n  printf(\"est_read_all_options size %zu\\n\", sizeof(est_read_all_options));\n  printf(\"est_read_all_options.struct_size %zu\\n\", offsetof(est_read_all_options, struct_size));\n  printf(\"est_read_all_options.after_position %zu\\n\", offsetof(est_read_all_options, after_position));\n  printf(\"est_read_all_options.count %zu\\n\", offsetof(est_read_all_options, count));\n  printf(\"est_event size %zu\\n\", sizeof(est_event));\n  printf(\"est_event.struct_size %zu\\n\", offsetof(est_event, struct_size));\n  printf(\"est_event.type %zu\\n\", offsetof(est_event, type));\n  printf(\"est_event.id %zu\\n\", offsetof(est_event, id));\n  printf(\"est_event.stream_type %zu\\n\", offsetof(est_event, stream_type));\n  printf(\"est_event.stream_uuid %zu\\n\", offsetof(est_event, stream_uuid));\n  printf(\"est_event.stream_version %zu\\n\", offsetof(est_event, stream_version));\n  printf(\"est_event.global_position %zu\\n\", offsetof(est_event, global_position));\n  printf(\"est_event.timestamp_ns %zu\\n\", offsetof(est_event, timestamp_ns));\n  printf(\"est_event.data %zu\\n\", offsetof(est_event, data));\n  printf(\"est_event.data_len %zu\\n\", offsetof(est_event, data_len));\n  printf(\"est_event.content_type %zu\\n\", offsetof(est_event, content_type));\n  printf(\"est_event.metadata_count %zu\\n\", offsetof(est_event, metadata_count));\n  printf(\"est_event.fb %zu\\n\", offsetof(est_event, fb));\n  printf(\"est_event.fb_len %zu\\n\", offsetof(est_event, fb_len));\n  printf(\"est_snapshot_write_options size %zu\\n\", sizeof(est_snapshot_write_options));\n  printf(\"est_snapshot_write_options.struct_size %zu\\n\", offsetof(est_snapshot_write_options, struct_size));\n  printf(\"est_snapshot_write_options.timestamp_ns %zu\\n\", offsetof(est_snapshot_write_options, timestamp_ns));\n  printf(\"est_stats size %zu\\n\", sizeof(est_stats));\n  printf(\"est_stats.struct_size %zu\\n\", offsetof(est_stats, struct_size));\n  printf(\"est_stats.events %zu\\n\", offsetof(est_stats, events));\n  printf(\"est_stats.streams %zu\\n\", offsetof(est_stats, streams));\n  printf(\"est_stats.bytes %zu\\n\", offsetof(est_stats, bytes));\n  printf(\"est_stats.segments %zu\\n\", offsetof(est_stats, segments));\n  printf(\"est_stats.first_position %zu\\n\", offsetof(est_stats, first_position));\n  printf(\"est_stats.last_position %zu\\n\", offsetof(est_stats, last_position));\n  printf(\"est_stats.snapshots %zu\\n\", offsetof(est_stats, snapshots));\n  printf(\"est_verify_report size %zu\\n\", sizeof(est_verify_report));\n  printf(\"est_verify_report.struct_size %zu\\n\", offsetof(est_verify_report, struct_size));\n  printf(\"est_verify_report.segments %zu\\n\", offsetof(est_verify_report, segments));\n  printf(\"est_verify_report.records %zu\\n\", offsetof(est_verify_report, records));\n  printf(\"est_verify_report.events %zu\\n\", offsetof(est_verify_report, events));\n  printf(\"est_verify_report.bytes %zu\\n\", offsetof(est_verify_report, bytes));\n  printf(\"est_aggregate_type size %zu\\n\", sizeof(est_aggregate_type));\n  printf(\"est_aggregate_type.struct_size %zu\\n\", offsetof(est_aggregate_type, struct_size));\n  printf(\"est_aggregate_type.type_name %zu\\n\", offsetof(est_aggregate_type, type_name));\n  printf(\"est_aggregate_type.user %zu\\n\", offsetof(est_aggregate_type, user));\n  printf(\"est_aggregate_type.new_state %zu\\n\", offsetof(est_aggregate_type, new_state));\n  printf(\"est_aggregate_type.apply %zu\\n\", offsetof(est_aggregate_type, apply));\n  printf(\"est_aggregate_type.free_state %zu\\n\", offsetof(est_aggregate_type, free_state));\n  printf(\"est_aggregate_type.encode %zu\\n\", offsetof(est_aggregate_type, encode));\n  printf(\"est_aggregate_type.decode %zu\\n\", offsetof(est_aggregate_type, decode));\n  printf(\"est_aggregate_type.snapshot_content_type %zu\\n\", offsetof(est_aggregate_type, snapshot_content_type));\n  printf(\"est_aggregate_store_options size %zu\\n\", sizeof(est_aggregate_store_options));\n  printf(\"est_aggregate_store_options.struct_size %zu\\n\", offsetof(est_aggregate_store_options, struct_size));\n  printf(\"est_aggregate_store_options.snapshot_every %zu\\n\", offsetof(est_aggregate_store_options, snapshot_every));\n  printf(\"est_aggregate_store_options.snapshot_keep_last %zu\\n\", offsetof(est_aggregate_store_options, snapshot_keep_last));\n  printf(\"est_aggregate_store_options.snapshot_keep_min_version %zu\\n\", offsetof(est_aggregate_store_options, snapshot_keep_min_version));\n  printf(\"est_aggregate_store_options.cache_capacity %zu\\n\", offsetof(est_aggregate_store_options, cache_capacity));\n  printf(\"est_aggregate_stats size %zu\\n\", sizeof(est_aggregate_stats));\n  printf(\"est_aggregate_stats.struct_size %zu\\n\", offsetof(est_aggregate_stats, struct_size));\n  printf(\"est_aggregate_stats.loads %zu\\n\", offsetof(est_aggregate_stats, loads));\n  printf(\"est_aggregate_stats.events_applied %zu\\n\", offsetof(est_aggregate_stats, events_applied));\n  printf(\"est_aggregate_stats.snapshots_used %zu\\n\", offsetof(est_aggregate_stats, snapshots_used));\n  printf(\"est_aggregate_stats.snapshots_written %zu\\n\", offsetof(est_aggregate_stats, snapshots_written));\n  printf(\"est_aggregate_stats.cache_hits %zu\\n\", offsetof(est_aggregate_stats, cache_hits));\n  printf(\"est_aggregate_stats.cache_misses %zu\\n\", offsetof(est_aggregate_stats, cache_misses));\n  return 0;\n}\n";
+// ------------------------------------------------------------ a JSON reader
 
-fn rust_layout() -> String {
-    let mut out = String::new();
-    out.push_str(&format!("est_uuid size {}\n", size_of::<est_uuid>()));
-    out.push_str(&format!("est_uuid.bytes {}\n", offset_of!(est_uuid, bytes)));
-    out.push_str(&format!("est_store_options size {}\n", size_of::<est_store_options>()));
-    out.push_str(&format!("est_store_options.struct_size {}\n", offset_of!(est_store_options, struct_size)));
-    out.push_str(&format!("est_store_options.sync_mode {}\n", offset_of!(est_store_options, sync_mode)));
-    out.push_str(&format!("est_store_options.sync_interval_ms {}\n", offset_of!(est_store_options, sync_interval_ms)));
-    out.push_str(&format!("est_store_options.read_only {}\n", offset_of!(est_store_options, read_only)));
-    out.push_str(&format!("est_append_options size {}\n", size_of::<est_append_options>()));
-    out.push_str(&format!("est_append_options.struct_size {}\n", offset_of!(est_append_options, struct_size)));
-    out.push_str(&format!("est_append_options.expect {}\n", offset_of!(est_append_options, expect)));
-    out.push_str(&format!(
-        "est_append_options.expected_version {}\n",
-        offset_of!(est_append_options, expected_version)
-    ));
-    out.push_str(&format!("est_append_options.flags {}\n", offset_of!(est_append_options, flags)));
-    out.push_str(&format!("est_append_options.first_version {}\n", offset_of!(est_append_options, first_version)));
-    out.push_str(&format!("est_append_result size {}\n", size_of::<est_append_result>()));
-    out.push_str(&format!("est_append_result.struct_size {}\n", offset_of!(est_append_result, struct_size)));
-    out.push_str(&format!("est_append_result.first_version {}\n", offset_of!(est_append_result, first_version)));
-    out.push_str(&format!("est_append_result.last_version {}\n", offset_of!(est_append_result, last_version)));
-    out.push_str(&format!("est_append_result.first_position {}\n", offset_of!(est_append_result, first_position)));
-    out.push_str(&format!("est_append_result.last_position {}\n", offset_of!(est_append_result, last_position)));
-    out.push_str(&format!("est_append_result.actual_version {}\n", offset_of!(est_append_result, actual_version)));
-    out.push_str(&format!("est_read_options size {}\n", size_of::<est_read_options>()));
-    out.push_str(&format!("est_read_options.struct_size {}\n", offset_of!(est_read_options, struct_size)));
-    out.push_str(&format!("est_read_options.direction {}\n", offset_of!(est_read_options, direction)));
-    out.push_str(&format!("est_read_options.after_version {}\n", offset_of!(est_read_options, after_version)));
-    out.push_str(&format!("est_read_options.count {}\n", offset_of!(est_read_options, count)));
-    out.push_str(&format!("est_read_all_options size {}\n", size_of::<est_read_all_options>()));
-    out.push_str(&format!("est_read_all_options.struct_size {}\n", offset_of!(est_read_all_options, struct_size)));
-    out.push_str(&format!(
-        "est_read_all_options.after_position {}\n",
-        offset_of!(est_read_all_options, after_position)
-    ));
-    out.push_str(&format!("est_read_all_options.count {}\n", offset_of!(est_read_all_options, count)));
-    out.push_str(&format!("est_event size {}\n", size_of::<est_event>()));
-    out.push_str(&format!("est_event.struct_size {}\n", offset_of!(est_event, struct_size)));
-    out.push_str(&format!("est_event.type {}\n", offset_of!(est_event, type_)));
-    out.push_str(&format!("est_event.id {}\n", offset_of!(est_event, id)));
-    out.push_str(&format!("est_event.stream_type {}\n", offset_of!(est_event, stream_type)));
-    out.push_str(&format!("est_event.stream_uuid {}\n", offset_of!(est_event, stream_uuid)));
-    out.push_str(&format!("est_event.stream_version {}\n", offset_of!(est_event, stream_version)));
-    out.push_str(&format!("est_event.global_position {}\n", offset_of!(est_event, global_position)));
-    out.push_str(&format!("est_event.timestamp_ns {}\n", offset_of!(est_event, timestamp_ns)));
-    out.push_str(&format!("est_event.data {}\n", offset_of!(est_event, data)));
-    out.push_str(&format!("est_event.data_len {}\n", offset_of!(est_event, data_len)));
-    out.push_str(&format!("est_event.content_type {}\n", offset_of!(est_event, content_type)));
-    out.push_str(&format!("est_event.metadata_count {}\n", offset_of!(est_event, metadata_count)));
-    out.push_str(&format!("est_event.fb {}\n", offset_of!(est_event, fb)));
-    out.push_str(&format!("est_event.fb_len {}\n", offset_of!(est_event, fb_len)));
-    out.push_str(&format!("est_snapshot_write_options size {}\n", size_of::<est_snapshot_write_options>()));
-    out.push_str(&format!(
-        "est_snapshot_write_options.struct_size {}\n",
-        offset_of!(est_snapshot_write_options, struct_size)
-    ));
-    out.push_str(&format!(
-        "est_snapshot_write_options.timestamp_ns {}\n",
-        offset_of!(est_snapshot_write_options, timestamp_ns)
-    ));
-    out.push_str(&format!("est_stats size {}\n", size_of::<est_stats>()));
-    out.push_str(&format!("est_stats.struct_size {}\n", offset_of!(est_stats, struct_size)));
-    out.push_str(&format!("est_stats.events {}\n", offset_of!(est_stats, events)));
-    out.push_str(&format!("est_stats.streams {}\n", offset_of!(est_stats, streams)));
-    out.push_str(&format!("est_stats.bytes {}\n", offset_of!(est_stats, bytes)));
-    out.push_str(&format!("est_stats.segments {}\n", offset_of!(est_stats, segments)));
-    out.push_str(&format!("est_stats.first_position {}\n", offset_of!(est_stats, first_position)));
-    out.push_str(&format!("est_stats.last_position {}\n", offset_of!(est_stats, last_position)));
-    out.push_str(&format!("est_stats.snapshots {}\n", offset_of!(est_stats, snapshots)));
-    out.push_str(&format!("est_verify_report size {}\n", size_of::<est_verify_report>()));
-    out.push_str(&format!("est_verify_report.struct_size {}\n", offset_of!(est_verify_report, struct_size)));
-    out.push_str(&format!("est_verify_report.segments {}\n", offset_of!(est_verify_report, segments)));
-    out.push_str(&format!("est_verify_report.records {}\n", offset_of!(est_verify_report, records)));
-    out.push_str(&format!("est_verify_report.events {}\n", offset_of!(est_verify_report, events)));
-    out.push_str(&format!("est_verify_report.bytes {}\n", offset_of!(est_verify_report, bytes)));
-    out.push_str(&format!("est_aggregate_type size {}\n", size_of::<est_aggregate_type>()));
-    out.push_str(&format!("est_aggregate_type.struct_size {}\n", offset_of!(est_aggregate_type, struct_size)));
-    out.push_str(&format!("est_aggregate_type.type_name {}\n", offset_of!(est_aggregate_type, type_name)));
-    out.push_str(&format!("est_aggregate_type.user {}\n", offset_of!(est_aggregate_type, user)));
-    out.push_str(&format!("est_aggregate_type.new_state {}\n", offset_of!(est_aggregate_type, new_state)));
-    out.push_str(&format!("est_aggregate_type.apply {}\n", offset_of!(est_aggregate_type, apply)));
-    out.push_str(&format!("est_aggregate_type.free_state {}\n", offset_of!(est_aggregate_type, free_state)));
-    out.push_str(&format!("est_aggregate_type.encode {}\n", offset_of!(est_aggregate_type, encode)));
-    out.push_str(&format!("est_aggregate_type.decode {}\n", offset_of!(est_aggregate_type, decode)));
-    out.push_str(&format!(
-        "est_aggregate_type.snapshot_content_type {}\n",
-        offset_of!(est_aggregate_type, snapshot_content_type)
-    ));
-    out.push_str(&format!("est_aggregate_store_options size {}\n", size_of::<est_aggregate_store_options>()));
-    out.push_str(&format!(
-        "est_aggregate_store_options.struct_size {}\n",
-        offset_of!(est_aggregate_store_options, struct_size)
-    ));
-    out.push_str(&format!(
-        "est_aggregate_store_options.snapshot_every {}\n",
-        offset_of!(est_aggregate_store_options, snapshot_every)
-    ));
-    out.push_str(&format!(
-        "est_aggregate_store_options.snapshot_keep_last {}\n",
-        offset_of!(est_aggregate_store_options, snapshot_keep_last)
-    ));
-    out.push_str(&format!(
-        "est_aggregate_store_options.snapshot_keep_min_version {}\n",
-        offset_of!(est_aggregate_store_options, snapshot_keep_min_version)
-    ));
-    out.push_str(&format!(
-        "est_aggregate_store_options.cache_capacity {}\n",
-        offset_of!(est_aggregate_store_options, cache_capacity)
-    ));
-    out.push_str(&format!("est_aggregate_stats size {}\n", size_of::<est_aggregate_stats>()));
-    out.push_str(&format!("est_aggregate_stats.struct_size {}\n", offset_of!(est_aggregate_stats, struct_size)));
-    out.push_str(&format!("est_aggregate_stats.loads {}\n", offset_of!(est_aggregate_stats, loads)));
-    out.push_str(&format!("est_aggregate_stats.events_applied {}\n", offset_of!(est_aggregate_stats, events_applied)));
-    out.push_str(&format!("est_aggregate_stats.snapshots_used {}\n", offset_of!(est_aggregate_stats, snapshots_used)));
-    out.push_str(&format!(
-        "est_aggregate_stats.snapshots_written {}\n",
-        offset_of!(est_aggregate_stats, snapshots_written)
-    ));
-    out.push_str(&format!("est_aggregate_stats.cache_hits {}\n", offset_of!(est_aggregate_stats, cache_hits)));
-    out.push_str(&format!("est_aggregate_stats.cache_misses {}\n", offset_of!(est_aggregate_stats, cache_misses)));
+#[derive(Debug, Clone, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Num(f64, Option<i128>),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(BTreeMap<String, Json>),
+}
+
+impl Json {
+    fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Obj(m) => m.get(key),
+            _ => None,
+        }
+    }
+    fn obj(&self) -> &BTreeMap<String, Json> {
+        match self {
+            Json::Obj(m) => m,
+            other => panic!("expected a JSON object, found {other:?}"),
+        }
+    }
+    fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(a) => a,
+            other => panic!("expected a JSON array, found {other:?}"),
+        }
+    }
+    fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            other => panic!("expected a JSON string, found {other:?}"),
+        }
+    }
+    fn int(&self) -> i128 {
+        match self {
+            Json::Num(_, Some(i)) => *i,
+            other => panic!("expected a JSON integer, found {other:?}"),
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) {
+        self.ws();
+        assert_eq!(self.s.get(self.i), Some(&c), "JSON: expected '{}' at byte {}", c as char, self.i);
+        self.i += 1;
+    }
+    fn value(&mut self) -> Json {
+        self.ws();
+        match self.s[self.i] {
+            b'{' => {
+                self.i += 1;
+                let mut m = BTreeMap::new();
+                self.ws();
+                if self.s[self.i] == b'}' {
+                    self.i += 1;
+                    return Json::Obj(m);
+                }
+                loop {
+                    self.ws();
+                    let k = self.string();
+                    self.eat(b':');
+                    let v = self.value();
+                    m.insert(k, v);
+                    self.ws();
+                    let c = self.s[self.i];
+                    self.i += 1;
+                    match c {
+                        b',' => continue,
+                        b'}' => return Json::Obj(m),
+                        _ => panic!("JSON: bad object at byte {}", self.i),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut a = Vec::new();
+                self.ws();
+                if self.s[self.i] == b']' {
+                    self.i += 1;
+                    return Json::Arr(a);
+                }
+                loop {
+                    a.push(self.value());
+                    self.ws();
+                    let c = self.s[self.i];
+                    self.i += 1;
+                    match c {
+                        b',' => continue,
+                        b']' => return Json::Arr(a),
+                        _ => panic!("JSON: bad array at byte {}", self.i),
+                    }
+                }
+            }
+            b'"' => Json::Str(self.string()),
+            b't' => self.word("true", Json::Bool(true)),
+            b'f' => self.word("false", Json::Bool(false)),
+            b'n' => self.word("null", Json::Null),
+            _ => {
+                let start = self.i;
+                while self.i < self.s.len() && b"+-0123456789.eE".contains(&self.s[self.i]) {
+                    self.i += 1;
+                }
+                let text = std::str::from_utf8(&self.s[start..self.i]).unwrap();
+                let f: f64 = text.parse().unwrap_or_else(|_| panic!("JSON: bad number {text:?}"));
+                Json::Num(f, text.parse::<i128>().ok())
+            }
+        }
+    }
+    fn word(&mut self, w: &str, v: Json) -> Json {
+        assert!(self.s[self.i..].starts_with(w.as_bytes()), "JSON: bad literal at byte {}", self.i);
+        self.i += w.len();
+        v
+    }
+    fn string(&mut self) -> String {
+        assert_eq!(self.s[self.i], b'"', "JSON: expected a string at byte {}", self.i);
+        self.i += 1;
+        let mut out = Vec::new();
+        loop {
+            let c = self.s[self.i];
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).expect("JSON: strings are UTF-8"),
+                b'\\' => {
+                    let e = self.s[self.i];
+                    self.i += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = std::str::from_utf8(&self.s[self.i..self.i + 4]).unwrap();
+                            self.i += 4;
+                            let ch = char::from_u32(u32::from_str_radix(hex, 16).unwrap()).unwrap_or('?');
+                            let mut b = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+    }
+}
+
+fn abi() -> Json {
+    let path = std::env::var("ESTORIA_ABI_JSON").unwrap_or_default();
+    assert!(
+        !path.is_empty(),
+        "ESTORIA_ABI_JSON is not set: point it at the build's abi/estoria_abi.json \
+         (cmake --build --preset release --target estoria_abi_json; ctest sets it). \
+         Without it the layout check would check nothing."
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("ESTORIA_ABI_JSON={path}: {e}"));
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    p.value()
+}
+
+// ------------------------------------------------------ what sys.rs declares
+
+const SYS_RS: &str = include_str!("../src/sys.rs");
+
+/// The names of the structs sys.rs lays out (opaque handles, `_private`, aside).
+fn declared_structs() -> Vec<String> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = SYS_RS.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("pub struct ") {
+            let name = rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap();
+            let opaque = lines.get(i + 1).is_some_and(|l| l.trim().starts_with("_private"));
+            if !opaque {
+                out.push(name.to_owned());
+            }
+        }
+    }
     out
 }
 
-#[test]
-fn sys_structs_match_the_c_header() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let include = root.join("../../capi/include");
-    let dir = std::env::temp_dir().join(format!("estoria-rust-layout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("layout.c");
-    let exe = dir.join("layout");
-    std::fs::write(&src, C_SOURCE).unwrap();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(&cc).arg("-std=c99").arg("-I").arg(&include).arg(&src).arg("-o").arg(&exe).status();
-    match built {
-        Err(e) => {
-            eprintln!("no C compiler ({cc}: {e}): layout not checked");
-            let _ = std::fs::remove_dir_all(&dir);
-            return;
+fn declared_constants() -> Vec<String> {
+    SYS_RS
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub const "))
+        .map(|r| r.split(':').next().unwrap().trim().to_owned())
+        .collect()
+}
+
+/// (name, parameter count, returns a value) of every `pub fn` in an extern block.
+fn declared_functions() -> Vec<(String, usize, bool)> {
+    let mut out = Vec::new();
+    // Only the extern "C" blocks: walk them by their opening line.
+    let blocks: Vec<&str> = SYS_RS.split("extern \"C\" {").skip(1).collect();
+    assert!(!blocks.is_empty(), "found no extern \"C\" block in src/sys.rs");
+    for block in blocks {
+        // The block ends at the first line that is exactly "}".
+        let body = block.split("\n}\n").next().unwrap();
+        let mut s = body;
+        while let Some(at) = s.find("pub fn ") {
+            s = &s[at + "pub fn ".len()..];
+            let open = s.find('(').unwrap();
+            let name = s[..open].trim().to_owned();
+            // The parameter list, up to the matching ')'.
+            let bytes = s.as_bytes();
+            let (mut depth, mut j) = (0i32, open);
+            let mut params = 0usize;
+            let mut segment_has_text = false;
+            loop {
+                let c = bytes[j];
+                match c {
+                    b'(' | b'<' | b'[' => {
+                        depth += 1;
+                        if depth == 1 {
+                            j += 1;
+                            continue;
+                        }
+                    }
+                    b'>' if j > 0 && bytes[j - 1] == b'-' => {}
+                    b')' | b'>' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b',' if depth == 1 => {
+                        if segment_has_text {
+                            params += 1;
+                        }
+                        segment_has_text = false;
+                        j += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth >= 1 && !c.is_ascii_whitespace() {
+                    segment_has_text = true;
+                }
+                j += 1;
+            }
+            if segment_has_text {
+                params += 1;
+            }
+            let tail = &s[j + 1..];
+            let end = tail.find(';').unwrap();
+            let returns = tail[..end].contains("->");
+            out.push((name, params, returns));
+            s = &tail[end..];
         }
-        Ok(s) => assert!(s.success(), "{cc} failed on the layout program"),
     }
-    let out = Command::new(&exe).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success());
-    let c = String::from_utf8(out.stdout).unwrap();
-    let rust = rust_layout();
-    for (cl, rl) in c.lines().zip(rust.lines()) {
-        assert_eq!(cl, rl, "C (left) and sys.rs (right) disagree");
-    }
-    assert_eq!(c.lines().count(), rust.lines().count());
+    out
 }
 
-fn header() -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(root.join("../../capi/include/estoria/estoria.h")).unwrap()
+// ---------------------------------------------------- what Rust makes of it
+
+struct Layout {
+    name: &'static str,
+    size: usize,
+    align: usize,
+    fields: Vec<(String, usize, usize)>, // C name, offset, size
 }
 
-fn sys_source() -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(root.join("src/sys.rs")).unwrap()
+fn field_size<T, F>(_: fn(&T) -> &F) -> usize {
+    size_of::<F>()
 }
+
+macro_rules! layout {
+    ($t:ident { $($f:ident),* $(,)? }) => {
+        Layout {
+            name: stringify!($t),
+            size: size_of::<$t>(),
+            align: align_of::<$t>(),
+            fields: vec![$((
+                stringify!($f).trim_end_matches('_').to_owned(),
+                offset_of!($t, $f),
+                field_size::<$t, _>(|s: &$t| &s.$f),
+            )),*],
+        }
+    };
+}
+
+fn rust_layouts() -> Vec<Layout> {
+    vec![
+        layout!(est_uuid { bytes }),
+        layout!(est_store_options { struct_size, sync_mode, sync_interval_ms, read_only }),
+        layout!(est_append_options { struct_size, expect, expected_version, flags, first_version }),
+        layout!(est_append_result {
+            struct_size,
+            first_version,
+            last_version,
+            first_position,
+            last_position,
+            actual_version,
+            flags
+        }),
+        layout!(est_read_options { struct_size, direction, after_version, count }),
+        layout!(est_read_all_options { struct_size, after_position, count }),
+        layout!(est_metadata_pair { key, value }),
+        layout!(est_event {
+            struct_size,
+            type_,
+            id,
+            stream_type,
+            stream_uuid,
+            stream_version,
+            global_position,
+            timestamp_ns,
+            data,
+            data_len,
+            content_type,
+            metadata_count,
+            fb,
+            fb_len,
+            metadata
+        }),
+        layout!(est_snapshot_write_options { struct_size, timestamp_ns }),
+        layout!(est_stats { struct_size, events, streams, bytes, segments, first_position, last_position, snapshots }),
+        layout!(est_verify_report { struct_size, segments, records, events, bytes }),
+        layout!(est_compact_report {
+            struct_size,
+            segments_before,
+            segments_after,
+            bytes_before,
+            bytes_after,
+            events_kept,
+            events_dropped
+        }),
+        layout!(est_stream_info { struct_size, version, events, id }),
+        layout!(est_aggregate_type {
+            struct_size,
+            type_name,
+            user,
+            new_state,
+            apply,
+            free_state,
+            encode,
+            decode,
+            snapshot_content_type
+        }),
+        layout!(est_aggregate_store_options {
+            struct_size,
+            snapshot_every,
+            snapshot_keep_last,
+            snapshot_keep_min_version,
+            cache_capacity
+        }),
+        layout!(est_aggregate_stats {
+            struct_size,
+            loads,
+            events_applied,
+            snapshots_used,
+            snapshots_written,
+            cache_hits,
+            cache_misses
+        }),
+        layout!(est_subscribe_options { struct_size, after_position, stream_prefix, event_types, event_types_len }),
+    ]
+}
+
+macro_rules! constants {
+    ($($c:ident),* $(,)?) => { vec![$((stringify!($c), $c as i128)),*] };
+}
+
+fn rust_constants() -> Vec<(&'static str, i128)> {
+    constants![
+        EST_ABI_VERSION_MAJOR,
+        EST_ABI_VERSION_MINOR,
+        EST_ABI_VERSION,
+        EST_OK,
+        EST_END,
+        EST_ERR_INVALID_ARGUMENT,
+        EST_ERR_NOT_FOUND,
+        EST_ERR_VERSION_MISMATCH,
+        EST_ERR_CLOSED,
+        EST_ERR_IO,
+        EST_ERR_CORRUPTION,
+        EST_ERR_BUSY,
+        EST_ERR_UNSUPPORTED,
+        EST_ERR_NO_MEMORY,
+        EST_ERR_INTERNAL,
+        EST_ERR_APPLIED_PARTIALLY,
+        EST_ID_MAX_LEN,
+        EST_TYPE_MAX_LEN,
+        EST_SYNC_ALWAYS,
+        EST_SYNC_INTERVAL,
+        EST_SYNC_NONE,
+        EST_EXPECT_ANY,
+        EST_EXPECT_VERSION,
+        EST_EXPECT_NO_STREAM,
+        EST_EXPECT_STREAM_EXISTS,
+        EST_APPEND_RESTORE,
+        EST_APPEND_DUPLICATE,
+        EST_FORWARD,
+        EST_REVERSE,
+        EST_LOG_ERROR,
+        EST_LOG_WARNING,
+        EST_LOG_INFO,
+        EST_HOOK_BEFORE_LOAD,
+        EST_HOOK_AFTER_LOAD,
+        EST_HOOK_BEFORE_SAVE,
+        EST_HOOK_AFTER_SAVE,
+        EST_POSITION_END,
+        EST_TXN_MAX_APPENDS,
+        EST_TXN_MAX_EVENTS,
+    ]
+}
+
+// --------------------------------------------------------------------- tests
 
 #[test]
-fn sys_declares_every_function_of_the_header() {
-    let h = header();
-    let sys = sys_source();
-    let mut names = Vec::new();
-    for line in h.lines().filter(|l| l.starts_with("EST_API ")) {
-        let before_paren = line.split('(').next().unwrap();
-        let name = before_paren.split(|c: char| !(c.is_alphanumeric() || c == '_')).rfind(|w| !w.is_empty());
-        names.push(name.unwrap().to_string());
+fn every_struct_matches_the_headers_layout() {
+    let abi = abi();
+    let structs = abi.get("structs").expect("the JSON has no \"structs\"").obj();
+    let layouts = rust_layouts();
+    let checked: Vec<&str> = layouts.iter().map(|l| l.name).collect();
+    for name in declared_structs() {
+        assert!(checked.contains(&name.as_str()), "src/sys.rs lays out {name}, which this test does not check");
     }
-    assert!(names.len() > 60, "found only {} EST_API functions", names.len());
-    for n in &names {
-        assert!(sys.contains(&format!("pub fn {n}(")), "sys.rs lacks {n}");
-    }
-}
-
-#[test]
-fn sys_constants_equal_the_header_macros() {
-    let h = header();
-    let sys = sys_source();
-    let mut checked = 0;
-    for line in h.lines() {
-        let mut w = line.split_whitespace();
-        if w.next() != Some("#define") {
+    let mut problems = Vec::new();
+    for l in &layouts {
+        let Some(c) = structs.get(l.name) else {
+            problems.push(format!("{}: not in the header", l.name));
+            continue;
+        };
+        if c.get("size").unwrap().int() as usize != l.size {
+            problems.push(format!("{}: size {} in Rust, {} in C", l.name, l.size, c.get("size").unwrap().int()));
+        }
+        if c.get("align").unwrap().int() as usize != l.align {
+            problems.push(format!("{}: align {} in Rust, {} in C", l.name, l.align, c.get("align").unwrap().int()));
+        }
+        let cf = c.get("fields").unwrap().arr();
+        let c_names: Vec<&str> = cf.iter().map(|f| f.get("name").unwrap().str()).collect();
+        let r_names: Vec<&str> = l.fields.iter().map(|f| f.0.as_str()).collect();
+        if c_names != r_names {
+            problems.push(format!("{}: fields {:?} in Rust, {:?} in C", l.name, r_names, c_names));
             continue;
         }
-        let (Some(name), Some(value)) = (w.next(), w.next()) else { continue };
-        let value = value.trim_start_matches('(').trim_end_matches(')').trim_end_matches('u');
-        let Ok(v) = value.parse::<i64>() else { continue };
-        let decl = sys
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("pub const {name}:")))
-            .unwrap_or_else(|| panic!("sys.rs lacks {name}"));
-        let rust_value = decl.split('=').nth(1).unwrap().trim().trim_end_matches(';');
-        assert_eq!(rust_value.parse::<i64>().ok(), Some(v), "{name}: header {v}, sys.rs {rust_value}");
-        checked += 1;
+        for (f, (fname, off, size)) in cf.iter().zip(&l.fields) {
+            let (co, cs) = (f.get("offset").unwrap().int() as usize, f.get("size").unwrap().int() as usize);
+            if (co, cs) != (*off, *size) {
+                problems
+                    .push(format!("{}.{fname}: offset {off} size {size} in Rust, offset {co} size {cs} in C", l.name));
+            }
+        }
     }
-    assert!(checked > 30, "checked only {checked} macros");
+    assert!(problems.is_empty(), "layouts differ from the header:\n{}", problems.join("\n"));
+    println!("{} structs match the header's layout", layouts.len());
+}
+
+#[test]
+fn every_constant_has_the_headers_value() {
+    let abi = abi();
+    let constants = abi.get("constants").expect("the JSON has no \"constants\"").obj();
+    let mine = rust_constants();
+    for name in declared_constants() {
+        assert!(mine.iter().any(|(n, _)| *n == name), "src/sys.rs defines {name}, which this test does not check");
+    }
+    let mut problems = Vec::new();
+    for (name, value) in &mine {
+        match constants.get(*name) {
+            None => problems.push(format!("{name}: not in the header")),
+            Some(c) => {
+                let v = c.get("value").unwrap().int();
+                if v != *value {
+                    problems.push(format!("{name}: {value} in Rust, {v} in C"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "constants differ from the header:\n{}", problems.join("\n"));
+    println!("{} constants match the header", mine.len());
+}
+
+#[test]
+fn every_bound_function_exists_with_its_arity() {
+    let abi = abi();
+    let functions = abi.get("functions").expect("the JSON has no \"functions\"").obj();
+    let mine = declared_functions();
+    assert!(mine.len() > 50, "parsed only {} functions from src/sys.rs", mine.len());
+    let mut problems = Vec::new();
+    for (name, params, returns) in &mine {
+        let Some(f) = functions.get(name) else {
+            problems.push(format!("{name}: not in the header"));
+            continue;
+        };
+        let cp = f.get("params").unwrap().arr().len();
+        if cp != *params {
+            problems.push(format!("{name}: {params} parameters in Rust, {cp} in C"));
+        }
+        let c_returns = f.get("returns").unwrap().str() != "void";
+        if c_returns != *returns {
+            problems.push(format!("{name}: returns {} in Rust, {} in C", returns, f.get("returns").unwrap().str()));
+        }
+    }
+    assert!(problems.is_empty(), "bindings differ from the header:\n{}", problems.join("\n"));
+    println!("{} functions bound as the header declares them", mine.len());
+}
+
+#[test]
+fn the_json_reader_reads_what_the_dump_writes() {
+    let mut p = Parser { s: br#"{"a": [1, -2, {"b": "x\"y\u0041"}], "c": true, "d": null}"#, i: 0 };
+    let v = p.value();
+    assert_eq!(v.get("a").unwrap().arr()[1].int(), -2);
+    assert_eq!(v.get("a").unwrap().arr()[2].get("b").unwrap().str(), "x\"yA");
+    assert_eq!(v.get("c"), Some(&Json::Bool(true)));
+    assert_eq!(v.get("d"), Some(&Json::Null));
 }

@@ -30,9 +30,12 @@ from .errors import (
 )
 from .logs import log_to_logging, set_log_handler
 from .store import EventIterator, Store, new_id, parse_id, uuid7
+from .subscription import POSITION_END, Subscription
+from .txn import Transaction
 from .types import (
     ANY,
     NO_STREAM,
+    STREAM_EXISTS,
     AggregateStats,
     AppendResult,
     Event,
@@ -59,6 +62,10 @@ __all__ = [
     "ABI_MAJOR",
     "ANY",
     "NO_STREAM",
+    "POSITION_END",
+    "STREAM_EXISTS",
+    "Subscription",
+    "Transaction",
     "Aggregate",
     "AggregateStats",
     "AggregateStore",

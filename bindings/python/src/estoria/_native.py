@@ -31,7 +31,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import List, Optional, Type, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 ABI_MAJOR = 1  # EST_ABI_VERSION_MAJOR these declarations follow
 
@@ -53,7 +53,9 @@ EST_ERR_APPLIED_PARTIALLY = -11
 EST_EXPECT_ANY = 0
 EST_EXPECT_VERSION = 1
 EST_EXPECT_NO_STREAM = 2
+EST_EXPECT_STREAM_EXISTS = 3
 EST_APPEND_RESTORE = 1
+EST_APPEND_DUPLICATE = 1
 
 EST_FORWARD = 0
 EST_REVERSE = 1
@@ -95,6 +97,7 @@ class est_append_result(Structure):
         ("first_position", c_int64),
         ("last_position", c_int64),
         ("actual_version", c_int64),
+        ("flags", c_uint32),
     ]
 
 
@@ -115,6 +118,10 @@ class est_read_all_options(Structure):
     ]
 
 
+class est_metadata_pair(Structure):
+    _fields_ = [("key", c_char_p), ("value", c_char_p)]
+
+
 class est_event(Structure):
     # data and fb are c_void_p (not c_char_p) so that ctypes never reads them
     # as NUL-terminated strings; string_at copies them with their length.
@@ -133,6 +140,9 @@ class est_event(Structure):
         ("metadata_count", c_size_t),
         ("fb", c_void_p),
         ("fb_len", c_size_t),
+        # ABI 1.1: the metadata_count pairs (NULL when none). c_void_p: read
+        # in one copy by _util.copy_event.
+        ("metadata", c_void_p),
     ]
 
 
@@ -224,6 +234,24 @@ class est_aggregate_stats(Structure):
     ]
 
 
+# The header's experimental section (EST_EXPERIMENTAL): subscriptions and
+# transactions.
+
+EST_POSITION_END = -1
+EST_TXN_MAX_APPENDS = 10000
+EST_TXN_MAX_EVENTS = 100000
+
+
+class est_subscribe_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("after_position", c_int64),
+        ("stream_prefix", c_char_p),
+        ("event_types", POINTER(c_char_p)),
+        ("event_types_len", c_size_t),
+    ]
+
+
 _S = TypeVar("_S", bound=Structure)
 
 
@@ -310,17 +338,22 @@ def load_library() -> ctypes.CDLL:
                     "libestoria not found: set ESTORIA_LIB_DIR, or make `pkg-config estoria` find it, "
                     "or put it on the loader's path (" + "; ".join(errors) + ")"
                 )
-    lib.est_abi_version.argtypes = []
-    lib.est_abi_version.restype = c_uint32
+    _fn(lib, "est_abi_version", c_uint32)
     check_abi(int(lib.est_abi_version()))
     _declare(lib)
     return lib
+
+
+# Every function declared here: name -> (restype, argtypes), for the layout
+# test (tests/test_abi_layout.py) to hold against the header.
+DECLARED: Dict[str, Tuple[Any, List[Any]]] = {}
 
 
 def _fn(lib: ctypes.CDLL, name: str, restype, *argtypes) -> None:  # type: ignore[no-untyped-def]
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)
+    DECLARED[name] = (restype, list(argtypes))
 
 
 def _declare(lib: ctypes.CDLL) -> None:
@@ -379,6 +412,18 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_aggregate_id", c_char_p, vp)
     _fn(lib, "est_aggregate_pending", c_size_t, vp)
     _fn(lib, "est_aggregate_free", None, vp)
+    # Experimental.
+    _fn(lib, "est_subscribe", est_status, vp, P(est_subscribe_options), P(vp))
+    _fn(lib, "est_subscription_poll", est_status, vp, P(est_event), c_size_t, P(c_size_t), c_int64)
+    _fn(lib, "est_subscription_position", c_int64, vp)
+    _fn(lib, "est_subscription_fd", est_status, vp, P(ctypes.c_int))
+    _fn(lib, "est_subscription_wake", est_status, vp)
+    _fn(lib, "est_subscription_close", None, vp)
+    _fn(lib, "est_txn_new", est_status, vp, P(vp))
+    _fn(lib, "est_txn_append", est_status, vp, c_char_p, vp, P(est_append_options))
+    _fn(lib, "est_txn_commit", est_status, vp, P(est_append_result), c_size_t)
+    _fn(lib, "est_txn_size", c_size_t, vp)
+    _fn(lib, "est_txn_free", None, vp)
 
 
 lib = load_library()

@@ -11,7 +11,7 @@ import ctypes
 import struct
 import threading
 import uuid as uuid_mod
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 from . import _native as n
 from .errors import Closed, InvalidArgument
@@ -21,8 +21,8 @@ BytesLike = Union[bytes, bytearray, memoryview]
 
 # est_event read in one unpack: struct_size, type, id, stream_type,
 # stream_uuid, stream_version, global_position, timestamp_ns, data,
-# data_len, content_type, metadata_count, fb, fb_len.
-_EVENT = struct.Struct("@IP16sP16sqqqPNPNPN")
+# data_len, content_type, metadata_count, fb, fb_len, metadata.
+_EVENT = struct.Struct("@IP16sP16sqqqPNPNPNP")
 if _EVENT.size != ctypes.sizeof(n.est_event):  # pragma: no cover - a platform with another layout
     raise ImportError("est_event layout differs from the one this package expects")
 EVENT_SIZE = _EVENT.size
@@ -83,6 +83,33 @@ def _cstring(blob: bytes, base: int, ptr: int) -> bytes:
     return _string_at(ptr)
 
 
+_PAIR_SIZE = ctypes.sizeof(n.est_metadata_pair)
+_pointer_structs: Dict[int, Any] = {}
+
+
+def _unpack_pointers(count: int) -> Any:
+    """struct.unpack for `count` est_metadata_pair (2 pointers each)."""
+    f = _pointer_structs.get(count)
+    if f is None:
+        f = _pointer_structs[count] = struct.Struct(f"@{2 * count}P").unpack
+    return f
+
+
+def _metadata_by_call(address: int, count: int, metadata: Dict[str, str]) -> None:
+    """A library older than ABI 1.1 leaves est_event.metadata NULL: one call per pair."""
+    key = ctypes.c_char_p()
+    value = ctypes.c_char_p()
+    for i in range(count):
+        s = n.lib.est_event_metadata(address, i, ctypes.byref(key), ctypes.byref(value))
+        if s != n.EST_OK:  # pragma: no cover - the library filled metadata_count
+            from .errors import error_for
+
+            raise error_for(s)
+        metadata[(key.value or b"").decode("utf-8", "surrogateescape")] = (value.value or b"").decode(
+            "utf-8", "surrogateescape"
+        )
+
+
 def copy_event(raw: bytes, offset: int, address: int, type_cache: Dict[bytes, str]) -> RecordedEvent:
     """Copies the est_event view at `address` (its bytes are raw[offset:]) into Python objects.
 
@@ -92,9 +119,23 @@ def copy_event(raw: bytes, offset: int, address: int, type_cache: Dict[bytes, st
     (in this library, all of them) are sliced from that copy; a field
     outside it is read on its own.
     """
-    (_, type_p, id_b, stype_p, suuid_b, version, position, ts, data_p, data_len, ct_p, meta_count, fb_p, fb_len) = (
-        _unpack_event(raw, offset)
-    )
+    (
+        _,
+        type_p,
+        id_b,
+        stype_p,
+        suuid_b,
+        version,
+        position,
+        ts,
+        data_p,
+        data_len,
+        ct_p,
+        meta_count,
+        fb_p,
+        fb_len,
+        meta_p,
+    ) = _unpack_event(raw, offset)
     blob = _string_at(fb_p, fb_len) if fb_p and fb_len else b""
     # The type and stream type, inlined: the common path of _cstring.
     off = type_p - fb_p
@@ -120,17 +161,15 @@ def copy_event(raw: bytes, offset: int, address: int, type_cache: Dict[bytes, st
         data = b""
     metadata: Dict[str, str] = {}
     if meta_count:
-        key = ctypes.c_char_p()
-        value = ctypes.c_char_p()
-        for i in range(meta_count):
-            s = n.lib.est_event_metadata(address, i, ctypes.byref(key), ctypes.byref(value))
-            if s != n.EST_OK:  # pragma: no cover - the library filled metadata_count
-                from .errors import error_for
-
-                raise error_for(s)
-            metadata[(key.value or b"").decode("utf-8", "surrogateescape")] = (value.value or b"").decode(
-                "utf-8", "surrogateescape"
-            )
+        if meta_p:
+            # ABI 1.1: the pairs as one array of (key, value) pointers, copied
+            # in one call; the strings are sliced from the event's bytes.
+            pointers = _unpack_pointers(meta_count)(_string_at(meta_p, meta_count * _PAIR_SIZE))
+            for i in range(0, 2 * meta_count, 2):
+                key = _cstring(blob, fb_p, pointers[i]).decode("utf-8", "surrogateescape")
+                metadata[key] = _cstring(blob, fb_p, pointers[i + 1]).decode("utf-8", "surrogateescape")
+        else:
+            _metadata_by_call(address, meta_count, metadata)
     return RecordedEvent(
         type_name, id_b, stream_type, suuid_b, version, position, ts, data, content_type, metadata
     )
@@ -185,8 +224,13 @@ class HandleGuard:
             if self._active == 0:
                 self._cond.notify_all()
 
-    def take_for_close(self) -> Optional[int]:
-        """Marks the handle closed and returns it once no call uses it (None if already closed)."""
+    def take_for_close(self, interrupt: Optional[Callable[[int], None]] = None) -> Optional[int]:
+        """Marks the handle closed and returns it once no call uses it (None if already closed).
+
+        interrupt(ptr), when given, runs after the mark and before the wait,
+        while the handle is still valid: it ends calls that could wait long
+        (a subscription's poll).
+        """
         with self._cond:
             ptr = self._ptr
             if ptr is None:
@@ -194,6 +238,8 @@ class HandleGuard:
             if getattr(self._mine, "depth", 0):
                 raise InvalidArgument(f"the {self._what} cannot be closed from inside a call on it (a callback)")
             self._ptr = None
+            if interrupt is not None and self._active:
+                interrupt(ptr)
             while self._active:
                 self._cond.wait()
             return ptr

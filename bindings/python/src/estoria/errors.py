@@ -43,10 +43,22 @@ class VersionMismatch(EstoriaError):
 
     status = n.EST_ERR_VERSION_MISMATCH
 
-    def __init__(self, message: str, status: Optional[int] = None, *, expected: int = 0, actual: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: Optional[int] = None,
+        *,
+        expected: int = 0,
+        actual: int = 0,
+        stream_id: Optional[str] = None,
+        index: Optional[int] = None,
+    ) -> None:
         super().__init__(message, status)
         self.expected = expected
         self.actual = actual
+        # From a transaction's commit: the failing append's stream and index.
+        self.stream_id = stream_id
+        self.index = index
 
 
 class Closed(EstoriaError):

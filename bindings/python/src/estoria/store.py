@@ -21,9 +21,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from . import _native as n
 from ._util import EVENT_SIZE, PRIVATE, HandleGuard, check_private, cbytes, cint, copy_event, cstr, to_uuid
 from .errors import Closed, EstoriaError, InvalidArgument, VersionMismatch, check, error_for
+from .subscription import Subscription, open_subscription
+from .txn import Transaction
 from .types import (
     ANY,
     NO_STREAM,
+    STREAM_EXISTS,
     AppendResult,
     Event,
     Expect,
@@ -182,6 +185,8 @@ def _expectation(expected: Expectation) -> Tuple[int, int]:
         return n.EST_EXPECT_ANY, 0
     if expected is NO_STREAM:
         return n.EST_EXPECT_NO_STREAM, 0
+    if expected is STREAM_EXISTS:
+        return n.EST_EXPECT_STREAM_EXISTS, 0
     if isinstance(expected, Expect):  # pragma: no cover - every member is handled above
         raise InvalidArgument(f"unknown expectation {expected!r}")
     version = cint(expected, "expected")
@@ -190,8 +195,24 @@ def _expectation(expected: Expectation) -> Tuple[int, int]:
     return n.EST_EXPECT_VERSION, version
 
 
+def prepare_events(events: Union[EventLike, Iterable[EventLike]]) -> Iterable[EventLike]:
+    """One event alone as a list; TypeError for what is not an iterable of events."""
+    if isinstance(events, (Event, tuple)):
+        return [events]
+    if not isinstance(events, Iterable) or isinstance(events, (str, bytes)):
+        raise TypeError("events must be an iterable of estoria.Event or tuples")
+    return events
+
+
 def _result(r: n.est_append_result) -> AppendResult:
-    return AppendResult(r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version)
+    return AppendResult(
+        r.first_version,
+        r.last_version,
+        r.first_position,
+        r.last_position,
+        r.actual_version,
+        bool(r.flags & n.EST_APPEND_DUPLICATE),
+    )
 
 
 class Store:
@@ -278,16 +299,16 @@ class Store:
 
         events: estoria.Event objects or tuples (type, data[, content_type[,
         metadata]]); one event alone is accepted too. expected: ANY,
-        NO_STREAM or the version the stream must be at (VersionMismatch
-        otherwise, carrying .expected and .actual). restore keeps each
-        event's id and timestamp_ns (an import) and starts a new stream at
-        first_version.
+        NO_STREAM, STREAM_EXISTS or the version the stream must be at
+        (VersionMismatch otherwise, carrying .expected and .actual). An
+        Event's id is kept: when every event carries one, a retry of an
+        append already written writes nothing and returns the original
+        result with duplicate=True (some but not all of them there is a
+        VersionMismatch). restore also keeps each event's timestamp_ns (an
+        import) and starts a new stream at first_version.
         """
         sid = cstr(stream_id, "stream_id")
-        if isinstance(events, (Event, tuple)):
-            events = [events]
-        if not isinstance(events, Iterable) or isinstance(events, (str, bytes)):
-            raise TypeError("events must be an iterable of estoria.Event or tuples")
+        events = prepare_events(events)
         expect, version = _expectation(expected)
         options = n.sized(n.est_append_options)
         options.expect = expect
@@ -346,10 +367,10 @@ class Store:
                     raise TypeError("metadata must be a mapping of str to str")
                 for key, value in metadata.items():
                     check(lib.est_batch_add_metadata(batch, cstr(key, "metadata key"), cstr(value, "metadata value")))
+            if event_id is not None:
+                u = to_uuid(event_id, "id")
+                check(lib.est_batch_set_id(batch, ctypes.byref(u)))
             if restore:
-                if event_id is not None:
-                    u = to_uuid(event_id, "id")
-                    check(lib.est_batch_set_id(batch, ctypes.byref(u)))
                 if timestamp_ns is not None:
                     check(lib.est_batch_set_timestamp(batch, cint(timestamp_ns, "timestamp_ns")))
 
@@ -396,6 +417,31 @@ class Store:
         check(self._call(lib.est_read_all, ctypes.byref(options), ctypes.byref(out)))
         assert out.value is not None
         return EventIterator(self, out.value, size, PRIVATE)
+
+    # -- live subscriptions and transactions (the ABI's experimental part)
+
+    def subscribe(
+        self,
+        after_position: int = 0,
+        *,
+        stream_prefix: Optional[str] = None,
+        event_types: Optional[Iterable[str]] = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> Subscription:
+        """A live subscription: the events after `after_position` in global
+        order (0: from the first; POSITION_END: only later commits), then
+        every later commit, each once and in order. stream_prefix keeps the
+        streams whose ID ("type_uuid") starts with it; event_types keeps
+        those types (exact names). See estoria.Subscription."""
+        return open_subscription(self, after_position, stream_prefix, event_types, batch_size, PRIVATE)
+
+    def transaction(self) -> Transaction:
+        """An empty transaction: appends to several streams, all or nothing
+        (see estoria.Transaction)."""
+        out = ctypes.c_void_p()
+        check(self._call(lib.est_txn_new, ctypes.byref(out)))
+        assert out.value is not None
+        return Transaction(out.value, PRIVATE)
 
     @staticmethod
     def _batch_size(batch_size: int, count: int) -> int:

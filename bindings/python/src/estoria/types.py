@@ -26,15 +26,23 @@ class Expect(enum.Enum):
 
     ANY = "any"  # no check
     NO_STREAM = "no_stream"  # the stream's version must be 0
+    STREAM_EXISTS = "stream_exists"  # the stream must exist (written, not wholly deleted)
 
 
 ANY = Expect.ANY
 NO_STREAM = Expect.NO_STREAM
+STREAM_EXISTS = Expect.STREAM_EXISTS
 
 
 @dataclass(frozen=True)
 class Event:
-    """An event to append. `id` and `timestamp_ns` are kept only by a restore append."""
+    """An event to append.
+
+    `id` is kept by every append: a batch whose events all carry IDs is
+    idempotent (appending it again writes nothing and returns the original
+    result with `duplicate` set). `timestamp_ns` is kept only by a restore
+    append.
+    """
 
     type: str
     data: bytes = b""
@@ -125,6 +133,9 @@ class AppendResult:
     first_position: int  # 0 where the backend has no global order
     last_position: int
     actual_version: int  # the stream's version after the call
+    # The events were already there (a retry of a batch whose events all
+    # carry IDs): nothing was written; this is the original append's result.
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
