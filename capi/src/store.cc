@@ -129,6 +129,9 @@ EST_API void est_store_close(est_store* store) {
     }
     handle->life->closed.store(true, std::memory_order_release);
     handle->core->Close();
+    // Subscriptions waiting on this store read again and see the close
+    // (also for backends whose Close does not notify).
+    handle->core->commit_notifier().Notify();
   });
 }
 

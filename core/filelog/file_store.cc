@@ -86,6 +86,7 @@ absl::Status FileStore::Commit(PendingOp* op) {
         done->done = true;
       }
       PublishFrontierLocked();
+      commit_notifier().Notify();  // the group is visible to ReadAll
     } else {
       PoisonLocked(status);
       for (PendingOp* failed : group) {
@@ -534,6 +535,13 @@ absl::StatusOr<StoreStats> FileStore::Stats() {
   stats.last_position = read_only() ? log_last_position_ : next_position_ - 1;
   stats.snapshots = snapshot_count_;
   return stats;
+}
+
+absl::StatusOr<int64_t> FileStore::LastVisiblePosition() {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(ReadableLocked());
+  // Published only: a group being written holds higher positions already.
+  return log_last_position_;
 }
 
 }  // namespace estoria::core::filelog

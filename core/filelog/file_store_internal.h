@@ -114,6 +114,7 @@ class FileStore final : public EventStore {
   void Close() override;
   absl::Status Sync() override;
   absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<int64_t> LastVisiblePosition() override;
   absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) override;
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
   // file_store_compact.cc

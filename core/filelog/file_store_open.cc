@@ -393,6 +393,7 @@ void FileStore::Close() {
     ReleaseWriterLocked();
   }
   if (lock_ != nullptr) env_->UnlockFile(std::move(lock_)).IgnoreError();
+  commit_notifier().Notify();  // waiting followers read again and see the close
 }
 
 }  // namespace estoria::core::filelog

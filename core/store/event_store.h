@@ -191,6 +191,16 @@ class EventStore : public StreamReader,
     if (report != nullptr) *report = CompactReport{};
     return absl::OkStatus();
   }
+  // The highest position ReadAll could return now (0 when nothing was ever
+  // visible): where a follower that starts "from the end" starts, so that an
+  // append still in flight (a position handed out, not yet visible) is not
+  // skipped. The default reads Stats().last_position, exact for stores whose
+  // positions become visible as they are handed out.
+  virtual absl::StatusOr<int64_t> LastVisiblePosition() {
+    absl::StatusOr<StoreStats> stats = Stats();
+    if (!stats.ok()) return stats.status();
+    return stats->last_position;
+  }
   // Where followers (subscriptions, projections) register. Every backend
   // calls Notify() on it after each commit becomes visible to ReadAll, or
   // installs watch hooks that do (commit_notifier.h).

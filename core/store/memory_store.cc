@@ -134,6 +134,7 @@ void MemoryStore::Close() {
   s.global = EntryListOf();
   s.global_removed = PendingRemovals<int64_t>();
   s.snapshots.clear();
+  commit_notifier().Notify();  // waiting followers read again and see the close
 }
 
 absl::Status MemoryStore::Sync() {
@@ -193,6 +194,7 @@ absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const Writabl
   if (written != nullptr) {
     *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
   }
+  commit_notifier().Notify();  // visible to ReadAll from here
   return result;
 }
 

@@ -683,6 +683,74 @@ EST_API est_status est_aggregate_store_stats(est_aggregate_store *astore, est_ag
  *          *len + 1 (nothing written then; buf may be NULL only then). */
 EST_API est_status est_uri_redact(const char *text, char *buf, size_t buf_len, size_t *len);
 
+/* ---------------------------------------------------------------------
+ * Live subscriptions: catch up from a position, then follow commits.
+ *
+ * A subscription delivers exactly what est_read_all(after_position) would
+ * return, in order, then every later commit: no gap and no duplicate across
+ * the switch from catching up to following, only the stable prefix, nothing
+ * deleted before its delivery. It reads from the store's log, so a slow
+ * subscriber never slows a writer nor holds memory that grows with its lag.
+ * Commits made in this process wake it at once; a read-only file store
+ * (mode=ro) in another process is woken when the writer publishes.
+ *
+ * Thread safety: one thread at a time per subscription, except
+ * est_subscription_wake (any thread). Closing the store makes every call
+ * EST_ERR_CLOSED (a waiting poll returns it promptly); the subscription must
+ * still be closed, in any order with the store.
+ * ------------------------------------------------------------------- */
+
+typedef struct est_subscription est_subscription;
+
+/** As after_position: only what commits after the subscription is made. */
+#define EST_POSITION_END (-1)
+
+typedef struct est_subscribe_options {
+  uint32_t struct_size;
+  int64_t after_position;         /* 0 = from the first event; EST_POSITION_END */
+  const char *stream_prefix;      /* NULL or "" = every stream; else a prefix of the
+                                     stream ID's text form "type_uuid" */
+  const char *const *event_types; /* NULL = every type; else exact names */
+  size_t event_types_len;         /* entries of event_types (0 with NULL) */
+} est_subscribe_options;
+
+#define EST_SUBSCRIBE_OPTIONS_INIT {sizeof(est_subscribe_options), 0, NULL, NULL, 0}
+EST_API void est_subscribe_options_init(est_subscribe_options *options);
+
+/** Subscribes to `store` (the filters are copied: nothing is kept).
+ *  @param options NULL ok: every event from the first.
+ *  @return EST_OK; EST_ERR_INVALID_ARGUMENT (a position below
+ *          EST_POSITION_END, an invalid type name, event_types NULL with a
+ *          length or holding NULL); EST_ERR_CLOSED, EST_ERR_IO, ... */
+EST_API est_status est_subscribe(est_store *store, const est_subscribe_options *options,
+                                 est_subscription **out);
+
+/** Fills up to `capacity` views of the next events (valid until the next
+ *  poll or close of this subscription, like an iterator's) and sets *count.
+ *  Waits up to `timeout_us` for the first: 0 = never wait (a host's frame),
+ *  < 0 = until events, a wake or the store's close.
+ *  events[0].struct_size gives the array's stride (as est_iter_next_batch).
+ *  @return EST_OK, with *count == 0 on timeout or wake; EST_ERR_CLOSED once
+ *          the store is closed; EST_ERR_INVALID_ARGUMENT. */
+EST_API est_status est_subscription_poll(est_subscription *sub, est_event *events, size_t capacity,
+                                         size_t *count, int64_t timeout_us);
+
+/** Every event at or below it was delivered or filtered out: a checkpoint
+ *  to subscribe again from. -1 for a NULL handle. */
+EST_API int64_t est_subscription_position(const est_subscription *sub);
+
+/** A descriptor that polls readable when events may be ready (for epoll, a
+ *  game loop, asyncio). Owned by the subscription: do not read or close it.
+ *  Readable does not promise events: poll with timeout 0 then. */
+EST_API est_status est_subscription_fd(est_subscription *sub, int *fd);
+
+/** Makes a waiting est_subscription_poll (or the next one) return EST_OK
+ *  with *count == 0. Any thread, any time before the subscription's close. */
+EST_API est_status est_subscription_wake(est_subscription *sub);
+
+/** Ends the subscription; accepts NULL. */
+EST_API void est_subscription_close(est_subscription *sub);
+
 #endif /* EST_EXPERIMENTAL */
 
 #ifdef __cplusplus
