@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "capi/src/guard.h"
+#include "capi/src/append_convert.h"
 #include "capi/src/handles.h"
 #include "core/store/event_store.h"
 #include "core/store/writable_batch.h"
@@ -17,7 +18,6 @@
 namespace core = estoria::core;
 
 namespace estoria::capi {
-namespace {
 
 est_status ToAppendOptions(const char* fn, const est_append_options* in, core::AppendOptions* out) {
   est_append_options o;
@@ -37,6 +37,9 @@ est_status ToAppendOptions(const char* fn, const est_append_options* in, core::A
     case EST_EXPECT_NO_STREAM:
       out->expect = core::Expect::kNoStream;
       break;
+    case EST_EXPECT_STREAM_EXISTS:
+      out->expect = core::Expect::kStreamExists;
+      break;
     default:
       return FailArg(fn, "options.expect", absl::StrCat(o.expect, " is not an EST_EXPECT_* value"));
   }
@@ -52,6 +55,19 @@ est_status ToAppendOptions(const char* fn, const est_append_options* in, core::A
   }
   return EST_OK;
 }
+
+void FillAppendResult(const core::AppendResult& in, est_append_result* result) {
+  est_append_result out = EST_APPEND_RESULT_INIT;
+  out.first_version = in.first_version;
+  out.last_version = in.last_version;
+  out.first_position = in.first_position;
+  out.last_position = in.last_position;
+  out.actual_version = in.actual_version;
+  out.flags = in.duplicate ? EST_APPEND_DUPLICATE : 0u;
+  WriteStruct(out, result);
+}
+
+namespace {
 
 // The part of est_append and est_append_batch after their own checks:
 // appends `batch` through the core and reports the result.
@@ -74,15 +90,7 @@ est_status AppendChecked(const char* fn, est_store* store, const core::Id& id, c
     }
     return FailStatus(fn, appended.status());
   }
-  if (result != nullptr) {
-    est_append_result out = EST_APPEND_RESULT_INIT;
-    out.first_version = appended->first_version;
-    out.last_version = appended->last_version;
-    out.first_position = appended->first_position;
-    out.last_position = appended->last_position;
-    out.actual_version = appended->actual_version;
-    WriteStruct(out, result);
-  }
+  if (result != nullptr) FillAppendResult(*appended, result);
   if (written != nullptr) {
     iter->core = std::move(written_core);
     iter->ended = iter->core == nullptr;  // a backend that gave none: an empty iterator

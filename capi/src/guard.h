@@ -85,6 +85,9 @@ inline constexpr size_t kFirstReleaseSize = sizeof(T);
 // ABI 1.1 added est_event.metadata.
 template <>
 inline constexpr size_t kFirstReleaseSize<est_event> = offsetof(est_event, metadata);
+// est_append_result gained `flags` (EST_APPEND_DUPLICATE) after its first release.
+template <>
+inline constexpr size_t kFirstReleaseSize<est_append_result> = offsetof(est_append_result, flags);
 
 // The failure for a struct_size that CheckStructSize refused.
 est_status FailStructSize(const char* fn, const char* what, StructSizeCheck check, size_t first_release);

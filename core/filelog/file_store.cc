@@ -174,18 +174,23 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
   segment_last_frames_[op.segment] = std::max(segment_last_frames_[op.segment], op.frame_offset);
   log_reserved_upto_ = std::max(log_reserved_upto_, op.reserved_upto);  // for index images
   switch (op.kind) {
-    case FrameKind::kEvents: {
-      const size_t n = op.block->size();
-      std::vector<Location> entries(n);
-      for (size_t i = 0; i < n; ++i) {
-        entries[i] = Location{op.segment, static_cast<uint32_t>(op.frame_offset + op.block->record_offset(i))};
+    case FrameKind::kEvents:
+    case FrameKind::kTransaction: {
+      // Every run at once under mu_: readers see the whole transaction or none of it.
+      std::vector<Location> entries;
+      for (const PendingOp::Run& run : op.runs) {
+        entries.resize(run.count);
+        for (size_t i = 0; i < run.count; ++i) {
+          entries[i] = Location{op.segment,
+                                static_cast<uint32_t>(op.frame_offset + op.record_offsets[run.first_record + i])};
+        }
+        FileStream& stream = streams_[run.stream];
+        ApplyEventsLocked(stream, entries, run.first_version);
+        op.written_array = stream.events.array;
+        op.written_end = stream.events.count;
+        op.written_begin = op.written_end - run.count;
       }
-      FileStream& stream = streams_[op.id];
-      ApplyEventsLocked(stream, entries, op.first_version);
-      log_last_position_ = op.first_position + static_cast<int64_t>(n) - 1;
-      op.written_array = stream.events.array;
-      op.written_end = stream.events.count;
-      op.written_begin = op.written_end - n;
+      log_last_position_ = op.last_position;
       break;
     }
     case FrameKind::kDelete:
@@ -282,71 +287,6 @@ int64_t FileStore::PositionAtLocked(Location at) {
   // A read failure here (only possible without a mapping) sorts the record
   // last; the iterator reading it reports the error.
   return record.ok() ? record->event()->global_position() : std::numeric_limits<int64_t>::max();
-}
-
-absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
-                                               const AppendOptions& options,
-                                               std::unique_ptr<EventIterator>* written) {
-  if (written != nullptr) written->reset();
-  if (read_only()) return ReadOnlyError();
-  if (closed_->load(std::memory_order_acquire)) return ClosedError();
-  RETURN_IF_ERROR(CheckStreamId(stream));
-  RETURN_IF_ERROR(CheckAppendOptions(options));
-
-  // The expensive part, outside the lock: ids, timestamps and records, laid
-  // out as the frame's payload behind room for its header.
-  PendingOp op;
-  op.kind = FrameKind::kEvents;
-  op.id = stream;
-  EventBlock::BuildOptions build;
-  build.keep_ids_and_timestamps = options.restore;
-  build.now_ns = env_->NowNanos();
-  build.header_room = kFrameHeaderSize;
-  build.size_prefixed = true;
-  ASSIGN_OR_RETURN(op.block, EventBlock::Build(stream, batch, build));
-  const size_t n = op.block->size();
-  const size_t payload = op.block->used_bytes() - kFrameHeaderSize;
-  // Frames start below kMaxSegmentBytes, so records' offsets fit 32 bits.
-  if (payload > 2 * kMaxSegmentBytes) {
-    return absl::InvalidArgumentError("the batch is too large for one log record");
-  }
-  op.payload_size = static_cast<uint32_t>(payload);
-  op.event_count = static_cast<uint32_t>(n);
-
-  MutexLock lock(&mu_);
-  RETURN_IF_ERROR(UsableLocked());
-  auto it = streams_.find(stream);
-  const int64_t current = it == streams_.end() ? 0 : it->second.pending_tip;
-  RETURN_IF_ERROR(CheckExpectation(options, current));
-  int64_t first_version = 0;
-  RETURN_IF_ERROR(FirstVersionForAppend(options, current > 0, current, &first_version));
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() - kReservationBlock;
-  if (first_version > kMax - static_cast<int64_t>(n) || next_position_ > kMax - static_cast<int64_t>(n)) {
-    return absl::InvalidArgumentError("the append would overflow versions or positions");
-  }
-  for (size_t i = 0; i < n; ++i) {
-    op.block->Patch(i, first_version + static_cast<int64_t>(i), next_position_ + static_cast<int64_t>(i));
-  }
-  op.first_version = first_version;
-  op.first_position = next_position_;
-  next_position_ += static_cast<int64_t>(n);
-  ReserveLocked(next_position_ - 1);
-  op.reserved_upto = reserved_upto_;
-  if (it == streams_.end()) it = streams_.try_emplace(stream).first;
-  it->second.pending_tip = first_version + static_cast<int64_t>(n) - 1;
-
-  RETURN_IF_ERROR(Commit(&op));
-
-  AppendResult result;
-  result.first_version = first_version;
-  result.last_version = first_version + static_cast<int64_t>(n) - 1;
-  result.first_position = op.first_position;
-  result.last_position = op.first_position + static_cast<int64_t>(n) - 1;
-  result.actual_version = result.last_version;
-  if (written != nullptr) {
-    *written = MakeFileIterator(op.written_array, op.written_begin, op.written_end, false, segments_, closed_);
-  }
-  return result;
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& stream, const ReadOptions& options) {

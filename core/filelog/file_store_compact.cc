@@ -207,12 +207,18 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
             reserved = std::max(reserved, frame.header.reserved_upto);
             ASSIGN_OR_RETURN(DecodedFrame decoded, DecodeFrame(frame));
             switch (frame.header.kind) {
-              case FrameKind::kEvents: {
+              case FrameKind::kEvents:
+              case FrameKind::kTransaction:
+                // A transaction's live parts become ordinary event records,
+                // one per run: the copy is published whole (synced before the
+                // manifest names it), so nothing needs the transaction's frame.
+                return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
+                                                                            -> absl::Status {
                 payload.clear();
                 std::vector<size_t> kept;  // indexes into remap of the records kept, in order
                 std::vector<uint64_t> kept_at;  // their offsets in the new payload
                 int64_t first_kept_version = 0;
-                for (const DecodedRecord& r : decoded.records) {
+                for (const DecodedRecord& r : run) {
                   const uint32_t offset =
                       static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset);
                   if (next_live < remap.old_offsets.size() && remap.old_offsets[next_live] == offset) {
@@ -227,9 +233,9 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
                   }
                 }
                 // Truncations drop a prefix: what is kept is the frame's tail.
-                const Id& stream = decoded.records.front().info.stream;
+                const Id& stream = run.front().info.stream;
                 auto& [old_tip, copy_tip] = tips[stream];
-                old_tip = decoded.records.back().info.version;
+                old_tip = run.back().info.version;
                 if (kept.empty()) return absl::OkStatus();
                 if (copy_tip != first_kept_version - 1 && first_kept_version > 1) {
                   // The events before these are gone (a truncation that came
@@ -248,7 +254,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
                       Location{at.first, static_cast<uint32_t>(at.second + kFrameHeaderSize + kept_at[k])};
                 }
                 return absl::OkStatus();
-              }
+                });
               case FrameKind::kDelete: {
                 // Replay of the copy must end each stream at the tip the old
                 // log had. A whole deletion is kept where the copy holds

@@ -66,9 +66,17 @@ struct PendingOp {
   uint32_t payload_size = 0;
   uint32_t event_count = 0;
   int64_t reserved_upto = 0;
-  // kEvents
-  int64_t first_version = 0;
-  int64_t first_position = 0;
+  // kEvents, kTransaction: one run per append written (one for kEvents),
+  // and where each written record sits in the frame (past its prefix).
+  struct Run {
+    Id stream;
+    int64_t first_version = 0;
+    size_t first_record = 0;
+    size_t count = 0;
+  };
+  std::vector<Run> runs;
+  std::vector<size_t> record_offsets;
+  int64_t last_position = 0;
   // kDelete: to_version; kPruneSnapshots: keep_last, min_version
   int64_t a = 0, b = 0;
   std::shared_ptr<const Snapshot> snapshot;  // kSnapshot
@@ -78,7 +86,7 @@ struct PendingOp {
   uint64_t frame_offset = 0;  // in the segment
   bool done = false;
   absl::Status status;
-  // kEvents, after publication: the written events for `written`.
+  // A single append, after publication: the written events for `written`.
   std::shared_ptr<const EntryArray<Location>> written_array;
   size_t written_begin = 0, written_end = 0;
 
@@ -105,6 +113,7 @@ class FileStore final : public EventStore {
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
   absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
                                       std::unique_ptr<EventIterator>* written) override;
+  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override;
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
   absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
@@ -121,6 +130,14 @@ class FileStore final : public EventStore {
   absl::Status Compact(const ProgressFn& progress, CompactReport* report) override;
 
  private:
+  // --- file_store_append.cc: Append and AppendMany, through the append plan
+  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
+                             std::unique_ptr<EventIterator>* written) ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until no queued operation changes a stream the duplicate check of
+  // `appends` reads (it reads published events only).
+  absl::Status SettleStreamsLocked(absl::Span<const StreamAppend> appends, absl::Span<const bool> caller_ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // --- file_store.cc
   // The error every call returns once the store is closed or poisoned.
   absl::Status UsableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

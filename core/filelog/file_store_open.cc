@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -142,25 +143,44 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
   log_reserved_upto_ = frame.header.reserved_upto;
   segment_last_frames_[segment] = frame.header.offset;
   switch (frame.header.kind) {
-    case FrameKind::kEvents: {
-      const RecordInfo& first = decoded.records.front().info;
-      if (first.position <= log_last_position_) {
-        return absl::DataLossError(absl::StrCat("position ", first.position, " does not ascend past ",
-                                                log_last_position_));
+    case FrameKind::kEvents:
+    case FrameKind::kTransaction: {
+      if (decoded.records.front().info.position <= log_last_position_) {
+        return absl::DataLossError(absl::StrCat("position ", decoded.records.front().info.position,
+                                                " does not ascend past ", log_last_position_));
       }
-      FileStream& stream = streams_[first.stream];
-      if (stream.tip > 0 && first.version != stream.tip + 1) {
-        return absl::DataLossError(absl::StrCat("stream ", first.stream.ToString(), " continues at version ",
-                                                first.version, " after ", stream.tip));
-      }
-      std::vector<Location> entries;
-      entries.reserve(decoded.records.size());
-      for (const DecodedRecord& r : decoded.records) {
-        entries.push_back(
-            Location{segment, static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset)});
-      }
+      // Every run is checked before any is applied: a frame is kept whole
+      // or refused whole. A transaction's runs may continue each other (the
+      // same stream twice), so tips are followed through the frame.
+      absl::InlinedVector<std::pair<const Id*, int64_t>, 2> tips;  // no allocation for a plain append
+      RETURN_IF_ERROR(ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
+                                     ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+        const RecordInfo& first = run.front().info;
+        auto at = std::find_if(tips.begin(), tips.end(), [&](const auto& t) { return *t.first == first.stream; });
+        if (at == tips.end()) {
+          auto known = streams_.find(first.stream);
+          tips.emplace_back(&first.stream, known == streams_.end() ? 0 : known->second.tip);
+          at = tips.end() - 1;
+        }
+        if (at->second > 0 && first.version != at->second + 1) {
+          return absl::DataLossError(absl::StrCat("stream ", first.stream.ToString(), " continues at version ",
+                                                  first.version, " after ", at->second));
+        }
+        at->second = run.back().info.version;
+        return absl::OkStatus();
+      }));
+      RETURN_IF_ERROR(ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
+                                     ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+        std::vector<Location> entries;
+        entries.reserve(run.size());
+        for (const DecodedRecord& r : run) {
+          entries.push_back(
+              Location{segment, static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset)});
+        }
+        ApplyEventsLocked(streams_[run.front().info.stream], entries, run.front().info.version);
+        return absl::OkStatus();
+      }));
       log_last_position_ = decoded.records.back().info.position;
-      ApplyEventsLocked(stream, entries, first.version);
       break;
     }
     case FrameKind::kDelete: {

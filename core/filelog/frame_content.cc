@@ -49,7 +49,9 @@ absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record) {
 absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
   DecodedFrame out;
   switch (frame.header.kind) {
-    case FrameKind::kEvents: {
+    case FrameKind::kEvents:
+    case FrameKind::kTransaction: {
+      const bool transaction = frame.header.kind == FrameKind::kTransaction;
       if (frame.header.event_count == 0) return absl::DataLossError("an append record holds no events");
       out.records.reserve(frame.header.event_count);
       RETURN_IF_ERROR(ForEachRecord(frame.payload, frame.header.event_count, [&](size_t offset, size_t size) {
@@ -60,11 +62,14 @@ absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
         ASSIGN_OR_RETURN(r.info, CheckEventRecord(frame.payload.subspan(r.payload_offset, r.size)));
         if (i == 0) continue;
         const RecordInfo& prev = out.records[i - 1].info;
-        if (!(r.info.stream == prev.stream)) return absl::DataLossError("an append record mixes streams");
-        if (r.info.version != prev.version + 1) return absl::DataLossError("an append record's versions have a gap");
         if (r.info.position <= prev.position) {
           return absl::DataLossError("an append record's positions do not ascend");
         }
+        // A transaction's next append (another stream, or the same one
+        // again) starts a new run, checked against the stream at replay.
+        if (transaction) continue;
+        if (!(r.info.stream == prev.stream)) return absl::DataLossError("an append record mixes streams");
+        if (r.info.version != prev.version + 1) return absl::DataLossError("an append record's versions have a gap");
       }
       return out;
     }

@@ -29,21 +29,38 @@ struct RecordInfo {
 // a valid stream ID, version >= 1 and position >= 1; kDataLoss otherwise.
 absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record);
 
-// A frame's payload decoded and checked: event records (one stream, at
-// least one, consecutive versions, ascending positions), or a deletion, a
-// snapshot or a prune. kDataLoss when anything does not hold.
+// A frame's payload decoded and checked: event records (kEvents: one
+// stream, at least one, consecutive versions, ascending positions;
+// kTransaction: runs of one stream each, consecutive versions within a
+// run, positions ascending across the frame), or a deletion, a snapshot or
+// a prune. kDataLoss when anything does not hold.
 struct DecodedRecord {
   uint64_t payload_offset = 0;  // of the record itself, past its prefix
   uint32_t size = 0;
   RecordInfo info;
 };
 struct DecodedFrame {
-  std::vector<DecodedRecord> records;  // kEvents
+  std::vector<DecodedRecord> records;  // kEvents, kTransaction
   DeletePayload deletion;              // kDelete
   PrunePayload prune;                  // kPruneSnapshots
   std::shared_ptr<const Snapshot> snapshot;
 };
 absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame);
+
+// Calls fn(span of records) for each run of one stream of `records` (the
+// whole of a kEvents frame; each append of a kTransaction frame).
+template <typename Fn>
+absl::Status ForEachRun(absl::Span<const DecodedRecord> records, Fn fn) {
+  size_t begin = 0;
+  for (size_t i = 1; i <= records.size(); ++i) {
+    if (i == records.size() || !(records[i].info.stream == records[begin].info.stream) ||
+        records[i].info.version != records[i - 1].info.version + 1) {
+      if (absl::Status s = fn(records.subspan(begin, i - begin)); !s.ok()) return s;
+      begin = i;
+    }
+  }
+  return absl::OkStatus();
+}
 
 // A snapshot as a FlatBuffers estoria.fb.Snapshot, and back (verified).
 std::string EncodeSnapshot(const Snapshot& snapshot);

@@ -33,7 +33,7 @@ uint32_t FrameHeaderCrc(const uint8_t* bytes) {
   return Crc32cMask(Crc32c(bytes + kKindAt, kFrameHeaderSize - kKindAt));
 }
 
-bool KnownKind(uint32_t kind) { return kind >= 1 && kind <= 6; }
+bool KnownKind(uint32_t kind) { return kind >= 1 && kind <= 7; }
 
 // Payloads of deletions and prunes: u64 uuid hi | u64 uuid lo | i64 a | i64 b | u32 type size | type.
 std::string EncodeIdAndTwo(const Id& id, int64_t a, int64_t b) {

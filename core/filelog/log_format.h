@@ -57,6 +57,9 @@ enum class FrameKind : uint32_t {
   // to_version with nothing live up to it (a DeletePayload); it stands for
   // the truncations whose events compaction reclaimed.
   kStreamTip = 6,
+  // One transaction: the Event records of appends to several streams, in
+  // the transaction's order (format 2 readers of this version on).
+  kTransaction = 7,
 };
 
 struct FrameHeader {
@@ -70,7 +73,7 @@ struct FrameHeader {
   // session starts above it.
   int64_t reserved_upto = 0;
   uint32_t payload_crc = 0;   // masked CRC32C of the payload (padding excluded)
-  uint32_t event_count = 0;   // kEvents: records in the payload
+  uint32_t event_count = 0;   // kEvents, kTransaction: records in the payload
 };
 
 // Bytes a frame with `payload_size` bytes of payload takes in the segment.

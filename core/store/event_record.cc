@@ -67,38 +67,54 @@ EventBlock::~EventBlock() {
 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
                                                               const BuildOptions& options) {
-  const size_t count = batch.event_count();
+  const Part part{&stream, &batch, options.keep_timestamps};
+  return Build(absl::MakeConstSpan(&part, 1), options);
+}
+
+absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const Part> parts,
+                                                              const BuildOptions& options) {
   if (options.header_room % 8 != 0) return absl::InternalError("header_room must be a multiple of 8");
   const size_t prefix = options.size_prefixed ? 8 : 0;
   size_t capacity = options.header_room;
-  for (size_t i = 0; i < count; ++i) capacity += prefix + RecordBound(batch, i, batch.event(i), stream.type.size());
+  size_t count = 0;
+  for (const Part& part : parts) {
+    const WritableBatch& batch = *part.batch;
+    for (size_t i = 0; i < batch.event_count(); ++i) {
+      capacity += prefix + RecordBound(batch, i, batch.event(i), part.stream->type.size());
+    }
+    count += batch.event_count();
+  }
 
   AlignedBytes bytes{static_cast<uint8_t*>(::operator new[](capacity, kBlockAlign, std::nothrow))};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   std::shared_ptr<EventBlock> block(new (std::nothrow) EventBlock());
   if (block == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   block->records_.reserve(count);
+  block->ids_.resize(count);
 
   flatbuffers::FlatBufferBuilder& fbb = *ThreadBuilder();
   // Every scalar is written, so that stream_version and global_position can
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
-  const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
   // Every event's new ID at once (one atomic update), with the time the
-  // events are stamped with (the store's clock); a restored event with its
-  // own ID leaves its fresh one unused.
-  std::vector<Uuid> fresh_ids(count);
-  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(fresh_ids), options.now_ns));
+  // events are stamped with (the store's clock); an event with its own ID
+  // leaves its fresh one unused.
+  std::vector<Uuid>& ids = block->ids_;
+  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
   size_t largest = 0;
-  for (size_t i = 0; i < count; ++i) {
+  size_t record = 0;
+  for (const Part& part : parts) {
+  const Id& stream = *part.stream;
+  const WritableBatch& batch = *part.batch;
+  const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
+  for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
     const BatchEvent in = batch.event(i);
-    fb::Uuid id(fresh_ids[i].Hi(), fresh_ids[i].Lo());
-    if (options.keep_ids_and_timestamps && in.id.has_value()) id = fb::Uuid(in.id->Hi(), in.id->Lo());
-    int64_t timestamp_ns =
-        options.keep_ids_and_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+    if (in.id.has_value()) ids[record] = *in.id;
+    const fb::Uuid id(ids[record].Hi(), ids[record].Lo());
+    int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
 
     fbb.Clear();
     auto type = fbb.CreateString(in.type.data(), in.type.size());
@@ -149,6 +165,7 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
     std::memset(bytes.p + offset + size, 0, next - offset - size);
     offset = next;
   }
+  }
   if (largest > kMaxRetainedBuilderBytes) {
     fbb.Reset();
   } else {
@@ -177,5 +194,12 @@ void EventBlock::Patch(size_t i, int64_t stream_version, int64_t global_position
   event->mutate_stream_version(stream_version);
   event->mutate_global_position(global_position);
 }
+
+Uuid RecordId(const EventView& view) {
+  const fb::Uuid* id = view.event()->id();
+  return id == nullptr ? Uuid() : Uuid::FromHiLo(id->hi(), id->lo());
+}
+
+int64_t RecordPosition(const EventView& view) { return view.event()->global_position(); }
 
 }  // namespace estoria::core

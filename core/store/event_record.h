@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/id/uuid.h"
 #include "core/id/id.h"
 #include "core/store/event_view.h"
 #include "core/store/writable_batch.h"
@@ -24,9 +26,10 @@ namespace estoria::core {
 class EventBlock {
  public:
   struct BuildOptions {
-    // Keep each event's id and timestamp_ns when the batch sets them
-    // (non-zero); otherwise every event gets a new UUIDv7 and `now_ns`.
-    bool keep_ids_and_timestamps = false;
+    // Each event keeps the ID the batch sets (idempotent appends: every
+    // append keeps them); others get a new UUIDv7. Timestamps the batch
+    // sets are kept only with keep_timestamps (restores); others are `now_ns`.
+    bool keep_timestamps = false;  // Build(stream, batch) only: parts say their own
     int64_t now_ns = 0;
     // For the file log, which writes the block as one frame: bytes left
     // free before the first record (for the frame header; a multiple of 8),
@@ -40,6 +43,15 @@ class EventBlock {
   // positions left at 0. REQUIRES: stream.type is a valid type name.
   static absl::StatusOr<std::shared_ptr<EventBlock>> Build(const Id& stream, const WritableBatch& batch,
                                                            const BuildOptions& options);
+  // One part of a block of several streams (a transaction): its records
+  // follow the previous part's.
+  struct Part {
+    const Id* stream = nullptr;
+    const WritableBatch* batch = nullptr;
+    bool keep_timestamps = false;  // as BuildOptions::keep_timestamps, for this part
+  };
+  static absl::StatusOr<std::shared_ptr<EventBlock>> Build(absl::Span<const Part> parts,
+                                                           const BuildOptions& options);
 
   ~EventBlock();
   EventBlock(const EventBlock&) = delete;
@@ -47,6 +59,9 @@ class EventBlock {
 
   size_t size() const { return records_.size(); }
   EventView view(size_t i) const { return {bytes_ + records_[i].offset, records_[i].size}; }
+  // The ID record i is stored with.
+  const Uuid& id(size_t i) const { return ids_[i]; }
+  absl::Span<const Uuid> ids() const { return ids_; }
   // Bytes held by the block's allocation (for tests and accounting).
   size_t allocated_bytes() const { return capacity_; }
   // The whole block: header room, then the records (each 8-byte aligned,
@@ -72,7 +87,12 @@ class EventBlock {
   size_t capacity_ = 0;
   size_t used_ = 0;
   std::vector<Record> records_;
+  std::vector<Uuid> ids_;
 };
+
+// The ID and the global position stored in a record.
+Uuid RecordId(const EventView& view);
+int64_t RecordPosition(const EventView& view);
 
 }  // namespace estoria::core
 

@@ -27,7 +27,9 @@
 
 namespace estoria::core {
 
-enum class Expect { kAny = 0, kVersion = 1, kNoStream = 2 };
+// kStreamExists: the stream has been written and not wholly deleted (a
+// stream truncated empty exists).
+enum class Expect { kAny = 0, kVersion = 1, kNoStream = 2, kStreamExists = 3 };
 
 struct AppendOptions {
   Expect expect = Expect::kAny;
@@ -44,6 +46,18 @@ struct AppendResult {
   int64_t first_position = 0;  // 0 where the backend has no global order
   int64_t last_position = 0;
   int64_t actual_version = 0;  // the stream's version after the call
+  // The batch's events (every one with a caller-set ID) were already in the
+  // stream at the expected place: nothing was written, and the versions and
+  // positions above are the original append's (append_plan.h).
+  bool duplicate = false;
+};
+
+// One append of a transaction (EventStore::AppendMany). `batch` is borrowed
+// for the call.
+struct StreamAppend {
+  Id stream;
+  const WritableBatch* batch = nullptr;
+  AppendOptions options;
 };
 
 enum class Direction { kForward = 0, kReverse = 1 };
@@ -87,6 +101,20 @@ class StreamWriter {
   virtual absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch,
                                               const AppendOptions& options,
                                               std::unique_ptr<EventIterator>* written) = 0;
+  // A transaction: every append of `appends`, in order, all or nothing, as
+  // if one after the other with no other commit between them (an append
+  // sees the earlier ones of the same stream; positions are contiguous).
+  // Every expectation is checked and every duplicate found (append_plan.h)
+  // before anything is written. On OK `results` holds one result per
+  // append. On a failed expectation returns VersionMismatchError naming
+  // the append's index and stream, fills each result's actual_version (the
+  // stream's version; nothing else) and writes nothing. An empty `appends`
+  // is OK with no results. The default: kUnimplemented.
+  virtual absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
+    (void)appends;
+    results->clear();
+    return absl::UnimplementedError("this backend has no transactions");
+  }
 };
 
 class GlobalReader {

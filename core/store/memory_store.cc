@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/env/env.h"
+#include "core/store/append_plan.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
@@ -145,57 +146,109 @@ absl::Status MemoryStore::Sync() {
 absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const WritableBatch& batch,
                                                  const AppendOptions& options,
                                                  std::unique_ptr<EventIterator>* written) {
+  const StreamAppend append{stream, &batch, options};
+  std::vector<AppendResult> results;
+  RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
+  return results.front();
+}
+
+absl::Status MemoryStore::AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
+  return CommitAppends(appends, results, nullptr);
+}
+
+namespace {
+
+// The memory store's streams as the append plan reads them.
+class MemoryLookup final : public StreamLookup {
+ public:
+  explicit MemoryLookup(const absl::flat_hash_map<Id, Stream>& streams) : streams_(streams) {}
+  State StateOf(const Id& stream) override {
+    auto it = streams_.find(stream);
+    if (it == streams_.end()) return State{};
+    return State{it->second.tip, it->second.first_live_version()};
+  }
+  absl::StatusOr<Stored> EventAt(const Id& stream, int64_t version) override {
+    const Stream& s = streams_.at(stream);
+    const Entry& e = (*s.events.array)[static_cast<size_t>(version - s.first_live_version())];
+    return Stored{RecordId(EventView{e.fb, e.size}), e.position};
+  }
+
+ private:
+  const absl::flat_hash_map<Id, Stream>& streams_;
+};
+
+}  // namespace
+
+absl::Status MemoryStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
+                                        std::unique_ptr<EventIterator>* written) {
   if (written != nullptr) written->reset();
+  results->clear();
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
-  RETURN_IF_ERROR(CheckStreamId(stream));
-  RETURN_IF_ERROR(CheckAppendOptions(options));
+  std::vector<EventBlock::Part> parts(appends.size());
+  for (size_t i = 0; i < appends.size(); ++i) {
+    RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
+    RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
+    parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
+  }
+  if (appends.empty()) return absl::OkStatus();
 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
-  ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, Env::Default()->NowNanos()}));
-  const size_t n = block->size();
+  EventBlock::BuildOptions build;
+  build.now_ns = Env::Default()->NowNanos();
+  ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+  std::vector<PlanInput> inputs(appends.size());
+  size_t first_record = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const size_t n = appends[i].batch->event_count();
+    inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block->ids().subspan(first_record, n),
+                          BatchHasCallerIds(*appends[i].batch)};
+    first_record += n;
+  }
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
-  auto it = s.streams.find(stream);
-  const int64_t current = it == s.streams.end() ? 0 : it->second.tip;
-  RETURN_IF_ERROR(CheckExpectation(options, current));
-  int64_t first_version = 0;
-  RETURN_IF_ERROR(FirstVersionForAppend(options, it != s.streams.end(), current, &first_version));
+  MemoryLookup lookup(s.streams);
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  if (first_version > kMax - static_cast<int64_t>(n) || s.next_position > kMax - static_cast<int64_t>(n)) {
-    return absl::InvalidArgumentError("the append would overflow versions or positions");
-  }
+  RETURN_IF_ERROR(PlanAppends(inputs, lookup, s.next_position, PlanLimits{kMax, kMax}, results));
 
-  std::vector<Entry> entries(n);
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t version = first_version + static_cast<int64_t>(i);
-    const int64_t position = s.next_position + static_cast<int64_t>(i);
-    block->Patch(i, version, position);
-    EventView view = block->view(i);
-    entries[i] = Entry{view.fb, view.size, version, position, block};
-  }
-  s.next_position += static_cast<int64_t>(n);
-
-  if (it == s.streams.end()) it = s.streams.try_emplace(stream).first;
-  Stream& target = it->second;
-  const size_t begin = target.events.count;
-  target.events.Append(entries);
-  target.tip = first_version + static_cast<int64_t>(n) - 1;
-  s.global.Append(entries);
-
-  AppendResult result;
-  result.first_version = first_version;
-  result.last_version = target.tip;
-  result.first_position = entries.front().position;
-  result.last_position = entries.back().position;
-  result.actual_version = target.tip;
-  if (written != nullptr) {
-    *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
+  first_record = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const AppendResult& planned = (*results)[i];
+    const size_t n = inputs[i].ids.size();
+    const size_t record = first_record;
+    first_record += n;
+    auto it = s.streams.find(appends[i].stream);
+    if (planned.duplicate) {
+      if (written != nullptr) {
+        const Stream& target = it->second;
+        const auto begin = static_cast<size_t>(planned.first_version - target.first_live_version());
+        *written = MakeIterator(target.events.array, begin, begin + n, false, s.closed);
+      }
+      continue;
+    }
+    std::vector<Entry> entries(n);
+    for (size_t k = 0; k < n; ++k) {
+      const int64_t version = planned.first_version + static_cast<int64_t>(k);
+      const int64_t position = planned.first_position + static_cast<int64_t>(k);
+      block->Patch(record + k, version, position);
+      EventView view = block->view(record + k);
+      entries[k] = Entry{view.fb, view.size, version, position, block};
+    }
+    s.next_position = planned.last_position + 1;
+    if (it == s.streams.end()) it = s.streams.try_emplace(appends[i].stream).first;
+    Stream& target = it->second;
+    const size_t begin = target.events.count;
+    target.events.Append(entries);
+    target.tip = planned.last_version;
+    s.global.Append(entries);
+    if (written != nullptr) {
+      *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
+    }
   }
   commit_notifier().Notify();  // visible to ReadAll from here
-  return result;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadStream(const Id& stream,

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,6 +44,7 @@ class MemoryStore final : public EventStore {
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
   absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
                                       std::unique_ptr<EventIterator>* written) override;
+  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override;
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
   absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
@@ -61,6 +63,10 @@ class MemoryStore final : public EventStore {
 
  private:
   struct State;
+  // Append and AppendMany: one block of records built outside the lock, one
+  // append plan (append_plan.h) under it. `written`: for a single append.
+  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
+                             std::unique_ptr<EventIterator>* written);
   std::unique_ptr<State> state_;
 };
 

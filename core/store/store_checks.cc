@@ -13,6 +13,7 @@ absl::Status CheckAppendOptions(const AppendOptions& options) {
   switch (options.expect) {
     case Expect::kAny:
     case Expect::kNoStream:
+    case Expect::kStreamExists:
       break;
     case Expect::kVersion:
       if (options.expected_version < 0) {
@@ -94,6 +95,7 @@ size_t CountLimit(int64_t count) {
 
 absl::Status CheckExpectation(const AppendOptions& options, int64_t current) {
   if (options.expect == Expect::kNoStream && current != 0) return VersionMismatchError(0, current);
+  if (options.expect == Expect::kStreamExists && current == 0) return StreamMustExistError();
   if (options.expect == Expect::kVersion && options.expected_version != current) {
     return VersionMismatchError(options.expected_version, current);
   }

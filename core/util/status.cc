@@ -33,6 +33,19 @@ absl::Status VersionMismatchError(int64_t expected, int64_t actual) {
   return status;
 }
 
+absl::Status StreamMustExistError() {
+  absl::Status status = absl::AbortedError("version mismatch: the stream must exist and does not");
+  status.SetPayload(kVersionPayload, absl::Cord("0 0"));
+  return status;
+}
+
+absl::Status Annotate(const absl::Status& status, std::string_view prefix) {
+  if (status.ok()) return status;
+  absl::Status out(status.code(), absl::StrCat(ToAbsl(prefix), status.message()));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
 std::optional<VersionMismatch> GetVersionMismatch(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kVersionPayload);
   if (!payload) return std::nullopt;

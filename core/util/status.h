@@ -40,6 +40,12 @@ struct VersionMismatch {
   int64_t actual;
 };
 std::optional<VersionMismatch> GetVersionMismatch(const absl::Status& status);
+// The mismatch of Expect::kStreamExists on a stream that does not exist
+// (expected 0 reported, actual 0).
+absl::Status StreamMustExistError();
+
+// `status` with `prefix` before its message, its code and payloads kept.
+absl::Status Annotate(const absl::Status& status, std::string_view prefix);
 
 // An aggregate save whose events were appended (versions first..last) but
 // whose apply failed: the host must reload. Code kInternal (a host's state

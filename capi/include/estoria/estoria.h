@@ -187,8 +187,9 @@ EST_API est_status est_batch_add(est_batch *batch, const char *type, const void 
  *  key on one event or a reserved key is EST_ERR_INVALID_ARGUMENT. */
 EST_API est_status est_batch_add_metadata(est_batch *batch, const char *key, const char *value);
 
-/** Sets the ID of the last added event; kept only by an append with
- *  EST_APPEND_RESTORE (otherwise the store assigns one). */
+/** Sets the ID of the last added event; every append keeps it (events
+ *  without one get a new UUIDv7 from the store). A batch whose events all
+ *  carry IDs is an idempotent append: see EST_APPEND_DUPLICATE. */
 EST_API est_status est_batch_set_id(est_batch *batch, const est_uuid *id);
 
 /** Sets the timestamp (unix ns, > 0) of the last added event; kept only by
@@ -211,6 +212,8 @@ typedef struct est_iter est_iter;
 #define EST_EXPECT_ANY 0       /* no check; expected_version is ignored */
 #define EST_EXPECT_VERSION 1   /* the stream's version must be expected_version */
 #define EST_EXPECT_NO_STREAM 2 /* the stream's version must be 0 */
+#define EST_EXPECT_STREAM_EXISTS 3 /* the stream must exist: written and not wholly deleted
+                                      (a stream truncated empty exists) */
 
 #define EST_APPEND_RESTORE 1u  /* keep each event's id and timestamp_ns, and start a
                                   stream that does not exist at first_version (import) */
@@ -231,9 +234,22 @@ typedef struct est_append_result {
   int64_t first_version, last_version;
   int64_t first_position, last_position; /* 0 where the backend has no global order */
   int64_t actual_version;                /* the stream's version after the call, also on VERSION_MISMATCH */
+  uint32_t flags;                        /* EST_APPEND_DUPLICATE (written only when struct_size covers it) */
 } est_append_result;
 
-#define EST_APPEND_RESULT_INIT {sizeof(est_append_result), 0, 0, 0, 0, 0}
+/* est_append_result.flags: the batch was already in the stream (every
+ * event carries a caller-set ID, est_batch_set_id, and those IDs are in the
+ * stream in order at the expected place: the versions after the expected
+ * one for EST_EXPECT_VERSION, the first ones for EST_EXPECT_NO_STREAM, the
+ * last ones for EST_EXPECT_ANY and EST_EXPECT_STREAM_EXISTS). Nothing was
+ * written; the result is the original append's and `written` yields the
+ * original events. Some but not all of the IDs there is
+ * EST_ERR_VERSION_MISMATCH. IDs are compared, not payloads. So an append
+ * whose outcome is unknown (EST_ERR_IO from PostgreSQL: "may have
+ * committed") is safe to retry with the same batch and expectation. */
+#define EST_APPEND_DUPLICATE 1u
+
+#define EST_APPEND_RESULT_INIT {sizeof(est_append_result), 0, 0, 0, 0, 0, 0}
 EST_API void est_append_result_init(est_append_result *result);
 
 /**
@@ -750,6 +766,64 @@ EST_API est_status est_subscription_wake(est_subscription *sub);
 
 /** Ends the subscription; accepts NULL. */
 EST_API void est_subscription_close(est_subscription *sub);
+
+/* ----------------------------------------------------------- transactions */
+
+/* Appends to several streams, all or nothing. One handle is used from one
+ * thread at a time; it holds copies of what was appended, never the
+ * caller's batches. Closing the store makes its transactions
+ * EST_ERR_CLOSED; they may still be freed, in any order. */
+typedef struct est_txn est_txn;
+
+/** Starts an empty transaction on `store`. *out is freed with est_txn_free.
+ *  @return EST_OK; EST_ERR_INVALID_ARGUMENT, EST_ERR_CLOSED. */
+EST_API est_status est_txn_new(est_store *store, est_txn **out);
+
+/**
+ * Adds an append of `batch` to `stream_id` with `options` (NULL ok:
+ * EST_EXPECT_ANY) to the transaction. Every input is checked at once and
+ * the batch's events are copied: the batch may be freed or reused right
+ * away. Nothing is written and no expectation is checked before
+ * est_txn_commit. Appends are applied in the order they are added: a later
+ * append of the same stream sees the earlier ones (expect the version they
+ * leave). A transaction holds at most EST_TXN_MAX_APPENDS appends and
+ * EST_TXN_MAX_EVENTS events.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (bad input, or the transaction
+ *         would grow past its limits: it is unchanged), EST_ERR_CLOSED.
+ */
+EST_API est_status est_txn_append(est_txn *txn, const char *stream_id, est_batch *batch,
+                                  const est_append_options *options);
+#define EST_TXN_MAX_APPENDS 10000
+#define EST_TXN_MAX_EVENTS 100000
+
+/**
+ * Commits the transaction: every expectation is checked, and every append
+ * is written, or none is. The events of the appends that write take
+ * contiguous global positions with no other commit between them, and the
+ * file store writes them as one record of its log, which recovery keeps or
+ * drops whole. Each append is checked for duplicates as est_append does
+ * (EST_APPEND_DUPLICATE): a retried transaction writes nothing again.
+ * `results` (NULL ok when results_len is 0) receives one result per append,
+ * in the order they were added; results_len must be 0 or at least the
+ * number of appends. On EST_OK each is filled; on EST_ERR_VERSION_MISMATCH
+ * nothing is written, each result holds only actual_version (its stream's
+ * version), and est_last_error() names the failing append's index and
+ * stream. A transaction with no append commits nothing and returns EST_OK.
+ * A committed transaction is empty again and may be reused; a failed one
+ * keeps its appends (fix nothing and retry, or free it).
+ * @return EST_OK; EST_ERR_VERSION_MISMATCH; EST_ERR_INVALID_ARGUMENT (a
+ *         results array too short: nothing written); EST_ERR_CLOSED;
+ *         EST_ERR_UNSUPPORTED (a backend without transactions);
+ *         EST_ERR_IO (from PostgreSQL, may have committed: retry it, the
+ *         duplicate check makes that safe when every event has an ID).
+ */
+EST_API est_status est_txn_commit(est_txn *txn, est_append_result *results, size_t results_len);
+
+/** The number of appends the transaction holds (0 for NULL). */
+EST_API size_t est_txn_size(const est_txn *txn);
+
+/** Frees the transaction (uncommitted appends are dropped); NULL is a no-op. */
+EST_API void est_txn_free(est_txn *txn);
 
 #endif /* EST_EXPERIMENTAL */
 

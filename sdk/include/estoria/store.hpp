@@ -47,6 +47,7 @@ enum class Expect : int32_t {
   kAny = EST_EXPECT_ANY,
   kVersion = EST_EXPECT_VERSION,
   kNoStream = EST_EXPECT_NO_STREAM,
+  kStreamExists = EST_EXPECT_STREAM_EXISTS,  // written and not wholly deleted
 };
 
 struct AppendOptions {
@@ -62,6 +63,8 @@ struct AppendOptions {
   static AppendOptions ExpectVersion(int64_t version) { return {Expect::kVersion, version, false, 0}; }
   // The stream's version must be 0 (never written, or wholly deleted).
   static AppendOptions ExpectNoStream() { return {Expect::kNoStream, 0, false, 0}; }
+  // The stream must exist (a stream truncated empty exists).
+  static AppendOptions ExpectStreamExists() { return {Expect::kStreamExists, 0, false, 0}; }
   // These options with restore (import) on, e.g. ExpectNoStream().Restoring(42).
   AppendOptions Restoring(int64_t first = 0) const {
     AppendOptions o = *this;
@@ -77,7 +80,29 @@ struct AppendResult {
   int64_t first_position = 0;  // 0 where the backend has no global order
   int64_t last_position = 0;
   int64_t actual_version = 0;  // the stream's version after the append
+  // Every event carried an ID (Batch::SetId) and the batch was already in
+  // the stream at the expected place: nothing was written, and this is the
+  // original append's result (EST_APPEND_DUPLICATE). A retry is safe.
+  bool duplicate = false;
 };
+
+namespace internal {
+
+inline est_append_options ToC(const AppendOptions& options) {
+  est_append_options o = EST_APPEND_OPTIONS_INIT;
+  o.expect = static_cast<int32_t>(options.expect);
+  o.expected_version = options.expected_version;
+  o.flags = options.restore ? EST_APPEND_RESTORE : 0u;
+  o.first_version = options.first_version;
+  return o;
+}
+
+inline AppendResult FromC(const est_append_result& r) {
+  return AppendResult{r.first_version, r.last_version,   r.first_position,
+                      r.last_position, r.actual_version, (r.flags & EST_APPEND_DUPLICATE) != 0};
+}
+
+}  // namespace internal
 
 enum class Direction : int32_t { kForward = EST_FORWARD, kReverse = EST_REVERSE };
 
@@ -256,7 +281,7 @@ class Store {
                                    const AppendOptions& options = {}) const {
     if (!store_) return Closed();
     if (!stream_id.valid()) return NulInId();
-    const est_append_options o = ToC(options);
+    const est_append_options o = internal::ToC(options);
     est_append_result r = EST_APPEND_RESULT_INIT;
     est_status st = est_append(store_.get(), stream_id.c_str(), batch.data(), batch.size(), &o, &r, nullptr);
     return ToResult(st, options, r);
@@ -333,22 +358,13 @@ class Store {
   static Error Closed() { return Error(EST_ERR_CLOSED, "the Store is closed or was moved from"); }
   static Error NulInId() { return Error(EST_ERR_INVALID_ARGUMENT, "an ID holds no NUL"); }
 
-  static est_append_options ToC(const AppendOptions& options) {
-    est_append_options o = EST_APPEND_OPTIONS_INIT;
-    o.expect = static_cast<int32_t>(options.expect);
-    o.expected_version = options.expected_version;
-    o.flags = options.restore ? EST_APPEND_RESTORE : 0u;
-    o.first_version = options.first_version;
-    return o;
-  }
-
   static Result<AppendResult> ToResult(est_status st, const AppendOptions& options, const est_append_result& r) {
     if (st == EST_ERR_VERSION_MISMATCH) {
       int64_t expected = options.expect == Expect::kVersion ? options.expected_version : 0;
       return Error::VersionMismatch(est_last_error(), expected, r.actual_version);
     }
     if (st != EST_OK) return Error::Last(st);
-    return AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version};
+    return internal::FromC(r);
   }
 
   Result<AppendResult> AppendImpl(const StringArg& stream_id, const Batch& batch, const AppendOptions& options,
@@ -356,7 +372,7 @@ class Store {
     if (!store_) return Closed();
     if (!stream_id.valid()) return NulInId();
     if (batch.get() == nullptr) return Error(EST_ERR_INVALID_ARGUMENT, "the batch holds no event");
-    const est_append_options o = ToC(options);
+    const est_append_options o = internal::ToC(options);
     est_append_result r = EST_APPEND_RESULT_INIT;
     est_iter* it = nullptr;
     // The batch handle itself crosses: its inputs were checked as they were

@@ -1,0 +1,207 @@
+// FileStore appends: Append (one stream) and AppendMany (a transaction),
+// both one frame of the log through the append plan (core/store/
+// append_plan.h): records built outside the lock, planned and given
+// versions and positions under mu_ against the pending state, then queued
+// for group commit (file_store_internal.h). A plain append is a kEvents
+// frame; a transaction writing several runs is one kTransaction frame, so
+// recovery keeps or drops it whole and publication applies it at once.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/filelog/file_store_internal.h"
+#include "core/store/append_plan.h"
+#include "core/store/store_checks.h"
+#include "core/util/status.h"
+
+namespace estoria::core::filelog {
+namespace {
+
+// The published index as the append plan reads it: tips from the pending
+// state (what is queued counts for expectations), events from the published
+// lists (SettleStreamsLocked made them the same where events are read).
+class FileLookup final : public StreamLookup {
+ public:
+  FileLookup(const absl::flat_hash_map<Id, FileStream>& streams, const SegmentTable& segments,
+             std::vector<uint64_t>* scratch)
+      : streams_(streams), segments_(segments), scratch_(scratch) {}
+
+  State StateOf(const Id& stream) override {
+    auto it = streams_.find(stream);
+    if (it == streams_.end()) return State{};
+    return State{it->second.pending_tip, it->second.first_live_version()};
+  }
+
+  absl::StatusOr<Stored> EventAt(const Id& stream, int64_t version) override {
+    const FileStream& s = streams_.at(stream);
+    const int64_t index = version - s.first_live_version();
+    if (index < 0 || index >= static_cast<int64_t>(s.events.count)) {
+      return absl::InternalError(absl::StrCat("append plan: version ", version, " of ", stream.ToString(),
+                                              " is not published"));
+    }
+    EventView view;
+    ASSIGN_OR_RETURN(view, ReadRecord(segments_, (*s.events.array)[static_cast<size_t>(index)], scratch_));
+    return Stored{RecordId(view), RecordPosition(view)};
+  }
+
+ private:
+  const absl::flat_hash_map<Id, FileStream>& streams_;
+  const SegmentTable& segments_;
+  std::vector<uint64_t>* scratch_;
+};
+
+}  // namespace
+
+absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
+                                               const AppendOptions& options,
+                                               std::unique_ptr<EventIterator>* written) {
+  const StreamAppend append{stream, &batch, options};
+  std::vector<AppendResult> results;
+  RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
+  return results.front();
+}
+
+absl::Status FileStore::AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
+  return CommitAppends(appends, results, nullptr);
+}
+
+absl::Status FileStore::SettleStreamsLocked(absl::Span<const StreamAppend> appends,
+                                            absl::Span<const bool> caller_ids) {
+  for (;;) {
+    RETURN_IF_ERROR(UsableLocked());
+    bool settled = true;
+    for (size_t i = 0; i < appends.size() && settled; ++i) {
+      if (!caller_ids[i]) continue;
+      auto it = streams_.find(appends[i].stream);
+      settled = it == streams_.end() || it->second.pending_tip == it->second.tip;
+    }
+    if (settled) return absl::OkStatus();
+    // Whoever queued the change is in Commit and leads or waits to lead.
+    cv_.Wait(&mu_);
+  }
+}
+
+absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
+                                      std::unique_ptr<EventIterator>* written) {
+  if (written != nullptr) written->reset();
+  results->clear();
+  if (read_only()) return ReadOnlyError();
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  std::vector<EventBlock::Part> parts(appends.size());
+  for (size_t i = 0; i < appends.size(); ++i) {
+    RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
+    RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
+    parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
+  }
+  if (appends.empty()) return absl::OkStatus();
+
+  // The expensive part, outside the lock: ids, timestamps and records, laid
+  // out as the frame's payload behind room for its header.
+  EventBlock::BuildOptions build;
+  build.now_ns = env_->NowNanos();
+  build.header_room = kFrameHeaderSize;
+  build.size_prefixed = true;
+  std::shared_ptr<EventBlock> block;
+  ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+  const size_t payload = block->used_bytes() - kFrameHeaderSize;
+  // Frames start below kMaxSegmentBytes, so records' offsets fit 32 bits.
+  if (payload > 2 * kMaxSegmentBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(appends.size() > 1 ? "the transaction" : "the batch", " (",
+                                                   payload, " bytes) is too large for one log record"));
+  }
+  std::vector<PlanInput> inputs(appends.size());
+  std::vector<bool> caller_ids(appends.size());
+  size_t first_record = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const size_t n = appends[i].batch->event_count();
+    caller_ids[i] = BatchHasCallerIds(*appends[i].batch);
+    inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block->ids().subspan(first_record, n),
+                          caller_ids[i]};
+    first_record += n;
+  }
+  std::unique_ptr<bool[]> settle_flags(new bool[appends.size()]);
+  for (size_t i = 0; i < appends.size(); ++i) settle_flags[i] = caller_ids[i];
+
+  PendingOp op;
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  RETURN_IF_ERROR(SettleStreamsLocked(appends, absl::MakeConstSpan(settle_flags.get(), appends.size())));
+  FileLookup lookup(streams_, *segments_, &position_scratch_);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() - kReservationBlock;
+  RETURN_IF_ERROR(PlanAppends(inputs, lookup, next_position_, PlanLimits{kMax, kMax}, results));
+
+  // What is written: the runs of the appends that are not duplicates.
+  size_t written_events = 0;
+  first_record = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const AppendResult& planned = (*results)[i];
+    const size_t n = inputs[i].ids.size();
+    if (!planned.duplicate) {
+      for (size_t k = 0; k < n; ++k) {
+        block->Patch(first_record + k, planned.first_version + static_cast<int64_t>(k),
+                     planned.first_position + static_cast<int64_t>(k));
+      }
+      op.runs.push_back(PendingOp::Run{appends[i].stream, planned.first_version, written_events, n});
+      for (size_t k = 0; k < n; ++k) op.record_offsets.push_back(block->record_offset(first_record + k));
+      written_events += n;
+      op.last_position = planned.last_position;
+    }
+    first_record += n;
+  }
+
+  if (op.runs.empty()) {
+    // Every append was a duplicate: nothing to write.
+    if (written != nullptr) {
+      const AppendResult& original = results->front();
+      const FileStream& stream = streams_.at(appends.front().stream);
+      const auto begin = static_cast<size_t>(original.first_version - stream.first_live_version());
+      *written = MakeFileIterator(stream.events.array, begin, begin + appends.front().batch->event_count(), false,
+                                  segments_, closed_);
+    }
+    return absl::OkStatus();
+  }
+
+  op.kind = op.runs.size() == 1 ? FrameKind::kEvents : FrameKind::kTransaction;
+  op.event_count = static_cast<uint32_t>(written_events);
+  if (written_events == block->size()) {
+    op.block = std::move(block);
+    op.payload_size = static_cast<uint32_t>(payload);
+  } else {
+    // Some appends were duplicates: the frame holds only the others' records
+    // (a retried transaction that partly committed is rare; one copy).
+    std::string frame(kFrameHeaderSize, '\0');
+    std::vector<size_t> offsets;
+    offsets.reserve(written_events);
+    for (size_t offset : op.record_offsets) {
+      // The record's prefix holds its size; the record is padded to 8.
+      uint32_t size;
+      std::memcpy(&size, block->data() + offset - 8, sizeof(size));
+      const size_t padded = (size_t{size} + 7) & ~size_t{7};
+      offsets.push_back(frame.size() + 8);
+      frame.append(reinterpret_cast<const char*>(block->data() + offset - 8), 8 + padded);
+    }
+    op.record_offsets = std::move(offsets);
+    op.payload_size = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
+    op.frame = std::move(frame);
+  }
+
+  next_position_ = op.last_position + 1;
+  ReserveLocked(op.last_position);
+  op.reserved_upto = reserved_upto_;
+  for (const PendingOp::Run& run : op.runs) {
+    auto it = streams_.find(run.stream);
+    if (it == streams_.end()) it = streams_.try_emplace(run.stream).first;
+    it->second.pending_tip = run.first_version + static_cast<int64_t>(run.count) - 1;
+  }
+
+  RETURN_IF_ERROR(Commit(&op));
+
+  if (written != nullptr) {
+    *written = MakeFileIterator(op.written_array, op.written_begin, op.written_end, false, segments_, closed_);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace estoria::core::filelog
