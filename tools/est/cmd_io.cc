@@ -8,16 +8,16 @@
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "cli.h"
 
 namespace est {
 namespace {
-
-using StorePtr = std::unique_ptr<est_store, StoreCloser>;
-using IterPtr = std::unique_ptr<est_iter, IterCloser>;
 
 struct PendingEvent {
   std::string type;
@@ -25,14 +25,6 @@ struct PendingEvent {
   std::string content_type;
   std::map<std::string, std::string> metadata;
 };
-
-void CheckType(const std::string& type) {
-  est_uuid zero{};
-  char buf[EST_ID_MAX_LEN];
-  if (est_id_format(type.c_str(), &zero, buf, sizeof buf) != EST_OK) {
-    UsageError("\"" + type + "\" is not a type name (1 to 255 bytes, no control characters, no leading or trailing _)");
-  }
-}
 
 void CheckMetadataKey(const std::string& key) {
   if (key.empty()) UsageError("a metadata key is empty");
@@ -74,20 +66,24 @@ PendingEvent EventFromJsonLine(const std::string& line, size_t line_no) {
   return e;
 }
 
-std::string FormatEventRow(const est_event& e, bool with_stream) {
-  std::string data = DataPreview(e.data, e.data_len, 60);
+std::string FormatEventRow(const estoria::EventView& e, bool with_stream) {
+  std::string data = DataPreview(e.data_string(), 60);
+  std::string type(e.type());
   char buf[1024];
   if (with_stream) {
-    std::snprintf(buf, sizeof buf, "%8" PRId64 "  %-45s %6" PRId64 "  %-24s %-16s ", e.global_position,
-                  StreamIdOf(e).c_str(), e.stream_version, FormatTime(e.timestamp_ns).c_str(), e.type);
+    std::snprintf(buf, sizeof buf, "%8" PRId64 "  %-45s %6" PRId64 "  %-24s %-16s ", e.global_position(),
+                  e.stream_id().c_str(), e.stream_version(), FormatTime(e.timestamp_ns()).c_str(), type.c_str());
   } else {
-    std::snprintf(buf, sizeof buf, "%7" PRId64 " %9" PRId64 "  %-24s %-16s ", e.stream_version, e.global_position,
-                  FormatTime(e.timestamp_ns).c_str(), e.type);
+    std::snprintf(buf, sizeof buf, "%7" PRId64 " %9" PRId64 "  %-24s %-16s ", e.stream_version(),
+                  e.global_position(), FormatTime(e.timestamp_ns()).c_str(), type.c_str());
   }
   return buf + data + "\n";
 }
 
-void PrintEventRow(const est_event& e, bool with_stream) { std::fputs(FormatEventRow(e, with_stream).c_str(), stdout); }
+// One line per event: the JSON-lines form (with its position) or a table row.
+std::string FormatEvent(const estoria::EventView& e, bool json, bool with_stream) {
+  return json ? EventToJson(e, true).dump() + "\n" : FormatEventRow(e, with_stream);
+}
 
 void PrintHeader(bool with_stream) {
   if (with_stream) {
@@ -97,23 +93,15 @@ void PrintHeader(bool with_stream) {
   }
 }
 
-// Prints every event of `iter`; returns how many, and the last position.
-int64_t PrintAll(est_iter* iter, bool json, bool with_stream, int64_t* last_position) {
-  int64_t n = 0;
-  for (;;) {
-    est_event e = EST_EVENT_INIT;
-    est_status st = est_iter_next(iter, &e);
-    if (st == EST_END) break;
-    if (st != EST_OK) FailStatus(st, "reading");
-    if (json) {
-      std::printf("%s\n", EventToJson(e, true).dump().c_str());
-    } else {
-      PrintEventRow(e, with_stream);
-    }
-    if (last_position) *last_position = e.global_position;
-    ++n;
+// Prints every event of `events`; `last_position` (if given) receives the
+// position of the last one printed. A failed read ends the command.
+void PrintAll(estoria::StreamIterator& events, bool json, bool with_stream, const std::string& doing,
+              int64_t* last_position = nullptr) {
+  for (const estoria::EventView& e : events) {
+    std::fputs(FormatEvent(e, json, with_stream).c_str(), stdout);
+    if (last_position) *last_position = e.global_position();
   }
-  return n;
+  Must(events.status(), doing);
 }
 
 volatile sig_atomic_t g_interrupted = 0;
@@ -121,239 +109,279 @@ void OnSigint(int) { g_interrupted = 1; }
 
 }  // namespace
 
-int CmdAppend(const std::vector<std::string>& argv) {
-  Args args(argv, {"--content-type", "--expect-version"}, {"--json"}, {"--meta"});
-  args.ExpectPositional(2, 4);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  std::string stream = args.positional()[1];
-  // A bare type name means a new stream of that type.
-  char type_buf[EST_TYPE_MAX_LEN + 1];
-  est_uuid stream_uuid;
-  bool new_stream = false;
-  if (est_id_parse(stream.c_str(), type_buf, sizeof type_buf, &stream_uuid) != EST_OK) {
-    CheckType(stream);
-    if (est_uuid_v7(&stream_uuid) != EST_OK) FailStatus(EST_ERR_INTERNAL, "making a stream ID");
-    char buf[EST_ID_MAX_LEN];
-    est_id_format(stream.c_str(), &stream_uuid, buf, sizeof buf);
-    stream = buf;
-    new_stream = true;
-  }
-  std::vector<PendingEvent> events;
-  if (args.positional().size() >= 3) {
-    PendingEvent e;
-    e.type = args.positional()[2];
-    CheckType(e.type);
-    if (args.positional().size() == 4) e.data = args.positional()[3];
-    e.content_type = args.get("--content-type").value_or("");
-    for (const std::string& kv : args.all("--meta")) {
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos) UsageError("--meta takes KEY=VALUE, not \"" + kv + "\"");
-      CheckMetadataKey(kv.substr(0, eq));
-      if (!e.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
-        UsageError("metadata key given twice: " + kv.substr(0, eq));
-      }
-    }
-    events.push_back(std::move(e));
-  } else {
-    if (args.has("--content-type") || args.has("--meta")) {
-      UsageError("--content-type and --meta go with TYPE; on stdin, put them in each line");
-    }
-    std::string line;
-    size_t line_no = 0;
-    while (std::getline(std::cin, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      events.push_back(EventFromJsonLine(line, line_no));
-    }
-    if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
-  }
-  est_append_options options = EST_APPEND_OPTIONS_INIT;
-  if (args.has("--expect-version")) {
-    options.expect = EST_EXPECT_VERSION;
-    options.expected_version = args.GetInt("--expect-version", 0);
-  } else if (new_stream) {
-    options.expect = EST_EXPECT_NO_STREAM;
-  }
+Command AddAppend(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string stream;
+    std::optional<std::string> type;
+    std::optional<std::string> data;
+    std::string content_type;
+    std::vector<std::string> meta;
+    std::optional<int64_t> expect_version;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(
+      est, "append", "append events (from arguments or JSON lines on stdin)",
+      "STREAM is an ID (TYPE_UUID) or a bare type name (a new stream of that type).\n"
+      "With TYPE, appends one event whose data is DATA (default empty). Without it,\n"
+      "reads one JSON object per line from stdin: {\"type\": T, \"data\": JSON or\n"
+      "string, or \"data_base64\": B64, \"content_type\": CT, \"metadata\": {K: V}};\n"
+      "all lines are appended as one atomic batch.\n"
+      "  est append STORE STREAM < events.jsonl");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("STREAM", o->stream, "a stream ID, or a type name for a new stream")->required();
+  cmd->add_option("TYPE", o->type, "the event's type (else JSON lines on stdin)");
+  cmd->add_option("DATA", o->data, "the event's data (default empty)");
+  cmd->add_option("--content-type", o->content_type, "content type of the event given by arguments")
+      ->type_name("CT");
+  cmd->add_option("--meta", o->meta, "metadata of that event (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--expect-version", o->expect_version, "fail with exit code 6 unless the stream is at N")
+      ->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "print the result as JSON");
 
-  est_batch* raw_batch = nullptr;
-  if (est_status st = est_batch_new(&raw_batch); st != EST_OK) FailStatus(st, "making a batch");
-  std::unique_ptr<est_batch, void (*)(est_batch*)> batch(raw_batch, est_batch_free);
-  for (const PendingEvent& e : events) {
-    if (est_status st = est_batch_add(batch.get(), e.type.c_str(), e.data.data(), e.data.size(), e.content_type.c_str());
-        st != EST_OK) {
-      FailStatus(st, "adding an event of type " + e.type);
-    }
-    for (const auto& [k, v] : e.metadata) {
-      if (est_status st = est_batch_add_metadata(batch.get(), k.c_str(), v.c_str()); st != EST_OK) {
-        FailStatus(st, "adding metadata " + k);
-      }
-    }
-  }
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            // A bare type name means a new stream of that type.
+            std::string stream = o->stream;
+            bool new_stream = false;
+            if (!estoria::Id::Parse(stream).ok()) {
+              CheckType(stream);
+              stream = Must(estoria::Id::NewV7(stream), "making a stream ID").str();
+              new_stream = true;
+            }
+            std::vector<PendingEvent> events;
+            if (o->type) {
+              PendingEvent e;
+              e.type = *o->type;
+              CheckType(e.type);
+              e.data = o->data.value_or("");
+              e.content_type = o->content_type;
+              for (const std::string& kv : o->meta) {
+                size_t eq = kv.find('=');
+                if (eq == std::string::npos) UsageError("--meta takes KEY=VALUE, not \"" + kv + "\"");
+                CheckMetadataKey(kv.substr(0, eq));
+                if (!e.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
+                  UsageError("metadata key given twice: " + kv.substr(0, eq));
+                }
+              }
+              events.push_back(std::move(e));
+            } else {
+              if (!o->content_type.empty() || !o->meta.empty()) {
+                UsageError("--content-type and --meta go with TYPE; on stdin, put them in each line");
+              }
+              std::string line;
+              size_t line_no = 0;
+              while (std::getline(std::cin, line)) {
+                ++line_no;
+                if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+                events.push_back(EventFromJsonLine(line, line_no));
+              }
+              if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
+            }
+            estoria::AppendOptions options;
+            if (o->expect_version) {
+              options = estoria::AppendOptions::ExpectVersion(*o->expect_version);
+            } else if (new_stream) {
+              options = estoria::AppendOptions::ExpectNoStream();
+            }
 
-  StorePtr store(OpenStore(uri, {.must_exist = false}));
-  est_append_result result = EST_APPEND_RESULT_INIT;
-  est_status st = est_append_batch(store.get(), stream.c_str(), batch.get(), &options, &result, nullptr);
-  if (st == EST_ERR_VERSION_MISMATCH) {
-    Fail(kExitConflict, "appending to " + stream + ": the stream is at version " +
-                            std::to_string(result.actual_version) + ", not " +
-                            std::to_string(options.expected_version));
-  }
-  if (st != EST_OK) FailStatus(st, "appending to " + stream);
-  if (args.has("--json")) {
-    nlohmann::ordered_json j;
-    j["stream"] = stream;
-    j["first_version"] = result.first_version;
-    j["last_version"] = result.last_version;
-    j["first_position"] = result.first_position;
-    j["last_position"] = result.last_position;
-    std::printf("%s\n", j.dump().c_str());
-  } else {
-    std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64 "..%" PRId64 "\n",
-                events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
-                result.last_version, result.first_position, result.last_position);
-  }
-  return kExitOk;
+            estoria::Batch batch;
+            for (const PendingEvent& e : events) {
+              Must(batch.Add(e.type, e.data, e.content_type), "adding an event of type " + e.type);
+              for (const auto& [k, v] : e.metadata) Must(batch.AddMetadata(k, v), "adding metadata " + k);
+            }
+
+            estoria::Store store = OpenStore(uri, {.must_exist = false});
+            estoria::Result<estoria::AppendResult> appended = store.Append(stream, batch, options);
+            if (!appended.ok() && appended.error().is_version_mismatch()) {
+              Fail(kExitConflict, "appending to " + stream + ": the stream is at version " +
+                                      std::to_string(appended.error().actual_version()) + ", not " +
+                                      std::to_string(options.expected_version));
+            }
+            estoria::AppendResult result = Must(std::move(appended), "appending to " + stream);
+            if (o->json) {
+              nlohmann::ordered_json j;
+              j["stream"] = stream;
+              j["first_version"] = result.first_version;
+              j["last_version"] = result.last_version;
+              j["first_position"] = result.first_position;
+              j["last_position"] = result.last_position;
+              std::printf("%s\n", j.dump().c_str());
+            } else {
+              std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64
+                          "..%" PRId64 "\n",
+                          events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                          result.last_version, result.first_position, result.last_position);
+            }
+            return kExitOk;
+          }};
 }
 
-int CmdRead(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--reverse", "--json"});
-  args.ExpectPositional(2, 2);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  const std::string& stream = args.positional()[1];
-  CheckStreamId(stream);
-  est_read_options options = EST_READ_OPTIONS_INIT;
-  options.direction = args.has("--reverse") ? EST_REVERSE : EST_FORWARD;
-  options.after_version = args.GetInt("--after", 0);
-  options.count = args.GetInt("--count", 0);
-  bool json = args.has("--json");
+Command AddRead(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string stream;
+    int64_t after = 0;
+    int64_t count = 0;
+    bool reverse = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "read", "read one stream",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("STREAM", o->stream, "the stream's ID (TYPE_UUID)")->required();
+  cmd->add_flag("--reverse", o->reverse, "newest first");
+  cmd->add_option("--after", o->after, "forward: after version N; reverse: from version N down")
+      ->check(WholeNumber(0));
+  cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
-  StorePtr store(OpenStore(uri, kReadOnly));
-  est_iter* raw = nullptr;
-  if (est_status st = est_read_stream(store.get(), stream.c_str(), &options, &raw); st != EST_OK) {
-    FailStatus(st, "reading " + stream);
-  }
-  IterPtr iter(raw);
-  if (!json) PrintHeader(false);
-  PrintAll(iter.get(), json, false, nullptr);
-  return kExitOk;
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Id stream = ParseStreamId(o->stream);
+            estoria::ReadOptions options = o->reverse ? estoria::ReadOptions::Reverse(o->after, o->count)
+                                                      : estoria::ReadOptions::Forward(o->after, o->count);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::StreamIterator events = Must(store.ReadStream(stream, options), "reading " + stream.str());
+            if (!o->json) PrintHeader(false);
+            PrintAll(events, o->json, false, "reading " + stream.str());
+            return kExitOk;
+          }};
 }
 
-int CmdReadAll(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--json"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
-  options.after_position = args.GetInt("--after", 0);
-  options.count = args.GetInt("--count", 0);
-  bool json = args.has("--json");
+Command AddReadAll(CLI::App& est) {
+  struct Options {
+    std::string store;
+    int64_t after = 0;
+    int64_t count = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "read-all", "read every stream in global order",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("--after", o->after, "after global position N")->check(WholeNumber(0))->type_name("POSITION");
+  cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
-  StorePtr store(OpenStore(uri, kReadOnly));
-  est_iter* raw = nullptr;
-  if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
-  IterPtr iter(raw);
-  if (!json) PrintHeader(true);
-  PrintAll(iter.get(), json, true, nullptr);
-  return kExitOk;
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::StreamIterator events =
+                Must(store.ReadAll({.after_position = o->after, .count = o->count}), "reading all");
+            if (!o->json) PrintHeader(true);
+            PrintAll(events, o->json, true, "reading all");
+            return kExitOk;
+          }};
 }
 
-int CmdTail(const std::vector<std::string>& argv) {
-  Args args(argv, {"-n", "--interval"}, {"-f", "--follow", "--json"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  int64_t last_n = args.GetInt("-n", 10);
-  int64_t interval_ms = args.GetInt("--interval", 200, 1);
-  bool follow = args.has("-f") || args.has("--follow");
-  bool json = args.has("--json");
+Command AddTail(CLI::App& est) {
+  struct Options {
+    std::string store;
+    int64_t last_n = 10;
+    int64_t interval_ms = 200;
+    bool follow = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(
+      est, "tail", "show the latest events; -f follows new ones",
+      "Shows the last N events in global order; with -f keeps polling for new\n"
+      "events until Ctrl-C. The store is opened once, read-only: a writer in\n"
+      "another process (an application, est append, est import) works on\n"
+      "meanwhile, and each poll shows the whole batches it has published since\n"
+      "the last one.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("-n", o->last_n, "the last N events (default 10)")->check(WholeNumber(0));
+  cmd->add_flag("-f,--follow", o->follow, "follow: print new events as they come");
+  cmd->add_option("--interval", o->interval_ms, "with -f, poll every MS milliseconds (default 200)")
+      ->check(WholeNumber(1))
+      ->type_name("MS");
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
-  // One read-only open for the whole run: it takes no lock, so writers in
-  // other processes carry on, and each est_read_all catches up with the
-  // batches they have published since the last call.
-  StorePtr store(OpenStore(uri, kReadOnly));
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            // One read-only open for the whole run: it takes no lock, so
+            // writers in other processes carry on, and each ReadAll catches
+            // up with the batches they have published since the last call.
+            estoria::Store store = OpenStore(uri, kReadOnly);
 
-  // The last N events: one pass over the store, keeping a window of N.
-  int64_t position = 0;
-  {
-    est_iter* raw = nullptr;
-    if (est_status st = est_read_all(store.get(), nullptr, &raw); st != EST_OK) FailStatus(st, "reading all");
-    IterPtr iter(raw);
-    std::deque<std::string> window;
-    for (;;) {
-      est_event e = EST_EVENT_INIT;
-      est_status st = est_iter_next(iter.get(), &e);
-      if (st == EST_END) break;
-      if (st != EST_OK) FailStatus(st, "reading all");
-      position = e.global_position;
-      if (last_n == 0) continue;
-      if (json) {
-        window.push_back(EventToJson(e, true).dump() + "\n");
-      } else {
-        window.push_back(FormatEventRow(e, true));
-      }
-      if (static_cast<int64_t>(window.size()) > last_n) window.pop_front();
-    }
-    if (!json) PrintHeader(true);
-    for (const std::string& line : window) std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-  }
-  if (!follow) return kExitOk;
+            // The last N events: one pass over the store, keeping a window of N.
+            int64_t position = 0;
+            {
+              estoria::StreamIterator events = Must(store.ReadAll(), "reading all");
+              std::deque<std::string> window;
+              for (const estoria::EventView& e : events) {
+                position = e.global_position();
+                if (o->last_n == 0) continue;
+                window.push_back(FormatEvent(e, o->json, true));
+                if (static_cast<int64_t>(window.size()) > o->last_n) window.pop_front();
+              }
+              Must(events.status(), "reading all");
+              if (!o->json) PrintHeader(true);
+              for (const std::string& line : window) std::fputs(line.c_str(), stdout);
+              std::fflush(stdout);
+            }
+            if (!o->follow) return kExitOk;
 
-  struct sigaction sa = {};
-  sa.sa_handler = OnSigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // Poll from the last position printed. Positions only grow, so "after the
-  // last one seen" never repeats or skips an event, even when the writer
-  // publishes several batches between two polls.
-  while (!g_interrupted) {
-    est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
-    options.after_position = position;
-    est_iter* raw = nullptr;
-    if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
-    IterPtr iter(raw);
-    PrintAll(iter.get(), json, true, &position);
-    std::fflush(stdout);
-    iter.reset();
-    for (int64_t slept = 0; slept < interval_ms && !g_interrupted; slept += 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  return kExitOk;
+            struct sigaction sa = {};
+            sa.sa_handler = OnSigint;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGINT, &sa, nullptr);
+            sigaction(SIGTERM, &sa, nullptr);
+            // Poll from the last position printed. Positions only grow, so
+            // "after the last one seen" never repeats or skips an event, even
+            // when the writer publishes several batches between two polls.
+            while (!g_interrupted) {
+              estoria::StreamIterator events = Must(store.ReadAll({.after_position = position}), "reading all");
+              PrintAll(events, o->json, true, "reading all", &position);
+              std::fflush(stdout);
+              for (int64_t slept = 0; slept < o->interval_ms && !g_interrupted; slept += 10) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+              }
+            }
+            return kExitOk;
+          }};
 }
 
-int CmdStreams(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--json"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  std::string after = args.get("--after").value_or("");
-  int64_t limit = args.GetInt("--count", 0);
-  bool json = args.has("--json");
+Command AddStreams(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string after;
+    int64_t count = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "streams", "list the streams with their versions",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("--after", o->after, "the streams after this ID (in byte order)")->type_name("ID");
+  cmd->add_option("--count", o->count, "at most N streams (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line: stream, version, events");
 
-  StorePtr store(OpenStore(uri, kReadOnly));
-  if (!json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
-  int64_t listed = 0;
-  std::vector<est_stream_info> page(256);
-  for (;;) {
-    page[0] = EST_STREAM_INFO_INIT;
-    size_t count = 0;
-    est_status st = est_list_streams(store.get(), after.c_str(), page.data(), page.size(), &count);
-    if (st != EST_OK) FailStatus(st, "listing streams");
-    for (size_t i = 0; i < count && (limit == 0 || listed < limit); ++i, ++listed) {
-      const est_stream_info& s = page[i];
-      if (json) {
-        nlohmann::ordered_json j;
-        j["stream"] = s.id;
-        j["version"] = s.version;
-        j["events"] = s.events;
-        std::printf("%s\n", j.dump().c_str());
-      } else {
-        std::printf("%-50s %9" PRId64 " %9" PRId64 "\n", s.id, s.version, s.events);
-      }
-    }
-    if (count < page.size() || (limit != 0 && listed >= limit)) break;
-    after = page[count - 1].id;
-  }
-  return kExitOk;
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            if (!o->json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
+            int64_t listed = 0;
+            ForEachStream(store, o->after, [&](const estoria::StreamInfo& s) {
+              if (o->count != 0 && listed >= o->count) return false;
+              ++listed;
+              if (o->json) {
+                nlohmann::ordered_json j;
+                j["stream"] = s.id;
+                j["version"] = s.version;
+                j["events"] = s.events;
+                std::printf("%s\n", j.dump().c_str());
+              } else {
+                std::printf("%-50s %9" PRId64 " %9" PRId64 "\n", s.id.c_str(), s.version, s.events);
+              }
+              return true;
+            });
+            return kExitOk;
+          }};
 }
 
 }  // namespace est
