@@ -5,7 +5,11 @@
 // what the writer has published since. A compaction by the writer (a new
 // manifest generation) makes it rebuild its index from the new files;
 // iterators it handed out before keep the old mappings and read on.
+// Followers (subscriptions) are woken by a watch thread that sleeps on the
+// frontier's futex (FrontierWatch) while anyone follows.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,10 +38,87 @@ absl::Status FileStore::OpenReadOnly() {
   } else if (!absl::IsNotFound(frontier.status()) && !absl::IsUnimplemented(frontier.status())) {
     return frontier.status();
   }
-  MutexLock lock(&mu_);
-  RETURN_IF_ERROR(ReloadLocked());
-  opened_ = true;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(ReloadLocked());
+    opened_ = true;
+  }
+  commit_notifier().SetWatchHooks({[this] { return StartWatching(); }, [this] { StopWatching(); }});
   return absl::OkStatus();
+}
+
+absl::Status FileStore::StartWatching() {
+  MutexLock lock(&watch_mu_);
+  if (watch_shutdown_) return ClosedError();
+  watch_active_ = true;
+  watch_cv_.SignalAll();
+  if (!watch_thread_.joinable()) watch_thread_ = std::thread([this] { WatchLoop(); });
+  return absl::OkStatus();
+}
+
+void FileStore::StopWatching() {
+  MutexLock lock(&watch_mu_);
+  watch_active_ = false;
+  if (watch_ != nullptr) watch_->WakeAll();
+}
+
+void FileStore::ShutDownWatching() {
+  {
+    MutexLock lock(&watch_mu_);
+    watch_shutdown_ = true;
+    watch_cv_.SignalAll();
+    if (watch_ != nullptr) watch_->WakeAll();
+  }
+  if (watch_thread_.joinable()) watch_thread_.join();
+}
+
+void FileStore::WatchLoop() {
+  // The safety net of each wait: a writer of an older library never wakes
+  // the futex, and a wake can race the thread's going to sleep at Close.
+  constexpr int64_t kWaitMs = 500;
+  // Where the frontier does not exist yet, how often to look for it.
+  constexpr auto kNoFrontierRetry = std::chrono::milliseconds(20);
+  FrontierWatch* watch = nullptr;
+  uint64_t seen = 0;
+  bool have_seen = false;
+  for (;;) {
+    {
+      MutexLock lock(&watch_mu_);
+      while (!watch_active_ && !watch_shutdown_) {
+        have_seen = false;
+        watch_cv_.Wait(&watch_mu_);
+      }
+      if (watch_shutdown_) return;
+      if (watch_ == nullptr) {
+        absl::StatusOr<std::unique_ptr<FrontierWatch>> opened = FrontierWatch::Open(env_, dir_);
+        if (opened.ok()) watch_ = *std::move(opened);
+      }
+      watch = watch_.get();
+      if (watch == nullptr) {
+        // No writer has published a frontier yet: followers read whatever
+        // whole frames exist, and this looks again shortly.
+        watch_cv_.WaitFor(&watch_mu_, kNoFrontierRetry);
+      }
+    }
+    if (watch == nullptr) {
+      commit_notifier().Notify();
+      continue;
+    }
+    if (!have_seen) {
+      // Read the word, then notify: a publication before the read is
+      // covered by this notification, one after it ends the next wait.
+      seen = watch->Sequence();
+      have_seen = true;
+      commit_notifier().Notify();
+      continue;
+    }
+    watch->Wait(seen, kWaitMs);
+    const uint64_t now = watch->Sequence();
+    if (now != seen) {
+      seen = now;
+      commit_notifier().Notify();
+    }
+  }
 }
 
 void FileStore::ResetIndexLocked() {

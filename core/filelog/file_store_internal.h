@@ -200,6 +200,14 @@ class FileStore final : public EventStore {
   // Replays segment `index`'s frames from its known end up to `limit`.
   absl::Status FollowSegmentLocked(uint32_t index, uint64_t limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetIndexLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The commit notifier's watch hooks of a read-only open: the first
+  // follower starts the watch thread (once; later ones reactivate it), the
+  // last one idles it. Neither joins: they run under the notifier's lock,
+  // which the thread takes to notify. Close stops and joins it.
+  absl::Status StartWatching();
+  void StopWatching();
+  void WatchLoop();
+  void ShutDownWatching();
 
   // --- file_store_open.cc
   absl::Status CheckIdentity();
@@ -267,6 +275,16 @@ class FileStore final : public EventStore {
   bool stop_checkpoints_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t checkpoint_log_bytes_ ABSL_GUARDED_BY(mu_) = 0;   // log bytes the last checkpoint covered
   uint64_t checkpoint_file_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // and its own size
+
+  // Read-only opens: the thread that waits for the writer's publications
+  // (FrontierWatch) and notifies followers (file_store_follow.cc).
+  Mutex watch_mu_;
+  CondVar watch_cv_;
+  bool watch_active_ ABSL_GUARDED_BY(watch_mu_) = false;
+  bool watch_shutdown_ ABSL_GUARDED_BY(watch_mu_) = false;
+  // Made by the watch thread once the frontier exists; lives until Close.
+  std::unique_ptr<FrontierWatch> watch_ ABSL_GUARDED_BY(watch_mu_);
+  std::thread watch_thread_;  // started under watch_mu_, joined by Close
 
   std::thread interval_thread_;
   CondVar interval_cv_;

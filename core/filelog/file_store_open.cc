@@ -364,6 +364,7 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
 }
 
 void FileStore::Close() {
+  ShutDownWatching();
   {
     MutexLock lock(&mu_);
     if (closing_) return;

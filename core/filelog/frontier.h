@@ -10,8 +10,15 @@
 // so stores into the mapping never need space (doc/traps.md "Mappings": no
 // writes through a mapping that could meet ENOSPC).
 //
+// Waking: FrontierWatch lets a reader in another process sleep until the
+// next Publish without reading the disk: a futex on the sequence lock word,
+// which Publish wakes only when the waiter count beside it is not zero (so a
+// writer nobody watches makes no system call for it). See FORMAT.md,
+// "Readers".
+//
 // Thread safety: Publish is called by one thread at a time (under the
-// store's lock); Read from any thread, in any process.
+// store's lock); Read from any thread, in any process. A FrontierWatch's
+// Wait from one thread at a time, WakeAll and Sequence from any.
 #ifndef ESTORIA_CORE_FILELOG_FRONTIER_H_
 #define ESTORIA_CORE_FILELOG_FRONTIER_H_
 
@@ -50,6 +57,31 @@ class Frontier {
  private:
   explicit Frontier(std::unique_ptr<MappedFile> map) : map_(std::move(map)) {}
   std::unique_ptr<MappedFile> map_;
+};
+
+// A reader's wait for the writer's next Publish.
+class FrontierWatch {
+ public:
+  // kNotFound when the store has no frontier yet; kUnimplemented where the
+  // Env cannot map. Maps the file writable to count itself among the
+  // waiters; where it may not write (permissions) it maps read-only and
+  // Wait sleeps in short steps instead (reading the mapped word only).
+  static absl::StatusOr<std::unique_ptr<FrontierWatch>> Open(Env* env, const std::string& dir);
+
+  // Changes at every Publish (the sequence lock word).
+  uint64_t Sequence() const;
+  // Returns once Sequence() differs from `seen`, after WakeAll, or after
+  // about `timeout_ms` (the safety net for writers of older libraries,
+  // which never wake anyone), whichever comes first; spurious returns too.
+  void Wait(uint64_t seen, int64_t timeout_ms);
+  // Wakes every waiter on this store's frontier (in every process: theirs
+  // return spuriously and wait again).
+  void WakeAll();
+
+ private:
+  FrontierWatch(std::unique_ptr<MappedFile> map, bool counted) : map_(std::move(map)), counted_(counted) {}
+  std::unique_ptr<MappedFile> map_;
+  const bool counted_;  // the map is writable: the waiter count is kept
 };
 
 }  // namespace estoria::core::filelog

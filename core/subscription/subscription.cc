@@ -74,37 +74,26 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(std::shared_p
   if (fd < 0) return absl::UnavailableError(absl::StrCat("eventfd: ", std::strerror(errno)));
   std::unique_ptr<Subscription> sub(new Subscription(std::move(store), std::move(options), fd));
   sub->position_.store(start, std::memory_order_release);
-  Subscription* raw = sub.get();
-  absl::StatusOr<uint64_t> token = sub->store_->commit_notifier().Add([raw] { raw->OnCommit(); });
-  if (!token.ok()) return token.status();
-  sub->listener_token_ = *token;
-  sub->listening_ = true;
+  ASSIGN_OR_RETURN(sub->hub_, WakeHub::For(sub->store_));
   // Events may already be there: the fd starts readable.
   sub->Signal();
   return sub;
 }
 
 Subscription::Subscription(std::shared_ptr<EventStore> store, SubscriptionOptions options, int event_fd)
-    : store_(std::move(store)), options_(std::move(options)), event_fd_(event_fd) {}
+    : store_(std::move(store)), options_(std::move(options)), event_fd_(event_fd) {
+  waiter_.event_fd = event_fd;
+}
 
 Subscription::~Subscription() {
-  // After Remove, the listener never runs again: the fd may go.
-  if (listening_) store_->commit_notifier().Remove(listener_token_);
+  // Once disarmed, the hub never signals the fd again: it may go.
+  if (hub_ != nullptr) hub_->Disarm(&waiter_);
+  hub_.reset();
   held_.clear();
   close(event_fd_);
 }
 
-void Subscription::OnCommit() {
-  // The writer's whole cost for an idle (unarmed) subscription: one load.
-  if (armed_.load(std::memory_order_relaxed) && armed_.exchange(false, std::memory_order_acq_rel)) Signal();
-}
-
-void Subscription::Signal() {
-  const uint64_t one = 1;
-  // EAGAIN (the counter is full) still leaves the fd readable.
-  ssize_t written = write(event_fd_, &one, sizeof(one));
-  (void)written;
-}
+void Subscription::Signal() { SignalEventFd(event_fd_); }
 
 void Subscription::Drain() {
   uint64_t value;
@@ -195,7 +184,7 @@ absl::StatusOr<size_t> Subscription::Poll(absl::Span<EventView> out, int64_t tim
   for (;;) {
     Drain();
     // Armed before reading: a commit that lands after this read signals.
-    armed_.store(true, std::memory_order_seq_cst);
+    hub_->Arm(&waiter_);
     bool more = false;
     ASSIGN_OR_RETURN(size_t n, ReadMatching(out, budget, &more));
     if (more) Signal();  // the fd stays readable: events remain

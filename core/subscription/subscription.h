@@ -3,11 +3,11 @@
 // reading the log in pages from its own position: a slow subscriber never
 // slows a writer and holds no memory that grows with its lag.
 //
-// Waiting: the subscription registers a CommitNotifier listener that writes
-// an eventfd only while the subscription is "armed" (it has found nothing new
-// since it last read), so a commit costs each idle subscriber one atomic
-// load. The eventfd is also what fd() returns: it polls readable when events
-// may be ready.
+// Waiting: each Poll arms the subscription in its store's WakeHub (the one
+// CommitNotifier listener all subscriptions of a store share) before it
+// reads; the next commit writes its eventfd once and disarms it, so idle
+// subscriptions cost a writer nothing. The eventfd is also what fd()
+// returns: it polls readable when events may be ready.
 //
 // Ownership: holds a shared reference to the store (so it may outlive the
 // caller's handle; reads then fail with ClosedError). Views handed out by
@@ -29,6 +29,7 @@
 #include "absl/types/span.h"
 #include "core/store/event_store.h"
 #include "core/store/event_view.h"
+#include "core/subscription/wake_hub.h"
 
 namespace estoria::core {
 
@@ -68,8 +69,6 @@ class Subscription {
  private:
   Subscription(std::shared_ptr<EventStore> store, SubscriptionOptions options, int event_fd);
 
-  // The listener: signals the eventfd once per arming.
-  void OnCommit();
   void Signal();
   // Drains the eventfd's counter.
   void Drain();
@@ -81,11 +80,9 @@ class Subscription {
   const std::shared_ptr<EventStore> store_;
   const SubscriptionOptions options_;
   const int event_fd_;
-  uint64_t listener_token_ = 0;
-  bool listening_ = false;
+  std::shared_ptr<WakeHub> hub_;
+  WakeHub::Waiter waiter_;  // armed by Poll before it reads (hub's lock)
   std::atomic<int64_t> position_{0};
-  // Set by Poll before it reads; the first commit after it signals the fd.
-  std::atomic<bool> armed_{false};
   std::atomic<bool> wake_requested_{false};
   // The iterators whose views the last Poll handed out.
   std::vector<std::unique_ptr<EventIterator>> held_;

@@ -163,7 +163,7 @@ class Tail:
 
     def __init__(self, test, store, *extra):
         self.test = test
-        self.proc = subprocess.Popen([EST, 'tail', store, '-f', '--json', '--interval', '50', *extra],
+        self.proc = subprocess.Popen([EST, 'tail', store, '-f', '--json', *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def next_event(self, timeout=20):
@@ -485,6 +485,44 @@ class EstCli(unittest.TestCase):
         finally:
             rc, err = tail.stop()
         self.assertEqual(rc, 0, err)
+
+    def test_TailFollowFromEndShowsOnlyLaterCommits(self):
+        stream = self.append(self.store, 'feed', 'before', 'old')['stream']
+        tail = Tail(self, self.store, '--from-end')
+        try:
+            # Nothing of the past: the first line tail prints is the next commit.
+            time.sleep(1.0)  # tail has subscribed by then (it prints nothing to say so)
+            self.append(self.store, stream, 'after', 'new')
+            live = tail.next_event()
+            self.assertEqual((live['type'], live['version']), ('after', 2))
+        finally:
+            rc, err = tail.stop()
+        self.assertEqual(rc, 0, err)
+
+    def test_TailFiltersByStreamPrefixAndRepeatedType(self):
+        self.append(self.store, 'order', 'placed', 'o1')
+        account = self.append(self.store, 'account', 'opened', 'a1')['stream']
+        self.append(self.store, account, 'noted', 'skip')
+        self.append(self.store, account, 'deposited', 'a2')
+        out = [json.loads(line) for line in
+               self.ok('tail', self.store, '--json', '--stream-prefix', 'account_', '--type', 'opened',
+                       '--type', 'deposited').splitlines()]
+        self.assertEqual([e['type'] for e in out], ['opened', 'deposited'])
+        tail = Tail(self, self.store, '--from-end', '--stream-prefix', 'account', '--type', 'deposited')
+        try:
+            time.sleep(1.0)  # tail has subscribed by then (it prints nothing to say so)
+            self.append(self.store, 'order', 'deposited', 'not an account')
+            self.append(self.store, account, 'noted', 'not this type')
+            self.append(self.store, account, 'deposited', 'this one')
+            live = tail.next_event()
+            self.assertEqual(base64.b64decode(live['data_base64']), b'this one')
+        finally:
+            rc, err = tail.stop()
+        self.assertEqual(rc, 0, err)
+
+    def test_TailRefusesABadType(self):
+        r = run('tail', self.store, '--type', '_bad')
+        self.assertOneLineError(r, 2)
 
     def test_TailFollowKeepsWorkingBesideAWriterHoldingTheStore(self):
         stream = self.append(self.store, 'feed', 'before', 'old')['stream']

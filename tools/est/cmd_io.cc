@@ -1,8 +1,10 @@
 // cmd_io.cc: est append, read, read-all, tail and streams: writing events
 // and looking at them, as a table or as JSON lines. Every command here but
-// append opens the store read-only, so it works beside a running writer.
+// append opens the store read-only, so it works beside a running writer;
+// tail -f follows through a live subscription (estoria/subscription.hpp).
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -11,10 +13,11 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
+#include <span>
 #include <vector>
 
 #include "cli.h"
+#include "estoria/subscription.hpp"
 
 namespace est {
 namespace {
@@ -105,7 +108,15 @@ void PrintAll(estoria::StreamIterator& events, bool json, bool with_stream, cons
 }
 
 volatile sig_atomic_t g_interrupted = 0;
-void OnSigint(int) { g_interrupted = 1; }
+
+// est tail -f's subscription, woken by Ctrl-C. The handler calls the C ABI's
+// wake itself: it only writes to the subscription's eventfd (signal-safe),
+// where Subscription::Wake could build an Error, allocating, on a failure.
+std::atomic<est_subscription*> g_tail_subscription{nullptr};
+void OnSigintWake(int) {
+  g_interrupted = 1;
+  if (est_subscription* sub = g_tail_subscription.load()) static_cast<void>(est_subscription_wake(sub));
+}
 
 }  // namespace
 
@@ -284,64 +295,78 @@ Command AddTail(CLI::App& est) {
     int64_t interval_ms = 200;
     bool follow = false;
     bool json = false;
+    bool from_end = false;
+    std::string stream_prefix;
+    std::vector<std::string> types;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = AddCommand(
       est, "tail", "show the latest events; -f follows new ones",
-      "Shows the last N events in global order; with -f keeps polling for new\n"
-      "events until Ctrl-C. The store is opened once, read-only: a writer in\n"
-      "another process (an application, est append, est import) works on\n"
-      "meanwhile, and each poll shows the whole batches it has published since\n"
-      "the last one.");
+      "Shows the last N events in global order; with -f then follows new ones\n"
+      "as they commit until Ctrl-C (a live subscription: no polling; a writer in\n"
+      "another process wakes it when it publishes). The store is opened once,\n"
+      "read-only: a writer in another process (an application, est append, est\n"
+      "import) works on meanwhile, and tail shows the whole batches it publishes.");
   cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
   cmd->add_option("-n", o->last_n, "the last N events (default 10)")->check(WholeNumber(0));
-  cmd->add_flag("-f,--follow", o->follow, "follow: print new events as they come");
-  cmd->add_option("--interval", o->interval_ms, "with -f, poll every MS milliseconds (default 200)")
+  cmd->add_flag("-f,--follow", o->follow, "follow: print new events as they commit");
+  cmd->add_flag("--from-end", o->from_end, "show nothing of the past: only what commits later");
+  cmd->add_option("--stream-prefix", o->stream_prefix, "only streams whose ID (type_uuid) starts with P")
+      ->type_name("P");
+  cmd->add_option("--type", o->types, "only events of type T (repeatable: any of them)")->type_name("T");
+  cmd->add_option("--interval", o->interval_ms, "accepted for older scripts; ignored (commits wake tail -f)")
       ->check(WholeNumber(1))
       ->type_name("MS");
   cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
   return {cmd, [o]() -> int {
             StoreUri uri = ParseStoreUri(o->store);
+            for (const std::string& type : o->types) CheckType(type);
             // One read-only open for the whole run: it takes no lock, so
-            // writers in other processes carry on, and each ReadAll catches
-            // up with the batches they have published since the last call.
+            // writers in other processes carry on; the subscription is woken
+            // when they publish.
             estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::SubscribeOptions options;
+            options.after_position = o->from_end ? estoria::SubscribeOptions::kEnd : 0;
+            options.stream_prefix = o->stream_prefix;
+            options.event_types = o->types;
+            options.batch_size = 256;
+            estoria::Subscription sub = Must(estoria::Subscribe(store, options), "subscribing");
 
-            // The last N events: one pass over the store, keeping a window of N.
-            int64_t position = 0;
+            // The last N matching events: catch up without waiting, keeping a window.
             {
-              estoria::StreamIterator events = Must(store.ReadAll(), "reading all");
               std::deque<std::string> window;
-              for (const estoria::EventView& e : events) {
-                position = e.global_position();
-                if (o->last_n == 0) continue;
-                window.push_back(FormatEvent(e, o->json, true));
-                if (static_cast<int64_t>(window.size()) > o->last_n) window.pop_front();
+              for (;;) {
+                std::span<const estoria::EventView> events = Must(sub.Poll(), "reading all");
+                if (events.empty()) break;
+                for (const estoria::EventView& e : events) {
+                  if (o->last_n == 0) break;
+                  window.push_back(FormatEvent(e, o->json, true));
+                  if (static_cast<int64_t>(window.size()) > o->last_n) window.pop_front();
+                }
               }
-              Must(events.status(), "reading all");
               if (!o->json) PrintHeader(true);
               for (const std::string& line : window) std::fputs(line.c_str(), stdout);
               std::fflush(stdout);
             }
             if (!o->follow) return kExitOk;
 
+            // Ctrl-C wakes the waiting poll.
+            g_tail_subscription.store(sub.get());
             struct sigaction sa = {};
-            sa.sa_handler = OnSigint;
+            sa.sa_handler = OnSigintWake;
             sigemptyset(&sa.sa_mask);
             sigaction(SIGINT, &sa, nullptr);
             sigaction(SIGTERM, &sa, nullptr);
-            // Poll from the last position printed. Positions only grow, so
-            // "after the last one seen" never repeats or skips an event, even
-            // when the writer publishes several batches between two polls.
+            // The subscription delivers each event once, in position order:
+            // it reads from its own position whenever a commit wakes it.
             while (!g_interrupted) {
-              estoria::StreamIterator events = Must(store.ReadAll({.after_position = position}), "reading all");
-              PrintAll(events, o->json, true, "reading all", &position);
+              std::span<const estoria::EventView> events =
+                  Must(sub.Poll(std::chrono::microseconds(-1)), "following");
+              for (const estoria::EventView& e : events) std::fputs(FormatEvent(e, o->json, true).c_str(), stdout);
               std::fflush(stdout);
-              for (int64_t slept = 0; slept < o->interval_ms && !g_interrupted; slept += 10) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-              }
             }
+            g_tail_subscription.store(nullptr);
             return kExitOk;
           }};
 }
