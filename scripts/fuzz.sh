@@ -25,7 +25,7 @@ cmake -S . -B "$build" -G Ninja \
   -DESTORIA_BUILD_FUZZ=ON -DESTORIA_BUILD_TESTS=ON -DESTORIA_WERROR=ON \
   -DESTORIA_BUILD_BENCH=OFF -DESTORIA_BUILD_EXAMPLES=OFF >/dev/null
 
-targets=(recovery_fuzz batch_fuzz)
+targets=(recovery_fuzz txn_recovery_fuzz batch_fuzz)
 start=$SECONDS
 ninja -C "$build" "${targets[@]}"
 echo "fuzz: built ${targets[*]} in $((SECONDS - start))s"

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "flatbuffers/flatbuffers.h"
 #include "core/env/env.h"
+#include "core/store/append_plan.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
@@ -81,10 +83,11 @@ std::vector<std::string> StatementsFor(const std::string& s) {
   sql[kLockStream] = absl::StrCat(
       "SELECT pg_current_xact_id()::text::int8, s.tip, s.low FROM (SELECT 1) AS one LEFT JOIN "
       "(SELECT tip, low FROM ", s, ".streams WHERE stream = $1::text FOR UPDATE) AS s ON true");
-  // $4: the records as a bytea[]; versions and positions follow the array.
+  // $4: the records as a bytea[]; versions and positions follow the array
+  // ($3: the position before the first, (xid << kPositionBits) | offset).
   sql[kInsertEvents] = absl::StrCat(
       "WITH ins AS (INSERT INTO ", s, ".events (stream, version, position, record) "
-      "SELECT $1::text, $2::int8 + t.i - 1, ($3::int8 << ", kPositionBits, ") | t.i, t.r "
+      "SELECT $1::text, $2::int8 + t.i - 1, $3::int8 + t.i, t.r "
       "FROM unnest($4::bytea[]) WITH ORDINALITY AS t(r, i) RETURNING 1) "
       "INSERT INTO ", s, ".streams (stream, tip, low) VALUES ($1::text, $5::int8, $6::int8) "
       "ON CONFLICT (stream) DO UPDATE SET tip = EXCLUDED.tip");
@@ -538,32 +541,14 @@ class PgStore final : public EventStore {
 
   absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
                                       std::unique_ptr<EventIterator>* written) override {
-    if (written != nullptr) written->reset();
-    if (is_closed()) return ClosedError();
-    RETURN_IF_ERROR(CheckStreamId(stream));
-    RETURN_IF_ERROR(CheckAppendOptions(options));
-    RETURN_IF_ERROR(CheckWritable());
-    std::shared_ptr<EventBlock> block;
-    ASSIGN_OR_RETURN(block, EventBlock::Build(stream, batch, {options.restore, Env::Default()->NowNanos()}));
-    const std::string key = stream.ToString();
-    for (int attempt = 1;; ++attempt) {
-      AppendResult result;
-      absl::Status s = AppendOnce(key, *block, options, &result);
-      if (s.ok()) {
-        if (written != nullptr) {
-          std::vector<EventView> views;
-          for (size_t i = 0; i < block->size(); ++i) views.push_back(block->view(i));
-          *written = std::make_unique<PgIterator>(block, std::move(views), closed_);
-        }
-        return result;
-      }
-      // Another writer created the stream (or took its versions) first:
-      // run again, now against what it wrote.
-      if (!absl::IsAlreadyExists(s)) return s;
-      if (attempt == kAppendAttempts) {
-        return absl::UnavailableError("PostgreSQL append: lost the race for the stream's versions too often");
-      }
-    }
+    const StreamAppend append{stream, &batch, options};
+    std::vector<AppendResult> results;
+    RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
+    return results.front();
+  }
+
+  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override {
+    return CommitAppends(appends, results, nullptr);
   }
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override {
@@ -780,56 +765,193 @@ class PgStore final : public EventStore {
     return absl::OkStatus();
   }
 
-  // One transaction: lock the stream's row, check, insert, commit.
-  // kAlreadyExists when a concurrent writer won the race for a version.
-  absl::Status AppendOnce(const std::string& key, EventBlock& block, const AppendOptions& options,
-                          AppendResult* result) {
+  // Append and AppendMany: records built once, then one SQL transaction
+  // (pg_store_txn.inc) retried while it loses a first-write race.
+  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
+                             std::unique_ptr<EventIterator>* written) {
+    if (written != nullptr) written->reset();
+    results->clear();
+    if (is_closed()) return ClosedError();
+    std::vector<EventBlock::Part> parts(appends.size());
+    for (size_t i = 0; i < appends.size(); ++i) {
+      RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
+      RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
+      parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
+    }
+    RETURN_IF_ERROR(CheckWritable());
+    if (appends.empty()) return absl::OkStatus();
+    EventBlock::BuildOptions build;
+    build.now_ns = Env::Default()->NowNanos();
+    std::shared_ptr<EventBlock> block;
+    ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+    if (block->size() >= (size_t{1} << kPositionBits)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a transaction holds fewer than ", size_t{1} << kPositionBits, " events"));
+    }
+    for (int attempt = 1;; ++attempt) {
+      absl::Status s = AppendOnce(appends, *block, results);
+      if (s.ok()) break;
+      // Another writer created a stream (or took its versions) first: run
+      // again, now against what it wrote.
+      if (!absl::IsAlreadyExists(s)) return s;
+      if (attempt == kAppendAttempts) {
+        return absl::UnavailableError("PostgreSQL append: lost the race for the stream's versions too often");
+      }
+    }
+    if (written != nullptr) {
+      const AppendResult& r = results->front();
+      if (r.duplicate) {
+        // The original events, as a read returns them.
+        ReadOptions read;
+        read.after_version = r.first_version - 1;
+        read.count = r.last_version - r.first_version + 1;
+        ASSIGN_OR_RETURN(*written, ReadStream(appends.front().stream, read));
+      } else {
+        std::vector<EventView> views;
+        for (size_t i = 0; i < block->size(); ++i) views.push_back(block->view(i));
+        *written = std::make_unique<PgIterator>(block, std::move(views), closed_);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The append plan's view of the streams inside one SQL transaction that
+  // holds their locks: tips from the locked rows, events read on demand (a
+  // window at a time) through the same connection.
+  class PgLookup final : public StreamLookup {
+   public:
+    PgLookup(Lease* lease, const absl::flat_hash_map<Id, State>* states) : lease_(lease), states_(states) {}
+    State StateOf(const Id& stream) override {
+      auto it = states_->find(stream);
+      return it == states_->end() ? State{} : it->second;
+    }
+    absl::StatusOr<Stored> EventAt(const Id& stream, int64_t version) override {
+      auto& cached = cache_[stream];
+      if (auto hit = cached.find(version); hit != cached.end()) return hit->second;
+      constexpr int64_t kWindow = 256;
+      Params p;
+      p.Text(stream.ToString());
+      p.Int(version - 1);
+      p.Int(kWindow);
+      Result r;
+      ASSIGN_OR_RETURN(r, lease_->Run(kReadForward, p));
+      std::vector<uint64_t> aligned;
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        if (PQgetisnull(r.get(), i, 0)) continue;
+        if (!VerifiesAsEvent(GetBytes(r.get(), i, 0), aligned)) {
+          return absl::DataLossError(absl::StrCat("an event record of ", stream.ToString(), " does not verify"));
+        }
+        const EventView view{reinterpret_cast<const uint8_t*>(aligned.data()), GetBytes(r.get(), i, 0).size()};
+        cached[view.event()->stream_version()] = Stored{RecordId(view), RecordPosition(view)};
+      }
+      if (auto hit = cached.find(version); hit != cached.end()) return hit->second;
+      return absl::InternalError(absl::StrCat("append plan: version ", version, " of ", stream.ToString(),
+                                              " is not in the stream"));
+    }
+
+   private:
+    Lease* lease_;
+    const absl::flat_hash_map<Id, State>* states_;
+    absl::flat_hash_map<Id, absl::flat_hash_map<int64_t, Stored>> cache_;
+  };
+
+  // One SQL transaction: lock every stream (advisory locks in ID order, so
+  // that racing transactions never deadlock; then the rows), plan against
+  // what is locked, insert what the plan writes, commit. kAlreadyExists when
+  // a concurrent writer won the race for a version.
+  absl::Status AppendOnce(absl::Span<const StreamAppend> appends, EventBlock& block,
+                          std::vector<AppendResult>* results) {
+    std::vector<std::string> keys;
+    for (const StreamAppend& a : appends) keys.push_back(a.stream.ToString());
+    std::vector<size_t> order;  // one per stream, in key order
+    for (size_t i = 0; i < keys.size(); ++i) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return keys[x] < keys[y]; });
+    order.erase(std::unique(order.begin(), order.end(), [&](size_t x, size_t y) { return keys[x] == keys[y]; }),
+                order.end());
+
     Lease lease(&pool_);
     RETURN_IF_ERROR(lease.Open());
-    Params lock;
-    lock.Text(key);
     Result r;
-    ASSIGN_OR_RETURN(r, lease.Pipelined("BEGIN", kSerializeAppends, lock, nullptr, ""));
-    ASSIGN_OR_RETURN(r, lease.Run(kLockStream, lock));
-    const int64_t xid = GetInt64(r.get(), 0, 0);
-    const bool exists = !PQgetisnull(r.get(), 0, 1);
-    const int64_t current = exists ? GetInt64(r.get(), 0, 1) : 0;
-    const int64_t low = exists ? GetInt64(r.get(), 0, 2) : 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+      Params lock;
+      lock.Text(keys[order[k]]);
+      ASSIGN_OR_RETURN(r, k == 0 ? lease.Pipelined("BEGIN", kSerializeAppends, lock, nullptr, "")
+                                 : lease.Run(kSerializeAppends, lock));
+    }
+    absl::flat_hash_map<Id, StreamLookup::State> states;
+    absl::flat_hash_map<Id, int64_t> lows;  // streams that exist: their "low"
+    int64_t xid = 0;
+    for (size_t k : order) {
+      Params lock;
+      lock.Text(keys[k]);
+      ASSIGN_OR_RETURN(r, lease.Run(kLockStream, lock));
+      xid = GetInt64(r.get(), 0, 0);
+      if (!PQgetisnull(r.get(), 0, 1)) {
+        const int64_t tip = GetInt64(r.get(), 0, 1);
+        const int64_t low = GetInt64(r.get(), 0, 2);
+        states[appends[k].stream] = StreamLookup::State{tip, low + 1};
+        lows[appends[k].stream] = low;
+      }
+    }
     r.reset();
-    if (absl::Status s = CheckExpectation(options, current); !s.ok()) return s;  // the lease rolls back
-    int64_t first_version = 0;
-    RETURN_IF_ERROR(FirstVersionForAppend(options, exists, current, &first_version));
-    const int64_t n = static_cast<int64_t>(block.size());
-    if (first_version > kMaxInt64 - n || xid > (kMaxInt64 >> kPositionBits)) {
-      return absl::InvalidArgumentError("the append would overflow versions or positions");
+    if (xid > (kMaxInt64 >> kPositionBits)) return absl::InvalidArgumentError("the append would overflow positions");
+
+    std::vector<PlanInput> inputs(appends.size());
+    size_t first_record = 0;
+    for (size_t i = 0; i < appends.size(); ++i) {
+      const size_t n = appends[i].batch->event_count();
+      inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block.ids().subspan(first_record, n),
+                            BatchHasCallerIds(*appends[i].batch)};
+      first_record += n;
     }
-    std::string records;
-    PutBe32(records, 1);   // dimensions
-    PutBe32(records, 0);   // no nulls
-    PutBe32(records, 17);  // bytea
-    PutBe32(records, static_cast<uint32_t>(n));
-    PutBe32(records, 1);  // lower bound
-    for (int64_t i = 0; i < n; ++i) {
-      block.Patch(static_cast<size_t>(i), first_version + i, (xid << kPositionBits) | (i + 1));
-      const EventView v = block.view(static_cast<size_t>(i));
-      PutBe32(records, static_cast<uint32_t>(v.size));
-      records.append(reinterpret_cast<const char*>(v.fb), v.size);
+    PgLookup lookup(&lease, &states);
+    // Positions of one transaction: (xid << kPositionBits) | 1, 2, ...
+    RETURN_IF_ERROR(PlanAppends(inputs, lookup, (xid << kPositionBits) | 1, PlanLimits{kMaxInt64, kMaxInt64},
+                                results));  // a mismatch: the lease rolls back
+
+    size_t last_writer = appends.size();
+    for (size_t i = 0; i < appends.size(); ++i) {
+      if (!(*results)[i].duplicate) last_writer = i;
     }
-    const int64_t tip = first_version + n - 1;
-    Params insert;
-    insert.Text(key);
-    insert.Int(first_version);
-    insert.Int(xid);
-    insert.Bytes(std::move(records));
-    insert.Int(tip);
-    insert.Int(exists ? low : first_version - 1);
-    ASSIGN_OR_RETURN(r, lease.Pipelined(nullptr, kInsertEvents, insert, "COMMIT",
-                                        "the append may have committed (read the stream to know)"));
-    result->first_version = first_version;
-    result->last_version = tip;
-    result->first_position = (xid << kPositionBits) | 1;
-    result->last_position = (xid << kPositionBits) | n;
-    result->actual_version = tip;
+    if (last_writer == appends.size()) return absl::OkStatus();  // all duplicates: nothing to write
+    first_record = 0;
+    for (size_t i = 0; i < appends.size(); ++i) {
+      const AppendResult& planned = (*results)[i];
+      const size_t n = inputs[i].ids.size();
+      const size_t record = first_record;
+      first_record += n;
+      if (planned.duplicate) continue;
+      std::string records;
+      PutBe32(records, 1);   // dimensions
+      PutBe32(records, 0);   // no nulls
+      PutBe32(records, 17);  // bytea
+      PutBe32(records, static_cast<uint32_t>(n));
+      PutBe32(records, 1);  // lower bound
+      for (size_t k = 0; k < n; ++k) {
+        block.Patch(record + k, planned.first_version + static_cast<int64_t>(k),
+                    planned.first_position + static_cast<int64_t>(k));
+        const EventView v = block.view(record + k);
+        PutBe32(records, static_cast<uint32_t>(v.size));
+        records.append(reinterpret_cast<const char*>(v.fb), v.size);
+      }
+      const Id& stream = appends[i].stream;
+      auto low = lows.find(stream);
+      Params insert;
+      insert.Text(keys[i]);
+      insert.Int(planned.first_version);
+      insert.Int(planned.first_position - 1);
+      insert.Bytes(std::move(records));
+      insert.Int(planned.last_version);
+      insert.Int(low != lows.end() ? low->second : planned.first_version - 1);
+      if (low == lows.end()) lows[stream] = planned.first_version - 1;
+      if (i == last_writer) {
+        ASSIGN_OR_RETURN(r, lease.Pipelined(nullptr, kInsertEvents, insert, "COMMIT",
+                                            "the append may have committed (retry it with the same event IDs "
+                                            "and expectation: the duplicate check makes that safe)"));
+      } else {
+        ASSIGN_OR_RETURN(r, lease.Run(kInsertEvents, insert));
+      }
+    }
     return absl::OkStatus();
   }
 

@@ -110,7 +110,7 @@ TEST_P(AppendTest, ResultAndWrittenAreOptional) {
   EXPECT_EQ(Versions(ReadStream(store_, stream).events), Range(1, 2));
 }
 
-TEST_P(AppendTest, IdsAndTimestampsFromTheBatchAreIgnoredWithoutRestore) {
+TEST_P(AppendTest, IdsFromTheBatchAreKeptAndTimestampsIgnoredWithoutRestore) {
   const std::string stream = NewStreamId();
   NewEvent e;
   e.has_id = true;
@@ -121,7 +121,7 @@ TEST_P(AppendTest, IdsAndTimestampsFromTheBatchAreIgnoredWithoutRestore) {
   AppendOutcome out = Append(store_, stream, batch.Bytes());
   ASSERT_EST_OK(out.status);
   ASSERT_EQ(out.written.size(), 1u);
-  EXPECT_NE(out.written[0].id, e.id) << "the store assigns ids unless restoring";
+  EXPECT_EQ(out.written[0].id, e.id) << "every append keeps caller-set ids (idempotent appends)";
   EXPECT_NE(out.written[0].timestamp_ns, 12345) << "the store stamps the time unless restoring";
 }
 

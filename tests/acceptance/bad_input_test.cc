@@ -205,7 +205,7 @@ TEST_P(BadInputTest, BatchCallsRefuseBadArguments) {
 // ------------------------------------------------------------- option values
 
 TEST_P(BadInputTest, UnknownExpectValuesAreInvalid) {
-  for (int32_t expect : {3, -1, 100, INT32_MIN}) {
+  for (int32_t expect : {4, -1, 100, INT32_MIN}) {  // 3 is EST_EXPECT_STREAM_EXISTS
     est_append_options o = EST_APPEND_OPTIONS_INIT;
     o.expect = expect;
     EXPECT_INVALID(AppendWith(&o)) << "expect " << expect;

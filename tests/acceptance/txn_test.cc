@@ -344,7 +344,9 @@ TEST_P(TxnTest, APartlyDuplicateTransactionWritesOnlyTheNewAppends) {
   EXPECT_EQ(ReadStream(store_, a).events.size(), 2u);
   std::vector<Event> eb = ReadStream(store_, b).events;
   ASSERT_EQ(eb.size(), 2u);
-  if (HasGlobalOrder()) EXPECT_EQ(eb[0].global_position, r[1].first_position);
+  if (HasGlobalOrder()) {
+    EXPECT_EQ(eb[0].global_position, r[1].first_position);
+  }
 }
 
 TEST_P(TxnTest, CommittedTransactionsSurviveAReopenWhole) {

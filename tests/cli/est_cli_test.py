@@ -258,6 +258,41 @@ class EstCli(unittest.TestCase):
         self.assertIn('placed', table)
         self.assertIn('by post', table)
 
+    def test_AppendWithIdsIsSafeToRetry(self):
+        first = self.append(self.store, 'order', 'placed', 'x')
+        stream = first['stream']
+        ids = ['0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01', '0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a02']
+        lines = '{"type": "a", "data": "1"}\n{"type": "b", "data": "2"}\n'
+        args = ['append', self.store, stream, '--json', '--expect-version', '1', '--id', ids[0], '--id', ids[1]]
+        res = run(*args, stdin=lines.encode())
+        self.assertEqual(res.returncode, 0, res.stderr)
+        once = json.loads(res.stdout)
+        self.assertFalse(once['duplicate'])
+        again = run(*args, stdin=lines.encode())
+        self.assertEqual(again.returncode, 0, again.stderr)
+        twice = json.loads(again.stdout)
+        self.assertTrue(twice['duplicate'])
+        self.assertEqual((twice['first_version'], twice['last_version']), (once['first_version'], once['last_version']))
+        events = self.read_json('read', self.store, stream)
+        self.assertEqual([e['version'] for e in events], [1, 2, 3])
+        plain = run('append', self.store, stream, '--expect-version', '1', '--id', ids[0], '--id', ids[1],
+                    stdin=lines.encode())
+        self.assertIn(b'already appended', plain.stdout)
+        # One --id for two events is a usage error; a bad UUID too.
+        self.assertEqual(run('append', self.store, stream, '--id', ids[0], stdin=lines.encode()).returncode,
+                         EXIT_USAGE)
+        self.assertEqual(run('append', self.store, stream, 'a', '--id', 'nope').returncode, EXIT_USAGE)
+
+    def test_AppendExpectExists(self):
+        missing = 'order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9aff'
+        res = run('append', self.store, missing, 'placed', '--expect', 'exists')
+        self.assertEqual(res.returncode, EXIT_CONFLICT, res.stderr)
+        self.assertIn(b'must exist', res.stderr)
+        stream = self.append(self.store, 'order', 'placed', 'x')['stream']
+        res = run('append', self.store, stream, 'shipped', '--expect', 'exists')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(run('append', self.store, stream, 'x', '--expect', 'maybe').returncode, EXIT_USAGE)
+
     def test_AppendFromJsonLinesIsOneBatch(self):
         binary = bytes(range(256))
         lines = '\n'.join([

@@ -20,9 +20,11 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#define EST_EXPERIMENTAL 1
 #include "estoria/estoria.h"
 #include "gtest/gtest.h"
 #include "tests/common/child_process.h"
@@ -316,6 +318,81 @@ TEST_F(CrashTest, SigkilledWriterLosesNothingAcknowledgedAndLeavesNoPartialBatch
   std::printf("crash_test: %lld rounds, %zu acknowledged batches, %zu events kept\n",
               static_cast<long long>(rounds), total_acks, previous.size());
   EXPECT_GT(total_acks, 0u) << "no round got as far as an append: the test proved nothing";
+}
+
+// SIGKILL during transactions of 2 to 10 streams: every acknowledged
+// transaction is there whole, at its acknowledged positions, and no other
+// transaction is there in part.
+TEST_F(CrashTest, SigkilledTransactionsAreWholeOrAbsent) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/store";
+  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 30);
+  size_t total_acks = 0;
+  size_t transactions_seen = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round) + ", seed " + std::to_string(seed_));
+    ChildProcess c({ESTORIA_CRASH_WRITER, "txn", dir, std::to_string(round)}, /*with_stdin=*/false);
+    ASSERT_TRUE(c.started()) << c.error();
+    if (rng_() % 5 != 0 && !WaitReady(c)) {
+      c.Finish(SIGKILL);
+      FAIL() << "the writer never became ready; it wrote:\n" << c.output();
+    }
+    c.PumpFor(static_cast<int>(rng_() % 51));
+    const int status = c.Finish(SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "it wrote:\n" << c.output();
+    // marker -> (events, first position, last position)
+    std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> acked;
+    for (const std::string& line : Lines(c.output())) {
+      std::istringstream in(line);
+      std::string word, marker;
+      int64_t n = 0, first = 0, last = 0;
+      in >> word;
+      ASSERT_NE(word, "error") << line;
+      if (word != "txnack") continue;
+      in >> marker >> n >> first >> last;
+      ASSERT_FALSE(in.fail()) << line;
+      acked[marker] = {n, first, last};
+    }
+    total_acks += acked.size();
+
+    est_store* store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    est_iter* it = nullptr;
+    ASSERT_EQ(est_read_all(store, nullptr, &it), EST_OK) << est_last_error();
+    // marker -> positions of its events, in read order, and the n it claims
+    std::map<std::string, std::pair<std::vector<int64_t>, std::string>> found;
+    est_event e = EST_EVENT_INIT;
+    est_status st;
+    while ((st = est_iter_next(it, &e)) == EST_OK) {
+      std::string marker = Metadata(e, "batch");
+      auto& [positions, n] = found[marker];
+      positions.push_back(e.global_position);
+      n = Metadata(e, "n");
+    }
+    EXPECT_EQ(st, EST_END) << est_last_error();
+    est_iter_close(it);
+    EXPECT_EQ(est_store_verify(store, nullptr, nullptr, nullptr), EST_OK) << est_last_error();
+    est_store_close(store);
+    for (const auto& [marker, entry] : found) {
+      const auto& [positions, n] = entry;
+      EXPECT_EQ(std::to_string(positions.size()), n) << "transaction " << marker << " is partly there";
+      for (size_t k = 1; k < positions.size(); ++k) {
+        EXPECT_EQ(positions[k], positions[k - 1] + 1) << "transaction " << marker << " is not contiguous";
+      }
+    }
+    for (const auto& [marker, ack] : acked) {
+      auto f = found.find(marker);
+      ASSERT_NE(f, found.end()) << "acknowledged transaction " << marker << " lost";
+      EXPECT_EQ(static_cast<int64_t>(f->second.first.size()), std::get<0>(ack));
+      EXPECT_EQ(f->second.first.front(), std::get<1>(ack));
+      EXPECT_EQ(f->second.first.back(), std::get<2>(ack));
+    }
+    transactions_seen = found.size();
+    ASSERT_FALSE(HasFailure());
+  }
+  std::printf("crash_test: %lld transaction rounds, %zu acknowledged transactions, %zu transactions kept\n",
+              static_cast<long long>(rounds), total_acks, transactions_seen);
+  EXPECT_GT(total_acks, 0u) << "no round got as far as a commit: the test proved nothing";
 }
 
 TEST_F(CrashTest, KilledDuringCreationLeavesAStoreThatOpens) {

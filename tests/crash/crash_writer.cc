@@ -5,6 +5,10 @@
 //                                  "ready PID", then appends batches of 1-5
 //                                  events to a few fixed streams from several
 //                                  threads until it is killed (or 20 s pass)
+//   crash_writer txn DIR ROUND     as write, but commits transactions of 2 to
+//                                  10 streams (of 12, 1-3 events each) and
+//                                  acknowledges each with
+//                                  "txnack MARKER EVENTS FIRST_POS LAST_POS"
 //   crash_writer hold DIR          opens file:DIR, prints "ready PID", and
 //                                  keeps the store open until stdin closes
 //
@@ -24,6 +28,7 @@
 // payload can name the version before the store assigns it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -35,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#define EST_EXPERIMENTAL 1
 #include "estoria/estoria.h"
 #include "tests/common/child_process.h"
 
@@ -103,8 +109,59 @@ void Writer(est_store* store, const std::string& round, int thread) {
   }
 }
 
+constexpr int kTxnStreams = 12;
+
+// Transactions: each event's data is "m=MARKER i=I n=N" (N: the
+// transaction's events), with metadata {"batch": MARKER, "n": N}.
+void TxnWriter(est_store* store, const std::string& round, int thread) {
+  std::mt19937_64 rng(std::random_device{}() ^ (static_cast<uint64_t>(thread) << 32));
+  for (uint64_t seq = 0;; ++seq) {
+    std::string marker = "x" + round + "." + std::to_string(getpid()) + "." + std::to_string(thread) + "." +
+                         std::to_string(seq);
+    std::vector<int> streams;
+    for (int s = 0; s < kTxnStreams; ++s) streams.push_back(s);
+    std::shuffle(streams.begin(), streams.end(), rng);
+    streams.resize(2 + rng() % 9);
+    std::vector<int> sizes;
+    int total = 0;
+    for (size_t k = 0; k < streams.size(); ++k) {
+      sizes.push_back(1 + static_cast<int>(rng() % 3));
+      total += sizes.back();
+    }
+    est_txn* txn = nullptr;
+    est_status st = est_txn_new(store, &txn);
+    if (st != EST_OK) Fail("est_txn_new", st);
+    int index = 0;
+    for (size_t k = 0; k < streams.size(); ++k) {
+      est_batch* batch = nullptr;
+      if ((st = est_batch_new(&batch)) != EST_OK) Fail("est_batch_new", st);
+      for (int e = 0; e < sizes[k]; ++e, ++index) {
+        std::string data = "m=" + marker + " i=" + std::to_string(index) + " n=" + std::to_string(total);
+        if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
+          Fail("est_batch_add", st);
+        }
+        if ((st = est_batch_add_metadata(batch, "batch", marker.c_str())) != EST_OK) Fail("metadata", st);
+        if ((st = est_batch_add_metadata(batch, "n", std::to_string(total).c_str())) != EST_OK) {
+          Fail("metadata", st);
+        }
+      }
+      const std::string id = CrashStreamId(100 + streams[k]);
+      st = est_txn_append(txn, id.c_str(), batch, nullptr);
+      est_batch_free(batch);
+      if (st != EST_OK) Fail("est_txn_append", st);
+    }
+    std::vector<est_append_result> results(streams.size());
+    for (auto& r : results) est_append_result_init(&r);
+    st = est_txn_commit(txn, results.data(), results.size());
+    est_txn_free(txn);
+    if (st != EST_OK) Fail("est_txn_commit", st);
+    WriteLine("txnack " + marker + " " + std::to_string(total) + " " + std::to_string(results.front().first_position) +
+              " " + std::to_string(results.back().last_position));
+  }
+}
+
 int Usage() {
-  std::fprintf(stderr, "usage: crash_writer write DIR ROUND | crash_writer hold DIR\n");
+  std::fprintf(stderr, "usage: crash_writer write|txn DIR ROUND | crash_writer hold DIR\n");
   return 64;
 }
 
@@ -114,8 +171,8 @@ int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   std::string mode = argv[1];
   std::string uri = std::string("file:") + argv[2];
-  if (mode != "write" && mode != "hold") return Usage();
-  if (mode == "write" && argc < 4) return Usage();
+  if (mode != "write" && mode != "txn" && mode != "hold") return Usage();
+  if (mode != "hold" && argc < 4) return Usage();
 
   est_store_options options = EST_STORE_OPTIONS_INIT;
   options.sync_mode = EST_SYNC_ALWAYS;
@@ -133,7 +190,7 @@ int main(int argc, char** argv) {
   }
 
   std::string round = argv[3];
-  for (int t = 0; t < kThreads; ++t) std::thread(Writer, store, round, t).detach();
+  for (int t = 0; t < kThreads; ++t) std::thread(mode == "txn" ? TxnWriter : Writer, store, round, t).detach();
   std::this_thread::sleep_for(kMaxRunTime);
   // Never reached in the test (the parent kills us first). Leave without
   // destructors: the writers are still running.

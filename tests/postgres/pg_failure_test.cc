@@ -134,6 +134,94 @@ TEST_F(PgStoreTest, ServerStoppedMidRunIsIoThenReconnectsAndKeepsAcknowledgedEve
   EXPECT_TRUE((*store)->Append(stream, Events(1), {}, nullptr).ok());
 }
 
+// A batch whose every event carries an ID ("retry-safe").
+WritableBatch EventsWithIds(int n, const std::string& prefix, std::vector<Uuid>* ids) {
+  BatchBuilder b;
+  for (int i = 1; i <= n; ++i) {
+    const std::string data = prefix + std::to_string(i);
+    EXPECT_TRUE(b.Add("deposited", {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, "text/plain").ok());
+    ids->push_back(*NewUuidV7());
+    EXPECT_TRUE(b.SetId(ids->back()).ok());
+  }
+  return *b.Build();
+}
+
+// The connection is cut while appends and transactions are in flight (the
+// server stops: some COMMITs are sent and their reply lost, "may have
+// committed"). Every writer retries each failed call with the same batch
+// (same event IDs) and expectation until it succeeds: afterwards every
+// append is there exactly once, and retries of a commit that had landed come
+// back as duplicates with the original result.
+TEST_F(PgStoreTest, RetryingAfterALostCommitReplyWritesEachAppendExactlyOnce) {
+  auto store = OpenStore(FreshUri(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Id single = NewId();
+  const Id left = NewId(), right = NewId("order");
+  std::atomic<bool> stop{false};
+  std::atomic<int> io_errors{0}, duplicates{0};
+  std::vector<std::vector<std::string>> acked(4);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string tag = "w" + std::to_string(w) + "-" + std::to_string(i) + "-";
+        std::vector<Uuid> ids;
+        WritableBatch a = EventsWithIds(2, tag, &ids);
+        WritableBatch b = EventsWithIds(1, tag, &ids);
+        for (int attempt = 0;; ++attempt) {
+          ASSERT_LT(attempt, 2000) << "never succeeded";
+          bool duplicate = false;
+          absl::Status status;
+          if (w % 2 == 0) {  // a plain append
+            absl::StatusOr<AppendResult> r = (*store)->Append(single, a, {}, nullptr);
+            status = r.status();
+            duplicate = r.ok() && r->duplicate;
+          } else {  // a transaction over two streams
+            std::vector<StreamAppend> appends = {{left, &a, {}}, {right, &b, {}}};
+            std::vector<AppendResult> results;
+            status = (*store)->AppendMany(appends, &results);
+            duplicate = status.ok() && results[0].duplicate;
+            if (status.ok()) EXPECT_EQ(results[0].duplicate, results[1].duplicate);
+          }
+          if (status.ok()) {
+            if (duplicate) ++duplicates;
+            break;
+          }
+          EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+          ++io_errors;
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        acked[w].push_back(tag);
+      }
+    });
+  }
+  for (int cut = 0; cut < 3; ++cut) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Server("ESTORIA_TEST_PG_STOP");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Server("ESTORIA_TEST_PG_START");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_GT(io_errors.load(), 0) << "the writers never saw the connection cut";
+  std::printf("lost-commit retries: %d I/O failures retried, %d retries found their append already committed\n",
+              io_errors.load(), duplicates.load());
+
+  std::map<std::string, int> seen;
+  for (const Id& stream : {single, left, right}) {
+    std::vector<Read> events = Drain((*store)->ReadStream(stream, {}));
+    for (size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(events[i].version, static_cast<int64_t>(i) + 1);
+      ++seen[events[i].data.substr(0, events[i].data.size() - 1)];
+    }
+  }
+  for (int w = 0; w < 4; ++w) {
+    for (const std::string& tag : acked[w]) EXPECT_EQ(seen[tag], 3 - (w % 2 == 0 ? 1 : 0)) << tag << ": exactly once";
+  }
+  for (const auto& [tag, count] : seen) EXPECT_LE(count, 3) << tag << " was written twice";
+}
+
 TEST_F(PgStoreTest, SqlBreakingIdsMetadataAndContentTypesAreStoredVerbatim) {
   const std::string uri = FreshUri();
   auto store = OpenStore(uri, {});

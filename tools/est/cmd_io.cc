@@ -129,6 +129,8 @@ Command AddAppend(CLI::App& est) {
     std::string content_type;
     std::vector<std::string> meta;
     std::optional<int64_t> expect_version;
+    std::optional<std::string> expect;
+    std::vector<std::string> ids;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -147,8 +149,18 @@ Command AddAppend(CLI::App& est) {
   cmd->add_option("--content-type", o->content_type, "content type of the event given by arguments")
       ->type_name("CT");
   cmd->add_option("--meta", o->meta, "metadata of that event (repeatable)")->type_name("KEY=VALUE");
-  cmd->add_option("--expect-version", o->expect_version, "fail with exit code 6 unless the stream is at N")
-      ->check(WholeNumber(0));
+  CLI::Option* expect_version =
+      cmd->add_option("--expect-version", o->expect_version, "fail with exit code 6 unless the stream is at N")
+          ->check(WholeNumber(0));
+  cmd->add_option("--expect", o->expect, "exists: fail with exit code 6 unless the stream exists")
+      ->check(CLI::IsMember({"any", "exists", "no-stream"}))
+      ->excludes(expect_version)
+      ->type_name("any|exists|no-stream");
+  cmd->add_option("--id", o->ids,
+                  "the ID of each event, in order (repeat once per event): a retry-safe append. Run again "
+                  "after a failure whose outcome is unknown, it finds its events already there, writes "
+                  "nothing and says \"already appended\"")
+      ->type_name("UUID");
   cmd->add_flag("--json", o->json, "print the result as JSON");
 
   return {cmd, [o]() -> int {
@@ -190,25 +202,47 @@ Command AddAppend(CLI::App& est) {
               }
               if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
             }
+            // --id UUID, one per event in order: a retry-safe append (the
+            // same command run again finds its events there and writes nothing).
+            if (!o->ids.empty() && o->ids.size() != events.size()) {
+              UsageError("--id is given " + std::to_string(o->ids.size()) + " times for " +
+                         std::to_string(events.size()) + " events: give one per event, or none");
+            }
+            std::vector<estoria::Uuid> uuids;
+            for (const std::string& id : o->ids) {
+              estoria::Result<estoria::Uuid> uuid = estoria::Uuid::Parse(id);
+              if (!uuid.ok()) UsageError("--id takes a UUID (canonical lower-case form), not \"" + id + "\"");
+              uuids.push_back(*uuid);
+            }
+            if (new_stream && !uuids.empty()) {
+              UsageError("--id needs a stream ID (TYPE_UUID): a retry of a bare type name would make a new stream");
+            }
             estoria::AppendOptions options;
             if (o->expect_version) {
               options = estoria::AppendOptions::ExpectVersion(*o->expect_version);
+            } else if (o->expect == "exists") {
+              options = estoria::AppendOptions::ExpectStreamExists();
+            } else if (o->expect == "no-stream") {
+              options = estoria::AppendOptions::ExpectNoStream();
+            } else if (o->expect == "any") {
+              options = estoria::AppendOptions::Any();
             } else if (new_stream) {
               options = estoria::AppendOptions::ExpectNoStream();
             }
 
             estoria::Batch batch;
-            for (const PendingEvent& e : events) {
+            for (size_t i = 0; i < events.size(); ++i) {
+              const PendingEvent& e = events[i];
               Must(batch.Add(e.type, e.data, e.content_type), "adding an event of type " + e.type);
+              if (!uuids.empty()) Must(batch.SetId(uuids[i]), "setting an ID");
               for (const auto& [k, v] : e.metadata) Must(batch.AddMetadata(k, v), "adding metadata " + k);
             }
 
             estoria::Store store = OpenStore(uri, {.must_exist = false});
             estoria::Result<estoria::AppendResult> appended = store.Append(stream, batch, options);
             if (!appended.ok() && appended.error().is_version_mismatch()) {
-              Fail(kExitConflict, "appending to " + stream + ": the stream is at version " +
-                                      std::to_string(appended.error().actual_version()) + ", not " +
-                                      std::to_string(options.expected_version));
+              // The library's message says what was expected and where the stream is.
+              Fail(kExitConflict, "appending to " + stream + ": " + appended.error().message());
             }
             estoria::AppendResult result = Must(std::move(appended), "appending to " + stream);
             if (o->json) {
@@ -218,7 +252,13 @@ Command AddAppend(CLI::App& est) {
               j["last_version"] = result.last_version;
               j["first_position"] = result.first_position;
               j["last_position"] = result.last_position;
+              j["duplicate"] = result.duplicate;
               std::printf("%s\n", j.dump().c_str());
+            } else if (result.duplicate) {
+              std::printf("already appended: %zu event%s in %s at versions %" PRId64 "..%" PRId64
+                          ", positions %" PRId64 "..%" PRId64 " (nothing written)\n",
+                          events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                          result.last_version, result.first_position, result.last_position);
             } else {
               std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64
                           "..%" PRId64 "\n",
