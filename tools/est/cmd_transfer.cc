@@ -1,8 +1,8 @@
 // cmd_transfer.cc: est export and import: a store as JSON lines, one event
 // per line in global order, and back. Import appends with
 // AppendOptions::Restoring so that IDs, timestamps and stream versions
-// survive (a truncated stream keeps its versions); positions are assigned
-// afresh.
+// survive (a truncated stream keeps its versions), many batches per
+// Transaction; positions are assigned afresh.
 #include <cinttypes>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "estoria/transaction.hpp"
 
 namespace est {
 namespace {
@@ -59,6 +60,53 @@ ImportedEvent ParseLine(const std::string& line, size_t line_no) {
   }
   if (!Base64Decode(str("data_base64"), &e.data)) UsageError(where + ": \"data_base64\" is not base64");
   return e;
+}
+
+// One append of an import: events [begin, end) as a batch, with its expectation.
+struct PlannedBatch {
+  size_t begin = 0;
+  size_t end = 0;
+  estoria::Batch batch;
+  estoria::AppendOptions options;
+};
+
+void CheckPlacement(const ImportedEvent& first, const estoria::AppendResult& result) {
+  if (result.first_version != first.version) {
+    Fail(kExitFailure, "importing " + first.stream + ": the store put version " + std::to_string(first.version) +
+                           " at " + std::to_string(result.first_version));
+  }
+}
+
+void AppendOne(const estoria::Store& store, const std::vector<ImportedEvent>& events, const PlannedBatch& p) {
+  const ImportedEvent& first = events[p.begin];
+  estoria::Result<estoria::AppendResult> appended = store.Append(first.stream, p.batch, p.options);
+  if (!appended.ok() && appended.error().is_version_mismatch()) {
+    Fail(kExitConflict, "importing " + first.stream + ": the stream already exists in the store (at version " +
+                            std::to_string(appended.error().actual_version()) + "); " + std::to_string(p.begin) +
+                            " events were imported before it");
+  }
+  CheckPlacement(first, Must(std::move(appended), "importing " + first.stream));
+}
+
+enum class Committed { kYes, kConflict, kUnsupported };
+
+// Appends planned[g, h) in one transaction, or nothing: on a conflict, or
+// with a backend without transactions.
+Committed CommitInOneTransaction(const estoria::Store& store, const std::vector<ImportedEvent>& events,
+                            const std::vector<PlannedBatch>& planned, size_t g, size_t h) {
+  estoria::Transaction txn = Must(estoria::Transaction::Begin(store), "starting a transaction");
+  for (size_t k = g; k < h; ++k) {
+    const ImportedEvent& first = events[planned[k].begin];
+    Must(txn.Append(first.stream, planned[k].batch, planned[k].options), "importing " + first.stream);
+  }
+  estoria::Result<std::vector<estoria::AppendResult>> results = txn.Commit();
+  if (!results.ok()) {
+    if (results.error().is_version_mismatch()) return Committed::kConflict;
+    if (results.error().status() == EST_ERR_UNSUPPORTED) return Committed::kUnsupported;
+    FailOn(results.error(), "importing");
+  }
+  for (size_t k = g; k < h; ++k) CheckPlacement(events[planned[k].begin], (*results)[k - g]);
+  return Committed::kYes;
 }
 
 }  // namespace
@@ -109,6 +157,8 @@ Command AddImport(CLI::App& est) {
       "timestamp and stream version (a truncated stream keeps its versions).\n"
       "Positions are assigned afresh, in the same order. A stream that already\n"
       "exists in STORE fails with exit code 6 before anything of it is written.\n"
+      "Where the store has transactions (memory, file), many batches are\n"
+      "committed at once: one sync for many small streams.\n"
       "  est import STORE < FILE");
   cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory: (created if absent)")->required();
   AddSyncOption(cmd, &o->sync);
@@ -138,49 +188,65 @@ Command AddImport(CLI::App& est) {
             }
             tips.clear();
 
-            estoria::Store store = OpenStore(uri, {.must_exist = false, .sync_mode = SyncModeNamed(o->sync)});
-            Progress progress("importing");
+            // The batches: consecutive events of one stream, each expecting
+            // where the one before it left the stream (or no stream at all).
             constexpr size_t kMaxBatchEvents = 1000;
             constexpr size_t kMaxBatchBytes = 4 << 20;
-            size_t i = 0;
-            while (i < events.size()) {
-              // One batch: consecutive events of one stream.
-              size_t j = i;
+            std::vector<PlannedBatch> planned;
+            for (size_t i = 0; i < events.size();) {
+              PlannedBatch p;
+              p.begin = p.end = i;
               size_t bytes = 0;
-              estoria::Batch batch;
-              while (j < events.size() && events[j].stream == events[i].stream && j - i < kMaxBatchEvents &&
-                     bytes < kMaxBatchBytes) {
-                const ImportedEvent& e = events[j];
-                std::string what =
-                    "event " + std::to_string(j + 1) + " (" + e.stream + " version " + std::to_string(e.version) + ")";
+              while (p.end < events.size() && events[p.end].stream == events[i].stream &&
+                     p.end - i < kMaxBatchEvents && bytes < kMaxBatchBytes) {
+                const ImportedEvent& e = events[p.end];
+                std::string what = "event " + std::to_string(p.end + 1) + " (" + e.stream + " version " +
+                                   std::to_string(e.version) + ")";
                 estoria::Result<void> added =
-                    batch.Add(e.type, e.data, e.content_type).Id(e.id).Timestamp(e.timestamp_ns);
+                    p.batch.Add(e.type, e.data, e.content_type).Id(e.id).Timestamp(e.timestamp_ns);
                 for (size_t m = 0; added.ok() && m < e.metadata.size(); ++m) {
-                  added = batch.AddMetadata(e.metadata[m].first, e.metadata[m].second);
+                  added = p.batch.AddMetadata(e.metadata[m].first, e.metadata[m].second);
                 }
                 Must(added, "importing " + what);
                 bytes += e.data.size() + 64;
-                ++j;
+                ++p.end;
               }
               const ImportedEvent& first = events[i];
-              estoria::AppendOptions options = tips.count(first.stream)
-                                                   ? estoria::AppendOptions::ExpectVersion(first.version - 1)
-                                                   : estoria::AppendOptions::ExpectNoStream();
-              estoria::Result<estoria::AppendResult> appended =
-                  store.Append(first.stream, batch, options.Restoring(first.version));
-              if (!appended.ok() && appended.error().is_version_mismatch()) {
-                Fail(kExitConflict, "importing " + first.stream + ": the stream already exists in the store (at version " +
-                                        std::to_string(appended.error().actual_version()) + "); " + std::to_string(i) +
-                                        " events were imported before it");
+              p.options = (tips.count(first.stream) ? estoria::AppendOptions::ExpectVersion(first.version - 1)
+                                                    : estoria::AppendOptions::ExpectNoStream())
+                              .Restoring(first.version);
+              tips[first.stream] = events[p.end - 1].version;
+              i = p.end;
+              planned.push_back(std::move(p));
+            }
+
+            estoria::Store store = OpenStore(uri, {.must_exist = false, .sync_mode = SyncModeNamed(o->sync)});
+            Progress progress("importing");
+            // Batches go in transactions of up to kTxnEvents events: one
+            // commit (one sync) for many small streams. A transaction that
+            // fails wrote nothing, so its batches are then appended one by
+            // one, which says which stream conflicts and how far the import
+            // got, as for a backend without transactions.
+            constexpr size_t kTxnEvents = 10000;
+            bool use_transactions = true;
+            for (size_t g = 0; g < planned.size();) {
+              size_t h = g;
+              size_t group_events = 0;
+              while (h < planned.size() && (h == g || group_events + planned[h].batch.size() <= kTxnEvents)) {
+                group_events += planned[h].batch.size();
+                ++h;
               }
-              estoria::AppendResult result = Must(std::move(appended), "importing " + first.stream);
-              if (result.first_version != first.version) {
-                Fail(kExitFailure, "importing " + first.stream + ": the store put version " +
-                                       std::to_string(first.version) + " at " + std::to_string(result.first_version));
+              Committed committed = Committed::kConflict;
+              if (use_transactions && h - g > 1) {
+                committed = CommitInOneTransaction(store, events, planned, g, h);
+                use_transactions = committed != Committed::kUnsupported;
               }
-              tips[first.stream] = result.last_version;
-              i = j;
-              progress.Update(i, events.size());
+              if (committed == Committed::kYes) {
+                g = h;
+              } else {
+                for (; g < h; ++g) AppendOne(store, events, planned[g]);
+              }
+              progress.Update(planned[g - 1].end, events.size());
             }
             progress.Finish();
             Must(store.Sync(), "syncing");
