@@ -173,7 +173,7 @@ void CheckType(const std::string& type) {
 // ------------------------------------------------------------ text forms
 
 // Debian's Abseil has its own absl::string_view (not std::string_view's
-// alias): the views are handed over as pointer and length.
+// alias, doc/traps.md): the views are handed over as pointer and length.
 std::string Base64Encode(std::string_view bytes) {
   return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
 }
