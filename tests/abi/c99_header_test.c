@@ -2,8 +2,10 @@
  * tests/abi/c99_header_test.c: estoria.h used from strict C99 (compiled with
  * -std=c99 -pedantic -Werror -Wall -Wextra). Opens a memory: store, builds a
  * batch, appends it, reads it back and checks the values, using the _INIT
- * macros as a C caller would. Exits non-zero on the first failure.
+ * macros as a C caller would; the experimental section too (a subscription
+ * delivers what was appended). Exits non-zero on the first failure.
  */
+#define EST_EXPERIMENTAL
 #include <stdio.h>
 #include <string.h>
 
@@ -97,6 +99,27 @@ int main(void) {
   CHECK(est_iter_next(iter, &event) == EST_END);
   CHECK(est_iter_next(iter, &event) == EST_END);
   est_iter_close(iter);
+
+  {
+    const char *const types[] = {"deposited"};
+    est_subscribe_options sub_options = EST_SUBSCRIBE_OPTIONS_INIT;
+    est_subscription *sub = NULL;
+    est_event delivered[2];
+    size_t count = 0;
+    int fd = -1;
+    sub_options.event_types = types;
+    sub_options.event_types_len = 1;
+    CHECK(est_subscribe(store, &sub_options, &sub) == EST_OK);
+    CHECK(est_subscription_fd(sub, &fd) == EST_OK && fd >= 0);
+    est_event_init(&delivered[0]);
+    CHECK(est_subscription_poll(sub, delivered, 2, &count, 0) == EST_OK);
+    CHECK(count == 1);
+    CHECK(est_subscription_position(sub) == delivered[0].global_position);
+    CHECK(est_subscription_wake(sub) == EST_OK);
+    CHECK(est_subscription_poll(sub, delivered, 2, &count, -1) == EST_OK && count == 0);
+    est_subscription_close(sub);
+    CHECK(EST_POSITION_END == -1);
+  }
 
   est_store_close(store);
   if (failures != 0) {

@@ -157,5 +157,36 @@ TEST_P(SubscriptionConcurrencyTest, WakeRacingClosesOfOtherSubscriptionsNeverCra
   waker.join();
 }
 
+TEST_P(SubscriptionConcurrencyTest, ReadOnlyHandleBesideAWriterIsWokenByItsPublications) {
+  if (GetParam().name != "file") GTEST_SKIP() << "read-only opens are the file store's";
+  est_store_options options = EST_STORE_OPTIONS_INIT;
+  options.read_only = 1;
+  est_store* ro = nullptr;
+  ASSERT_EST_OK(est_store_open(uri_.c_str(), &options, &ro));
+  {
+    // The handle's watch thread starts with this subscription and wakes it
+    // when the writer (the fixture's handle, in this process) publishes.
+    Subscription sub;
+    ASSERT_EST_OK(sub.Open(ro));
+    constexpr int kEvents = 30;
+    std::thread writer([&] {
+      const std::string stream = NewStreamId();
+      for (int i = 0; i < kEvents; ++i) {
+        EXPECT_EQ(Append(store_, stream, SimpleBatch(1)).status, EST_OK);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    std::vector<Event> got;
+    while (got.size() < kEvents) {
+      const size_t before = got.size();
+      ASSERT_EST_OK(sub.Poll(&got, 8, 10'000'000));
+      ASSERT_GT(got.size(), before) << "a poll waited 10 s without being woken";
+    }
+    writer.join();
+    EXPECT_EQ(got, ReadAll(store_).events);
+  }
+  est_store_close(ro);
+}
+
 }  // namespace
 }  // namespace estoria::acceptance
