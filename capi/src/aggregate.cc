@@ -10,6 +10,7 @@
 // core::Aggregate, which shares the engine: handles may be freed in any
 // order. Thread safety: an aggregate store from many threads, an aggregate
 // from one at a time; the callback message is thread_local.
+#define EST_EXPERIMENTAL 1  // est_aggregate_save_many
 #include <cstring>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "core/aggregate/aggregate_type.h"
 #include "core/aggregate/hooks.h"
 #include "core/id/uuid.h"
+#include "core/store/transaction.h"
 #include "core/store/writable_batch.h"
 #include "core/util/status.h"
 #include "estoria/estoria.h"
@@ -434,6 +436,36 @@ EST_API est_status est_aggregate_save(est_aggregate* agg, est_append_result* res
     const bool fill = status.ok() || core::GetVersionMismatch(status).has_value() ||
                       core::GetAppliedPartially(status).has_value();
     if (fill && result != nullptr) estoria::capi::ToEst(got, result);
+    if (!status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_aggregate_save_many(est_aggregate* const* aggs, size_t count, est_append_result* results) {
+  static constexpr char kFn[] = "est_aggregate_save_many";
+  return Guarded(kFn, [&]() -> est_status {
+    if (count > 0 && aggs == nullptr) return FailArg(kFn, "aggs", "is NULL with a count");
+    if (count > core::kMaxTxnAppends) {
+      return FailArg(kFn, "count", absl::StrCat(count, " is more than a transaction's ", core::kMaxTxnAppends));
+    }
+    std::vector<core::Aggregate*> cores(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (est_status s = estoria::capi::CheckAggregate(kFn, aggs[i]); s != EST_OK) return s;
+      if (aggs[i]->life->closed.load(std::memory_order_acquire)) {
+        return Fail(EST_ERR_CLOSED, kFn, "the store is closed");
+      }
+      if (results != nullptr) {
+        if (est_status s = estoria::capi::CheckOutput(kFn, "results", &results[i]); s != EST_OK) return s;
+      }
+      cores[i] = aggs[i]->core.get();
+    }
+    std::vector<core::AppendResult> got;
+    absl::Status status = core::AggregateStore::SaveMany(cores, &got);
+    const bool fill = status.ok() || core::GetVersionMismatch(status).has_value() ||
+                      core::GetAppliedPartially(status).has_value();
+    if (fill && results != nullptr && got.size() == count) {
+      for (size_t i = 0; i < count; ++i) estoria::capi::ToEst(got[i], &results[i]);
+    }
     if (!status.ok()) return FailStatus(kFn, status);
     return EST_OK;
   });

@@ -343,15 +343,7 @@ absl::StatusOr<bool> AggregateStore::Fold(EventIterator* it, const std::string& 
   }
 }
 
-absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
-  RETURN_IF_ERROR(agg->CheckUsable());
-  if (agg->pending_.empty()) {
-    if (result != nullptr) {
-      *result = AppendResult{};
-      result->actual_version = agg->version_;
-    }
-    return absl::OkStatus();
-  }
+absl::Status AggregateStore::PrepareSave(Aggregate* agg, BatchBuilder* builder) {
   // Reserved keys are refused before any hook runs or anything is written.
   for (size_t i = 0; i < agg->pending_.size(); ++i) {
     for (const auto& [key, value] : agg->pending_[i].metadata) {
@@ -365,16 +357,29 @@ absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
   HookContext ctx(HookStage::kBeforeSave);
   RETURN_IF_ERROR(hooks_.RunBefore(HookStage::kBeforeSave, &ctx, agg->id_text_, agg->version_));
 
-  BatchBuilder builder;
   for (const Aggregate::PendingEvent& event : agg->pending_) {
-    RETURN_IF_ERROR(builder.Add(event.type, Bytes(event.data), event.content_type));
+    RETURN_IF_ERROR(builder->Add(event.type, Bytes(event.data), event.content_type));
     for (const auto& [key, value] : ctx.metadata()) {
       bool own = false;  // the event's own value wins over a hook's
       for (const auto& kv : event.metadata) own = own || kv.first == key;
-      if (!own) RETURN_IF_ERROR(builder.AddMetadata(key, value));
+      if (!own) RETURN_IF_ERROR(builder->AddMetadata(key, value));
     }
-    for (const auto& [key, value] : event.metadata) RETURN_IF_ERROR(builder.AddMetadata(key, value));
+    for (const auto& [key, value] : event.metadata) RETURN_IF_ERROR(builder->AddMetadata(key, value));
   }
+  return absl::OkStatus();
+}
+
+absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
+  RETURN_IF_ERROR(agg->CheckUsable());
+  if (agg->pending_.empty()) {
+    if (result != nullptr) {
+      *result = AppendResult{};
+      result->actual_version = agg->version_;
+    }
+    return absl::OkStatus();
+  }
+  BatchBuilder builder;
+  RETURN_IF_ERROR(PrepareSave(agg, &builder));
   ASSIGN_OR_RETURN(WritableBatch batch, builder.View());
 
   AppendOptions options;
@@ -392,6 +397,65 @@ absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
     return appended.status();
   }
   if (result != nullptr) *result = *appended;
+  return FinishSave(agg, *appended, std::move(written));
+}
+
+absl::Status AggregateStore::SaveMany(absl::Span<Aggregate* const> aggs, std::vector<AppendResult>* results) {
+  results->assign(aggs.size(), AppendResult{});
+  std::vector<WritableBatch> batches;
+  std::vector<size_t> saving;  // indexes of the aggregates with queued events
+  batches.reserve(aggs.size());
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    Aggregate* agg = aggs[i];
+    if (agg == nullptr) return absl::InvalidArgumentError(absl::StrCat("aggregate ", i, " is null"));
+    RETURN_IF_ERROR(agg->CheckUsable());
+    if (agg->store_->store_ != aggs[0]->store_->store_) {
+      return absl::InvalidArgumentError("the aggregates of one transaction must share one event store");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (aggs[j] == agg || aggs[j]->id_ == agg->id_) {
+        return absl::InvalidArgumentError(absl::StrCat("aggregate ", agg->id_text_, " is given twice"));
+      }
+    }
+    (*results)[i].actual_version = agg->version_;
+    if (agg->pending_.empty()) continue;
+    BatchBuilder builder;
+    RETURN_IF_ERROR(agg->store_->PrepareSave(agg, &builder));
+    ASSIGN_OR_RETURN(WritableBatch batch, builder.Build());
+    batches.push_back(std::move(batch));
+    saving.push_back(i);
+  }
+  if (saving.empty()) return absl::OkStatus();
+  std::vector<StreamAppend> appends;
+  for (size_t k = 0; k < saving.size(); ++k) {
+    Aggregate* agg = aggs[saving[k]];
+    AppendOptions options;
+    options.expect = Expect::kVersion;
+    options.expected_version = agg->version_;
+    appends.push_back(StreamAppend{agg->id_, &batches[k], options});
+  }
+  std::vector<AppendResult> appended;
+  absl::Status status = aggs[0]->store_->store_->AppendMany(appends, &appended);
+  if (!status.ok()) {
+    if (appended.size() == saving.size()) {
+      for (size_t k = 0; k < saving.size(); ++k) (*results)[saving[k]].actual_version = appended[k].actual_version;
+    }
+    return status;
+  }
+  // Written: apply each; the first failure is reported, the others still apply.
+  absl::Status first_failure;
+  for (size_t k = 0; k < saving.size(); ++k) {
+    Aggregate* agg = aggs[saving[k]];
+    (*results)[saving[k]] = appended[k];
+    (*results)[saving[k]].actual_version = appended[k].last_version;
+    absl::Status finished = agg->store_->FinishSave(agg, appended[k], nullptr);
+    if (!finished.ok() && first_failure.ok()) first_failure = finished;
+  }
+  return first_failure;
+}
+
+absl::Status AggregateStore::FinishSave(Aggregate* agg, const AppendResult& appended,
+                                        std::unique_ptr<EventIterator> written) {
   const int64_t from = agg->version_;
   const size_t count = agg->pending_.size();
   agg->pending_.clear();
@@ -416,19 +480,19 @@ absl::Status AggregateStore::Save(Aggregate* agg, AppendResult* result) {
     absl::StatusOr<bool> done = Fold(written.get(), agg->id_text_, &folded);
     if (!done.ok()) {
       status = done.status();
-    } else if (folded.version != appended->last_version) {
+    } else if (folded.version != appended.last_version) {
       status = absl::InternalError(absl::StrCat("the written events ended at version ", folded.version, ", not ",
-                                                appended->last_version));
+                                                appended.last_version));
     }
   }
   if (!status.ok()) {
     // `folded` frees the half-applied state: it is never handed out again.
     agg->stale_ = true;
-    agg->version_ = appended->last_version;
+    agg->version_ = appended.last_version;
     return AppliedPartiallyError(
-        absl::StrCat("the events of ", agg->id_text_, " were appended (versions ", appended->first_version, " to ",
-                     appended->last_version, ") but not applied: ", status.message(), "; load the aggregate again"),
-        appended->first_version, appended->last_version);
+        absl::StrCat("the events of ", agg->id_text_, " were appended (versions ", appended.first_version, " to ",
+                     appended.last_version, ") but not applied: ", status.message(), "; load the aggregate again"),
+        appended.first_version, appended.last_version);
   }
   agg->state_ = folded.Release();
   agg->version_ = folded.version;

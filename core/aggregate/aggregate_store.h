@@ -137,12 +137,24 @@ class AggregateStore : public std::enable_shared_from_this<AggregateStore> {
   // apply failed: the aggregate is then stale. `result` (may be null) is
   // filled on OK, on a mismatch (actual_version) and on AppliedPartially.
   absl::Status Save(Aggregate* agg, AppendResult* result);
+  // Saves the queued events of several aggregates (of any types, over one
+  // event store) in one transaction: all written or none. Each append
+  // expects its aggregate's version; a mismatch names the aggregate's
+  // stream, writes nothing and keeps every queue. Aggregates with nothing
+  // queued are skipped. Then each is applied as Save applies (the first
+  // AppliedPartiallyError is returned; the others are applied still).
+  // `results` gets one entry per aggregate (actual_version on a mismatch).
+  static absl::Status SaveMany(absl::Span<Aggregate* const> aggs, std::vector<AppendResult>* results);
 
   AggregateStats Stats() const;
   const AggregateType& type() const { return *type_; }
 
  private:
   friend class Aggregate;
+  // Save's parts: the checks and before-save hooks, building the batch; and
+  // applying what was appended (written: the events, or null to read them).
+  absl::Status PrepareSave(Aggregate* agg, BatchBuilder* builder);
+  absl::Status FinishSave(Aggregate* agg, const AppendResult& appended, std::unique_ptr<EventIterator> written);
   struct Folded;
   struct Counters {
     std::atomic<int64_t> loads{0};

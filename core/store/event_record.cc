@@ -107,64 +107,64 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
   size_t largest = 0;
   size_t record = 0;
   for (const Part& part : parts) {
-  const Id& stream = *part.stream;
-  const WritableBatch& batch = *part.batch;
-  const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
-  for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
-    const BatchEvent in = batch.event(i);
-    if (in.id.has_value()) ids[record] = *in.id;
-    const fb::Uuid id(ids[record].Hi(), ids[record].Lo());
-    int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+    const Id& stream = *part.stream;
+    const WritableBatch& batch = *part.batch;
+    const fb::Uuid stream_uuid(stream.uuid.Hi(), stream.uuid.Lo());
+    for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
+      const BatchEvent in = batch.event(i);
+      if (in.id.has_value()) ids[record] = *in.id;
+      const fb::Uuid id(ids[record].Hi(), ids[record].Lo());
+      int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
 
-    fbb.Clear();
-    auto type = fbb.CreateString(in.type.data(), in.type.size());
-    auto stream_type = fbb.CreateString(stream.type);
-    fbb.ForceVectorAlignment(in.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
-    auto data = fbb.CreateVector(in.data.data(), in.data.size());
-    auto content_type = fbb.CreateString(in.content_type.data(), in.content_type.size());
-    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
-    if (in.metadata_count > 0) {
-      // Sorted and unique already (checked or built so); copied in order.
-      entries.clear();
-      for (size_t j = 0; j < in.metadata_count; ++j) {
-        const auto [k, v] = batch.metadata(i, j);
-        auto key = fbb.CreateString(k.data(), k.size());
-        auto value = fbb.CreateString(v.data(), v.size());
-        entries.push_back(fb::CreateKeyValue(fbb, key, value));
+      fbb.Clear();
+      auto type = fbb.CreateString(in.type.data(), in.type.size());
+      auto stream_type = fbb.CreateString(stream.type);
+      fbb.ForceVectorAlignment(in.data.size(), sizeof(uint8_t), 8);  // data is force_align: 8
+      auto data = fbb.CreateVector(in.data.data(), in.data.size());
+      auto content_type = fbb.CreateString(in.content_type.data(), in.content_type.size());
+      flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>> metadata;
+      if (in.metadata_count > 0) {
+        // Sorted and unique already (checked or built so); copied in order.
+        entries.clear();
+        for (size_t j = 0; j < in.metadata_count; ++j) {
+          const auto [k, v] = batch.metadata(i, j);
+          auto key = fbb.CreateString(k.data(), k.size());
+          auto value = fbb.CreateString(v.data(), v.size());
+          entries.push_back(fb::CreateKeyValue(fbb, key, value));
+        }
+        metadata = fbb.CreateVector(entries);
       }
-      metadata = fbb.CreateVector(entries);
-    }
-    fb::EventBuilder out(fbb);
-    out.add_id(&id);
-    out.add_type(type);
-    out.add_stream_type(stream_type);
-    out.add_stream_uuid(&stream_uuid);
-    out.add_stream_version(0);   // patched under the store lock
-    out.add_global_position(0);  // patched under the store lock
-    out.add_timestamp_ns(timestamp_ns);
-    out.add_data(data);
-    out.add_content_type(content_type);
-    if (!metadata.IsNull()) out.add_metadata(metadata);
-    fbb.Finish(out.Finish());
+      fb::EventBuilder out(fbb);
+      out.add_id(&id);
+      out.add_type(type);
+      out.add_stream_type(stream_type);
+      out.add_stream_uuid(&stream_uuid);
+      out.add_stream_version(0);   // patched under the store lock
+      out.add_global_position(0);  // patched under the store lock
+      out.add_timestamp_ns(timestamp_ns);
+      out.add_data(data);
+      out.add_content_type(content_type);
+      if (!metadata.IsNull()) out.add_metadata(metadata);
+      fbb.Finish(out.Finish());
 
-    size_t size = fbb.GetSize();
-    if (prefix + size > capacity - offset) {
-      return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
+      size_t size = fbb.GetSize();
+      if (prefix + size > capacity - offset) {
+        return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
+      }
+      if (prefix != 0) {
+        const uint32_t words[2] = {static_cast<uint32_t>(size), 0};  // little-endian hosts only (x86-64, arm64)
+        std::memcpy(bytes.p + offset, words, sizeof(words));
+        offset += prefix;
+      }
+      std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
+      block->records_.push_back({offset, size});
+      largest = std::max(largest, size);
+      // Padding is zeroed so that the block's bytes (and a checksum of them)
+      // are fully determined.
+      const size_t next = Align8(offset + size);
+      std::memset(bytes.p + offset + size, 0, next - offset - size);
+      offset = next;
     }
-    if (prefix != 0) {
-      const uint32_t words[2] = {static_cast<uint32_t>(size), 0};  // little-endian hosts only (x86-64, arm64)
-      std::memcpy(bytes.p + offset, words, sizeof(words));
-      offset += prefix;
-    }
-    std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
-    block->records_.push_back({offset, size});
-    largest = std::max(largest, size);
-    // Padding is zeroed so that the block's bytes (and a checksum of them)
-    // are fully determined.
-    const size_t next = Align8(offset + size);
-    std::memset(bytes.p + offset + size, 0, next - offset - size);
-    offset = next;
-  }
   }
   if (largest > kMaxRetainedBuilderBytes) {
     fbb.Reset();

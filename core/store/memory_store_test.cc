@@ -384,13 +384,13 @@ TEST_F(MemoryStoreTest, RestoreKeepsGivenIdsAndTimestampsAndAssignsTheRest) {
   EXPECT_GE(events[1].timestamp_ns, before);
 }
 
-TEST_F(MemoryStoreTest, WithoutRestoreGivenIdsAndTimestampsAreReplaced) {
+TEST_F(MemoryStoreTest, WithoutRestoreGivenIdsAreKeptAndTimestampsReplaced) {
   Id stream = NewId();
   Uuid given = *NewUuidV4();
   ASSERT_TRUE(store_.Append(stream, BatchWithIdsAndTimestamps({{given, 1000}}), {}, nullptr).ok());
   std::vector<Read> events = ReadStream(stream);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_NE(events[0].id, given);
+  EXPECT_EQ(events[0].id, given) << "every append keeps caller-set IDs (idempotent appends)";
   EXPECT_NE(events[0].timestamp_ns, 1000);
 }
 

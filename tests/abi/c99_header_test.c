@@ -3,7 +3,8 @@
  * -std=c99 -pedantic -Werror -Wall -Wextra). Opens a memory: store, builds a
  * batch, appends it, reads it back and checks the values, using the _INIT
  * macros as a C caller would; the experimental section too (a subscription
- * delivers what was appended). Exits non-zero on the first failure.
+ * delivers what was appended, then a transaction across two streams). Exits
+ * non-zero on the first failure.
  */
 #define EST_EXPERIMENTAL
 #include <stdio.h>
@@ -119,6 +120,29 @@ int main(void) {
     CHECK(est_subscription_poll(sub, delivered, 2, &count, -1) == EST_OK && count == 0);
     est_subscription_close(sub);
     CHECK(EST_POSITION_END == -1);
+  }
+  {
+    est_txn *txn = NULL;
+    est_batch *more = NULL;
+    est_append_result results[2] = {EST_APPEND_RESULT_INIT, EST_APPEND_RESULT_INIT};
+    est_append_options exists = EST_APPEND_OPTIONS_INIT;
+    est_uuid other;
+    char other_id[EST_ID_MAX_LEN];
+    exists.expect = EST_EXPECT_STREAM_EXISTS;
+    CHECK(est_uuid_v7(&other) == EST_OK);
+    CHECK(est_id_format("order", &other, other_id, sizeof other_id) == EST_OK);
+    CHECK(est_batch_new(&more) == EST_OK);
+    CHECK(est_batch_add(more, "noted", NULL, 0, NULL) == EST_OK);
+    CHECK(est_txn_new(store, &txn) == EST_OK);
+    CHECK(est_txn_append(txn, stream_id, more, &exists) == EST_OK);
+    CHECK(est_txn_append(txn, other_id, more, NULL) == EST_OK);
+    est_batch_free(more); /* the transaction holds copies */
+    CHECK(est_txn_size(txn) == 2);
+    CHECK(est_txn_commit(txn, results, 2) == EST_OK);
+    CHECK(results[0].first_version == 2 && results[1].first_version == 1);
+    CHECK(results[0].flags == 0 && results[1].flags == 0);
+    CHECK(results[1].first_position == results[0].last_position + 1);
+    est_txn_free(txn);
   }
 
   est_store_close(store);

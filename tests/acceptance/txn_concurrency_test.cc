@@ -123,7 +123,9 @@ TEST_P(TxnConcurrencyTest, RacingTransactionsAndAppendsNeverInterleavePartially)
       EXPECT_EQ(events.back().first, c.last_position);
       for (size_t k = 0; k < events.size(); ++k) {
         EXPECT_EQ(events[k].second, c.events[k]) << "a transaction's events in its order";
-        if (k > 0) EXPECT_EQ(events[k].first, events[k - 1].first + 1) << "positions contiguous: " << c.tag;
+        if (k > 0) {
+          EXPECT_EQ(events[k].first, events[k - 1].first + 1) << "positions contiguous: " << c.tag;
+        }
       }
     }
   }

@@ -181,7 +181,9 @@ TEST_F(PgStoreTest, RetryingAfterALostCommitReplyWritesEachAppendExactlyOnce) {
             std::vector<AppendResult> results;
             status = (*store)->AppendMany(appends, &results);
             duplicate = status.ok() && results[0].duplicate;
-            if (status.ok()) EXPECT_EQ(results[0].duplicate, results[1].duplicate);
+            if (status.ok()) {
+              EXPECT_EQ(results[0].duplicate, results[1].duplicate);
+            }
           }
           if (status.ok()) {
             if (duplicate) ++duplicates;

@@ -261,9 +261,17 @@ EST_API void est_append_result_init(est_append_result *result);
  * @param result  NULL ok; filled on EST_OK and on EST_ERR_VERSION_MISMATCH.
  * @param written NULL ok; receives an iterator over the written events,
  *                exactly as a later read returns them.
+ * A batch whose events all carry IDs (est_batch_set_id) and are already in
+ * the stream at the expected place writes nothing: EST_OK with
+ * EST_APPEND_DUPLICATE in result->flags and the original result.
  * @return EST_OK; EST_ERR_VERSION_MISMATCH when the expectation fails (the
- *         stream is unchanged, result->actual_version says where it is);
+ *         stream is unchanged, result->actual_version says where it is), or
+ *         when some but not all of the batch's IDs are there;
  *         EST_ERR_INVALID_ARGUMENT, EST_ERR_CLOSED, EST_ERR_IO, ...
+ *         EST_ERR_IO from PostgreSQL may mean the commit's reply was lost
+ *         (the append may have committed): retrying the same batch with
+ *         IDs on every event is safe, it returns EST_APPEND_DUPLICATE if
+ *         the first attempt landed.
  */
 EST_API est_status est_append(est_store *store, const char *stream_id, const uint8_t *batch, size_t batch_len,
                               const est_append_options *options, est_append_result *result, est_iter **written);
@@ -818,6 +826,20 @@ EST_API est_status est_txn_append(est_txn *txn, const char *stream_id, est_batch
  *         duplicate check makes that safe when every event has an ID).
  */
 EST_API est_status est_txn_commit(est_txn *txn, est_append_result *results, size_t results_len);
+
+/**
+ * Saves the queued events of `count` aggregates (of any types, over one
+ * store) in one transaction: each append expects its aggregate's version,
+ * and all are written or none. Then each aggregate applies its events as
+ * est_aggregate_save does. Aggregates with nothing queued are skipped; one
+ * aggregate given twice is EST_ERR_INVALID_ARGUMENT.
+ * @param results NULL ok; else `count` results, filled as est_aggregate_save
+ *        fills its one.
+ * @return EST_OK; EST_ERR_VERSION_MISMATCH (nothing written, every queue
+ *         kept; the message names the stream); EST_ERR_APPLIED_PARTIALLY
+ *         (written, an apply failed: reload that aggregate); ...
+ */
+EST_API est_status est_aggregate_save_many(est_aggregate *const *aggs, size_t count, est_append_result *results);
 
 /** The number of appends the transaction holds (0 for NULL). */
 EST_API size_t est_txn_size(const est_txn *txn);

@@ -648,6 +648,32 @@ class AggregateStore {
   std::shared_ptr<internal::AggregateCore<S>> core_;
 };
 
+#ifdef EST_EXPERIMENTAL
+// Saves several aggregates (of any state types, over one store) in one
+// transaction: every queued event written or none, each append expecting
+// its aggregate's loaded version; then each applies its events as Save
+// does. A mismatch (IsVersionMismatch; the message names the stream) writes
+// nothing and keeps every queue: reload and retry. Results in argument order.
+// Needs EST_EXPERIMENTAL defined before estoria.h is first included.
+template <class... S>
+Result<std::vector<AppendResult>> SaveAll(Aggregate<S>&... aggs) {
+  est_aggregate* handles[] = {aggs.get()...};
+  for (est_aggregate* h : handles) {
+    if (h == nullptr) return Error(EST_ERR_CLOSED, "an Aggregate is empty or was moved from");
+  }
+  std::vector<est_append_result> raw(sizeof...(S));
+  for (auto& r : raw) est_append_result_init(&r);
+  est_status st = est_aggregate_save_many(handles, sizeof...(S), raw.data());
+  if (st == EST_ERR_VERSION_MISMATCH) return Error::VersionMismatch(est_last_error(), 0, 0);
+  if (st != EST_OK) return Error::Last(st);
+  std::vector<AppendResult> out;
+  for (const auto& r : raw) {
+    out.push_back(AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version});
+  }
+  return out;
+}
+#endif  // EST_EXPERIMENTAL
+
 }  // namespace estoria
 
 #endif  // ESTORIA_AGGREGATES_AGGREGATE_STORE_HPP_
