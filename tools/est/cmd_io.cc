@@ -155,7 +155,7 @@ Command AddAppend(CLI::App& est) {
   cmd->add_option("--expect", o->expect, "exists: fail with exit code 6 unless the stream exists")
       ->check(CLI::IsMember({"any", "exists", "no-stream"}))
       ->excludes(expect_version)
-      ->type_name("any|exists|no-stream");
+      ->type_name("MODE");
   cmd->add_option("--id", o->ids,
                   "the ID of each event, in order (repeat once per event): a retry-safe append. Run again "
                   "after a failure whose outcome is unknown, it finds its events already there, writes "

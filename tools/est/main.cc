@@ -48,6 +48,7 @@ int Main(int argc, char** argv) {
   formatter->label("Usage", "usage");
   formatter->label("SUBCOMMAND", "COMMAND");
   formatter->label("REQUIRED", "(required)");
+  formatter->label("Positionals", "Arguments");
   formatter->column_width(28);
   app.formatter(formatter);
   app.footer(kExitCodes);
