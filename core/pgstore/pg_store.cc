@@ -387,8 +387,9 @@ class Lease {
   // Sends `before` (may be null), the prepared statement and `after` (may
   // be null) in one pipeline: one round trip instead of three. Returns the
   // statement's result, or the first failure (kAlreadyExists for a unique
-  // violation). A connection lost before the reply to `after` is reported
-  // with `lost_after` in the message (for COMMIT: "may have committed").
+  // violation). A connection lost before the reply to `after` (whichever
+  // reply it breaks at, once `after` was sent) is reported with `lost_after`
+  // in the message (for COMMIT: "may have committed").
   absl::StatusOr<Result> Pipelined(const char* before, Stmt stmt, const Params& params, const char* after,
                                    std::string_view lost_after) {
     if (PQenterPipelineMode(conn_) != 1) return PgError(conn_, nullptr, "entering pipeline mode");
@@ -407,7 +408,9 @@ class Lease {
       Result r(PQgetResult(conn_));
       if (r == nullptr) {  // the connection broke
         if (status.ok()) {
-          status = q == queries - 1 && after != nullptr
+          // Once `after` (COMMIT) was sent, a break at any reply leaves
+          // the outcome unknown: the server may have run it.
+          status = after != nullptr
                        ? absl::UnavailableError(absl::StrCat("PostgreSQL connection lost: ", ToAbsl(lost_after), ": ",
                                                              OneLine(PQerrorMessage(conn_))))
                        : PgError(conn_, nullptr, StmtName(stmt));
@@ -417,8 +420,15 @@ class Lease {
       }
       const ExecStatusType st = PQresultStatus(r.get());
       if (status.ok() && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        status = IsUniqueViolation(r.get()) ? absl::AlreadyExistsError("unique violation")
-                                             : PgError(conn_, r.get(), StmtName(stmt));
+        if (IsUniqueViolation(r.get())) {
+          status = absl::AlreadyExistsError("unique violation");
+        } else if (after != nullptr && PQstatus(conn_) == CONNECTION_BAD) {
+          // The connection broke after `after` was sent: unknown outcome.
+          status = absl::UnavailableError(absl::StrCat("PostgreSQL connection lost: ", ToAbsl(lost_after), ": ",
+                                                       OneLine(PQerrorMessage(conn_))));
+        } else {
+          status = PgError(conn_, r.get(), StmtName(stmt));
+        }
       }
       if (q == (before != nullptr)) out = std::move(r);
       Result end(PQgetResult(conn_));  // NULL after each query's result

@@ -139,7 +139,7 @@ int main(void) {
     est_batch_free(more); /* the transaction holds copies */
     CHECK(est_txn_size(txn) == 2);
     CHECK(est_txn_commit(txn, results, 2) == EST_OK);
-    CHECK(results[0].first_version == 2 && results[1].first_version == 1);
+    CHECK(results[0].first_version == 3 && results[1].first_version == 1);
     CHECK(results[0].flags == 0 && results[1].flags == 0);
     CHECK(results[1].first_position == results[0].last_position + 1);
     est_txn_free(txn);

@@ -371,5 +371,45 @@ TEST_P(TxnTest, CommittedTransactionsSurviveAReopenWhole) {
   EXPECT_EQ(next.result.first_version, 4);
 }
 
+// A read-only handle on the same file store (what another process opens)
+// catches up with a committed transaction whole, and a compaction keeps
+// what is live of it.
+TEST_P(TxnTest, AReadOnlyReaderSeesAWholeTransactionAndCompactionKeepsItsLiveParts) {
+  if (GetParam().name != "file") GTEST_SKIP() << "read-only opens and compaction are the file store's";
+  const std::string a = NewStreamId(), b = NewStreamId(), c = NewStreamId();
+  est_store_options ro = EST_STORE_OPTIONS_INIT;
+  ro.read_only = 1;
+  est_store* reader = nullptr;
+  AppendN(store_, c, 1);  // the store exists before the reader opens
+  ASSERT_EST_OK(est_store_open(uri_.c_str(), &ro, &reader));
+  {
+    Txn txn(store_);
+    Batch ba, bb, bc;
+    Fill(ba, 3, "a");
+    Fill(bb, 2, "b");
+    Fill(bc, 1, "c");
+    ASSERT_EST_OK(txn.Append(a, ba));
+    ASSERT_EST_OK(txn.Append(b, bb));
+    ASSERT_EST_OK(txn.Append(c, bc));
+    ASSERT_EST_OK(est_txn_commit(txn.get(), nullptr, 0));
+  }
+  EXPECT_EQ(ReadAll(reader).events, Everything()) << "the reader sees the whole transaction";
+  EXPECT_EQ(ReadStream(reader, b).events.size(), 2u);
+  est_store_close(reader);
+
+  // Truncate part of the transaction, compact, reopen: the rest is there.
+  ASSERT_EST_OK(est_delete_stream(store_, a.c_str(), 2));
+  ASSERT_EST_OK(est_delete_stream(store_, b.c_str(), 0));
+  const std::vector<Event> live = Everything();
+  ASSERT_EST_OK(est_store_compact(store_, nullptr, nullptr, nullptr));
+  EXPECT_EQ(Everything(), live);
+  ReopenStore();
+  EXPECT_EQ(Everything(), live);
+  EXPECT_EQ(Versions(ReadStream(store_, a).events), Range(3, 3));
+  EXPECT_EQ(ReadStream(store_, b).status, EST_ERR_NOT_FOUND);
+  EXPECT_EQ(Versions(ReadStream(store_, c).events), Range(1, 2));
+  EXPECT_EST_OK(est_store_verify(store_, nullptr, nullptr, nullptr));
+}
+
 }  // namespace
 }  // namespace estoria::acceptance
