@@ -13,12 +13,13 @@ function(estoria_warnings target)
   endif()
 endfunction()
 
-# estoria_test(NAME name SOURCES ... LIBS ... [CONCURRENCY])
+# estoria_test(NAME name SOURCES ... LIBS ... [CONCURRENCY] [PREFIX p])
 # A GoogleTest executable whose tests ctest runs one by one. CONCURRENCY
 # marks it for the TSan tree (label "concurrency"); other tests are skipped
-# there.
+# there. PREFIX starts each ctest name (e.g. "sdk." so that -R sdk finds
+# them all).
 function(estoria_test)
-  cmake_parse_arguments(T "CONCURRENCY" "NAME" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "CONCURRENCY" "NAME;PREFIX" "SOURCES;LIBS" ${ARGN})
   if(ESTORIA_TEST_SET STREQUAL "concurrency" AND NOT T_CONCURRENCY)
     return()
   endif()
@@ -31,6 +32,7 @@ function(estoria_test)
     set(label concurrency)
   endif()
   gtest_discover_tests(${T_NAME}
+    TEST_PREFIX "${T_PREFIX}"
     DISCOVERY_TIMEOUT 120
     PROPERTIES LABELS ${label} TIMEOUT 300)
 endfunction()

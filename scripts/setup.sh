@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev liblmdb-dev  # bench/file_store_bench's peers
   nlohmann-json3-dev
+  libcli11-dev  # est's argument parser (header-only)
   libpq-dev postgresql  # the PostgreSQL store and its throwaway test server (tests/postgres)
   python3-venv python3-pytest python3-wheel  # bindings/python: venv, offline tests and install
 )

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -124,6 +126,40 @@ TEST(StoreOperations, VerifyAndCompactReportTheirWorkWithProgress) {
   EXPECT_GT(compacted.events_dropped, 0);
   EXPECT_LT(compacted.bytes_after, compacted.bytes_before);
   EXPECT_EQ(store.Stats().value().events, 80);
+}
+
+TEST(StoreOperations, VerifyOfADamagedStoreSaysHowMuchWasSound) {
+  TempStoreDir dir;
+  {
+    Store store = Store::Open(dir.uri()).value();
+    for (int i = 0; i < 20; ++i) AppendNumbered(store, NewId("account"), 3);
+  }
+  VerifyReport whole;
+  {
+    Store store = Store::Open(dir.uri()).value();
+    ASSERT_TRUE(store.Verify({}, &whole).ok());
+    ASSERT_GT(whole.records, 2);
+  }
+  {
+    // One flipped byte inside the first records of the first segment.
+    const std::string segment = dir.uri().substr(5) + "/0000000001.log";
+    std::FILE* f = std::fopen(segment.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    const long offset = static_cast<long>(std::min<int64_t>(100, whole.bytes / 2));
+    std::fseek(f, offset, SEEK_SET);
+    const int byte = std::fgetc(f);
+    std::fseek(f, offset, SEEK_SET);
+    std::fputc(byte ^ 0xff, f);
+    std::fclose(f);
+  }
+  Store store = Store::Open(dir.uri()).value();
+  VerifyReport sound;
+  sound.records = -1;
+  Result<VerifyReport> damaged = store.Verify({}, &sound);
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.error().status(), EST_ERR_CORRUPTION) << damaged.error().ToString();
+  EXPECT_GE(sound.records, 0);
+  EXPECT_LT(sound.records, whole.records);
 }
 
 TEST(StoreOperations, TheLogHandlerHearsTheLibrary) {

@@ -20,9 +20,10 @@
 #include <variant>
 
 #include "estoria/estoria.hpp"
-#include "examples/bank/bank_domain.h"
+#include "estoria/demo/bank.hpp"
 
 namespace bank {
+using namespace estoria::demo::bank;  // the domain: Account, its events, Deposit, Withdraw
 namespace {
 
 using estoria::Aggregate;

@@ -6,14 +6,15 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 
 namespace est {
 
@@ -41,98 +42,44 @@ int ExitCodeFor(est_status status) {
   }
 }
 
-void FailStatus(est_status status, const std::string& doing) {
-  std::string message = est_last_error();
-  std::string text = doing + ": " + est_status_name(status);
-  if (!message.empty()) text += ": " + message;
-  Fail(ExitCodeFor(status), text);
+void FailOn(const estoria::Error& error, const std::string& doing) {
+  Fail(ExitCodeFor(error.status()), doing + ": " + error.ToString());
 }
 
-// ------------------------------------------------------------------ Args
+// ------------------------------------------------------- the command tree
 
-Args::Args(const std::vector<std::string>& argv, std::vector<std::string> with_value, std::vector<std::string> flags,
-           std::vector<std::string> repeated) {
-  auto in = [](const std::vector<std::string>& v, const std::string& s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
-  };
-  bool options_done = false;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (options_done || a.size() < 2 || a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) {
-      positional_.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      options_done = true;
-      continue;
-    }
-    if (a == "--help" || a == "-h") {
-      help_ = true;
-      continue;
-    }
-    std::string name = a;
-    std::optional<std::string> inline_value;
-    if (size_t eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
-      name = a.substr(0, eq);
-      inline_value = a.substr(eq + 1);
-    }
-    bool is_repeated = in(repeated, name);
-    if (in(with_value, name) || is_repeated) {
-      std::string value;
-      if (inline_value) {
-        value = *inline_value;
-      } else if (i + 1 < argv.size()) {
-        value = argv[++i];
-      } else {
-        UsageError("option " + name + " needs a value");
-      }
-      if (is_repeated) {
-        repeated_[name].push_back(value);
-        values_[name] = value;
-      } else {
-        if (values_.count(name)) UsageError("option " + name + " given twice");
-        values_[name] = value;
-      }
-    } else if (in(flags, name)) {
-      if (inline_value) UsageError("option " + name + " takes no value");
-      values_[name] = "";
-    } else {
-      UsageError("unknown option " + name);
-    }
-  }
+CLI::App* AddCommand(CLI::App& est, const std::string& name, const std::string& summary, const std::string& prose) {
+  CLI::App* cmd = est.add_subcommand(name, summary);
+  cmd->footer(prose);
+  return cmd;
 }
 
-std::optional<std::string> Args::get(const std::string& name) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return std::nullopt;
-  return it->second;
+CLI::Validator WholeNumber(int64_t min, int64_t max) {
+  std::string what = max == INT64_MAX ? "a whole number >= " + std::to_string(min)
+                                      : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  return CLI::Validator(
+      [min, max, what](std::string& text) -> std::string {
+        int64_t v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() ||
+            end != text.data() + text.size() || v < min || v > max) {
+          return "must be " + what + ", not \"" + text + "\"";
+        }
+        return std::string();
+      },
+      "", "WholeNumber");
 }
 
-const std::vector<std::string>& Args::all(const std::string& name) const {
-  static const std::vector<std::string> kNone;
-  auto it = repeated_.find(name);
-  return it == repeated_.end() ? kNone : it->second;
+CLI::Option* AddSyncOption(CLI::App* cmd, std::string* name) {
+  return cmd->add_option("--sync", *name, "when appends become durable: always (each batch), interval, none")
+      ->check(CLI::IsMember({"always", "interval", "none"}))
+      ->type_name("MODE");
 }
 
-int64_t ParseInt(const std::string& text, const std::string& what, int64_t min) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() || end != text.data() + text.size()) {
-    UsageError(what + " must be a whole number, not \"" + text + "\"");
-  }
-  if (v < min) UsageError(what + " must be at least " + std::to_string(min));
-  return v;
-}
-
-int64_t Args::GetInt(const std::string& name, int64_t def, int64_t min) const {
-  std::optional<std::string> v = get(name);
-  if (!v) return def;
-  return ParseInt(*v, name, min);
-}
-
-void Args::ExpectPositional(size_t min, size_t max) const {
-  if (positional_.size() < min) UsageError("missing argument");
-  if (positional_.size() > max) UsageError("unexpected argument \"" + positional_[max] + "\"");
+estoria::SyncMode SyncModeNamed(const std::string& name) {
+  if (name == "interval") return estoria::SyncMode::kInterval;
+  if (name == "none") return estoria::SyncMode::kNone;
+  return estoria::SyncMode::kAlways;
 }
 
 // ----------------------------------------------------------------- stores
@@ -149,7 +96,7 @@ StoreUri ParseStoreUri(const std::string& uri) {
   std::string rest;
   if (uri.rfind("file://", 0) == 0) {
     rest = uri.substr(7);
-    if (rest.empty() || rest[0] != '/') UsageError("a file:// URI needs an absolute path: " + uri);
+    if (rest.empty() || rest[0] != '/') UsageError("a file:// URI needs an absolute path: " + RedactedUri(uri));
   } else if (uri.rfind("file:", 0) == 0) {
     rest = uri.substr(5);
   } else {
@@ -172,147 +119,95 @@ StoreUri ParseStoreUri(const std::string& uri) {
 }
 
 std::string RedactedUri(const std::string& uri) {
-  size_t len = 0;
-  if (est_uri_redact(uri.c_str(), nullptr, 0, &len) != EST_ERR_INVALID_ARGUMENT || len == 0) return "(a URI)";
-  std::string out(len + 1, '\0');
-  if (est_uri_redact(uri.c_str(), out.data(), out.size(), &len) != EST_OK) return "(a URI)";
-  out.resize(len);
-  return out;
+  estoria::Result<std::string> redacted = estoria::RedactSecrets(uri);
+  return redacted.ok() ? *redacted : "(a URI)";
 }
 
-est_store* OpenStore(const StoreUri& uri, const OpenOptions& options) {
+estoria::Store OpenStore(const StoreUri& uri, const OpenOptions& options) {
   if (uri.is_file && options.must_exist) {
     struct stat st;
     if (::stat(uri.path.c_str(), &st) != 0) Fail(kExitNotFound, "no store at " + uri.path);
     if (!S_ISDIR(st.st_mode)) Fail(kExitNotFound, uri.path + " is not a store directory");
   }
-  est_store_options o = EST_STORE_OPTIONS_INIT;
+  estoria::StoreOptions o;
   o.sync_mode = options.sync_mode;
   // Through the options rather than "?mode=ro" in the URI: a bare path has
   // no query (a '?' in it is part of the file name).
-  o.read_only = options.read_only && !uri.is_memory ? 1 : 0;
+  o.read_only = options.read_only && !uri.is_memory;
   int64_t deadline = NowNs() + int64_t{options.busy_wait_ms} * 1000000;
   for (;;) {
-    est_store* store = nullptr;
-    est_status st = est_store_open(uri.uri.c_str(), &o, &store);
-    if (st == EST_OK) return store;
-    if (st != EST_ERR_BUSY || NowNs() >= deadline) FailStatus(st, "opening " + RedactedUri(uri.uri));
+    estoria::Result<estoria::Store> store = estoria::Store::Open(uri.uri, o);
+    if (store.ok()) return std::move(store).value();
+    if (store.error().status() != EST_ERR_BUSY || NowNs() >= deadline) {
+      FailOn(store.error(), "opening " + RedactedUri(uri.uri));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-void CheckStreamId(const std::string& id) {
-  char type[EST_TYPE_MAX_LEN + 1];
-  est_uuid u;
-  if (est_id_parse(id.c_str(), type, sizeof type, &u) != EST_OK) {
-    UsageError("\"" + id + "\" is not a stream ID (TYPE_UUID, e.g. account_0190a1b2-...)");
+void ForEachStream(const estoria::Store& store, std::string after,
+                   const std::function<bool(const estoria::StreamInfo&)>& each) {
+  constexpr size_t kPage = 256;
+  for (;;) {
+    std::vector<estoria::StreamInfo> page = Must(store.ListStreams(after, kPage), "listing streams");
+    for (const estoria::StreamInfo& s : page) {
+      if (!each(s)) return;
+    }
+    if (page.size() < kPage) return;
+    after = page.back().id;
+  }
+}
+
+estoria::Id ParseStreamId(const std::string& text) {
+  estoria::Result<estoria::Id> id = estoria::Id::Parse(text);
+  if (!id.ok()) UsageError("\"" + text + "\" is not a stream ID (TYPE_UUID, e.g. account_0190a1b2-...)");
+  return std::move(id).value();
+}
+
+void CheckType(const std::string& type) {
+  if (!estoria::Id::Make(type, estoria::Uuid()).ok()) {
+    UsageError("\"" + type + "\" is not a type name (1 to 255 bytes, no control characters, no leading or trailing _)");
   }
 }
 
 // ------------------------------------------------------------ text forms
 
-std::string UuidText(const est_uuid& u) {
-  char buf[EST_ID_MAX_LEN];
-  if (est_id_format("u", &u, buf, sizeof buf) != EST_OK) return "";
-  return std::string(buf + 2);
-}
-
-bool ParseUuid(const std::string& text, est_uuid* out) {
-  char type[4];
-  std::string id = "u_" + text;
-  return est_id_parse(id.c_str(), type, sizeof type, out) == EST_OK;
-}
-
-std::string StreamIdOf(const est_event& e) {
-  char buf[EST_ID_MAX_LEN];
-  if (est_id_format(e.stream_type, &e.stream_uuid, buf, sizeof buf) != EST_OK) return "";
-  return buf;
-}
-
-namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-}
-
-std::string Base64Encode(const uint8_t* data, size_t len) {
-  std::string out;
-  out.reserve((len + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < len; i += 3) {
-    uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  if (i < len) {
-    uint32_t v = uint32_t{data[i]} << 16;
-    if (i + 1 < len) v |= uint32_t{data[i + 1]} << 8;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += (i + 1 < len) ? kB64[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
+// Debian's Abseil has its own absl::string_view (not std::string_view's
+// alias, doc/traps.md): the views are handed over as pointer and length.
+std::string Base64Encode(std::string_view bytes) {
+  return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
 }
 
 bool Base64Decode(std::string_view text, std::string* out) {
-  if (text.size() % 4 != 0) return false;
-  out->clear();
-  out->reserve(text.size() / 4 * 3);
-  auto value = [](char c) -> int {
-    const char* p = std::strchr(kB64, c);
-    return (c != 0 && p) ? static_cast<int>(p - kB64) : -1;
-  };
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int pad = 0;
-    uint32_t v = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      if (c == '=') {
-        if (i + 4 != text.size() || j < 2) return false;
-        ++pad;
-        v <<= 6;
-        continue;
-      }
-      if (pad) return false;
-      int d = value(c);
-      if (d < 0) return false;
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out->push_back(static_cast<char>(v >> 16));
-    if (pad < 2) out->push_back(static_cast<char>((v >> 8) & 0xff));
-    if (pad < 1) out->push_back(static_cast<char>(v & 0xff));
-  }
-  return true;
+  // Abseil also takes unpadded text; the export format writes it padded.
+  return absl::Base64Unescape(absl::string_view(text.data(), text.size()), out);
 }
 
-nlohmann::ordered_json EventToJson(const est_event& e, bool with_position) {
+nlohmann::ordered_json EventToJson(const estoria::EventView& e, bool with_position) {
   nlohmann::ordered_json j;
-  j["stream"] = StreamIdOf(e);
-  j["version"] = e.stream_version;
-  if (with_position) j["position"] = e.global_position;
-  j["id"] = UuidText(e.id);
-  j["type"] = e.type;
-  j["timestamp_ns"] = e.timestamp_ns;
-  j["content_type"] = e.content_type;
+  j["stream"] = e.stream_id().str();
+  j["version"] = e.stream_version();
+  if (with_position) j["position"] = e.global_position();
+  j["id"] = e.uuid().ToString();
+  j["type"] = e.type();
+  j["timestamp_ns"] = e.timestamp_ns();
+  j["content_type"] = e.content_type();
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-  for (size_t i = 0; i < e.metadata_count; ++i) {
-    const char* k = nullptr;
-    const char* v = nullptr;
-    if (est_event_metadata(&e, i, &k, &v) == EST_OK) meta[k] = v;
+  for (size_t i = 0; i < e.metadata_count(); ++i) {
+    auto [key, value] = e.metadata(i);
+    meta[std::string(key)] = value;
   }
   j["metadata"] = std::move(meta);
-  j["data_base64"] = Base64Encode(e.data, e.data_len);
+  j["data_base64"] = Base64Encode(e.data_string());
   return j;
 }
 
-std::string DataPreview(const uint8_t* data, size_t len, size_t width) {
-  std::string_view text(reinterpret_cast<const char*>(data), len);
+std::string DataPreview(std::string_view text, size_t width) {
   bool printable = std::all_of(text.begin(), text.end(), [](char c) {
     unsigned char u = static_cast<unsigned char>(c);
     return u >= 0x20 && u != 0x7f;  // ASCII printable or UTF-8 bytes
   });
-  if (!printable) return "<" + std::to_string(len) + " bytes>";
+  if (!printable) return "<" + std::to_string(text.size()) + " bytes>";
   if (text.size() <= width) return std::string(text);
   return std::string(text.substr(0, width - 3)) + "...";
 }
@@ -372,10 +267,6 @@ void Progress::Finish() {
   std::fprintf(stderr, "\r\033[K");
   std::fflush(stderr);
   drawn_ = false;
-}
-
-void Progress::Callback(void* user, uint64_t done, uint64_t total) {
-  static_cast<Progress*>(user)->Update(done, total);
 }
 
 }  // namespace est

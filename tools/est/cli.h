@@ -1,22 +1,24 @@
-// cli.h: what every command of `est` shares: exit codes, argument parsing,
-// opening a store from its URI, one-line errors, progress bars, and the
-// JSON-lines form of an event (read --json, export, import).
+// cli.h: what every command of `est` shares: exit codes, the command tree
+// (CLI11) and the checks of its options, opening a store from its URI,
+// one-line errors, progress bars, and the JSON-lines form of an event (read
+// --json, export, import).
 //
-// `est` is a user of the C ABI like any other: it includes estoria/estoria.h,
-// the SDK and the aggregates headers, never core/. Single-threaded.
+// `est` is a user of the C++ SDK like any other program: it includes the
+// SDK and the aggregates headers (and the demo's domain), never core/ nor
+// examples/. Its own third-party libraries are CLI11 (arguments), Abseil's
+// strings (Base64) and nlohmann-json. Single-threaded.
 #ifndef ESTORIA_TOOLS_EST_CLI_H_
 #define ESTORIA_TOOLS_EST_CLI_H_
 
 #include <cstdint>
-#include <map>
-#include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "estoria/estoria.h"
+#include "estoria/estoria.hpp"
 
 namespace est {
 
@@ -32,7 +34,8 @@ inline constexpr int kExitUnsupported = 7;  // the backend or this release lacks
 
 // Thrown by commands to stop with a message and an exit code; main() prints
 // "est CMD: MESSAGE" on stderr and exits with the code. (The tool is not
-// engine code: exceptions keep the commands short.)
+// engine code: exceptions keep the commands short, and CLI11 reports bad
+// arguments by throwing too.)
 struct Failure {
   int code;
   std::string message;
@@ -40,38 +43,58 @@ struct Failure {
 
 [[noreturn]] void Fail(int code, std::string message);
 [[noreturn]] void UsageError(std::string message);
-// Fails with the exit code that matches `status` and the library's message.
-[[noreturn]] void FailStatus(est_status status, const std::string& doing);
+// Fails with the exit code that matches the error: "DOING: EST_ERR_X: message".
+[[noreturn]] void FailOn(const estoria::Error& error, const std::string& doing);
 int ExitCodeFor(est_status status);
 
-// A parsed command line: options by name ("--count" -> "5"; flags -> "")
-// and positional arguments in order. Parsing never touches a store.
-class Args {
- public:
-  // `with_value`: options taking a value; `flags`: options without one;
-  // `repeated`: options (taking a value) that may be given many times.
-  // Any other "-x" / "--x" is a usage error. "--help"/"-h" sets help().
-  Args(const std::vector<std::string>& argv, std::vector<std::string> with_value, std::vector<std::string> flags,
-       std::vector<std::string> repeated = {});
+// The value of a Result, or FailOn its error.
+template <typename T>
+T Must(estoria::Result<T> result, const std::string& doing) {
+  if (!result.ok()) FailOn(result.error(), doing);
+  return std::move(result).value();
+}
+inline void Must(const estoria::Result<void>& result, const std::string& doing) {
+  if (!result.ok()) FailOn(result.error(), doing);
+}
 
-  bool help() const { return help_; }
-  bool has(const std::string& name) const { return values_.count(name) > 0; }
-  std::optional<std::string> get(const std::string& name) const;
-  const std::vector<std::string>& all(const std::string& name) const;
-  // A non-negative integer option (usage error when malformed); `def` when absent.
-  int64_t GetInt(const std::string& name, int64_t def, int64_t min = 0) const;
-  const std::vector<std::string>& positional() const { return positional_; }
-  // Exactly between min and max positional arguments, else a usage error.
-  void ExpectPositional(size_t min, size_t max) const;
+// ------------------------------------------------------- the command tree
 
- private:
-  bool help_ = false;
-  std::map<std::string, std::string> values_;
-  std::map<std::string, std::vector<std::string>> repeated_;
-  std::vector<std::string> positional_;
+// A command of est: its subcommand in the CLI11 tree and what runs when it
+// is the one chosen (after parsing, with its options in place). `run`
+// returns the exit code or throws Failure.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
 };
 
-int64_t ParseInt(const std::string& text, const std::string& what, int64_t min = 0);
+// Adds a subcommand `name` to `est` with its summary (the line of est --help)
+// and its prose (the end of est NAME --help).
+CLI::App* AddCommand(CLI::App& est, const std::string& name, const std::string& summary, const std::string& prose);
+
+// Checks of option values, reported by CLI11 as usage errors (exit 2):
+// a whole number (no sign, fits in 64 bits) of at least `min`, and at most
+// `max`.
+CLI::Validator WholeNumber(int64_t min, int64_t max = INT64_MAX);
+// The --sync option of a command that writes: always (default), interval, none.
+CLI::Option* AddSyncOption(CLI::App* cmd, std::string* name);
+estoria::SyncMode SyncModeNamed(const std::string& name);
+
+// One per command group (cmd_*.cc).
+Command AddDemo(CLI::App& est);
+Command AddAppend(CLI::App& est);
+Command AddRead(CLI::App& est);
+Command AddReadAll(CLI::App& est);
+Command AddTail(CLI::App& est);
+Command AddStreams(CLI::App& est);
+Command AddStats(CLI::App& est);
+Command AddVerify(CLI::App& est);
+Command AddCompact(CLI::App& est);
+Command AddDelete(CLI::App& est);
+Command AddExport(CLI::App& est);
+Command AddImport(CLI::App& est);
+Command AddBench(CLI::App& est);
+
+// ------------------------------------------------------------------ stores
 
 // Store URIs: "memory:", "file:PATH", "file:///PATH", "postgresql://...",
 // or a bare path.
@@ -86,8 +109,8 @@ StoreUri ParseStoreUri(const std::string& uri);
 // The URI as est prints it: any password replaced by "***".
 std::string RedactedUri(const std::string& uri);
 
-// Opens the store. `must_exist`: a file store whose directory is absent is
-// kExitNotFound, and nothing is created. A store held by another process
+// How OpenStore opens. `must_exist`: a file store whose directory is absent
+// is kExitNotFound, and nothing is created. A store held by another process
 // (EST_ERR_BUSY) is retried for `busy_wait_ms` before failing.
 // `read_only`: for commands that only read. Such an open takes no lock, so
 // it works beside a writer in another process and sees what that writer has
@@ -95,43 +118,39 @@ std::string RedactedUri(const std::string& uri);
 // refuses to open one read-only: it is opened as usual.
 struct OpenOptions {
   bool must_exist = true;
-  int32_t sync_mode = EST_SYNC_ALWAYS;
+  estoria::SyncMode sync_mode = estoria::SyncMode::kAlways;
   int busy_wait_ms = 3000;
   bool read_only = false;
 };
 // The options of a command that only reads.
-inline constexpr OpenOptions kReadOnly = {.must_exist = true, .sync_mode = EST_SYNC_ALWAYS, .busy_wait_ms = 3000,
-                                          .read_only = true};
-est_store* OpenStore(const StoreUri& uri, const OpenOptions& options);
+inline constexpr OpenOptions kReadOnly = {.must_exist = true, .sync_mode = estoria::SyncMode::kAlways,
+                                          .busy_wait_ms = 3000, .read_only = true};
+estoria::Store OpenStore(const StoreUri& uri, const OpenOptions& options);
 
-// Owns an est_store* / est_iter* (closes on scope exit).
-struct StoreCloser {
-  void operator()(est_store* s) const { est_store_close(s); }
-};
-struct IterCloser {
-  void operator()(est_iter* i) const { est_iter_close(i); }
-};
+// Every live stream, page after page, in the byte order of their IDs after
+// `after` ("" = from the first); `each` returns false to stop.
+void ForEachStream(const estoria::Store& store, std::string after,
+                   const std::function<bool(const estoria::StreamInfo&)>& each);
 
-// Validates a stream ID ("type_uuid"); a usage error when malformed.
-void CheckStreamId(const std::string& id);
+// ------------------------------------------------------------ text forms
 
-// UUIDs and IDs in text.
-std::string UuidText(const est_uuid& u);
-bool ParseUuid(const std::string& text, est_uuid* out);
-std::string StreamIdOf(const est_event& e);
+// A stream ID ("type_uuid"); a usage error when malformed.
+estoria::Id ParseStreamId(const std::string& text);
+// A type name (of an event or a stream); a usage error when invalid.
+void CheckType(const std::string& type);
 
-// Base64 (RFC 4648, padded): exact for any bytes.
-std::string Base64Encode(const uint8_t* data, size_t len);
+// Base64 (RFC 4648, padded; Abseil's): exact for any bytes.
+std::string Base64Encode(std::string_view bytes);
 bool Base64Decode(std::string_view text, std::string* out);
 
 // The JSON-lines form of an event (keys in a fixed order so that exports
 // compare byte for byte): stream, version, id, type, timestamp_ns,
 // content_type, metadata, data_base64, and position when asked.
-nlohmann::ordered_json EventToJson(const est_event& e, bool with_position);
+nlohmann::ordered_json EventToJson(const estoria::EventView& e, bool with_position);
 
 // A one-line summary of an event's data for tables: the text when it is
 // printable UTF-8 (shortened), else "<N bytes>".
-std::string DataPreview(const uint8_t* data, size_t len, size_t width);
+std::string DataPreview(std::string_view data, size_t width);
 std::string FormatTime(int64_t timestamp_ns);
 
 // A progress bar on stderr, drawn only when stderr is a terminal; silent
@@ -142,8 +161,11 @@ class Progress {
   ~Progress();
   void Update(uint64_t done, uint64_t total);
   void Finish();
-  // An est_progress_fn that forwards to a Progress* in `user`.
-  static void Callback(void* user, uint64_t done, uint64_t total);
+  // The SDK's progress callback (Store::Verify, Compact), forwarding here;
+  // valid while this Progress lives.
+  estoria::Progress Callback() {
+    return [this](uint64_t done, uint64_t total) { Update(done, total); };
+  }
 
  private:
   std::string label_;
@@ -154,22 +176,6 @@ class Progress {
 
 int64_t NowNs();  // monotonic
 std::string HumanBytes(int64_t bytes);
-
-// The commands: each takes its arguments after the command name and
-// returns the exit code (or throws Failure).
-int CmdDemo(const std::vector<std::string>& args);
-int CmdAppend(const std::vector<std::string>& args);
-int CmdRead(const std::vector<std::string>& args);
-int CmdReadAll(const std::vector<std::string>& args);
-int CmdTail(const std::vector<std::string>& args);
-int CmdStreams(const std::vector<std::string>& args);
-int CmdStats(const std::vector<std::string>& args);
-int CmdVerify(const std::vector<std::string>& args);
-int CmdCompact(const std::vector<std::string>& args);
-int CmdDelete(const std::vector<std::string>& args);
-int CmdExport(const std::vector<std::string>& args);
-int CmdImport(const std::vector<std::string>& args);
-int CmdBench(const std::vector<std::string>& args);
 
 }  // namespace est
 

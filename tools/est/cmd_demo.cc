@@ -7,26 +7,28 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "cli.h"
-#include "estoria/estoria.hpp"
-#include "examples/bank/bank_domain.h"
+#include "estoria/aggregates/aggregate_store.hpp"
+#include "estoria/demo/bank.hpp"
 
-namespace demo {
+namespace est {
+namespace bank = estoria::demo::bank;
 
 // The bank's state again, for loads that replay the whole history (no
 // state codec: no snapshots, no cache).
 struct ReplayedAccount : bank::Account {};
 
-}  // namespace demo
+}  // namespace est
 
 template <>
-struct estoria::AggregateTraits<demo::ReplayedAccount> {
-  using Events = bank::Event;
+struct estoria::AggregateTraits<est::ReplayedAccount> {
+  using Events = estoria::demo::bank::Event;
   using EventCodec = JsonCodec;
   using StateCodec = NoStateCodec;
 };
@@ -42,9 +44,7 @@ using estoria::AggregateStore;
 using estoria::Result;
 using Accounts = AggregateStore<Account>;
 
-[[noreturn]] void DieOn(const std::string& doing, const estoria::Error& e) {
-  Fail(ExitCodeFor(e.status()), doing + ": " + e.ToString());
-}
+[[noreturn]] void DieOn(const std::string& doing, const estoria::Error& e) { FailOn(e, doing); }
 void Expect(bool ok, const std::string& what) {
   if (!ok) Fail(kExitFailure, "unexpected: " + what);
 }
@@ -94,41 +94,22 @@ Accounts OpenAccounts(const estoria::Store& store, int64_t cache) {
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-}  // namespace
-
-int CmdDemo(const std::vector<std::string>& argv) {
-  Args args(argv, {"--operations"}, {});
-  args.ExpectPositional(0, 1);
-  std::string dir = args.positional().empty() ? "estoria-demo" : args.positional()[0];
-  int64_t operations = args.GetInt("--operations", 3000, 1);
+int RunDemo(const std::string& dir, int64_t operations) {
   StoreUri uri = ParseStoreUri(dir);
   if (!uri.is_file) UsageError("est demo takes a directory (the demo shows a file store)");
 
   std::printf("Opening the event store in %s (a file store: one directory of log segments).\n", uri.path.c_str());
-  est_store* raw = OpenStore(uri, {.must_exist = false});
-  estoria::Store store(raw);
+  estoria::Store store = OpenStore(uri, {.must_exist = false});
 
   // What an earlier run left.
   std::vector<estoria::Id> ids;
-  {
-    std::string after;
-    std::vector<est_stream_info> page(256);
-    for (;;) {
-      page[0] = EST_STREAM_INFO_INIT;
-      size_t count = 0;
-      est_status st = est_list_streams(store.get(), after.c_str(), page.data(), page.size(), &count);
-      if (st != EST_OK) FailStatus(st, "listing streams");
-      for (size_t i = 0; i < count; ++i) {
-        if (std::string_view(page[i].id).rfind("account_", 0) != 0) continue;
-        Result<estoria::Id> id = estoria::Id::Parse(page[i].id);
-        if (id.ok()) ids.push_back(*id);
-      }
-      if (count < page.size()) break;
-      after = page[count - 1].id;
+  ForEachStream(store, "", [&](const estoria::StreamInfo& s) {
+    if (s.id.rfind("account_", 0) == 0) {
+      if (estoria::Result<estoria::Id> id = estoria::Id::Parse(s.id); id.ok()) ids.push_back(*id);
     }
-  }
-  est_stats before = EST_STATS_INIT;
-  if (est_status st = est_store_stats(store.get(), &before); st != EST_OK) FailStatus(st, "reading the statistics");
+    return true;
+  });
+  const estoria::StoreStats before = Must(store.Stats(), "reading the statistics");
 
   Accounts accounts = OpenAccounts(store, 64);
   int64_t written_start = before.events;
@@ -225,11 +206,11 @@ int CmdDemo(const std::vector<std::string>& argv) {
   int64_t with_snapshot_ns = NowNs() - t0;
   Result<estoria::AggregateStats> rstats = reader.Stats();
   if (!rstats.ok()) DieOn("reading the counters", rstats.error());
-  Result<AggregateStore<demo::ReplayedAccount>> replayer =
-      AggregateStore<demo::ReplayedAccount>::Open(store, "account", estoria::AggregateStoreOptions{});
+  Result<AggregateStore<ReplayedAccount>> replayer =
+      AggregateStore<ReplayedAccount>::Open(store, "account", estoria::AggregateStoreOptions{});
   if (!replayer.ok()) DieOn("opening a replaying store", replayer.error());
   t0 = NowNs();
-  Result<Aggregate<demo::ReplayedAccount>> full = replayer->Load(ana);
+  Result<Aggregate<ReplayedAccount>> full = replayer->Load(ana);
   int64_t without_snapshot_ns = NowNs() - t0;
   if (!full.ok()) DieOn("replaying " + ana.str(), full.error());
   Expect(full->state().balance == snap_load.state().balance, "a replay and a snapshot load disagree");
@@ -250,26 +231,18 @@ int CmdDemo(const std::vector<std::string>& argv) {
   int64_t net = 0;
   std::map<std::string, int64_t> by_type;
   t0 = NowNs();
-  Result<estoria::StreamIterator> all = store.ReadAll();
-  if (!all.ok()) DieOn("reading all", all.error());
-  {
-    est_iter* it = all->get();
-    for (;;) {
-      est_event e = EST_EVENT_INIT;
-      est_status st = est_iter_next(it, &e);
-      if (st == EST_END) break;
-      if (st != EST_OK) FailStatus(st, "reading all");
-      ++total_events;
-      ++by_type[e.type];
-      std::string_view type = e.type;
-      if (type == "deposited" || type == "withdrawn") {
-        nlohmann::json j = nlohmann::json::parse(std::string_view(reinterpret_cast<const char*>(e.data), e.data_len),
-                                                 nullptr, false);
-        int64_t amount = j.is_object() ? j.value("amount", int64_t{0}) : 0;
-        net += type == "deposited" ? amount : -amount;
-      }
+  estoria::StreamIterator all = Must(store.ReadAll(), "reading all");
+  for (const estoria::EventView& e : all) {
+    ++total_events;
+    std::string_view type = e.type();
+    ++by_type[std::string(type)];
+    if (type == "deposited" || type == "withdrawn") {
+      nlohmann::json j = nlohmann::json::parse(e.data_string(), nullptr, false);
+      int64_t amount = j.is_object() ? j.value("amount", int64_t{0}) : 0;
+      net += type == "deposited" ? amount : -amount;
     }
   }
+  Must(all.status(), "reading all");
   int64_t read_all_ns = NowNs() - t0;
   int64_t balances = 0;
   for (const estoria::Id& id : ids) balances += Load(accounts, id).state().balance;
@@ -281,8 +254,7 @@ int CmdDemo(const std::vector<std::string>& argv) {
 
   Result<estoria::AggregateStats> wstats = accounts.Stats();
   if (!wstats.ok()) DieOn("reading the counters", wstats.error());
-  est_stats after = EST_STATS_INIT;
-  if (est_status st = est_store_stats(store.get(), &after); st != EST_OK) FailStatus(st, "reading the statistics");
+  const estoria::StoreStats after = Must(store.Stats(), "reading the statistics");
   int64_t written = after.events - written_start;
   double ops_s = static_cast<double>(ops_ns) / 1e9;
 
@@ -301,6 +273,27 @@ int CmdDemo(const std::vector<std::string>& argv) {
   std::printf("\nRun it again to continue; look inside with: est streams %s, est read-all %s, est verify %s\n",
               dir.c_str(), dir.c_str(), dir.c_str());
   return kExitOk;
+}
+
+}  // namespace
+
+Command AddDemo(CLI::App& est) {
+  struct Options {
+    std::string dir = "estoria-demo";
+    int64_t operations = 3000;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(
+      est, "demo", "run the bank story on a file store (default ./estoria-demo)",
+      "Runs the bank example end to end through the aggregate store on a file\n"
+      "store in DIR (default ./estoria-demo, created if absent): accounts, a few\n"
+      "thousand deposits and withdrawals, a refused overdraft, a version conflict\n"
+      "resolved by reload-and-retry, snapshots, a time-travel load and a global\n"
+      "read. Run it again to continue where the first run stopped.");
+  cmd->add_option("DIR", o->dir, "the store's directory (default ./estoria-demo)");
+  cmd->add_option("--operations", o->operations, "deposits and withdrawals to run (default 3000)")
+      ->check(WholeNumber(1));
+  return {cmd, [o] { return RunDemo(o->dir, o->operations); }};
 }
 
 }  // namespace est

@@ -1,8 +1,7 @@
 // cmd_io.cc: est append, read, read-all, tail and streams: writing events
 // and looking at them, as a table or as JSON lines. Every command here but
-// append opens the store read-only, so it works beside a running writer.
-// est tail follows through a live subscription (the header's experimental section).
-#define EST_EXPERIMENTAL
+// append opens the store read-only, so it works beside a running writer;
+// tail -f follows through a live subscription (estoria/subscription.hpp).
 #include <signal.h>
 
 #include <atomic>
@@ -11,16 +10,17 @@
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <memory>
-#include <thread>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include "cli.h"
+#include "estoria/subscription.hpp"
 
 namespace est {
 namespace {
-
-using StorePtr = std::unique_ptr<est_store, StoreCloser>;
-using IterPtr = std::unique_ptr<est_iter, IterCloser>;
 
 struct PendingEvent {
   std::string type;
@@ -28,14 +28,6 @@ struct PendingEvent {
   std::string content_type;
   std::map<std::string, std::string> metadata;
 };
-
-void CheckType(const std::string& type) {
-  est_uuid zero{};
-  char buf[EST_ID_MAX_LEN];
-  if (est_id_format(type.c_str(), &zero, buf, sizeof buf) != EST_OK) {
-    UsageError("\"" + type + "\" is not a type name (1 to 255 bytes, no control characters, no leading or trailing _)");
-  }
-}
 
 void CheckMetadataKey(const std::string& key) {
   if (key.empty()) UsageError("a metadata key is empty");
@@ -77,20 +69,24 @@ PendingEvent EventFromJsonLine(const std::string& line, size_t line_no) {
   return e;
 }
 
-std::string FormatEventRow(const est_event& e, bool with_stream) {
-  std::string data = DataPreview(e.data, e.data_len, 60);
+std::string FormatEventRow(const estoria::EventView& e, bool with_stream) {
+  std::string data = DataPreview(e.data_string(), 60);
+  std::string type(e.type());
   char buf[1024];
   if (with_stream) {
-    std::snprintf(buf, sizeof buf, "%8" PRId64 "  %-45s %6" PRId64 "  %-24s %-16s ", e.global_position,
-                  StreamIdOf(e).c_str(), e.stream_version, FormatTime(e.timestamp_ns).c_str(), e.type);
+    std::snprintf(buf, sizeof buf, "%8" PRId64 "  %-45s %6" PRId64 "  %-24s %-16s ", e.global_position(),
+                  e.stream_id().c_str(), e.stream_version(), FormatTime(e.timestamp_ns()).c_str(), type.c_str());
   } else {
-    std::snprintf(buf, sizeof buf, "%7" PRId64 " %9" PRId64 "  %-24s %-16s ", e.stream_version, e.global_position,
-                  FormatTime(e.timestamp_ns).c_str(), e.type);
+    std::snprintf(buf, sizeof buf, "%7" PRId64 " %9" PRId64 "  %-24s %-16s ", e.stream_version(),
+                  e.global_position(), FormatTime(e.timestamp_ns()).c_str(), type.c_str());
   }
   return buf + data + "\n";
 }
 
-void PrintEventRow(const est_event& e, bool with_stream) { std::fputs(FormatEventRow(e, with_stream).c_str(), stdout); }
+// One line per event: the JSON-lines form (with its position) or a table row.
+std::string FormatEvent(const estoria::EventView& e, bool json, bool with_stream) {
+  return json ? EventToJson(e, true).dump() + "\n" : FormatEventRow(e, with_stream);
+}
 
 void PrintHeader(bool with_stream) {
   if (with_stream) {
@@ -100,319 +96,357 @@ void PrintHeader(bool with_stream) {
   }
 }
 
-// Prints every event of `iter`; returns how many, and the last position.
-int64_t PrintAll(est_iter* iter, bool json, bool with_stream, int64_t* last_position) {
-  int64_t n = 0;
-  for (;;) {
-    est_event e = EST_EVENT_INIT;
-    est_status st = est_iter_next(iter, &e);
-    if (st == EST_END) break;
-    if (st != EST_OK) FailStatus(st, "reading");
-    if (json) {
-      std::printf("%s\n", EventToJson(e, true).dump().c_str());
-    } else {
-      PrintEventRow(e, with_stream);
-    }
-    if (last_position) *last_position = e.global_position;
-    ++n;
+// Prints every event of `events`; `last_position` (if given) receives the
+// position of the last one printed. A failed read ends the command.
+void PrintAll(estoria::StreamIterator& events, bool json, bool with_stream, const std::string& doing,
+              int64_t* last_position = nullptr) {
+  for (const estoria::EventView& e : events) {
+    std::fputs(FormatEvent(e, json, with_stream).c_str(), stdout);
+    if (last_position) *last_position = e.global_position();
   }
-  return n;
+  Must(events.status(), doing);
 }
 
 volatile sig_atomic_t g_interrupted = 0;
 
-// est tail -f's subscription, woken by Ctrl-C.
-struct SubscriptionCloser {
-  void operator()(est_subscription* s) const { est_subscription_close(s); }
-};
+// est tail -f's subscription, woken by Ctrl-C. The handler calls the C ABI's
+// wake itself: it only writes to the subscription's eventfd (signal-safe),
+// where Subscription::Wake could build an Error, allocating, on a failure.
 std::atomic<est_subscription*> g_tail_subscription{nullptr};
 void OnSigintWake(int) {
   g_interrupted = 1;
-  if (est_subscription* sub = g_tail_subscription.load()) (void)est_subscription_wake(sub);
+  if (est_subscription* sub = g_tail_subscription.load()) static_cast<void>(est_subscription_wake(sub));
 }
 
 }  // namespace
 
-int CmdAppend(const std::vector<std::string>& argv) {
-  Args args(argv, {"--content-type", "--expect-version", "--expect"}, {"--json"}, {"--meta", "--id"});
-  args.ExpectPositional(2, 4);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  std::string stream = args.positional()[1];
-  // A bare type name means a new stream of that type.
-  char type_buf[EST_TYPE_MAX_LEN + 1];
-  est_uuid stream_uuid;
-  bool new_stream = false;
-  if (est_id_parse(stream.c_str(), type_buf, sizeof type_buf, &stream_uuid) != EST_OK) {
-    CheckType(stream);
-    if (est_uuid_v7(&stream_uuid) != EST_OK) FailStatus(EST_ERR_INTERNAL, "making a stream ID");
-    char buf[EST_ID_MAX_LEN];
-    est_id_format(stream.c_str(), &stream_uuid, buf, sizeof buf);
-    stream = buf;
-    new_stream = true;
-  }
-  std::vector<PendingEvent> events;
-  if (args.positional().size() >= 3) {
-    PendingEvent e;
-    e.type = args.positional()[2];
-    CheckType(e.type);
-    if (args.positional().size() == 4) e.data = args.positional()[3];
-    e.content_type = args.get("--content-type").value_or("");
-    for (const std::string& kv : args.all("--meta")) {
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos) UsageError("--meta takes KEY=VALUE, not \"" + kv + "\"");
-      CheckMetadataKey(kv.substr(0, eq));
-      if (!e.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
-        UsageError("metadata key given twice: " + kv.substr(0, eq));
-      }
-    }
-    events.push_back(std::move(e));
-  } else {
-    if (args.has("--content-type") || args.has("--meta")) {
-      UsageError("--content-type and --meta go with TYPE; on stdin, put them in each line");
-    }
-    std::string line;
-    size_t line_no = 0;
-    while (std::getline(std::cin, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      events.push_back(EventFromJsonLine(line, line_no));
-    }
-    if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
-  }
-  // --id UUID, one per event in order: a retry-safe append (the same
-  // command run again finds its events there and writes nothing).
-  const std::vector<std::string> ids = args.all("--id");
-  if (!ids.empty() && ids.size() != events.size()) {
-    UsageError("--id is given " + std::to_string(ids.size()) + " times for " + std::to_string(events.size()) +
-               " events: give one per event, or none");
-  }
-  std::vector<est_uuid> uuids(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    char type_buf[8];
-    // The UUID alone: parse "x_UUID" through the ABI's own parser.
-    if (est_id_parse(("x_" + ids[i]).c_str(), type_buf, sizeof type_buf, &uuids[i]) != EST_OK) {
-      UsageError("--id takes a UUID (canonical lower-case form), not \"" + ids[i] + "\"");
-    }
-  }
-  if (new_stream && !ids.empty()) {
-    UsageError("--id needs a stream ID (TYPE_UUID): a retry of a bare type name would make a new stream");
-  }
-  est_append_options options = EST_APPEND_OPTIONS_INIT;
-  if (args.has("--expect-version") && args.has("--expect")) UsageError("give --expect or --expect-version, not both");
-  if (args.has("--expect-version")) {
-    options.expect = EST_EXPECT_VERSION;
-    options.expected_version = args.GetInt("--expect-version", 0);
-  } else if (std::optional<std::string> expect = args.get("--expect")) {
-    if (*expect == "any") {
-      options.expect = EST_EXPECT_ANY;
-    } else if (*expect == "exists") {
-      options.expect = EST_EXPECT_STREAM_EXISTS;
-    } else if (*expect == "no-stream") {
-      options.expect = EST_EXPECT_NO_STREAM;
-    } else {
-      UsageError("--expect takes any, exists or no-stream, not \"" + *expect + "\"");
-    }
-  } else if (new_stream) {
-    options.expect = EST_EXPECT_NO_STREAM;
-  }
-
-  est_batch* raw_batch = nullptr;
-  if (est_status st = est_batch_new(&raw_batch); st != EST_OK) FailStatus(st, "making a batch");
-  std::unique_ptr<est_batch, void (*)(est_batch*)> batch(raw_batch, est_batch_free);
-  for (size_t i = 0; i < events.size(); ++i) {
-    const PendingEvent& e = events[i];
-    if (est_status st = est_batch_add(batch.get(), e.type.c_str(), e.data.data(), e.data.size(), e.content_type.c_str());
-        st != EST_OK) {
-      FailStatus(st, "adding an event of type " + e.type);
-    }
-    if (!uuids.empty()) {
-      if (est_status st = est_batch_set_id(batch.get(), &uuids[i]); st != EST_OK) FailStatus(st, "setting an ID");
-    }
-    for (const auto& [k, v] : e.metadata) {
-      if (est_status st = est_batch_add_metadata(batch.get(), k.c_str(), v.c_str()); st != EST_OK) {
-        FailStatus(st, "adding metadata " + k);
-      }
-    }
-  }
-
-  StorePtr store(OpenStore(uri, {.must_exist = false}));
-  est_append_result result = EST_APPEND_RESULT_INIT;
-  est_status st = est_append_batch(store.get(), stream.c_str(), batch.get(), &options, &result, nullptr);
-  if (st == EST_ERR_VERSION_MISMATCH) {
-    Fail(kExitConflict, "appending to " + stream + ": " + est_last_error());
-  }
-  if (st != EST_OK) FailStatus(st, "appending to " + stream);
-  if (args.has("--json")) {
-    nlohmann::ordered_json j;
-    j["stream"] = stream;
-    j["first_version"] = result.first_version;
-    j["last_version"] = result.last_version;
-    j["first_position"] = result.first_position;
-    j["last_position"] = result.last_position;
-    j["duplicate"] = (result.flags & EST_APPEND_DUPLICATE) != 0;
-    std::printf("%s\n", j.dump().c_str());
-  } else if ((result.flags & EST_APPEND_DUPLICATE) != 0) {
-    std::printf("already appended: %zu event%s in %s at versions %" PRId64 "..%" PRId64 ", positions %" PRId64
-                "..%" PRId64 " (nothing written)\n",
-                events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
-                result.last_version, result.first_position, result.last_position);
-  } else {
-    std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64 "..%" PRId64 "\n",
-                events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
-                result.last_version, result.first_position, result.last_position);
-  }
-  return kExitOk;
-}
-
-int CmdRead(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--reverse", "--json"});
-  args.ExpectPositional(2, 2);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  const std::string& stream = args.positional()[1];
-  CheckStreamId(stream);
-  est_read_options options = EST_READ_OPTIONS_INIT;
-  options.direction = args.has("--reverse") ? EST_REVERSE : EST_FORWARD;
-  options.after_version = args.GetInt("--after", 0);
-  options.count = args.GetInt("--count", 0);
-  bool json = args.has("--json");
-
-  StorePtr store(OpenStore(uri, kReadOnly));
-  est_iter* raw = nullptr;
-  if (est_status st = est_read_stream(store.get(), stream.c_str(), &options, &raw); st != EST_OK) {
-    FailStatus(st, "reading " + stream);
-  }
-  IterPtr iter(raw);
-  if (!json) PrintHeader(false);
-  PrintAll(iter.get(), json, false, nullptr);
-  return kExitOk;
-}
-
-int CmdReadAll(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--json"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  est_read_all_options options = EST_READ_ALL_OPTIONS_INIT;
-  options.after_position = args.GetInt("--after", 0);
-  options.count = args.GetInt("--count", 0);
-  bool json = args.has("--json");
-
-  StorePtr store(OpenStore(uri, kReadOnly));
-  est_iter* raw = nullptr;
-  if (est_status st = est_read_all(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "reading all");
-  IterPtr iter(raw);
-  if (!json) PrintHeader(true);
-  PrintAll(iter.get(), json, true, nullptr);
-  return kExitOk;
-}
-
-int CmdTail(const std::vector<std::string>& argv) {
-  Args args(argv, {"-n", "--interval", "--stream-prefix"}, {"-f", "--follow", "--json", "--from-end"}, {"--type"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  int64_t last_n = args.GetInt("-n", 10);
-  // Accepted for older scripts: -f no longer polls, commits wake it.
-  (void)args.GetInt("--interval", 200, 1);
-  bool follow = args.has("-f") || args.has("--follow");
-  bool json = args.has("--json");
-  bool from_end = args.has("--from-end");
-  std::string prefix = args.get("--stream-prefix").value_or("");
-  std::vector<std::string> types = args.all("--type");
-  for (const std::string& type : types) CheckType(type);
-
-  // One read-only open for the whole run: it takes no lock, so writers in
-  // other processes carry on; the subscription is woken when they publish.
-  StorePtr store(OpenStore(uri, kReadOnly));
-  std::vector<const char*> type_ptrs;
-  for (const std::string& type : types) type_ptrs.push_back(type.c_str());
-  est_subscribe_options options = EST_SUBSCRIBE_OPTIONS_INIT;
-  options.after_position = from_end ? EST_POSITION_END : 0;
-  options.stream_prefix = prefix.c_str();
-  options.event_types = type_ptrs.empty() ? nullptr : type_ptrs.data();
-  options.event_types_len = type_ptrs.size();
-  est_subscription* raw = nullptr;
-  if (est_status st = est_subscribe(store.get(), &options, &raw); st != EST_OK) FailStatus(st, "subscribing");
-  std::unique_ptr<est_subscription, SubscriptionCloser> sub(raw);
-  std::vector<est_event> events(256);
-  auto poll = [&](int64_t timeout_us) -> size_t {
-    events[0] = EST_EVENT_INIT;
-    size_t count = 0;
-    est_status st = est_subscription_poll(sub.get(), events.data(), events.size(), &count, timeout_us);
-    if (st != EST_OK) FailStatus(st, "following");
-    return count;
+Command AddAppend(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string stream;
+    std::optional<std::string> type;
+    std::optional<std::string> data;
+    std::string content_type;
+    std::vector<std::string> meta;
+    std::optional<int64_t> expect_version;
+    std::optional<std::string> expect;
+    std::vector<std::string> ids;
+    bool json = false;
   };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(
+      est, "append", "append events (from arguments or JSON lines on stdin)",
+      "STREAM is an ID (TYPE_UUID) or a bare type name (a new stream of that type).\n"
+      "With TYPE, appends one event whose data is DATA (default empty). Without it,\n"
+      "reads one JSON object per line from stdin: {\"type\": T, \"data\": JSON or\n"
+      "string, or \"data_base64\": B64, \"content_type\": CT, \"metadata\": {K: V}};\n"
+      "all lines are appended as one atomic batch.\n"
+      "  est append STORE STREAM < events.jsonl");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("STREAM", o->stream, "a stream ID, or a type name for a new stream")->required();
+  cmd->add_option("TYPE", o->type, "the event's type (else JSON lines on stdin)");
+  cmd->add_option("DATA", o->data, "the event's data (default empty)");
+  cmd->add_option("--content-type", o->content_type, "content type of the event given by arguments")
+      ->type_name("CT");
+  cmd->add_option("--meta", o->meta, "metadata of that event (repeatable)")->type_name("KEY=VALUE");
+  CLI::Option* expect_version =
+      cmd->add_option("--expect-version", o->expect_version, "fail with exit code 6 unless the stream is at N")
+          ->check(WholeNumber(0));
+  cmd->add_option("--expect", o->expect, "exists: fail with exit code 6 unless the stream exists")
+      ->check(CLI::IsMember({"any", "exists", "no-stream"}))
+      ->excludes(expect_version)
+      ->type_name("MODE");
+  cmd->add_option("--id", o->ids,
+                  "the ID of each event, in order (repeat once per event): a retry-safe append. Run again "
+                  "after a failure whose outcome is unknown, it finds its events already there, writes "
+                  "nothing and says \"already appended\"")
+      ->type_name("UUID");
+  cmd->add_flag("--json", o->json, "print the result as JSON");
 
-  // The last N matching events: catch up without waiting, keeping a window.
-  {
-    std::deque<std::string> window;
-    for (size_t n; (n = poll(0)) > 0;) {
-      for (size_t i = 0; i < n && last_n > 0; ++i) {
-        window.push_back(json ? EventToJson(events[i], true).dump() + "\n" : FormatEventRow(events[i], true));
-        if (static_cast<int64_t>(window.size()) > last_n) window.pop_front();
-      }
-    }
-    if (!json) PrintHeader(true);
-    for (const std::string& line : window) std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-  }
-  if (!follow) return kExitOk;
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            // A bare type name means a new stream of that type.
+            std::string stream = o->stream;
+            bool new_stream = false;
+            if (!estoria::Id::Parse(stream).ok()) {
+              CheckType(stream);
+              stream = Must(estoria::Id::NewV7(stream), "making a stream ID").str();
+              new_stream = true;
+            }
+            std::vector<PendingEvent> events;
+            if (o->type) {
+              PendingEvent e;
+              e.type = *o->type;
+              CheckType(e.type);
+              e.data = o->data.value_or("");
+              e.content_type = o->content_type;
+              for (const std::string& kv : o->meta) {
+                size_t eq = kv.find('=');
+                if (eq == std::string::npos) UsageError("--meta takes KEY=VALUE, not \"" + kv + "\"");
+                CheckMetadataKey(kv.substr(0, eq));
+                if (!e.metadata.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
+                  UsageError("metadata key given twice: " + kv.substr(0, eq));
+                }
+              }
+              events.push_back(std::move(e));
+            } else {
+              if (!o->content_type.empty() || !o->meta.empty()) {
+                UsageError("--content-type and --meta go with TYPE; on stdin, put them in each line");
+              }
+              std::string line;
+              size_t line_no = 0;
+              while (std::getline(std::cin, line)) {
+                ++line_no;
+                if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+                events.push_back(EventFromJsonLine(line, line_no));
+              }
+              if (events.empty()) UsageError("no events: give TYPE [DATA], or JSON lines on stdin");
+            }
+            // --id UUID, one per event in order: a retry-safe append (the
+            // same command run again finds its events there and writes nothing).
+            if (!o->ids.empty() && o->ids.size() != events.size()) {
+              UsageError("--id is given " + std::to_string(o->ids.size()) + " times for " +
+                         std::to_string(events.size()) + " events: give one per event, or none");
+            }
+            std::vector<estoria::Uuid> uuids;
+            for (const std::string& id : o->ids) {
+              estoria::Result<estoria::Uuid> uuid = estoria::Uuid::Parse(id);
+              if (!uuid.ok()) UsageError("--id takes a UUID (canonical lower-case form), not \"" + id + "\"");
+              uuids.push_back(*uuid);
+            }
+            if (new_stream && !uuids.empty()) {
+              UsageError("--id needs a stream ID (TYPE_UUID): a retry of a bare type name would make a new stream");
+            }
+            estoria::AppendOptions options;
+            if (o->expect_version) {
+              options = estoria::AppendOptions::ExpectVersion(*o->expect_version);
+            } else if (o->expect == "exists") {
+              options = estoria::AppendOptions::ExpectStreamExists();
+            } else if (o->expect == "no-stream") {
+              options = estoria::AppendOptions::ExpectNoStream();
+            } else if (o->expect == "any") {
+              options = estoria::AppendOptions::Any();
+            } else if (new_stream) {
+              options = estoria::AppendOptions::ExpectNoStream();
+            }
 
-  // Ctrl-C wakes the waiting poll (a write to its eventfd: signal-safe).
-  g_tail_subscription.store(sub.get());
-  struct sigaction sa = {};
-  sa.sa_handler = OnSigintWake;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // The subscription delivers each event once, in position order: it reads
-  // from its own position whenever a commit wakes it.
-  while (!g_interrupted) {
-    const size_t n = poll(-1);
-    for (size_t i = 0; i < n; ++i) {
-      if (json) {
-        std::fputs((EventToJson(events[i], true).dump() + "\n").c_str(), stdout);
-      } else {
-        PrintEventRow(events[i], true);
-      }
-    }
-    std::fflush(stdout);
-  }
-  g_tail_subscription.store(nullptr);
-  return kExitOk;
+            estoria::Batch batch;
+            for (size_t i = 0; i < events.size(); ++i) {
+              const PendingEvent& e = events[i];
+              Must(batch.Add(e.type, e.data, e.content_type), "adding an event of type " + e.type);
+              if (!uuids.empty()) Must(batch.SetId(uuids[i]), "setting an ID");
+              for (const auto& [k, v] : e.metadata) Must(batch.AddMetadata(k, v), "adding metadata " + k);
+            }
+
+            estoria::Store store = OpenStore(uri, {.must_exist = false});
+            estoria::Result<estoria::AppendResult> appended = store.Append(stream, batch, options);
+            if (!appended.ok() && appended.error().is_version_mismatch()) {
+              // The library's message says what was expected and where the stream is.
+              Fail(kExitConflict, "appending to " + stream + ": " + appended.error().message());
+            }
+            estoria::AppendResult result = Must(std::move(appended), "appending to " + stream);
+            if (o->json) {
+              nlohmann::ordered_json j;
+              j["stream"] = stream;
+              j["first_version"] = result.first_version;
+              j["last_version"] = result.last_version;
+              j["first_position"] = result.first_position;
+              j["last_position"] = result.last_position;
+              j["duplicate"] = result.duplicate;
+              std::printf("%s\n", j.dump().c_str());
+            } else if (result.duplicate) {
+              std::printf("already appended: %zu event%s in %s at versions %" PRId64 "..%" PRId64
+                          ", positions %" PRId64 "..%" PRId64 " (nothing written)\n",
+                          events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                          result.last_version, result.first_position, result.last_position);
+            } else {
+              std::printf("appended %zu event%s to %s: versions %" PRId64 "..%" PRId64 ", positions %" PRId64
+                          "..%" PRId64 "\n",
+                          events.size(), events.size() == 1 ? "" : "s", stream.c_str(), result.first_version,
+                          result.last_version, result.first_position, result.last_position);
+            }
+            return kExitOk;
+          }};
 }
 
-int CmdStreams(const std::vector<std::string>& argv) {
-  Args args(argv, {"--after", "--count"}, {"--json"});
-  args.ExpectPositional(1, 1);
-  StoreUri uri = ParseStoreUri(args.positional()[0]);
-  std::string after = args.get("--after").value_or("");
-  int64_t limit = args.GetInt("--count", 0);
-  bool json = args.has("--json");
+Command AddRead(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string stream;
+    int64_t after = 0;
+    int64_t count = 0;
+    bool reverse = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "read", "read one stream",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("STREAM", o->stream, "the stream's ID (TYPE_UUID)")->required();
+  cmd->add_flag("--reverse", o->reverse, "newest first");
+  cmd->add_option("--after", o->after, "forward: after version N; reverse: from version N down")
+      ->check(WholeNumber(0));
+  cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
-  StorePtr store(OpenStore(uri, kReadOnly));
-  if (!json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
-  int64_t listed = 0;
-  std::vector<est_stream_info> page(256);
-  for (;;) {
-    page[0] = EST_STREAM_INFO_INIT;
-    size_t count = 0;
-    est_status st = est_list_streams(store.get(), after.c_str(), page.data(), page.size(), &count);
-    if (st != EST_OK) FailStatus(st, "listing streams");
-    for (size_t i = 0; i < count && (limit == 0 || listed < limit); ++i, ++listed) {
-      const est_stream_info& s = page[i];
-      if (json) {
-        nlohmann::ordered_json j;
-        j["stream"] = s.id;
-        j["version"] = s.version;
-        j["events"] = s.events;
-        std::printf("%s\n", j.dump().c_str());
-      } else {
-        std::printf("%-50s %9" PRId64 " %9" PRId64 "\n", s.id, s.version, s.events);
-      }
-    }
-    if (count < page.size() || (limit != 0 && listed >= limit)) break;
-    after = page[count - 1].id;
-  }
-  return kExitOk;
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Id stream = ParseStreamId(o->stream);
+            estoria::ReadOptions options = o->reverse ? estoria::ReadOptions::Reverse(o->after, o->count)
+                                                      : estoria::ReadOptions::Forward(o->after, o->count);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::StreamIterator events = Must(store.ReadStream(stream, options), "reading " + stream.str());
+            if (!o->json) PrintHeader(false);
+            PrintAll(events, o->json, false, "reading " + stream.str());
+            return kExitOk;
+          }};
+}
+
+Command AddReadAll(CLI::App& est) {
+  struct Options {
+    std::string store;
+    int64_t after = 0;
+    int64_t count = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "read-all", "read every stream in global order",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("--after", o->after, "after global position N")->check(WholeNumber(0))->type_name("POSITION");
+  cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
+
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::StreamIterator events =
+                Must(store.ReadAll({.after_position = o->after, .count = o->count}), "reading all");
+            if (!o->json) PrintHeader(true);
+            PrintAll(events, o->json, true, "reading all");
+            return kExitOk;
+          }};
+}
+
+Command AddTail(CLI::App& est) {
+  struct Options {
+    std::string store;
+    int64_t last_n = 10;
+    int64_t interval_ms = 200;
+    bool follow = false;
+    bool json = false;
+    bool from_end = false;
+    std::string stream_prefix;
+    std::vector<std::string> types;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(
+      est, "tail", "show the latest events; -f follows new ones",
+      "Shows the last N events in global order; with -f then follows new ones\n"
+      "as they commit until Ctrl-C (a live subscription: no polling; a writer in\n"
+      "another process wakes it when it publishes). The store is opened once,\n"
+      "read-only: a writer in another process (an application, est append, est\n"
+      "import) works on meanwhile, and tail shows the whole batches it publishes.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("-n", o->last_n, "the last N events (default 10)")->check(WholeNumber(0));
+  cmd->add_flag("-f,--follow", o->follow, "follow: print new events as they commit");
+  cmd->add_flag("--from-end", o->from_end, "show nothing of the past: only what commits later");
+  cmd->add_option("--stream-prefix", o->stream_prefix, "only streams whose ID (type_uuid) starts with P")
+      ->type_name("P");
+  cmd->add_option("--type", o->types, "only events of type T (repeatable: any of them)")->type_name("T");
+  cmd->add_option("--interval", o->interval_ms, "accepted for older scripts; ignored (commits wake tail -f)")
+      ->check(WholeNumber(1))
+      ->type_name("MS");
+  cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
+
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            for (const std::string& type : o->types) CheckType(type);
+            // One read-only open for the whole run: it takes no lock, so
+            // writers in other processes carry on; the subscription is woken
+            // when they publish.
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            estoria::SubscribeOptions options;
+            options.after_position = o->from_end ? estoria::SubscribeOptions::kEnd : 0;
+            options.stream_prefix = o->stream_prefix;
+            options.event_types = o->types;
+            options.batch_size = 256;
+            estoria::Subscription sub = Must(estoria::Subscribe(store, options), "subscribing");
+
+            // The last N matching events: catch up without waiting, keeping a window.
+            {
+              std::deque<std::string> window;
+              for (;;) {
+                std::span<const estoria::EventView> events = Must(sub.Poll(), "reading all");
+                if (events.empty()) break;
+                for (const estoria::EventView& e : events) {
+                  if (o->last_n == 0) break;
+                  window.push_back(FormatEvent(e, o->json, true));
+                  if (static_cast<int64_t>(window.size()) > o->last_n) window.pop_front();
+                }
+              }
+              if (!o->json) PrintHeader(true);
+              for (const std::string& line : window) std::fputs(line.c_str(), stdout);
+              std::fflush(stdout);
+            }
+            if (!o->follow) return kExitOk;
+
+            // Ctrl-C wakes the waiting poll.
+            g_tail_subscription.store(sub.get());
+            struct sigaction sa = {};
+            sa.sa_handler = OnSigintWake;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGINT, &sa, nullptr);
+            sigaction(SIGTERM, &sa, nullptr);
+            // The subscription delivers each event once, in position order:
+            // it reads from its own position whenever a commit wakes it.
+            while (!g_interrupted) {
+              std::span<const estoria::EventView> events =
+                  Must(sub.Poll(std::chrono::microseconds(-1)), "following");
+              for (const estoria::EventView& e : events) std::fputs(FormatEvent(e, o->json, true).c_str(), stdout);
+              std::fflush(stdout);
+            }
+            g_tail_subscription.store(nullptr);
+            return kExitOk;
+          }};
+}
+
+Command AddStreams(CLI::App& est) {
+  struct Options {
+    std::string store;
+    std::string after;
+    int64_t count = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(est, "streams", "list the streams with their versions",
+                             "Opens the store read-only: works beside a writer in another process.");
+  cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
+  cmd->add_option("--after", o->after, "the streams after this ID (in byte order)")->type_name("ID");
+  cmd->add_option("--count", o->count, "at most N streams (0: all)")->check(WholeNumber(0));
+  cmd->add_flag("--json", o->json, "one JSON object per line: stream, version, events");
+
+  return {cmd, [o]() -> int {
+            StoreUri uri = ParseStoreUri(o->store);
+            estoria::Store store = OpenStore(uri, kReadOnly);
+            if (!o->json) std::printf("%-50s %9s %9s\n", "STREAM", "VERSION", "EVENTS");
+            int64_t listed = 0;
+            ForEachStream(store, o->after, [&](const estoria::StreamInfo& s) {
+              if (o->count != 0 && listed >= o->count) return false;
+              ++listed;
+              if (o->json) {
+                nlohmann::ordered_json j;
+                j["stream"] = s.id;
+                j["version"] = s.version;
+                j["events"] = s.events;
+                std::printf("%s\n", j.dump().c_str());
+              } else {
+                std::printf("%-50s %9" PRId64 " %9" PRId64 "\n", s.id.c_str(), s.version, s.events);
+              }
+              return true;
+            });
+            return kExitOk;
+          }};
 }
 
 }  // namespace est

@@ -1,7 +1,8 @@
 // estoria/operation.hpp: what an operator asks of a store, as C++ values:
 // StoreStats, VerifyReport, CompactReport, StreamInfo, a Progress callback
 // for long operations, and the process-wide log handler (SetLogHandler).
-// Store's Sync, Stats, Verify, Compact and ListStreams return these.
+// Store's Sync, Stats, Verify, Compact and ListStreams return these. With
+// EST_EXPERIMENTAL defined, RedactSecrets (over est_uri_redact) too.
 //
 // Thread safety: values are plain data. SetLogHandler may be called from any
 // thread; the handler itself is called from any thread, possibly at once.
@@ -17,6 +18,7 @@
 #include <utility>
 
 #include "estoria/estoria.h"
+#include "estoria/result.hpp"
 
 namespace estoria {
 
@@ -107,6 +109,28 @@ inline void SetLogHandler(LogHandler handler) {
 
 // The ABI version of the library actually loaded (major << 16 | minor).
 inline uint32_t AbiVersion() { return est_abi_version(); }
+
+#ifdef EST_EXPERIMENTAL
+// `text` with every password in it replaced by "***": a URI's userinfo
+// password (postgresql://alice:***@host/db) and the value of every
+// password= setting. For text a program prints itself, such as a store URI
+// it was given; Error messages and log lines are redacted already.
+// EST_ERR_INVALID_ARGUMENT when text holds a NUL. Experimental, as
+// est_uri_redact.
+inline Result<std::string> RedactSecrets(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return Error(EST_ERR_INVALID_ARGUMENT, "the text holds a NUL");
+  const std::string in(text);
+  size_t len = 0;
+  // Asked with no room, the call says how much it needs.
+  est_status st = est_uri_redact(in.c_str(), nullptr, 0, &len);
+  if (st != EST_OK && st != EST_ERR_INVALID_ARGUMENT) return Error::Last(st);
+  std::string out(len + 1, '\0');
+  st = est_uri_redact(in.c_str(), out.data(), out.size(), &len);
+  if (st != EST_OK) return Error::Last(st);
+  out.resize(len);
+  return out;
+}
+#endif  // EST_EXPERIMENTAL
 
 }  // namespace estoria
 

@@ -309,13 +309,18 @@ class Store {
   }
 
   // Checks every stored record; EST_ERR_CORRUPTION names the first damage.
-  Result<VerifyReport> Verify(const Progress& progress = {}) const {
+  Result<VerifyReport> Verify(const Progress& progress = {}) const { return Verify(progress, nullptr); }
+  // The same, and `*checked` (NULL ok) receives what was checked, also when
+  // the check fails: on EST_ERR_CORRUPTION, the sound part before the damage.
+  Result<VerifyReport> Verify(const Progress& progress, VerifyReport* checked) const {
     if (!store_) return Closed();
     est_verify_report r = EST_VERIFY_REPORT_INIT;
     est_status st = est_store_verify(store_.get(), progress ? &internal::ProgressTrampoline : nullptr,
                                      const_cast<Progress*>(&progress), &r);
+    const VerifyReport report{r.segments, r.records, r.events, r.bytes};
+    if (checked != nullptr) *checked = report;
     if (st != EST_OK) return Error::Last(st);
-    return VerifyReport{r.segments, r.records, r.events, r.bytes};
+    return report;
   }
 
   // Reclaims deleted and truncated events online (see est_store_compact).

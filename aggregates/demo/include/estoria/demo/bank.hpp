@@ -1,12 +1,16 @@
-// bank_domain.h: the bank's domain as typed aggregates (estoria/aggregates),
-// shared by the bank example and `est demo`. An account's state, its three
-// events with how each changes the state, JSON codecs for both, and the
-// commands that decide on the current state: the business rule (no
-// overdraft) is checked BEFORE an event is queued, so a refused command
-// writes nothing. Amounts are integer cents: money never goes through a
-// double.
-#ifndef ESTORIA_EXAMPLES_BANK_BANK_DOMAIN_H_
-#define ESTORIA_EXAMPLES_BANK_BANK_DOMAIN_H_
+// estoria/demo/bank.hpp: the bank's domain as typed aggregates
+// (estoria/aggregates), the story that the bank example (examples/bank) and
+// `est demo` (tools/est) both tell. It lives here, beside the aggregates it
+// is written with, so that neither program depends on the other: target
+// estoria_demo_bank, header-only like the aggregates themselves.
+//
+// An account's state, its three events with how each changes the state,
+// JSON codecs for both, and the commands that decide on the current state:
+// the business rule (no overdraft) is checked BEFORE an event is queued, so
+// a refused command writes nothing. Amounts are integer cents: money never
+// goes through a double. Plain values and pure functions: thread-safe.
+#ifndef ESTORIA_DEMO_BANK_HPP_
+#define ESTORIA_DEMO_BANK_HPP_
 
 #include <cinttypes>
 #include <cstdint>
@@ -21,7 +25,7 @@
 #include "estoria/aggregates/aggregate_store.hpp"
 #include "estoria/aggregates/json.hpp"
 
-namespace bank {
+namespace estoria::demo::bank {
 
 struct Account {
   std::string owner;
@@ -86,13 +90,13 @@ inline Decision Withdraw(const Account& a, int64_t amount) {
   return {Withdrawn{amount}, {}};
 }
 
-}  // namespace bank
+}  // namespace estoria::demo::bank
 
 template <>
-struct estoria::AggregateTraits<bank::Account> {
-  using Events = bank::Event;
+struct estoria::AggregateTraits<estoria::demo::bank::Account> {
+  using Events = estoria::demo::bank::Event;
   using EventCodec = JsonCodec;
   using StateCodec = JsonCodec;  // snapshots and the cache
 };
 
-#endif  // ESTORIA_EXAMPLES_BANK_BANK_DOMAIN_H_
+#endif  // ESTORIA_DEMO_BANK_HPP_
