@@ -5,7 +5,7 @@
 // positions, checks overflow and fills the results. A backend then only
 // stores what the plan says (or nothing) and recovers it.
 //
-// Idempotent appends (DESIGN.md section 3b). A batch whose events all carry
+// Idempotent appends (doc/data-model.md "Idempotent appends"). A batch whose events all carry
 // caller-set IDs is compared with the stream at its expected place: the
 // versions after the expected one (kVersion), the first ones (kNoStream),
 // the last ones (kAny, kStreamExists). All IDs there, pairwise in order:

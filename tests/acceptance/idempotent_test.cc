@@ -1,5 +1,5 @@
-// tests/acceptance/idempotent_test.cc: idempotent appends (DESIGN.md
-// section 3b). Every append keeps caller-set event IDs; a batch whose
+// tests/acceptance/idempotent_test.cc: idempotent appends
+// (doc/data-model.md "Idempotent appends"). Every append keeps caller-set event IDs; a batch whose
 // events all carry IDs already in the stream in order at the expected place
 // writes nothing and returns the original result flagged
 // EST_APPEND_DUPLICATE (with `written` yielding the original events); some

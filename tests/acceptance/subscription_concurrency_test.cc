@@ -1,5 +1,5 @@
 // tests/acceptance/subscription_concurrency_test.cc: the threaded clauses of
-// live subscriptions (DESIGN.md section 3b) through the C ABI on every
+// live subscriptions (doc/data-model.md "Subscriptions") through the C ABI on every
 // backend: catch-up then follow while writers race, checked against the log
 // itself as the model (same events, same order: no gap, no duplicate, only
 // the stable prefix); wake and close while a poll waits in another thread;

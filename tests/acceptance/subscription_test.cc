@@ -1,5 +1,5 @@
 // tests/acceptance/subscription_test.cc: live subscriptions through the C ABI
-// (DESIGN.md section 3b, "Live subscriptions" and its rules), on every
+// (doc/data-model.md "Subscriptions"), on every
 // backend, single-threaded: catch-up equals est_read_all, the start points
 // (0, a position, the end), following later commits, both filters and the
 // position past filtered events, deletions before and after delivery, view

@@ -1,5 +1,5 @@
 // tests/acceptance/txn_concurrency_test.cc: transactions racing each other
-// and plain appends on overlapping streams (DESIGN.md section 3b), checked
+// and plain appends on overlapping streams (doc/data-model.md "Transactions"), checked
 // against a model: no deadlock (the test ends), every committed
 // transaction whole with contiguous positions, every failed one absent, and
 // each stream exactly the model's sequence. Also built in the TSan tree:

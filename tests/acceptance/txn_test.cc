@@ -1,5 +1,5 @@
-// tests/acceptance/txn_test.cc: transactions (est_txn_*, DESIGN.md section
-// 3b): all or nothing across streams, every expectation checked at commit,
+// tests/acceptance/txn_test.cc: transactions (est_txn_*,
+// doc/data-model.md "Transactions"): all or nothing across streams, every expectation checked at commit,
 // a mismatch naming its append and stream, the same stream twice, empty and
 // oversized transactions, bad input, a store closed under a transaction,
 // and retried transactions (each append's duplicate check).

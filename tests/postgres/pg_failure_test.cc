@@ -159,7 +159,7 @@ TEST_F(PgStoreTest, RetryingAfterALostCommitReplyWritesEachAppendExactlyOnce) {
   auto store = OpenStore(FreshUri(), {});
   ASSERT_TRUE(store.ok()) << store.status();
   // Each writer its own streams: with EXPECT_ANY a retry is recognised only
-  // while its events are still the stream's last ones (DESIGN.md 3b).
+  // while its events are still the stream's last ones (doc/data-model.md "Idempotent appends").
   std::vector<Id> singles, lefts, rights;
   for (int w = 0; w < 4; ++w) {
     singles.push_back(NewId());

@@ -31,7 +31,6 @@ struct PendingEvent {
 
 void CheckMetadataKey(const std::string& key) {
   if (key.empty()) UsageError("a metadata key is empty");
-  if (key.rfind("estoria.", 0) == 0) UsageError("metadata keys starting \"estoria.\" are reserved: " + key);
 }
 
 PendingEvent EventFromJsonLine(const std::string& line, size_t line_no) {
