@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "capi/src/options.h"
+#define EST_EXPERIMENTAL  // subscriptions deliver views filled the same way
 #include "estoria/estoria.h"
 #include "gtest/gtest.h"
 
@@ -826,6 +827,20 @@ TEST_F(Capi, MetadataArraysOfABatchAreAllValidUntilTheNextCall) {
   ASSERT_EQ(5u, count);
   for (int i = 0; i < 5; ++i) ExpectPairs(events[i], shape[i]);
   est_iter_close(iter);
+}
+
+TEST_F(Capi, SubscriptionViewsCarryTheirMetadataArrays) {
+  const int shape[] = {3, 0, 1};
+  for (int pairs : shape) AppendWithPairs(store_, stream_, pairs);
+  est_subscription* sub = nullptr;
+  ASSERT_EQ(EST_OK, est_subscribe(store_, nullptr, &sub)) << LastError();
+  est_event events[3];
+  for (est_event& e : events) e = est_event EST_EVENT_INIT;
+  size_t count = 0;
+  ASSERT_EQ(EST_OK, est_subscription_poll(sub, events, 3, &count, 0)) << LastError();
+  ASSERT_EQ(3u, count);
+  for (int i = 0; i < 3; ++i) ExpectPairs(events[i], shape[i]);
+  est_subscription_close(sub);
 }
 
 TEST_F(Capi, AnAbi10EventIsNotWrittenPastItsEnd) {

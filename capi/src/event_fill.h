@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/store/event_view.h"
 #include "estoria/estoria.h"
@@ -144,6 +145,34 @@ inline void FillMetadata(const core::EventView& view, est_event* out, est_metada
     pairs[i].value = kv->value() != nullptr ? kv->value()->c_str() : "";
   }
   out->metadata = pairs;
+}
+
+// Fills the caller's array `events`, whose stride is events[0].struct_size
+// (checked by the caller), with views[0, n): each element gets that
+// struct_size (so that it can be passed back as one the library filled)
+// and, where the caller's struct has the field, its metadata array, all
+// kept in *pairs, which must stay put until the views expire.
+inline void FillEvents(const core::EventView* views, size_t n, est_event* events,
+                       std::vector<est_metadata_pair>* pairs) {
+  const uint32_t stride = events->struct_size;
+  unsigned char* slot = reinterpret_cast<unsigned char*>(events);
+  for (size_t i = 0; i < n; ++i, slot += stride) {
+    std::memcpy(slot, &stride, sizeof(uint32_t));
+    FillEvent(views[i], reinterpret_cast<est_event*>(slot));
+  }
+  if (n == 0 || !HasMetadataField(events)) return;
+  // Every pair of the run in one array: counted first, filled second.
+  size_t total = 0;
+  slot = reinterpret_cast<unsigned char*>(events);
+  for (size_t i = 0; i < n; ++i, slot += stride) total += reinterpret_cast<est_event*>(slot)->metadata_count;
+  pairs->resize(total);
+  est_metadata_pair* next = pairs->data();
+  slot = reinterpret_cast<unsigned char*>(events);
+  for (size_t i = 0; i < n; ++i, slot += stride) {
+    auto* event = reinterpret_cast<est_event*>(slot);
+    FillMetadata(views[i], event, next);
+    next += event->metadata_count;
+  }
 }
 
 }  // namespace estoria::capi

@@ -175,28 +175,7 @@ EST_API est_status est_iter_next_batch(est_iter* iter, est_event* events, size_t
       return s;
     }
     const size_t n = std::min(capacity, iter->count - iter->pos);
-    unsigned char* slot = reinterpret_cast<unsigned char*>(events);
-    for (size_t i = 0; i < n; ++i, slot += stride) {
-      // Every element gets the caller's struct_size, so that each view can
-      // be passed on (est_event_metadata) as one the library filled.
-      std::memcpy(slot, &stride, sizeof(uint32_t));
-      estoria::capi::FillEvent(iter->views[iter->pos + i], reinterpret_cast<est_event*>(slot));
-    }
-    if (estoria::capi::HasMetadataField(events)) {
-      // Every pair of the batch in one array, which then stays put until the
-      // next call: counted first, filled second.
-      size_t total = 0;
-      slot = reinterpret_cast<unsigned char*>(events);
-      for (size_t i = 0; i < n; ++i, slot += stride) total += reinterpret_cast<est_event*>(slot)->metadata_count;
-      iter->pairs.resize(total);
-      est_metadata_pair* next = iter->pairs.data();
-      slot = reinterpret_cast<unsigned char*>(events);
-      for (size_t i = 0; i < n; ++i, slot += stride) {
-        auto* event = reinterpret_cast<est_event*>(slot);
-        estoria::capi::FillMetadata(iter->views[iter->pos + i], event, next);
-        next += event->metadata_count;
-      }
-    }
+    estoria::capi::FillEvents(iter->views.data() + iter->pos, n, events, &iter->pairs);
     iter->pos += n;
     *count = n;
     return EST_OK;

@@ -23,6 +23,7 @@ struct est_subscription {
   std::shared_ptr<const estoria::capi::StoreLife> life;
   uint64_t fork_generation = estoria::core::ForkGeneration();
   std::vector<estoria::core::EventView> views;  // the last poll's
+  std::vector<est_metadata_pair> pairs;         // their metadata arrays
 };
 
 namespace estoria::capi {
@@ -139,11 +140,7 @@ EST_API est_status est_subscription_poll(est_subscription* sub, est_event* event
     // A close while the poll waited wins over whatever the read found.
     if (est_status s = estoria::capi::CheckOpen(kFn, sub); s != EST_OK) return s;
     if (!n.ok()) return FailStatus(kFn, n.status());
-    unsigned char* slot = reinterpret_cast<unsigned char*>(events);
-    for (size_t i = 0; i < *n; ++i, slot += stride) {
-      std::memcpy(slot, &stride, sizeof(uint32_t));
-      estoria::capi::FillEvent(sub->views[i], reinterpret_cast<est_event*>(slot));
-    }
+    estoria::capi::FillEvents(sub->views.data(), *n, events, &sub->pairs);
     *count = *n;
     return EST_OK;
   });
