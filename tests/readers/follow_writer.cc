@@ -134,6 +134,23 @@ class Writer {
     rng_.seed(settings.seeded ? settings.seed : std::random_device{}());
   }
 
+  // `count` events of batch b for `stream` at its tip: indexes from
+  // first_index, of a batch of n events in all.
+  static est_batch* Ticks(int64_t b, int first_index, int count, int n, int stream, int64_t tip) {
+    est_batch* batch = nullptr;
+    est_status st = est_batch_new(&batch);
+    if (st != EST_OK) Fail("est_batch_new", st);
+    for (int i = 0; i < count; ++i) {
+      const std::string data = "b=" + std::to_string(b) + " i=" + std::to_string(first_index + i) +
+                               " n=" + std::to_string(n) + " s=" + std::to_string(stream) +
+                               " v=" + std::to_string(tip + 1 + i);
+      if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
+        Fail("est_batch_add", st);
+      }
+    }
+    return batch;
+  }
+
   // Appends batch number next_batch_ (and advances it).
   void AppendOne() {
     if (settings_.txn > 0) return CommitTxn();
@@ -144,30 +161,19 @@ class Writer {
     }
     const int n = 1 + static_cast<int>(rng_() % kMaxBatch);
     const int64_t tip = tips_[static_cast<size_t>(stream)];
-    est_batch* batch = nullptr;
-    est_status st = est_batch_new(&batch);
-    if (st != EST_OK) Fail("est_batch_new", st);
-    for (int i = 0; i < n; ++i) {
-      const std::string data = "b=" + std::to_string(b) + " i=" + std::to_string(i) + " n=" + std::to_string(n) +
-                               " s=" + std::to_string(stream) + " v=" + std::to_string(tip + 1 + i);
-      if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
-        Fail("est_batch_add", st);
-      }
-    }
+    est_batch* batch = Ticks(b, 0, n, n, stream, tip);
     // The version is named in the payload before the store assigns it: the
     // expectation makes a disagreement an error instead of a wrong payload.
     est_append_options options = EST_APPEND_OPTIONS_INIT;
     options.expect = EST_EXPECT_VERSION;
     options.expected_version = tip;
     est_append_result result = EST_APPEND_RESULT_INIT;
-    st = est_append_batch(store_, FollowStreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
+    est_status st =
+        est_append_batch(store_, FollowStreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
     est_batch_free(batch);
     if (st != EST_OK) Fail("est_append_batch", st);
     tips_[static_cast<size_t>(stream)] = result.last_version;
-    WriteLine("ack " + std::to_string(b) + " " + std::to_string(stream) + " " + std::to_string(n) + " " +
-              std::to_string(result.first_version) + " " + std::to_string(result.last_version) + " " +
-              std::to_string(result.first_position) + " " + std::to_string(result.last_position));
-    if (settings_.pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(settings_.pause_us));
+    Acknowledge(b, stream, n, result, result);
   }
 
   // Batch number next_batch_ as one transaction of 2..txn appends to
@@ -191,15 +197,8 @@ class Writer {
     for (size_t k = 0; k < streams.size(); ++k) {
       const int stream = streams[k];
       const int64_t tip = tips_[static_cast<size_t>(stream)];
-      est_batch* batch = nullptr;
-      if ((st = est_batch_new(&batch)) != EST_OK) Fail("est_batch_new", st);
-      for (int i = 0; i < sizes[k]; ++i, ++index) {
-        const std::string data = "b=" + std::to_string(b) + " i=" + std::to_string(index) + " n=" + std::to_string(n) +
-                                 " s=" + std::to_string(stream) + " v=" + std::to_string(tip + 1 + i);
-        if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
-          Fail("est_batch_add", st);
-        }
-      }
+      est_batch* batch = Ticks(b, index, sizes[k], n, stream, tip);
+      index += sizes[k];
       est_append_options options = EST_APPEND_OPTIONS_INIT;
       options.expect = EST_EXPECT_VERSION;
       options.expected_version = tip;
@@ -213,10 +212,15 @@ class Writer {
     est_txn_free(txn);
     if (st != EST_OK) Fail("est_txn_commit", st);
     for (size_t k = 0; k < streams.size(); ++k) tips_[static_cast<size_t>(streams[k])] = results[k].last_version;
-    WriteLine("ack " + std::to_string(b) + " " + std::to_string(streams.front()) + " " + std::to_string(n) + " " +
-              std::to_string(results.front().first_version) + " " + std::to_string(results.back().last_version) +
-              " " + std::to_string(results.front().first_position) + " " +
-              std::to_string(results.back().last_position));
+    Acknowledge(b, streams.front(), n, results.front(), results.back());
+  }
+
+  // The ack line of batch b, from the results of its first and last append
+  // (one and the same for a plain append); then the pause.
+  void Acknowledge(int64_t b, int stream, int n, const est_append_result& first, const est_append_result& last) {
+    WriteLine("ack " + std::to_string(b) + " " + std::to_string(stream) + " " + std::to_string(n) + " " +
+              std::to_string(first.first_version) + " " + std::to_string(last.last_version) + " " +
+              std::to_string(first.first_position) + " " + std::to_string(last.last_position));
     if (settings_.pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(settings_.pause_us));
   }
 
