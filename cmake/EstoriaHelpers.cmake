@@ -27,14 +27,18 @@ function(estoria_test)
   estoria_warnings(${T_NAME})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   # One label each: gtest_discover_tests would split a list into properties.
-  set(label unit)
+  # Concurrency tests take their time limit from ctest (the presets' 300 s,
+  # or --timeout), since a soak (tests/common/soak.h) runs them longer; a
+  # TIMEOUT property would override --timeout.
   if(T_CONCURRENCY)
-    set(label concurrency)
+    set(properties LABELS concurrency)
+  else()
+    set(properties LABELS unit TIMEOUT 300)
   endif()
   gtest_discover_tests(${T_NAME}
     TEST_PREFIX "${T_PREFIX}"
     DISCOVERY_TIMEOUT 120
-    PROPERTIES LABELS ${label} TIMEOUT 300)
+    PROPERTIES ${properties})
 endfunction()
 
 # estoria_binding_toolchain(BINDING PROGRAM MIN_VERSION HINT OUT_VAR)

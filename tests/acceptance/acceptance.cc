@@ -454,8 +454,9 @@ void Acceptance::ReopenStore(const est_store_options* options) {
 
 void Acceptance::FreshStore() {
   CloseStore();
-  const std::string uri = ExtraUri();
-  ASSERT_EST_OK(est_store_open(uri.c_str(), nullptr, &store_)) << "opening a fresh store " << uri;
+  if (!fresh_uri_.empty() && GetParam().cleanup) GetParam().cleanup(fresh_uri_);
+  fresh_uri_ = GetParam().make_uri();
+  ASSERT_EST_OK(est_store_open(fresh_uri_.c_str(), nullptr, &store_)) << "opening a fresh store " << fresh_uri_;
 }
 
 std::string Acceptance::ExtraUri() {
@@ -468,6 +469,7 @@ void Acceptance::TearDown() {
   if (GetParam().cleanup) {
     GetParam().cleanup(uri_);
     for (const std::string& uri : extra_uris_) GetParam().cleanup(uri);
+    if (!fresh_uri_.empty()) GetParam().cleanup(fresh_uri_);
   }
 }
 

@@ -212,7 +212,9 @@ class Acceptance : public ::testing::TestWithParam<Backend> {
   // Closes the store and opens the same URI again (persistent backends).
   void ReopenStore(const est_store_options* options = nullptr);
   // Closes the store and opens a fresh, empty one of the same backend in
-  // its place (a concurrency test's next soak round); TearDown cleans up.
+  // its place (a concurrency test's next soak round). The files of the
+  // fresh store it replaces go at once, so a long soak does not pile them
+  // up; TearDown cleans up the last one.
   void FreshStore();
   bool HasGlobalOrder() const { return GetParam().has_global_order; }
 
@@ -228,6 +230,7 @@ class Acceptance : public ::testing::TestWithParam<Backend> {
 
  private:
   std::vector<std::string> extra_uris_;
+  std::string fresh_uri_;  // the store FreshStore opened last, if any
 };
 
 }  // namespace estoria::acceptance
