@@ -14,6 +14,7 @@
 #define ESTORIA_TESTS_COMMON_SOAK_H_
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "gtest/gtest.h"
@@ -45,7 +46,11 @@ class Soak {
   }
 
  private:
-  void RecordProperty() const { ::testing::Test::RecordProperty("soak_rounds", rounds_); }
+  // In the test's XML report and on stdout (ctest keeps it with --output-junit).
+  void RecordProperty() const {
+    ::testing::Test::RecordProperty("soak_rounds", rounds_);
+    std::printf("soak: %d rounds in %ld s\n", rounds_, Seconds());
+  }
 
   const std::chrono::steady_clock::time_point end_;
   int rounds_ = 0;
