@@ -26,6 +26,7 @@
 #include "core/env/env.h"
 #include "core/util/fork.h"
 #include "core/util/mutex.h"
+#include "core/util/no_destructor.h"
 #include "core/util/status.h"
 
 namespace estoria::core {
@@ -208,8 +209,11 @@ struct LockRegistry {
   std::set<std::pair<dev_t, ino_t>> held ABSL_GUARDED_BY(mu);
 };
 
+// Never destroyed (locks may outlive statics) and off the heap (an empty set
+// holds no memory), so an unloaded copy of the library leaves nothing behind
+// (doc/architecture.md "Plugins").
 LockRegistry& Registry() {
-  static LockRegistry* registry = new LockRegistry;  // never destroyed: locks may outlive statics
+  static NoDestructor<LockRegistry> registry;
   return *registry;
 }
 
@@ -475,8 +479,8 @@ class PosixEnv final : public Env {
 }  // namespace
 
 Env* Env::Default() {
-  static Env* env = new PosixEnv;  // never destroyed: handles may outlive statics
-  return env;
+  static NoDestructor<PosixEnv> env;  // never destroyed: handles may outlive statics
+  return env.get();
 }
 
 }  // namespace estoria::core

@@ -873,6 +873,7 @@ TEST(OpenStore, MemoryOpensAFreshPrivateStoreEachTime) {
   EXPECT_EQ((*b)->ReadStream(id, {}).status().code(), absl::StatusCode::kNotFound);
 }
 
+#if ESTORIA_WITH_POSTGRES
 TEST(OpenStore, PostgresSchemesReachThePostgresStore) {
   // No server listens on a socket in a directory that does not exist: both
   // schemes get as far as connecting, and say so as an I/O failure.
@@ -887,6 +888,15 @@ TEST(OpenStore, PostgresSchemesReachThePostgresStore) {
     EXPECT_EQ(OpenStore(uri, {}).status().code(), absl::StatusCode::kInvalidArgument) << uri;
   }
 }
+#else
+TEST(OpenStore, PostgresSchemesAreUnimplementedWithoutThePostgresStore) {
+  for (std::string_view uri : {"postgresql:///db?host=/nonexistent-estoria-dir", "postgres://h/db?pool_size=0"}) {
+    absl::Status status = OpenStore(uri, {}).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << uri;
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("-DESTORIA_WITH_POSTGRES=OFF")) << uri;
+  }
+}
+#endif
 
 TEST(OpenStore, RejectsEmptyUnknownAndMalformedUris) {
   for (std::string_view uri : {"", "redis://h", "memory:x", "memory:?a=b", "mem:"}) {

@@ -8,7 +8,9 @@
 //                                  query (see ApplyFileSettings)
 //   "postgresql://", "postgres://" the PostgreSQL store (core/pgstore); the
 //                                  URI goes to libpq, less our settings
-//                                  pool_size=N and schema=NAME (see ParsePgUri)
+//                                  pool_size=N and schema=NAME (see ParsePgUri);
+//                                  kUnimplemented in a library built with
+//                                  -DESTORIA_WITH_POSTGRES=OFF
 // A "scheme:" prefix is an RFC 3986 scheme (a letter, then letters, digits,
 // '+', '-' or '.'); any other scheme, and an empty URI, is kInvalidArgument.
 #include <string_view>
@@ -19,7 +21,12 @@
 #include "absl/strings/str_split.h"
 #include "core/env/env.h"
 #include "core/filelog/file_store.h"
+#ifndef ESTORIA_WITH_POSTGRES
+#error "core/CMakeLists.txt defines ESTORIA_WITH_POSTGRES (1 or 0) for this file"
+#endif
+#if ESTORIA_WITH_POSTGRES
 #include "core/pgstore/pg_store.h"
+#endif
 #include "core/store/event_store.h"
 #include "core/store/memory_store.h"
 #include "core/util/status.h"
@@ -116,10 +123,18 @@ absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, cons
   std::string_view scheme = Scheme(uri);
   if (scheme.empty() || scheme == "file") return OpenFileUri(uri, scheme.empty(), options);
   if (scheme == "postgresql" || scheme == "postgres") {
+#if ESTORIA_WITH_POSTGRES
     PgStoreOptions pg_options;
     ASSIGN_OR_RETURN(pg_options, ParsePgUri(uri));
     pg_options.store = options;
     return OpenPgStore(pg_options);
+#else
+    // The URI is quoted for the reader; est_last_error() and the log hide
+    // its password.
+    return absl::UnimplementedError(absl::StrCat(
+        "this library was built without the PostgreSQL store (-DESTORIA_WITH_POSTGRES=OFF); "
+        "build it with -DESTORIA_WITH_POSTGRES=ON to open \"", ToAbsl(uri), "\""));
+#endif
   }
   if (scheme == "memory") {
     if (uri != "memory:") {

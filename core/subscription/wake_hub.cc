@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/util/no_destructor.h"
+
 namespace estoria::core {
 namespace {
 
@@ -15,8 +17,11 @@ struct Registry {
   std::vector<std::pair<const EventStore*, std::weak_ptr<WakeHub>>> hubs ABSL_GUARDED_BY(mu);
 };
 
+// Never destroyed (hubs may outlive main's statics) and off the heap, and
+// emptied as hubs go, so an unloaded copy of the library leaves nothing
+// behind (doc/architecture.md "Plugins").
 Registry& Hubs() {
-  static Registry* registry = new Registry();  // never destroyed: hubs may outlive main's statics
+  static NoDestructor<Registry> registry;
   return *registry;
 }
 
@@ -50,8 +55,16 @@ absl::StatusOr<std::shared_ptr<WakeHub>> WakeHub::For(const std::shared_ptr<Even
 }
 
 WakeHub::~WakeHub() {
+  if (store_ == nullptr) return;  // never registered (For failed under the registry's lock)
   // After Remove, OnCommit never runs again.
-  if (store_ != nullptr) store_->commit_notifier().Remove(token_);
+  store_->commit_notifier().Remove(token_);
+  // This hub's entry has expired now; drop it (and any other expired one),
+  // and the vector's memory with the last.
+  Registry& registry = Hubs();
+  MutexLock lock(&registry.mu);
+  auto& hubs = registry.hubs;
+  hubs.erase(std::remove_if(hubs.begin(), hubs.end(), [](const auto& e) { return e.second.expired(); }), hubs.end());
+  if (hubs.empty()) hubs.shrink_to_fit();
 }
 
 void WakeHub::Arm(Waiter* waiter) {

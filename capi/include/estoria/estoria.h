@@ -461,7 +461,13 @@ EST_API est_status est_store_sync(est_store *store);
 typedef void (*est_log_fn)(void *user, int32_t level, const char *message);
 
 /** Sets the process-wide log handler (NULL = discard, the default). The
- *  library never prints. */
+ *  library never prints. Returns once no call of the handler it replaces
+ *  is in progress (calls it replaces may still be running when it is
+ *  called; none is afterwards), so a plugin that sets NULL may then free
+ *  `user` or unload the handler's code. Called from inside a handler call
+ *  it cannot wait for that call and returns at once. Each copy of the
+ *  library (a plugin linking libestoria.a carries its own) has its own
+ *  handler. */
 EST_API void est_set_log_handler(est_log_fn handler, void *user);
 
 /** Progress of a long operation: `done` of `total` units (bytes for verify

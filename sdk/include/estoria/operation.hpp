@@ -97,6 +97,8 @@ inline void LogTrampoline(void*, int32_t level, const char* message) {
 }  // namespace internal
 
 // Sets the process-wide log handler (an empty one discards, the default).
+// Returns once no call of the handler it replaces is in progress, so what
+// that handler captured may go right after (doc/abi.md "The log handler").
 inline void SetLogHandler(LogHandler handler) {
   internal::LogSlot& slot = internal::TheLogSlot();
   const bool set = static_cast<bool>(handler);
