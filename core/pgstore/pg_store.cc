@@ -200,8 +200,7 @@ std::string SchemaSql(const std::string& s, const std::string& name) {
       "version bigint NOT NULL, position bigint NOT NULL, record bytea NOT NULL, ",
       "PRIMARY KEY (stream, version));",
       // Each event's stamp, as in its record, for reads as of a time. Added
-      // to stores created before it; rows written before have none (NULL)
-      // and never end such a read.
+      // to stores created before it; Open stamps their rows (BackfillStamps).
       "ALTER TABLE ", s, ".events ADD COLUMN IF NOT EXISTS timestamp_ns bigint;",
       "CREATE INDEX IF NOT EXISTS events_position ON ", s, ".events (position);",
       "CREATE TABLE IF NOT EXISTS ", s, ".snapshots (stream text COLLATE \"C\" NOT NULL, ",
@@ -498,9 +497,46 @@ class PgStore final : public EventStore {
                                                         "\" has version ", PQgetvalue(r.get(), 0, 0),
                                                         "; this build knows version ", kSchemaVersion));
     }
+    RETURN_IF_ERROR(BackfillStamps(c));
     // Fail now rather than on the first call if statements do not prepare.
     Lease lease(&pool_);
     return lease.Open();
+  }
+
+  // Rows written before the events table had its timestamp_ns column (by a
+  // build of ABI 1.1) get their stamps from their records, in pages, once.
+  // A record that does not verify is stamped 0: it never ends a read as of
+  // a time (Verify reports it). Concurrent opens write the same values.
+  absl::Status BackfillStamps(PGconn* c) {
+    const std::string select = absl::StrCat("SELECT stream, version, record FROM ", quoted_schema_,
+                                            ".events WHERE timestamp_ns IS NULL LIMIT 1000");
+    const std::string update = absl::StrCat("UPDATE ", quoted_schema_,
+                                            ".events SET timestamp_ns = $3::int8 WHERE stream = $1::text AND "
+                                            "version = $2::int8");
+    std::vector<uint64_t> scratch;
+    for (;;) {
+      Result r(PQexecParams(c, select.c_str(), 0, nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/1));
+      if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+        return PgError(c, r.get(), "stamping events written before the stamp column");
+      }
+      const int rows = PQntuples(r.get());
+      if (rows == 0) return absl::OkStatus();
+      for (int row = 0; row < rows; ++row) {
+        const std::string_view record = GetBytes(r.get(), row, 2);
+        int64_t stamp = 0;
+        if (VerifiesAsEvent(record, scratch)) {
+          stamp = EventView{reinterpret_cast<const uint8_t*>(scratch.data()), record.size()}.event()->timestamp_ns();
+        }
+        Params p;
+        p.Text(GetBytes(r.get(), row, 0));
+        p.Int(GetInt64(r.get(), row, 1));
+        p.Int(stamp);
+        Result u(PQexecParams(c, update.c_str(), p.size(), nullptr, p.values(), p.lengths(), p.formats(), 1));
+        if (u == nullptr || PQresultStatus(u.get()) != PGRES_COMMAND_OK) {
+          return PgError(c, u.get(), "stamping events written before the stamp column");
+        }
+      }
+    }
   }
 
   absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
