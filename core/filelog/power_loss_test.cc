@@ -691,7 +691,9 @@ class IntervalWorkload {
             if (b.first_position != 0) {
               EXPECT_EQ(actual[at].position, b.first_position + static_cast<int64_t>(k));
             }
-            if (!b.settled) EXPECT_GT(actual[at].position, floor_) << "a position of an earlier session is reused";
+            if (!b.settled) {
+              EXPECT_GT(actual[at].position, floor_) << "a position of an earlier session is reused";
+            }
             max_position_ = std::max(max_position_, actual[at].position);
           }
           ++whole;
