@@ -1,6 +1,7 @@
 // SaveAll: several typed aggregates saved in one transaction (the
 // experimental est_aggregate_save_many): all written and applied, or, on a
-// conflict of any one, nothing written and every queue kept.
+// conflict of any one, nothing written and every queue kept. And saves made
+// retry-safe by event IDs (AggregateEvent::EventId).
 #define EST_EXPERIMENTAL 1
 #include <string>
 #include <utility>
@@ -80,6 +81,31 @@ TEST_F(SaveAllTest, AConflictOnOneWritesNothingAndKeepsEveryQueue) {
   Result<Aggregate<Account>> unchanged = accounts_.Load(from.id());
   ASSERT_TRUE(unchanged.ok());
   EXPECT_EQ(unchanged->version(), 2) << "the other account's part was not written either";
+}
+
+// A save whose reply was lost, retried from another handle with the same
+// event IDs, writes nothing and reports the original save as a duplicate.
+TEST_F(SaveAllTest, SavesWithEventIdsAreSafeToRetry) {
+  Aggregate<Account> first = Opened100("ana");
+  Result<Aggregate<Account>> retry = accounts_.Load(first.id());
+  ASSERT_TRUE(retry.ok());
+  Result<Uuid> id = Uuid::NewV7();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(first.Append(Withdrawn{30}).EventId(*id).ok());
+  Result<AppendResult> saved = first.Save();
+  ASSERT_TRUE(saved.ok()) << saved.error().ToString();
+  EXPECT_FALSE(saved->duplicate);
+
+  ASSERT_TRUE(retry->Append(Withdrawn{30}).EventId(*id).ok());
+  Result<std::vector<AppendResult>> again = SaveAll(*retry);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ((*again)[0].last_version, saved->last_version);
+  EXPECT_EQ(retry->state().balance, 70);
+  Result<Aggregate<Account>> reloaded = accounts_.Load(first.id());
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ(reloaded->version(), 3) << "the withdrawal is stored once";
+  EXPECT_EQ(reloaded->state().balance, 70);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // txn.go: transactions (the header's experimental est_txn_*: appends to
 // several streams, each with its own expectation, all or nothing) and
 // idempotent appends (events carrying caller-set IDs: a retry of a batch
-// already written returns the original result, marked Duplicate).
+// already written returns the original result, marked Duplicate), also for
+// aggregate saves (Aggregate.SetEventID).
 //
 // Estoria's WritableEvent has no ID, so these take this package's NewEvent.
 // A *Txn is for one goroutine at a time (a mutex serialises misuse); it does
@@ -71,6 +72,14 @@ static est_status gs_append_ids(est_store *s, const char *stream_id, const char 
 
 static est_status gs_txn_new(est_store *s, est_txn **out, char **msg) {
   est_status st = est_txn_new(s, out);
+  if (st != EST_OK) *msg = strdup(est_last_error());
+  return st;
+}
+
+static est_status gs_aggregate_set_event_id(est_aggregate *agg, const uint8_t *id, char **msg) {
+  est_uuid u;
+  memcpy(u.bytes, id, 16);
+  est_status st = est_aggregate_set_event_id(agg, &u);
   if (st != EST_OK) *msg = strdup(est_last_error());
   return st;
 }
@@ -393,4 +402,21 @@ func (t *Txn) free() {
 		C.est_txn_free(t.c)
 		t.c = nil
 	}
+}
+
+// SetEventID gives the event queued last a caller-chosen ID. A save whose
+// events all carry IDs is safe to retry: when they are already stored right
+// after the aggregate's version (a save whose reply was lost), Save writes
+// nothing and applies them as a save does.
+func (g *Aggregate[S]) SetEventID(id uuid.UUID) error {
+	const op = "aggregate set event id"
+	if err := g.lock(op); err != nil {
+		return err
+	}
+	defer g.unlock()
+	var msg *C.char
+	if st := C.gs_aggregate_set_event_id(g.c, (*C.uint8_t)(unsafe.Pointer(&id[0])), &msg); st != C.EST_OK {
+		return statusErr(op, st, msg)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-estoria/estoria/eventstore"
 	"github.com/gofrs/uuid/v5"
 )
 
@@ -253,4 +254,52 @@ func ExampleStore_Begin() {
 	// 1 1 false true true
 	// placed 1
 	// reserved 1
+}
+
+func TestAggregateSaveWithEventIDsIsSafeToRetry(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		as, err := NewAggregateStore(s, tallyType(false), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer as.Free()
+		g, err := as.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Free()
+		add(t, g, 1)
+		retry, err := as.Load(ctx, g.ID().UUID, 0) // a second handle at version 1
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer retry.Free()
+		id := uuid.Must(uuid.NewV7())
+		for _, h := range []*Aggregate[tally]{g, retry} {
+			if err := h.Append("added", []byte("5"), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.SetEventID(id); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Save(ctx); err != nil {
+				t.Fatalf("save: %v", err)
+			}
+		}
+		if retry.Version() != 2 || retry.State().Sum != 6 {
+			t.Errorf("the retrying handle: version %d state %+v", retry.Version(), retry.State())
+		}
+		evs := readStream(t, s, g.ID(), eventstore.ReadStreamOptions{})
+		if len(evs) != 2 || evs[1].ID.UUID != id {
+			t.Errorf("stream: %d events (want the retried one stored once, with its ID)", len(evs))
+		}
+		empty, err := as.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer empty.Free()
+		if err := empty.SetEventID(id); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("an ID before any queued event: %v", err)
+		}
+	})
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "capi/src/append_convert.h"
 #include "capi/src/event_fill.h"
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
@@ -189,16 +190,6 @@ est_status CheckAggregate(const char* fn, const est_aggregate* agg) {
   if (agg == nullptr) return FailArg(fn, "agg", "is NULL");
   if (UsedAcrossFork(agg->fork_generation)) return FailFork(fn);
   return EST_OK;
-}
-
-void ToEst(const core::AppendResult& in, est_append_result* out) {
-  est_append_result r = EST_APPEND_RESULT_INIT;
-  r.first_version = in.first_version;
-  r.last_version = in.last_version;
-  r.first_position = in.first_position;
-  r.last_position = in.last_position;
-  r.actual_version = in.actual_version;
-  WriteStruct(r, out);
 }
 
 est_aggregate* NewHandle(std::unique_ptr<core::Aggregate> agg, const est_aggregate_store* astore) {
@@ -441,6 +432,18 @@ EST_API est_status est_aggregate_append_metadata(est_aggregate* agg, const char*
   });
 }
 
+EST_API est_status est_aggregate_set_event_id(est_aggregate* agg, const est_uuid* id) {
+  static constexpr char kFn[] = "est_aggregate_set_event_id";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = estoria::capi::CheckAggregate(kFn, agg); s != EST_OK) return s;
+    if (id == nullptr) return FailArg(kFn, "id", "is NULL");
+    core::Uuid uuid;
+    std::memcpy(uuid.bytes.data(), id->bytes, sizeof(id->bytes));
+    if (absl::Status status = agg->core->SetEventId(uuid); !status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
 EST_API est_status est_aggregate_save(est_aggregate* agg, est_append_result* result) {
   static constexpr char kFn[] = "est_aggregate_save";
   return Guarded(kFn, [&]() -> est_status {
@@ -455,7 +458,7 @@ EST_API est_status est_aggregate_save(est_aggregate* agg, est_append_result* res
     // appended but not applied (their versions).
     const bool fill = status.ok() || core::GetVersionMismatch(status).has_value() ||
                       core::GetAppliedPartially(status).has_value();
-    if (fill && result != nullptr) estoria::capi::ToEst(got, result);
+    if (fill && result != nullptr) estoria::capi::FillAppendResult(got, result);
     if (!status.ok()) return FailStatus(kFn, status);
     return EST_OK;
   });
@@ -484,7 +487,7 @@ EST_API est_status est_aggregate_save_many(est_aggregate* const* aggs, size_t co
     const bool fill = status.ok() || core::GetVersionMismatch(status).has_value() ||
                       core::GetAppliedPartially(status).has_value();
     if (fill && results != nullptr && got.size() == count) {
-      for (size_t i = 0; i < count; ++i) estoria::capi::ToEst(got[i], &results[i]);
+      for (size_t i = 0; i < count; ++i) estoria::capi::FillAppendResult(got[i], &results[i]);
     }
     if (!status.ok()) return FailStatus(kFn, status);
     return EST_OK;

@@ -123,6 +123,13 @@ absl::Status Aggregate::AppendMetadata(std::string_view key, std::string_view va
   return absl::OkStatus();
 }
 
+absl::Status Aggregate::SetEventId(const Uuid& id) {
+  RETURN_IF_ERROR(CheckUsable());
+  if (pending_.empty()) return absl::InvalidArgumentError("an event ID before any queued event");
+  pending_.back().id = id;
+  return absl::OkStatus();
+}
+
 absl::Status Aggregate::Save(AppendResult* result) { return store_->Save(this, result); }
 
 // ------------------------------------------------------------ AggregateStore
@@ -409,6 +416,7 @@ absl::Status AggregateStore::PrepareSave(Aggregate* agg, BatchBuilder* builder) 
 
   for (const Aggregate::PendingEvent& event : agg->pending_) {
     RETURN_IF_ERROR(builder->Add(event.type, Bytes(event.data), event.content_type));
+    if (event.id.has_value()) RETURN_IF_ERROR(builder->SetId(*event.id));
     for (const auto& [key, value] : ctx.metadata()) {
       bool own = false;  // the event's own value wins over a hook's
       for (const auto& kv : event.metadata) own = own || kv.first == key;

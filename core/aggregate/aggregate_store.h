@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,11 @@ class Aggregate {
   // refused now, reserved ("estoria.") ones at save, before anything is
   // written.
   absl::Status AppendMetadata(std::string_view key, std::string_view value);
+  // Gives the last queued event a caller-chosen ID, which makes its save
+  // retry-safe: a save whose events all carry IDs already written at the
+  // aggregate's version writes nothing and returns the original result
+  // flagged duplicate (append_plan.h), then applies them as a save does.
+  absl::Status SetEventId(const Uuid& id);
   // See AggregateStore::Save.
   absl::Status Save(AppendResult* result);
 
@@ -94,6 +100,7 @@ class Aggregate {
     std::string data;
     std::string content_type;
     std::vector<std::pair<std::string, std::string>> metadata;  // in the order added
+    std::optional<Uuid> id;  // caller-set (SetEventId)
   };
 
   Aggregate(std::shared_ptr<AggregateStore> store, Id id, std::string id_text, void* state, int64_t version);

@@ -2,13 +2,15 @@
 // (doc/data-model.md "Aggregates"), on every backend: load/save
 // round trips, version conflicts between handles, snapshots (used, respected
 // at to_version, retention), the state cache, hooks, reserved keys, callback
-// errors (hydration, APPLIED_PARTIALLY) and bad input.
+// errors (hydration, APPLIED_PARTIALLY), retry-safe saves by event IDs,
+// loads as of a time (est_aggregate_load_at) and bad input.
 //
 // The host type is a small ledger written against the C vtable: events
 // "deposited"/"withdrawn" carry a decimal amount; an event whose type the
 // test names in `fail_type` makes apply fail with a message. The counters of
 // est_aggregate_store_stats are the hook that counts events folded.
-#define EST_EXPERIMENTAL 1  // est_aggregate_load_at
+#define EST_EXPERIMENTAL 1  // est_aggregate_set_event_id, est_aggregate_load_at
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -380,6 +382,77 @@ TEST_P(AggregateTest, AConflictingSaveIsAMismatchThatKeepsTheAggregateForARetry)
   ASSERT_EST_OK(est_aggregate_save(retry, &result));
   EXPECT_EQ(result.last_version, 5);
   EXPECT_EQ(StateOf(Load(astore, uuid)).balance, 11);
+}
+
+// A save whose reply was lost (here: a second handle at the same version
+// queues the same events with the same IDs) is safe to retry: nothing is
+// written twice, the original result comes back flagged duplicate, and the
+// retrying handle ends in the saved state.
+TEST_P(AggregateTest, ASaveWithEventIdsIsSafeToRetry) {
+  est_aggregate_store* astore = NewAggregateStore();
+  const est_uuid uuid = Written(astore, 1, 2);
+  const est_uuid ids[2] = {NewUuidV7(), NewUuidV7()};
+  auto queue_with_ids = [&](est_aggregate* agg) {
+    Queue(agg, "deposited", 5);
+    ASSERT_EST_OK(est_aggregate_set_event_id(agg, &ids[0]));
+    Queue(agg, "withdrawn", 1);
+    ASSERT_EST_OK(est_aggregate_set_event_id(agg, &ids[1]));
+  };
+  est_aggregate* first = Load(astore, uuid);
+  est_aggregate* retry = Load(astore, uuid);
+  queue_with_ids(first);
+  est_append_result saved = EST_APPEND_RESULT_INIT;
+  ASSERT_EST_OK(est_aggregate_save(first, &saved));
+  EXPECT_EQ(saved.flags, 0u);
+
+  queue_with_ids(retry);
+  est_append_result again = EST_APPEND_RESULT_INIT;
+  ASSERT_EST_OK(est_aggregate_save(retry, &again));
+  EXPECT_EQ(again.flags, static_cast<uint32_t>(EST_APPEND_DUPLICATE));
+  EXPECT_EQ(again.first_version, saved.first_version);
+  EXPECT_EQ(again.last_version, saved.last_version);
+  EXPECT_EQ(again.first_position, saved.first_position);
+  EXPECT_EQ(est_aggregate_version(retry), 4);
+  EXPECT_EQ(est_aggregate_pending(retry), 0u);
+  EXPECT_EQ(StateOf(retry).balance, 6);
+
+  const std::vector<Event> events = ReadStream(store_, FormatId(kType, uuid)).events;
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[2].id, ids[0]);
+  EXPECT_EQ(events[3].id, ids[1]);
+  EXPECT_EQ(StateOf(Load(astore, uuid)).balance, 6);
+}
+
+// Only some of the queued events already there: a conflict, nothing written.
+TEST_P(AggregateTest, ARetryOverlappingOnlyPartlyIsAMismatch) {
+  est_aggregate_store* astore = NewAggregateStore();
+  const est_uuid uuid = Written(astore, 1, 1);
+  const est_uuid id = NewUuidV7();
+  est_aggregate* first = Load(astore, uuid);
+  est_aggregate* retry = Load(astore, uuid);
+  Queue(first, "deposited", 5);
+  ASSERT_EST_OK(est_aggregate_set_event_id(first, &id));
+  ASSERT_EST_OK(est_aggregate_save(first, nullptr));
+
+  Queue(retry, "deposited", 5);
+  ASSERT_EST_OK(est_aggregate_set_event_id(retry, &id));
+  const est_uuid other = NewUuidV7();
+  Queue(retry, "deposited", 7);
+  ASSERT_EST_OK(est_aggregate_set_event_id(retry, &other));
+  EXPECT_REJECTED(EST_ERR_VERSION_MISMATCH, est_aggregate_save(retry, nullptr));
+  EXPECT_EQ(est_aggregate_pending(retry), 2u);
+  EXPECT_EQ(ReadStream(store_, FormatId(kType, uuid)).events.size(), 2u);
+}
+
+TEST_P(AggregateTest, AnEventIdNeedsAQueuedEventAndAnId) {
+  est_aggregate_store* astore = NewAggregateStore();
+  est_aggregate* agg = New(astore, NewUuidV7());
+  const est_uuid id = NewUuidV7();
+  EXPECT_REJECTED(EST_ERR_INVALID_ARGUMENT, est_aggregate_set_event_id(agg, &id));
+  Queue(agg, "deposited", 1);
+  EXPECT_REJECTED(EST_ERR_INVALID_ARGUMENT, est_aggregate_set_event_id(agg, nullptr));
+  EXPECT_REJECTED(EST_ERR_INVALID_ARGUMENT, est_aggregate_set_event_id(nullptr, &id));
+  EXPECT_EQ(est_aggregate_pending(agg), 1u);
 }
 
 TEST_P(AggregateTest, ANewAggregateOverAnExistingStreamConflicts) {

@@ -19,6 +19,9 @@
 //                      stream), "compact", "append K" (K more batches);
 //                      each answered by its line below
 //     seed=N           batch sizes (default: random)
+//     txn=K            each batch is a transaction (est_txn_*) of 2 to K
+//                      appends to distinct live streams (K >= 2, at most
+//                      `streams`; no doomed stream)
 //
 // Protocol (stdout; one write(2) per line, each shorter than PIPE_BUF, so a
 // SIGKILL never leaves half a line that looks whole):
@@ -35,10 +38,17 @@
 // stream's index, K (= streams) for the doomed stream.
 //
 // Every event's data is "b=BATCH i=INDEX n=SIZE s=STREAM v=VERSION" and its
-// type "tick"; batch sizes are 1..50. Batches are numbered from 1 and appended
+// type "tick"; batch sizes are 1..50. A transaction's events are numbered
+// across its appends (INDEX 0..SIZE-1 over every stream it writes), so a
+// reader checks it whole exactly as a batch; its ack names the first
+// append's stream and first version and the last append's last version,
+// which is what a reader sees of it in position order. Batches are numbered from 1 and appended
 // in that order, one at a time, so their positions ascend with their numbers.
+#define EST_EXPERIMENTAL 1  // est_txn_*
+
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -75,6 +85,7 @@ struct Settings {
   bool hold = false;
   uint64_t seed = 0;
   bool seeded = false;
+  int txn = 0;  // 0: plain appends; else at most this many appends per transaction
 };
 
 bool Parse(int argc, char** argv, Settings* s) {
@@ -103,6 +114,8 @@ bool Parse(int argc, char** argv, Settings* s) {
       s->compact_at = n;
     } else if (key == "hold") {
       s->hold = n != 0;
+    } else if (key == "txn" && n >= 2) {
+      s->txn = static_cast<int>(n);
     } else if (key == "seed") {
       s->seed = static_cast<uint64_t>(n);
       s->seeded = true;
@@ -110,7 +123,8 @@ bool Parse(int argc, char** argv, Settings* s) {
       return false;
     }
   }
-  return true;
+  // A transaction writes distinct live streams; the doomed one is not among them.
+  return s->txn == 0 || (s->txn <= s->streams && s->doomed_every == 0 && s->compact_at == 0);
 }
 
 class Writer {
@@ -120,8 +134,26 @@ class Writer {
     rng_.seed(settings.seeded ? settings.seed : std::random_device{}());
   }
 
+  // `count` events of batch b for `stream` at its tip: indexes from
+  // first_index, of a batch of n events in all.
+  static est_batch* Ticks(int64_t b, int first_index, int count, int n, int stream, int64_t tip) {
+    est_batch* batch = nullptr;
+    est_status st = est_batch_new(&batch);
+    if (st != EST_OK) Fail("est_batch_new", st);
+    for (int i = 0; i < count; ++i) {
+      const std::string data = "b=" + std::to_string(b) + " i=" + std::to_string(first_index + i) +
+                               " n=" + std::to_string(n) + " s=" + std::to_string(stream) +
+                               " v=" + std::to_string(tip + 1 + i);
+      if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
+        Fail("est_batch_add", st);
+      }
+    }
+    return batch;
+  }
+
   // Appends batch number next_batch_ (and advances it).
   void AppendOne() {
+    if (settings_.txn > 0) return CommitTxn();
     const int64_t b = next_batch_++;
     int stream = static_cast<int>(rng_() % static_cast<uint64_t>(settings_.streams));
     if (settings_.doomed_every > 0 && !doomed_deleted_ && b % settings_.doomed_every == 0) {
@@ -129,29 +161,66 @@ class Writer {
     }
     const int n = 1 + static_cast<int>(rng_() % kMaxBatch);
     const int64_t tip = tips_[static_cast<size_t>(stream)];
-    est_batch* batch = nullptr;
-    est_status st = est_batch_new(&batch);
-    if (st != EST_OK) Fail("est_batch_new", st);
-    for (int i = 0; i < n; ++i) {
-      const std::string data = "b=" + std::to_string(b) + " i=" + std::to_string(i) + " n=" + std::to_string(n) +
-                               " s=" + std::to_string(stream) + " v=" + std::to_string(tip + 1 + i);
-      if ((st = est_batch_add(batch, "tick", data.data(), data.size(), "text/plain")) != EST_OK) {
-        Fail("est_batch_add", st);
-      }
-    }
+    est_batch* batch = Ticks(b, 0, n, n, stream, tip);
     // The version is named in the payload before the store assigns it: the
     // expectation makes a disagreement an error instead of a wrong payload.
     est_append_options options = EST_APPEND_OPTIONS_INIT;
     options.expect = EST_EXPECT_VERSION;
     options.expected_version = tip;
     est_append_result result = EST_APPEND_RESULT_INIT;
-    st = est_append_batch(store_, FollowStreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
+    est_status st =
+        est_append_batch(store_, FollowStreamId(stream, settings_.streams).c_str(), batch, &options, &result, nullptr);
     est_batch_free(batch);
     if (st != EST_OK) Fail("est_append_batch", st);
     tips_[static_cast<size_t>(stream)] = result.last_version;
+    Acknowledge(b, stream, n, result, result);
+  }
+
+  // Batch number next_batch_ as one transaction of 2..txn appends to
+  // distinct streams, each expecting its stream's tip.
+  void CommitTxn() {
+    const int64_t b = next_batch_++;
+    std::vector<int> streams(static_cast<size_t>(settings_.streams));
+    for (int i = 0; i < settings_.streams; ++i) streams[static_cast<size_t>(i)] = i;
+    std::shuffle(streams.begin(), streams.end(), rng_);
+    streams.resize(static_cast<size_t>(2 + rng_() % static_cast<uint64_t>(settings_.txn - 1)));
+    std::vector<int> sizes;
+    int n = 0;
+    for (size_t k = 0; k < streams.size(); ++k) {
+      sizes.push_back(1 + static_cast<int>(rng_() % (kMaxBatch / streams.size())));
+      n += sizes.back();
+    }
+    est_txn* txn = nullptr;
+    est_status st = est_txn_new(store_, &txn);
+    if (st != EST_OK) Fail("est_txn_new", st);
+    int index = 0;
+    for (size_t k = 0; k < streams.size(); ++k) {
+      const int stream = streams[k];
+      const int64_t tip = tips_[static_cast<size_t>(stream)];
+      est_batch* batch = Ticks(b, index, sizes[k], n, stream, tip);
+      index += sizes[k];
+      est_append_options options = EST_APPEND_OPTIONS_INIT;
+      options.expect = EST_EXPECT_VERSION;
+      options.expected_version = tip;
+      st = est_txn_append(txn, FollowStreamId(stream, settings_.streams).c_str(), batch, &options);
+      est_batch_free(batch);
+      if (st != EST_OK) Fail("est_txn_append", st);
+    }
+    std::vector<est_append_result> results(streams.size());
+    for (est_append_result& r : results) r = EST_APPEND_RESULT_INIT;
+    st = est_txn_commit(txn, results.data(), results.size());
+    est_txn_free(txn);
+    if (st != EST_OK) Fail("est_txn_commit", st);
+    for (size_t k = 0; k < streams.size(); ++k) tips_[static_cast<size_t>(streams[k])] = results[k].last_version;
+    Acknowledge(b, streams.front(), n, results.front(), results.back());
+  }
+
+  // The ack line of batch b, from the results of its first and last append
+  // (one and the same for a plain append); then the pause.
+  void Acknowledge(int64_t b, int stream, int n, const est_append_result& first, const est_append_result& last) {
     WriteLine("ack " + std::to_string(b) + " " + std::to_string(stream) + " " + std::to_string(n) + " " +
-              std::to_string(result.first_version) + " " + std::to_string(result.last_version) + " " +
-              std::to_string(result.first_position) + " " + std::to_string(result.last_position));
+              std::to_string(first.first_version) + " " + std::to_string(last.last_version) + " " +
+              std::to_string(first.first_position) + " " + std::to_string(last.last_position));
     if (settings_.pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(settings_.pause_us));
   }
 
@@ -203,7 +272,7 @@ int main(int argc, char** argv) {
   if (!Parse(argc, argv, &settings)) {
     std::fprintf(stderr,
                  "usage: follow_writer DIR [streams=K] [batches=N] [segment_bytes=N] [sync=always|none] "
-                 "[pause_us=N] [doomed_every=N] [compact_at=N] [hold=1] [seed=N]\n");
+                 "[pause_us=N] [doomed_every=N] [compact_at=N] [hold=1] [seed=N] [txn=K]\n");
     return 64;
   }
   std::string uri = "file:" + settings.dir;

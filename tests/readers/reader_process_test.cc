@@ -4,7 +4,8 @@
 // the same directory with "mode=ro" and polls est_read_all from where it
 // stopped. What is checked: a reader sees only whole batches, in position
 // order, with gapless versions per stream; what was acknowledged before a
-// poll began shows up within a bounded wait; everything acknowledged is read
+// poll began shows up within a bounded wait; a transaction over several
+// streams is seen whole or not at all; everything acknowledged is read
 // once the writer has gone; segment rolls and compaction in the writer change
 // none of that, and an iterator a reader holds keeps reading what it began
 // with across a compaction. Also: writes through a read-only handle are
@@ -368,6 +369,17 @@ TEST(ReaderProcess, SegmentRollsAndCompactionInTheWriterKeepTheReaderConsistent)
 
 TEST(ReaderProcess, SegmentRollsWithoutCompactionKeepTheReaderConsistent) {
   FollowWhileWriting({{"batches=200", "segment_bytes=16384"}, 5, false});
+}
+
+// Each batch a transaction over 2 to 5 streams: a reader in another process
+// sees every transaction whole (all its appends, in one stretch of
+// positions) or not at all, also across segment rolls.
+TEST(ReaderProcess, ReaderSeesEachTransactionOfAWriterProcessWholeOrNotAtAll) {
+  FollowWhileWriting({{"batches=300", "pause_us=500", "txn=5"}, 5, false});
+}
+
+TEST(ReaderProcess, TransactionsAcrossSegmentRollsReachTheReaderWhole) {
+  FollowWhileWriting({{"batches=200", "segment_bytes=16384", "txn=4"}, 4, false});
 }
 
 // Waits until the child wrote a line equal to `want` (or starting with it

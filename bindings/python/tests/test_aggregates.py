@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import pickle
+import uuid
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -50,6 +51,24 @@ def test_save_applies_and_load_folds_the_events(store: Store) -> None:
     assert astore.load(agg.uuid, to_version=1).state.balance == 10
     events = list(store.read_stream(agg.id))
     assert [e.content_type for e in events] == ["application/json"] * 2
+
+
+def test_a_save_with_event_ids_is_safe_to_retry(store: Store) -> None:
+    astore = accounts(store)
+    agg = astore.new()
+    deposit(agg, 10)
+    agg.save()
+    retry = astore.load(agg.uuid)  # a second handle at the same version
+    event_id = uuid.uuid4()
+    agg.append("Withdrawn", json.dumps({"amount": 4}).encode(), event_id=event_id)
+    first = agg.save()
+    assert not first.duplicate
+    retry.append("Withdrawn", json.dumps({"amount": 4}).encode(), event_id=str(event_id))
+    again = retry.save()
+    assert again.duplicate
+    assert (again.first_version, again.last_version) == (first.first_version, first.last_version)
+    assert retry.version == 2 and retry.state.balance == 6
+    assert [e.id for e in store.read_stream(agg.id)][1] == event_id
 
 
 def test_apply_may_return_a_new_immutable_state(memory_store: Store) -> None:

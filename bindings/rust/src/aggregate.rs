@@ -463,6 +463,15 @@ impl<S: AggregateState> Aggregate<S> {
         check(unsafe { sys::est_aggregate_append_metadata(self.raw.as_ptr(), k.as_ptr(), v.as_ptr()) })
     }
 
+    /// Gives the last queued event a caller-chosen ID. A save whose events
+    /// all carry IDs is safe to retry: when they are already stored right
+    /// after the aggregate's version (a save whose reply was lost), nothing
+    /// is written and the result is the original one, flagged `duplicate`.
+    pub fn set_event_id(&mut self, id: &Uuid) -> Result<()> {
+        // SAFETY: valid handle and pointer.
+        check(unsafe { sys::est_aggregate_set_event_id(self.raw.as_ptr(), &id.raw()) })
+    }
+
     /// Appends the queued events expecting the aggregate's version, then
     /// applies them. `VersionMismatch` (with expected and actual versions):
     /// nothing written, reload and retry. `AppliedPartially`: written but

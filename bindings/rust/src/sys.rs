@@ -561,6 +561,7 @@ extern "C" {
     pub fn est_txn_commit(txn: *mut est_txn, results: *mut est_append_result, results_len: usize) -> est_status;
     pub fn est_txn_size(txn: *const est_txn) -> usize;
     pub fn est_txn_free(txn: *mut est_txn);
+    pub fn est_aggregate_set_event_id(agg: *mut est_aggregate, id: *const est_uuid) -> est_status;
     pub fn est_aggregate_load_at(
         astore: *mut est_aggregate_store,
         uuid: *const est_uuid,

@@ -80,6 +80,36 @@ fn uuid_of(id: &str) -> Uuid {
 }
 
 #[test]
+fn a_save_with_event_ids_is_safe_to_retry() {
+    for (kind, store, _dir) in stores("aggid") {
+        let accounts = AggregateStore::<Account>::new(&store, "account", &AggregateStoreOptions::default()).unwrap();
+        let mut a = accounts.create(None).unwrap();
+        a.append("deposited", b"100", None).unwrap();
+        a.save().unwrap();
+        // The same save made twice from two handles at version 1, as a retry
+        // after a lost reply would.
+        let mut retry = accounts.load(uuid_of(a.id()), 0).unwrap();
+        let id = Uuid::v7().unwrap();
+        a.append("withdrawn", b"30", None).unwrap();
+        a.set_event_id(&id).unwrap();
+        let first = a.save().unwrap();
+        assert!(!first.duplicate, "{kind}");
+        retry.append("withdrawn", b"30", None).unwrap();
+        retry.set_event_id(&id).unwrap();
+        let again = retry.save().unwrap();
+        assert!(again.duplicate, "{kind}");
+        assert_eq!((again.first_version, again.last_version), (first.first_version, first.last_version));
+        assert_eq!((retry.state().balance, retry.version()), (70, 2), "{kind}");
+        let events = store.read_stream(a.id(), &ReadOptions::default()).unwrap().collect_recorded().unwrap();
+        assert_eq!(events.len(), 2, "{kind}: stored once");
+
+        let mut empty = accounts.create(None).unwrap();
+        let e = empty.set_event_id(&id).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{kind}: nothing queued");
+    }
+}
+
+#[test]
 fn save_then_load_folds_the_events() {
     for (kind, store, _dir) in stores("agg") {
         let accounts = AggregateStore::<Account>::new(&store, "account", &AggregateStoreOptions::default()).unwrap();

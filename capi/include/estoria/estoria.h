@@ -862,6 +862,17 @@ EST_API est_status est_txn_commit(est_txn *txn, est_append_result *results, size
 EST_API est_status est_aggregate_save_many(est_aggregate *const *aggs, size_t count, est_append_result *results);
 
 /**
+ * Gives the event queued last on `agg` a caller-chosen ID (copied), which
+ * makes the save retry-safe: when every queued event carries an ID and those
+ * events are already in the stream right after the aggregate's version (a
+ * save whose reply was lost), the save writes nothing, returns the original
+ * result flagged EST_APPEND_DUPLICATE and applies the events as a save does.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT before any queued event or for a
+ *         NULL id.
+ */
+EST_API est_status est_aggregate_set_event_id(est_aggregate *agg, const est_uuid *id);
+
+/**
  * Loads aggregate `uuid` as of `timestamp_ns` (unix ns, > 0): the fold of its
  * stream as of that time (est_read_options.until_timestamp_ns: the live
  * events up to, not including, the first one stamped later), at the version

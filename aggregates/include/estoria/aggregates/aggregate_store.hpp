@@ -444,6 +444,17 @@ class [[nodiscard]] AggregateEvent : public Result<void> {
     return {agg_, internal::Check(est_aggregate_append_metadata(agg_, key.c_str(), value.c_str()))};
   }
 
+#ifdef EST_EXPERIMENTAL
+  // Gives the event a caller-chosen ID: a save whose events all carry IDs is
+  // safe to retry (a lost reply's retry is AppendResult::duplicate). Needs
+  // EST_EXPERIMENTAL defined before estoria.h is first included.
+  AggregateEvent EventId(const Uuid& id) && {
+    if (!ok()) return std::move(*this);
+    const est_uuid c = id.ToC();
+    return {agg_, internal::Check(est_aggregate_set_event_id(agg_, &c))};
+  }
+#endif  // EST_EXPERIMENTAL
+
  private:
   est_aggregate* agg_;
 };
@@ -510,7 +521,7 @@ class Aggregate {
     est_status st = est_aggregate_save(agg_.get(), &r);
     if (st == EST_ERR_VERSION_MISMATCH) return Error::VersionMismatch(est_last_error(), expected, r.actual_version);
     if (st != EST_OK) return Error::Last(st);
-    return AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version};
+    return internal::FromC(r);
   }
 
   // The underlying handle, owned by this object (NULL when empty).
@@ -682,7 +693,7 @@ Result<std::vector<AppendResult>> SaveAll(Aggregate<S>&... aggs) {
   if (st != EST_OK) return Error::Last(st);
   std::vector<AppendResult> out;
   for (const auto& r : raw) {
-    out.push_back(AppendResult{r.first_version, r.last_version, r.first_position, r.last_position, r.actual_version});
+    out.push_back(internal::FromC(r));
   }
   return out;
 }

@@ -426,6 +426,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_txn_commit", est_status, vp, P(est_append_result), c_size_t)
     _fn(lib, "est_txn_size", c_size_t, vp)
     _fn(lib, "est_txn_free", None, vp)
+    _fn(lib, "est_aggregate_set_event_id", est_status, vp, P(est_uuid))
     _fn(lib, "est_aggregate_load_at", est_status, vp, P(est_uuid), c_int64, P(vp))
 
 

@@ -43,7 +43,7 @@ from .errors import (
     check,
     error_for,
 )
-from .store import Store, parse_id
+from .store import Store, append_result, parse_id
 from .types import AggregateStats, AppendResult, RecordedEvent
 
 lib = n.lib
@@ -259,11 +259,19 @@ class Aggregate(Generic[S]):
         *,
         content_type: str = "",
         metadata: Optional[Dict[str, str]] = None,
+        event_id: Union[uuid_mod.UUID, str, None] = None,
     ) -> None:
-        """Queues a domain event; save() writes and applies the queue."""
+        """Queues a domain event; save() writes and applies the queue.
+
+        event_id makes the save retry-safe: when every queued event carries
+        one and they are already stored right after the aggregate's version
+        (a save whose reply was lost), save() writes nothing and returns the
+        original result with duplicate=True.
+        """
         t = cstr(type, "type")
         payload = cbytes(data, "data")
         ct = cstr(content_type, "content_type")
+        uid = to_uuid(event_id, "event_id") if event_id is not None else None
         pairs = []
         if metadata:
             if not hasattr(metadata, "items"):
@@ -274,6 +282,8 @@ class Aggregate(Generic[S]):
             check(lib.est_aggregate_append(ptr, t, payload, len(payload), ct))
             for k, v in pairs:
                 check(lib.est_aggregate_append_metadata(ptr, k, v))
+            if uid is not None:
+                check(lib.est_aggregate_set_event_id(ptr, ctypes.byref(uid)))
         finally:
             self._leave()
 
@@ -297,10 +307,7 @@ class Aggregate(Generic[S]):
                 err = error_for(status)
                 raise VersionMismatch(str(err), status, expected=expected, actual=result.actual_version)
             cb.finish(status, "save")
-            return AppendResult(
-                result.first_version, result.last_version, result.first_position, result.last_position,
-                result.actual_version,
-            )
+            return append_result(result)
         finally:
             self._leave()
 

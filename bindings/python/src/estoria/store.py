@@ -204,7 +204,7 @@ def prepare_events(events: Union[EventLike, Iterable[EventLike]]) -> Iterable[Ev
     return events
 
 
-def _result(r: n.est_append_result) -> AppendResult:
+def append_result(r: n.est_append_result) -> AppendResult:
     return AppendResult(
         r.first_version,
         r.last_version,
@@ -330,7 +330,7 @@ class Store:
             err = error_for(status)
             raise VersionMismatch(str(err), status, expected=version, actual=result.actual_version)
         check(status)
-        return _result(result)
+        return append_result(result)
 
     @staticmethod
     def _fill_batch(batch: ctypes.c_void_p, events: Iterable[EventLike], restore: bool) -> None:

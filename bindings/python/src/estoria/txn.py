@@ -98,7 +98,7 @@ class Transaction:
         naming the stream (.stream_id, .index, .expected, .actual); nothing
         is written and the transaction keeps its appends.
         """
-        from .store import _result
+        from .store import append_result
 
         with self._lock:
             count = len(self)
@@ -123,7 +123,7 @@ class Transaction:
                 raise err
             check(status)
             self._appends.clear()
-            return [_result(results[i]) for i in range(count)]
+            return [append_result(results[i]) for i in range(count)]
 
     def close(self) -> None:
         """Frees the transaction, dropping uncommitted appends. Idempotent."""
