@@ -310,12 +310,16 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& s
   }
   // The array's entries [0, count) and the segment table are immutable: the
   // stamps of a read as of a time are read without the lock. A record that
-  // cannot be read ends the prefix; the iterator reading it reports why.
+  // cannot be read fails the read, as the iterator would.
   std::vector<uint64_t> scratch;
+  absl::Status unreadable;
   const StreamRange range = StreamReadRangeAsOf(tip, count, options, [&](size_t i) {
     absl::StatusOr<EventView> record = ReadRecord(*segments, (*array)[i], &scratch);
-    return record.ok() ? StampOf(*record) : std::numeric_limits<int64_t>::max();
+    if (record.ok()) return StampOf(*record);
+    unreadable.Update(record.status());
+    return std::numeric_limits<int64_t>::max();
   });
+  RETURN_IF_ERROR(unreadable);
   return MakeFileIterator(array, range.begin, range.end, options.direction == Direction::kReverse, segments,
                           closed_);
 }
