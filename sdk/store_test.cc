@@ -152,6 +152,33 @@ TEST_F(StoreTest, ReadOptionsBoundForwardAndReverseReads) {
   EXPECT_TRUE(Drain(*past).empty());
 }
 
+TEST_F(StoreTest, ReadsAsOfATimeStopAtTheFirstEventStampedLater) {
+  // Stamps 1, 3, 2 (ns after t0): as of t0 + 2 the stream is version 1 only
+  // (doc/data-model.md, "Reads as of a time").
+  constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+  Batch batch;
+  for (int64_t k : {1, 3, 2}) {
+    ASSERT_TRUE(batch.Add("noted", "e" + std::to_string(k)).Timestamp(kT0 + k).ok());
+  }
+  ASSERT_TRUE(store_.Append(account_, batch, AppendOptions::Any().Restoring()).ok());
+  ReadOptions as_of;
+  as_of.until_timestamp_ns = kT0 + 2;
+  Result<StreamIterator> it = store_.ReadStream(account_, as_of);
+  ASSERT_TRUE(it.ok()) << it.error().ToString();
+  EXPECT_EQ(Drain(*it), (std::vector<std::string>{"e1"}));
+  as_of.until_timestamp_ns = kT0 + 3;
+  it = store_.ReadStream(account_, as_of);
+  ASSERT_TRUE(it.ok());
+  EXPECT_EQ(Drain(*it), (std::vector<std::string>{"e1", "e3", "e2"}));
+  ReadAllOptions all;
+  all.until_timestamp_ns = kT0 + 2;
+  it = store_.ReadAll(all);
+  ASSERT_TRUE(it.ok());
+  EXPECT_EQ(Drain(*it), (std::vector<std::string>{"e1"}));
+  as_of.until_timestamp_ns = -1;
+  EXPECT_EQ(store_.ReadStream(account_, as_of).error().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST_F(StoreTest, ReadAllFollowsGlobalOrderAcrossStreams) {
   AppendNumbered(account_, 2, 1);
   AppendNumbered(order_, 2, 3);

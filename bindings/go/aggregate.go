@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/go-estoria/estoria/aggregatestore"
@@ -276,6 +277,42 @@ func (a *AggregateStore[S]) Load(ctx context.Context, id uuid.UUID, toVersion in
 	var out *C.est_aggregate
 	var msg *C.char
 	if st := C.gs_aggregate_load(c, cu, C.int64_t(toVersion), &out, &msg); st != C.EST_OK {
+		err := statusErr(op+" "+a.name+"_"+id.String(), st, msg)
+		if st == C.EST_ERR_NOT_FOUND {
+			return nil, &both{outer: aggregatestore.ErrAggregateNotFound, inner: err}
+		}
+		return nil, err
+	}
+	return a.wrap(out), nil
+}
+
+// LoadAt loads aggregate id as it was at asOf: the fold of its stream up to,
+// not including, the first event stamped later than asOf, from no snapshot
+// newer than that (doc/data-model.md, "Reads as of a time"). An aggregate
+// with no event by then is an error matching
+// aggregatestore.ErrAggregateNotFound and ErrNotFound; a zero asOf, or one
+// at or before 1970, matches ErrInvalidArgument. Experimental in the C ABI
+// (est_aggregate_load_at).
+func (a *AggregateStore[S]) LoadAt(ctx context.Context, id uuid.UUID, asOf time.Time) (*Aggregate[S], error) {
+	const op = "load aggregate as of"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var at int64
+	if !asOf.IsZero() {
+		at = asOf.UnixNano()
+	}
+	c, err := a.handle(op)
+	if err != nil {
+		return nil, err
+	}
+	defer a.done()
+	cu := (*C.est_uuid)(C.malloc(16))
+	defer C.free(unsafe.Pointer(cu))
+	*(*[16]byte)(unsafe.Pointer(cu)) = id
+	var out *C.est_aggregate
+	var msg *C.char
+	if st := C.gs_aggregate_load_at(c, cu, C.int64_t(at), &out, &msg); st != C.EST_OK {
 		err := statusErr(op+" "+a.name+"_"+id.String(), st, msg)
 		if st == C.EST_ERR_NOT_FOUND {
 			return nil, &both{outer: aggregatestore.ErrAggregateNotFound, inner: err}

@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-estoria/estoria/aggregatestore"
 	"github.com/go-estoria/estoria/eventstore"
+	"github.com/go-estoria/estoria/typeid"
 	"github.com/gofrs/uuid/v5"
 )
 
@@ -324,6 +326,63 @@ func TestAggregateSaveRefusesReservedMetadataKeys(t *testing.T) {
 		}
 		if _, err := s.ReadStream(ctx, g.ID(), eventstore.ReadStreamOptions{}); !errors.Is(err, eventstore.ErrStreamNotFound) {
 			t.Errorf("the refused save wrote something: %v", err)
+		}
+	})
+}
+
+// Reads and loads as of a time stop at the first event stamped later, also
+// when stamps go back (doc/data-model.md, "Reads as of a time").
+func TestReadsAndLoadAtStopAtTheFirstEventStampedLater(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		as, err := NewAggregateStore(s, tallyType(false), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer as.Free()
+		t0 := time.Unix(1_700_000_000, 0)
+		at := func(k int) time.Time { return t0.Add(time.Duration(k) * time.Microsecond) }
+		u, _ := uuid.NewV7()
+		id := typeid.New("tally", u)
+		// Event 2 is stamped after event 3: as of at(2) only event 1 counts.
+		var evs []*eventstore.Event
+		for i, k := range []int{1, 3, 2, 4} {
+			evs = append(evs, &eventstore.Event{ID: typeid.NewV4("added"), Timestamp: at(k), Data: []byte(strconv.Itoa(1 << i))})
+		}
+		if _, err := s.Restore(ctx, id, evs, RestoreOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		read := func(asOf time.Time) []*eventstore.Event {
+			it, err := s.ReadStreamAsOf(ctx, id, eventstore.ReadStreamOptions{}, asOf)
+			return drain(t, it, err)
+		}
+		wantVersions(t, read(at(2)), 1)
+		wantVersions(t, read(at(3)), 1, 2, 3)
+		wantVersions(t, read(time.Time{}), 1, 2, 3, 4)
+		all, err := s.ReadAllAsOf(ctx, eventstore.ReadAllOptions{}, at(3))
+		if got := drain(t, all, err); len(got) != 3 {
+			t.Errorf("read all as of at(3): %d events, want 3", len(got))
+		}
+		g, err := as.LoadAt(ctx, u, at(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Free()
+		if g.Version() != 1 || g.State().Sum != 1 {
+			t.Errorf("as of at(2): version %d state %+v", g.Version(), g.State())
+		}
+		h, err := as.LoadAt(ctx, u, at(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Free()
+		if h.Version() != 3 || h.State().Sum != 7 {
+			t.Errorf("as of at(3): version %d state %+v", h.Version(), h.State())
+		}
+		if _, err := as.LoadAt(ctx, u, t0); !errors.Is(err, aggregatestore.ErrAggregateNotFound) {
+			t.Errorf("before the first event: %v", err)
+		}
+		if _, err := as.LoadAt(ctx, u, time.Time{}); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("the zero time: %v", err)
 		}
 	})
 }

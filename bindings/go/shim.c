@@ -1,4 +1,5 @@
 /* shim.c: the binding's C shims (declared in shim.h); see cgo.go. */
+#define EST_EXPERIMENTAL 1 /* est_aggregate_load_at */
 #include <stdlib.h>
 #include <string.h>
 #include "shim.h"
@@ -204,6 +205,11 @@ est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_ag
 est_status gs_aggregate_load(est_aggregate_store *a, const est_uuid *uuid, int64_t to_version,
                              est_aggregate **out, char **msg) {
   return gs_fail(est_aggregate_load(a, uuid, to_version, out), msg);
+}
+
+est_status gs_aggregate_load_at(est_aggregate_store *a, const est_uuid *uuid, int64_t timestamp_ns,
+                                est_aggregate **out, char **msg) {
+  return gs_fail(est_aggregate_load_at(a, uuid, timestamp_ns, out), msg);
 }
 
 /* Queues one event; its metadata pairs follow in meta as "key\0value\0". */

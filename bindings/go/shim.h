@@ -32,6 +32,8 @@ est_status gs_hook_add_metadata(est_hook_context *ctx, const char *key, const ch
 est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *user, int codec, const char *snapshot_content_type, const est_aggregate_store_options *o, est_aggregate_store **out, char **msg);
 est_status gs_aggregate_new(est_aggregate_store *a, const est_uuid *uuid, est_aggregate **out, char **msg);
 est_status gs_aggregate_load(est_aggregate_store *a, const est_uuid *uuid, int64_t to_version, est_aggregate **out, char **msg);
+/* est_aggregate_load_at (experimental in the header). */
+est_status gs_aggregate_load_at(est_aggregate_store *a, const est_uuid *uuid, int64_t timestamp_ns, est_aggregate **out, char **msg);
 est_status gs_aggregate_append(est_aggregate *agg, const char *type, const void *data, size_t len, const char *meta, size_t meta_count, char **msg);
 est_status gs_aggregate_save(est_aggregate *agg, est_append_result *r, char **msg);
 est_status gs_aggregate_store_stats(est_aggregate_store *a, est_aggregate_stats *stats, char **msg);

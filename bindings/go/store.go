@@ -364,8 +364,21 @@ func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 // iterator is a snapshot taken now. ctx is checked before and after the call,
 // and by every Next.
 func (s *Store) ReadStream(ctx context.Context, id typeid.ID, opts eventstore.ReadStreamOptions) (eventstore.StreamIterator, error) {
+	return s.ReadStreamAsOf(ctx, id, opts, time.Time{})
+}
+
+// ReadStreamAsOf reads the stream as it was at asOf (the zero time: no
+// bound): its events up to, not including, the first one stamped later than
+// asOf, as ReadStream would read a stream holding just those. An event
+// stamped earlier that follows one stamped later is not read either: stamps
+// need not ascend with versions (doc/data-model.md, "Reads as of a time").
+func (s *Store) ReadStreamAsOf(ctx context.Context, id typeid.ID, opts eventstore.ReadStreamOptions, asOf time.Time) (eventstore.StreamIterator, error) {
 	const op = "read stream"
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	until, err := untilNanos(asOf)
+	if err != nil {
 		return nil, err
 	}
 	var o C.est_read_options
@@ -373,6 +386,7 @@ func (s *Store) ReadStream(ctx context.Context, id typeid.ID, opts eventstore.Re
 	o.direction = C.int32_t(opts.Direction)
 	o.after_version = C.int64_t(opts.AfterVersion)
 	o.count = C.int64_t(opts.Count)
+	o.until_timestamp_ns = C.int64_t(until)
 	cid := cString(id.String())
 	defer C.free(unsafe.Pointer(cid))
 	c, err := s.acquire(op)
@@ -402,14 +416,25 @@ func (s *Store) ReadStream(ctx context.Context, id typeid.ID, opts eventstore.Re
 // transactions below the snapshot's xmin): this binding adds no ordering of
 // its own.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) (eventstore.StreamIterator, error) {
+	return s.ReadAllAsOf(ctx, opts, time.Time{})
+}
+
+// ReadAllAsOf is ReadAll ending before the first event after
+// opts.AfterPosition stamped later than asOf (the zero time: no bound).
+func (s *Store) ReadAllAsOf(ctx context.Context, opts eventstore.ReadAllOptions, asOf time.Time) (eventstore.StreamIterator, error) {
 	const op = "read all"
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	until, err := untilNanos(asOf)
+	if err != nil {
 		return nil, err
 	}
 	var o C.est_read_all_options
 	C.est_read_all_options_init(&o)
 	o.after_position = C.int64_t(opts.AfterPosition)
 	o.count = C.int64_t(opts.Count)
+	o.until_timestamp_ns = C.int64_t(until)
 	c, err := s.acquire(op)
 	if err != nil {
 		return nil, err
@@ -422,6 +447,19 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) (ev
 		return nil, statusErr(op, st, msg)
 	}
 	return newIterator(ctx, out)
+}
+
+// untilNanos is a read's time bound in unix ns: 0 for the zero time (no
+// bound), an ErrInvalidArgument error for a time at or before 1970.
+func untilNanos(asOf time.Time) (int64, error) {
+	if asOf.IsZero() {
+		return 0, nil
+	}
+	ns := asOf.UnixNano()
+	if ns <= 0 {
+		return 0, &Error{Op: "read as of", Code: StatusInvalidArgument, Message: "the time " + asOf.String() + " is not after 1970"}
+	}
+	return ns, nil
 }
 
 // DeleteStream deletes or truncates a stream (eventstore.StreamDeleter).

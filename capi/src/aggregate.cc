@@ -373,6 +373,26 @@ EST_API est_status est_aggregate_load(est_aggregate_store* astore, const est_uui
   });
 }
 
+EST_API est_status est_aggregate_load_at(est_aggregate_store* astore, const est_uuid* uuid, int64_t timestamp_ns,
+                                         est_aggregate** out) {
+  static constexpr char kFn[] = "est_aggregate_load_at";
+  return Guarded(kFn, [&]() -> est_status {
+    if (out == nullptr) return FailArg(kFn, "out", "is NULL");
+    *out = nullptr;
+    if (est_status s = estoria::capi::CheckAggregateStore(kFn, astore); s != EST_OK) return s;
+    if (uuid == nullptr) return FailArg(kFn, "uuid", "is NULL");
+    if (timestamp_ns <= 0) {
+      return FailArg(kFn, "timestamp_ns", absl::StrCat(timestamp_ns, " is not a time (unix ns, > 0)"));
+    }
+    core::Uuid id;
+    std::memcpy(id.bytes.data(), uuid->bytes, sizeof(uuid->bytes));
+    absl::StatusOr<std::unique_ptr<core::Aggregate>> agg = astore->core->LoadAt(id, timestamp_ns);
+    if (!agg.ok()) return FailStatus(kFn, agg.status());
+    *out = estoria::capi::NewHandle(*std::move(agg), astore);
+    return EST_OK;
+  });
+}
+
 EST_API est_status est_aggregate_append(est_aggregate* agg, const char* type, const void* data, size_t data_len,
                                         const char* content_type) {
   static constexpr char kFn[] = "est_aggregate_append";

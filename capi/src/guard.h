@@ -90,6 +90,13 @@ inline constexpr size_t kFirstReleaseSize<est_event> = offsetof(est_event, metad
 template <>
 inline constexpr size_t kFirstReleaseSize<est_append_result> = offsetof(est_append_result, flags);
 
+// ABI 1.2 added the read options' until_timestamp_ns.
+template <>
+inline constexpr size_t kFirstReleaseSize<est_read_options> = offsetof(est_read_options, until_timestamp_ns);
+template <>
+inline constexpr size_t kFirstReleaseSize<est_read_all_options> =
+    offsetof(est_read_all_options, until_timestamp_ns);
+
 // The failure for a struct_size that CheckStructSize refused.
 est_status FailStructSize(const char* fn, const char* what, StructSizeCheck check, size_t first_release);
 

@@ -106,8 +106,12 @@ EST_API est_status est_read_stream(est_store* store, const char* stream_id, cons
       return FailArg(kFn, "options.after_version", absl::StrCat(o.after_version, " is negative"));
     }
     if (o.count < 0) return FailArg(kFn, "options.count", absl::StrCat(o.count, " is negative"));
+    if (o.until_timestamp_ns < 0) {
+      return FailArg(kFn, "options.until_timestamp_ns", absl::StrCat(o.until_timestamp_ns, " is negative"));
+    }
     read.after_version = o.after_version;
     read.count = o.count;
+    read.until_timestamp_ns = o.until_timestamp_ns;
     absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->core->ReadStream(id, read);
     if (!it.ok()) return FailStatus(kFn, it.status());
     *out = estoria::capi::NewIter(*std::move(it), store->life);
@@ -127,9 +131,13 @@ EST_API est_status est_read_all(est_store* store, const est_read_all_options* op
       return FailArg(kFn, "options.after_position", absl::StrCat(o.after_position, " is negative"));
     }
     if (o.count < 0) return FailArg(kFn, "options.count", absl::StrCat(o.count, " is negative"));
+    if (o.until_timestamp_ns < 0) {
+      return FailArg(kFn, "options.until_timestamp_ns", absl::StrCat(o.until_timestamp_ns, " is negative"));
+    }
     core::ReadAllOptions read;
     read.after_position = o.after_position;
     read.count = o.count;
+    read.until_timestamp_ns = o.until_timestamp_ns;
     absl::StatusOr<std::unique_ptr<core::EventIterator>> it = store->core->ReadAll(read);
     if (!it.ok()) return FailStatus(kFn, it.status());
     *out = estoria::capi::NewIter(*std::move(it), store->life);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/store/store_checks.h"
 #include "core/store/writable_batch.h"
 #include "core/util/log.h"
 #include "core/util/status.h"
@@ -174,12 +175,45 @@ absl::StatusOr<std::unique_ptr<Aggregate>> AggregateStore::Load(const Uuid& uuid
   if (to_version < 0) return absl::InvalidArgumentError(absl::StrCat("to_version ", to_version, " is negative"));
   Id id{type_->name(), uuid};
   std::string id_text = id.ToString();
+  return LoadVersion(std::move(id), std::move(id_text), to_version, 0);
+}
+
+absl::StatusOr<std::unique_ptr<Aggregate>> AggregateStore::LoadAt(const Uuid& uuid, int64_t timestamp_ns) {
+  if (timestamp_ns <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("timestamp_ns ", timestamp_ns, " is not a time (> 0)"));
+  }
+  Id id{type_->name(), uuid};
+  std::string id_text = id.ToString();
+  // The last event of the stream as of the time gives the version to load.
+  ReadOptions last;
+  last.direction = Direction::kReverse;
+  last.count = 1;
+  last.until_timestamp_ns = timestamp_ns;
+  absl::StatusOr<std::unique_ptr<EventIterator>> it = store_->ReadStream(id, last);
+  if (!it.ok()) {
+    if (it.status().code() != absl::StatusCode::kNotFound) return it.status();
+    return absl::NotFoundError(absl::StrCat("aggregate ", id_text, " not found (never written)"));
+  }
+  EventView view;
+  ASSIGN_OR_RETURN(size_t n, (*it)->Next(absl::MakeSpan(&view, 1)));
+  if (n == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("aggregate ", id_text, " has no live event stamped at or before ", timestamp_ns));
+  }
+  const int64_t version = view.event()->stream_version();
+  it->reset();
+  return LoadVersion(std::move(id), std::move(id_text), version, timestamp_ns);
+}
+
+absl::StatusOr<std::unique_ptr<Aggregate>> AggregateStore::LoadVersion(Id id, std::string id_text,
+                                                                       int64_t to_version,
+                                                                       int64_t snapshot_until_ns) {
   if (!hooks_.empty(HookStage::kBeforeLoad)) {
     HookContext ctx(HookStage::kBeforeLoad);
     RETURN_IF_ERROR(hooks_.RunBefore(HookStage::kBeforeLoad, &ctx, id_text, to_version));
   }
   Folded folded(type_.get());
-  RETURN_IF_ERROR(Build(id, id_text, to_version, &folded));
+  RETURN_IF_ERROR(Build(id, id_text, to_version, snapshot_until_ns, &folded));
   counters_.loads.fetch_add(1, std::memory_order_relaxed);
   counters_.events_applied.fetch_add(folded.applied, std::memory_order_relaxed);
   if (folded.from_snapshot) counters_.snapshots_used.fetch_add(1, std::memory_order_relaxed);
@@ -194,7 +228,8 @@ absl::StatusOr<std::unique_ptr<Aggregate>> AggregateStore::Load(const Uuid& uuid
   return agg;
 }
 
-absl::Status AggregateStore::Build(const Id& id, const std::string& id_text, int64_t to_version, Folded* out) {
+absl::Status AggregateStore::Build(const Id& id, const std::string& id_text, int64_t to_version,
+                                   int64_t snapshot_until_ns, Folded* out) {
   // A load of a specific version bypasses the cache: it holds latest states.
   if (cache_ != nullptr && to_version == 0) {
     std::shared_ptr<const StateCache::Entry> entry = cache_->Get(id);
@@ -210,7 +245,7 @@ absl::Status AggregateStore::Build(const Id& id, const std::string& id_text, int
     }
     counters_.cache_misses.fetch_add(1, std::memory_order_relaxed);
   }
-  return BuildFromStore(id, id_text, to_version, out);
+  return BuildFromStore(id, id_text, to_version, snapshot_until_ns, out);
 }
 
 absl::StatusOr<bool> AggregateStore::BuildFromCache(const Id& id, const std::string& id_text,
@@ -237,10 +272,22 @@ absl::StatusOr<bool> AggregateStore::BuildFromCache(const Id& id, const std::str
   return Fold(it->get(), id_text, out, &entry.last_event_id);
 }
 
+absl::StatusOr<std::shared_ptr<const Snapshot>> AggregateStore::ReadSnapshotUntil(const Id& id,
+                                                                                  int64_t max_version,
+                                                                                  int64_t until_ns) {
+  for (;;) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snapshot, store_->ReadSnapshot(id, max_version));
+    if (until_ns == 0 || snapshot->timestamp_ns <= until_ns) return snapshot;
+    // Taken after the time: an older one may do.
+    if (snapshot->version <= 1) return SnapshotNotFound(id, max_version);
+    max_version = snapshot->version - 1;
+  }
+}
+
 absl::Status AggregateStore::BuildFromStore(const Id& id, const std::string& id_text, int64_t to_version,
-                                            Folded* out) {
+                                            int64_t snapshot_until_ns, Folded* out) {
   if (policy_.enabled()) {
-    absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = store_->ReadSnapshot(id, to_version);
+    absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = ReadSnapshotUntil(id, to_version, snapshot_until_ns);
     if (snapshot.ok()) {
       const Snapshot& s = **snapshot;
       if (s.content_type != type_->snapshot_content_type()) {

@@ -7,6 +7,8 @@
 //     only) or the newest snapshot at or below to_version (when snapshots
 //     are enabled) or a new state; then the events after it, applied in
 //     version order and checked gapless; after-load hooks.
+//   LoadAt(uuid, timestamp_ns): Load at the last version of the stream as of
+//     that time, from a snapshot no newer than it (doc/data-model.md).
 //   Save: before-save hooks (which may add metadata to every event); one
 //     append expecting the aggregate's version; apply of the written events;
 //     cache update, snapshot and retention (failures logged, never returned);
@@ -135,6 +137,13 @@ class AggregateStore : public std::enable_shared_from_this<AggregateStore> {
   // (truncated) and no snapshot covers them; a callback's or before-load
   // hook's error as it came. Nothing half-applied is ever returned.
   absl::StatusOr<std::unique_ptr<Aggregate>> Load(const Uuid& uuid, int64_t to_version);
+  // Loads the aggregate as of `timestamp_ns` (> 0, unix ns): the fold of its
+  // stream as of that time (core/store/as_of.h: the live events up to the
+  // first one stamped later), at its version. A snapshot is used only at or
+  // below that version and stamped at or before timestamp_ns; the cache is
+  // not used. kNotFound for an aggregate never written or with no live event
+  // stamped at or before timestamp_ns; otherwise as Load.
+  absl::StatusOr<std::unique_ptr<Aggregate>> LoadAt(const Uuid& uuid, int64_t timestamp_ns);
 
   // Saves `agg`'s queued events (nothing queued: OK, nothing happens).
   // kAborted (VersionMismatchError) when another writer got there first:
@@ -175,13 +184,23 @@ class AggregateStore : public std::enable_shared_from_this<AggregateStore> {
   AggregateStore(std::shared_ptr<EventStore> store, std::unique_ptr<AggregateType> type,
                  const AggregateStoreOptions& options);
 
+  // Load and LoadAt: the aggregate at `to_version` (0 = latest) from a
+  // snapshot stamped at or before snapshot_until_ns (0 = any).
+  absl::StatusOr<std::unique_ptr<Aggregate>> LoadVersion(Id id, std::string id_text, int64_t to_version,
+                                                          int64_t snapshot_until_ns);
   // The state at `to_version` (0 = latest) and what it took to build it.
-  absl::Status Build(const Id& id, const std::string& id_text, int64_t to_version, Folded* out);
+  absl::Status Build(const Id& id, const std::string& id_text, int64_t to_version, int64_t snapshot_until_ns,
+                     Folded* out);
   // From the cache entry; false (with *out reset) when the entry no longer
   // matches the stream, so that the caller falls back.
   absl::StatusOr<bool> BuildFromCache(const Id& id, const std::string& id_text, const StateCache::Entry& entry,
                                       Folded* out);
-  absl::Status BuildFromStore(const Id& id, const std::string& id_text, int64_t to_version, Folded* out);
+  absl::Status BuildFromStore(const Id& id, const std::string& id_text, int64_t to_version,
+                              int64_t snapshot_until_ns, Folded* out);
+  // The newest snapshot at or below max_version (0 = any) stamped at or
+  // before until_ns (0 = any); kNotFound when there is none.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshotUntil(const Id& id, int64_t max_version,
+                                                                    int64_t until_ns);
   // Applies the events of `it` after out->version, checking each is the next
   // version; out->applied counts them. With `anchor`, the first event must be
   // the one at out->version with that ID and is not applied: false when it

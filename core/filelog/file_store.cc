@@ -10,6 +10,7 @@
 #include "core/filelog/file_store_internal.h"
 #include "core/filelog/frame_content.h"
 #include "schema/estoria_generated.h"
+#include "core/store/as_of.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
 #include "core/util/log.h"
@@ -293,14 +294,34 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& s
   RETURN_IF_ERROR(CheckStreamId(stream));
   RETURN_IF_ERROR(CheckReadOptions(options));
 
-  MutexLock lock(&mu_);
-  RETURN_IF_ERROR(ReadableLocked());
-  auto it = streams_.find(stream);
-  if (it == streams_.end() || it->second.tip == 0) return StreamNotFound(stream);
-  const FileStream& target = it->second;
-  const StreamRange range = StreamReadRange(target.tip, target.events.count, options);
-  return MakeFileIterator(target.events.array, range.begin, range.end, options.direction == Direction::kReverse,
-                          segments_, closed_);
+  std::shared_ptr<EntryArray<Location>> array;
+  size_t count = 0;
+  int64_t tip = 0;
+  std::shared_ptr<const SegmentTable> segments;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(ReadableLocked());
+    auto it = streams_.find(stream);
+    if (it == streams_.end() || it->second.tip == 0) return StreamNotFound(stream);
+    array = it->second.events.array;
+    count = it->second.events.count;
+    tip = it->second.tip;
+    segments = segments_;
+  }
+  // The array's entries [0, count) and the segment table are immutable: the
+  // stamps of a read as of a time are read without the lock. A record that
+  // cannot be read fails the read, as the iterator would.
+  std::vector<uint64_t> scratch;
+  absl::Status unreadable;
+  const StreamRange range = StreamReadRangeAsOf(tip, count, options, [&](size_t i) {
+    absl::StatusOr<EventView> record = ReadRecord(*segments, (*array)[i], &scratch);
+    if (record.ok()) return StampOf(*record);
+    unreadable.Update(record.status());
+    return std::numeric_limits<int64_t>::max();
+  });
+  RETURN_IF_ERROR(unreadable);
+  return MakeFileIterator(array, range.begin, range.end, options.direction == Direction::kReverse, segments,
+                          closed_);
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllOptions& options) {
@@ -322,7 +343,8 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
       });
   const size_t begin = static_cast<size_t>(found - first);
   const size_t end = begin + std::min(limit, count - begin);
-  return MakeFileIterator(global_.array, begin, end, false, segments_, closed_);
+  return EndBeforeStampedAfter(MakeFileIterator(global_.array, begin, end, false, segments_, closed_),
+                               options.until_timestamp_ns);
 }
 
 absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {

@@ -27,6 +27,7 @@
 #include "core/pgstore/pg_listener.h"
 #include "core/pgstore/pg_position.h"
 #include "core/store/append_plan.h"
+#include "core/store/as_of.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
@@ -90,24 +91,36 @@ struct ReadSql {
 
 ReadSql ReadSqlFor(const std::string& s) {
   ReadSql sql;
+  // Reads as of a time (core/store/as_of.h): a stream read ends before the
+  // stream's first event stamped later than $4 (0 = no bound), a global
+  // read before the first one after $1 stamped later than $3. The CASE
+  // keeps the sub-select (an init plan, run only when reached) out of reads
+  // without a bound.
+  const std::string stream_cut = absl::StrCat(
+      "(CASE WHEN $4::int8 = 0 THEN 9223372036854775807 ELSE COALESCE((SELECT min(version) FROM ", s,
+      ".events WHERE stream = $1::text AND timestamp_ns > $4::int8), 9223372036854775807) END)");
+  const std::string all_cut = absl::StrCat(
+      "(CASE WHEN $3::int8 = 0 THEN 9223372036854775807 ELSE COALESCE((SELECT min(position) FROM ", s,
+      ".events WHERE position > $1::int8 AND timestamp_ns > $3::int8), 9223372036854775807) END)");
   // A marker row when the stream exists, then its records in order (Append
   // runs its branches in order): the existence check and the events in one
   // snapshot. Cheaper than a lateral join sorted again on the outside. The
   // marker counts the events to come (live versions are low+1 .. tip, no
   // gaps), so the reader knows its last page without asking for another.
   sql.forward = absl::StrCat(
-      "SELECT NULL::bytea, GREATEST(tip - GREATEST($2::int8, low), 0) FROM ", s,
+      "SELECT NULL::bytea, GREATEST(LEAST(tip, ", stream_cut, " - 1) - GREATEST($2::int8, low), 0) FROM ", s,
       ".streams WHERE stream = $1::text UNION ALL "
-      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version > $2::int8 "
-      "ORDER BY version LIMIT $3::int8)");
+      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version > $2::int8 ",
+      "AND version < ", stream_cut, " ORDER BY version LIMIT $3::int8)");
   sql.reverse = absl::StrCat(
-      "SELECT NULL::bytea, GREATEST(LEAST($2::int8, tip) - low, 0) FROM ", s,
+      "SELECT NULL::bytea, GREATEST(LEAST($2::int8, tip, ", stream_cut, " - 1) - low, 0) FROM ", s,
       ".streams WHERE stream = $1::text UNION ALL "
-      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version <= $2::int8 "
-      "ORDER BY version DESC LIMIT $3::int8)");
+      "(SELECT record, NULL::int8 FROM ", s, ".events WHERE stream = $1::text AND version <= $2::int8 ",
+      "AND version < ", stream_cut, " ORDER BY version DESC LIMIT $3::int8)");
   // Only transactions below the snapshot's xmin: all of them have ended.
   sql.all = absl::StrCat("SELECT record FROM ", s, ".events WHERE position > $1::int8 AND position < ",
-                         pgstore::kReadableFrontierSql, " ORDER BY position LIMIT $2::int8");
+                         pgstore::kReadableFrontierSql, " AND position < ", all_cut,
+                         " ORDER BY position LIMIT $2::int8");
   return sql;
 }
 
@@ -129,9 +142,9 @@ std::vector<std::string> StatementsFor(const std::string& s) {
   // $4: the records as a bytea[]; versions and positions follow the array
   // ($3: the position before the first, (xid << kPositionBits) | offset).
   sql[kInsertEvents] = absl::StrCat(
-      "WITH ins AS (INSERT INTO ", s, ".events (stream, version, position, record) "
-      "SELECT $1::text, $2::int8 + t.i - 1, $3::int8 + t.i, t.r "
-      "FROM unnest($4::bytea[]) WITH ORDINALITY AS t(r, i) RETURNING 1) "
+      "WITH ins AS (INSERT INTO ", s, ".events (stream, version, position, record, timestamp_ns) "
+      "SELECT $1::text, $2::int8 + t.i - 1, $3::int8 + t.i, t.r, t.ts "
+      "FROM unnest($4::bytea[], $7::int8[]) WITH ORDINALITY AS t(r, ts, i) RETURNING 1) "
       "INSERT INTO ", s, ".streams (stream, tip, low) VALUES ($1::text, $5::int8, $6::int8) "
       "ON CONFLICT (stream) DO UPDATE SET tip = EXCLUDED.tip");
   const ReadSql reads = ReadSqlFor(s);
@@ -186,6 +199,9 @@ std::string SchemaSql(const std::string& s, const std::string& name) {
       "CREATE TABLE IF NOT EXISTS ", s, ".events (stream text COLLATE \"C\" NOT NULL, ",
       "version bigint NOT NULL, position bigint NOT NULL, record bytea NOT NULL, ",
       "PRIMARY KEY (stream, version));",
+      // Each event's stamp, as in its record, for reads as of a time. Added
+      // to stores created before it; Open stamps their rows (BackfillStamps).
+      "ALTER TABLE ", s, ".events ADD COLUMN IF NOT EXISTS timestamp_ns bigint;",
       "CREATE INDEX IF NOT EXISTS events_position ON ", s, ".events (position);",
       "CREATE TABLE IF NOT EXISTS ", s, ".snapshots (stream text COLLATE \"C\" NOT NULL, ",
       "version bigint NOT NULL, seq bigserial NOT NULL, timestamp_ns bigint NOT NULL, ",
@@ -481,9 +497,46 @@ class PgStore final : public EventStore {
                                                         "\" has version ", PQgetvalue(r.get(), 0, 0),
                                                         "; this build knows version ", kSchemaVersion));
     }
+    RETURN_IF_ERROR(BackfillStamps(c));
     // Fail now rather than on the first call if statements do not prepare.
     Lease lease(&pool_);
     return lease.Open();
+  }
+
+  // Rows written before the events table had its timestamp_ns column (by a
+  // build of ABI 1.1) get their stamps from their records, in pages, once.
+  // A record that does not verify is stamped 0: it never ends a read as of
+  // a time (Verify reports it). Concurrent opens write the same values.
+  absl::Status BackfillStamps(PGconn* c) {
+    const std::string select = absl::StrCat("SELECT stream, version, record FROM ", quoted_schema_,
+                                            ".events WHERE timestamp_ns IS NULL LIMIT 1000");
+    const std::string update = absl::StrCat("UPDATE ", quoted_schema_,
+                                            ".events SET timestamp_ns = $3::int8 WHERE stream = $1::text AND "
+                                            "version = $2::int8");
+    std::vector<uint64_t> scratch;
+    for (;;) {
+      Result r(PQexecParams(c, select.c_str(), 0, nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/1));
+      if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+        return PgError(c, r.get(), "stamping events written before the stamp column");
+      }
+      const int rows = PQntuples(r.get());
+      if (rows == 0) return absl::OkStatus();
+      for (int row = 0; row < rows; ++row) {
+        const std::string_view record = GetBytes(r.get(), row, 2);
+        int64_t stamp = 0;
+        if (VerifiesAsEvent(record, scratch)) {
+          stamp = EventView{reinterpret_cast<const uint8_t*>(scratch.data()), record.size()}.event()->timestamp_ns();
+        }
+        Params p;
+        p.Text(GetBytes(r.get(), row, 0));
+        p.Int(GetInt64(r.get(), row, 1));
+        p.Int(stamp);
+        Result u(PQexecParams(c, update.c_str(), p.size(), nullptr, p.values(), p.lengths(), p.formats(), 1));
+        if (u == nullptr || PQresultStatus(u.get()) != PGRES_COMMAND_OK) {
+          return PgError(c, u.get(), "stamping events written before the stamp column");
+        }
+      }
+    }
   }
 
   absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
@@ -512,6 +565,7 @@ class PgStore final : public EventStore {
       p.Text(stream.ToString());
       p.Int(after);
       p.Int(options.count > 0 ? std::min(options.count, page) : page);
+      p.Int(options.until_timestamp_ns);
       Lease lease(&pool_);
       RETURN_IF_ERROR(lease.Open());
       Result r;
@@ -527,6 +581,7 @@ class PgStore final : public EventStore {
     query.params.Text(stream.ToString());
     query.params.Int(after);
     query.params.IntOrNull(options.count);
+    query.params.Int(options.until_timestamp_ns);
     query.marker = true;
     query.count = options.count;
     bool found = false;
@@ -546,6 +601,7 @@ class PgStore final : public EventStore {
       Params p;
       p.Int(options.after_position);
       p.Int(options.count > 0 ? options.count : page);
+      p.Int(options.until_timestamp_ns);
       Lease lease(&pool_);
       RETURN_IF_ERROR(lease.Open());
       Result r;
@@ -558,6 +614,7 @@ class PgStore final : public EventStore {
     query.select = read_sql_.all;
     query.params.Int(options.after_position);
     query.params.IntOrNull(options.count);
+    query.params.Int(options.until_timestamp_ns);
     query.count = options.count;
     std::unique_ptr<pgstore::PagedIterator> it;
     ASSIGN_OR_RETURN(it, pgstore::PagedIterator::Open(cursors_, closed_, query, options_.page_size, nullptr));
@@ -818,6 +875,7 @@ class PgStore final : public EventStore {
       p.Text(stream.ToString());
       p.Int(version - 1);
       p.Int(kWindow);
+      p.Int(0);  // no time bound
       Result r;
       ASSIGN_OR_RETURN(r, lease_->Run(kReadForward, p));
       std::vector<uint64_t> aligned;
@@ -907,6 +965,12 @@ class PgStore final : public EventStore {
       first_record += n;
       if (planned.duplicate) continue;
       std::string records;
+      std::string stamps;  // an int8[] beside the records
+      PutBe32(stamps, 1);
+      PutBe32(stamps, 0);
+      PutBe32(stamps, 20);  // int8
+      PutBe32(stamps, static_cast<uint32_t>(n));
+      PutBe32(stamps, 1);
       PutBe32(records, 1);   // dimensions
       PutBe32(records, 0);   // no nulls
       PutBe32(records, 17);  // bytea
@@ -918,6 +982,10 @@ class PgStore final : public EventStore {
         const EventView v = block.view(record + k);
         PutBe32(records, static_cast<uint32_t>(v.size));
         records.append(reinterpret_cast<const char*>(v.fb), v.size);
+        const auto stamp = static_cast<uint64_t>(StampOf(v));
+        PutBe32(stamps, 8);
+        PutBe32(stamps, static_cast<uint32_t>(stamp >> 32));
+        PutBe32(stamps, static_cast<uint32_t>(stamp));
       }
       const Id& stream = appends[i].stream;
       auto low = lows.find(stream);
@@ -929,6 +997,7 @@ class PgStore final : public EventStore {
       insert.Int(planned.last_version);
       insert.Int(low != lows.end() ? low->second : planned.first_version - 1);
       if (low == lows.end()) lows[stream] = planned.first_version - 1;
+      insert.Bytes(std::move(stamps));
       if (i == last_writer) {
         ASSIGN_OR_RETURN(r, lease.Pipelined(nullptr, kInsertEvents, insert, "COMMIT",
                                             "the append may have committed (retry it with the same event IDs "

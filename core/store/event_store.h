@@ -66,11 +66,17 @@ struct ReadOptions {
   Direction direction = Direction::kForward;
   int64_t after_version = 0;  // forward: exclusive lower bound; reverse: inclusive upper bound, 0 = tip
   int64_t count = 0;          // 0 = all
+  // The stream as of this time (unix ns; 0 = no bound): its live events up
+  // to, not including, the first one stamped later (core/store/as_of.h).
+  int64_t until_timestamp_ns = 0;
 };
 
 struct ReadAllOptions {
   int64_t after_position = 0;  // exclusive
   int64_t count = 0;           // 0 = all
+  // 0 = no bound; else the read ends before the first event after
+  // after_position stamped later than this (core/store/as_of.h).
+  int64_t until_timestamp_ns = 0;
 };
 
 // A finite sequence of events fixed when the iterator was created.

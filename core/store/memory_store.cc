@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/env/env.h"
 #include "core/store/append_plan.h"
+#include "core/store/as_of.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
@@ -258,16 +259,27 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadStream(const Id&
   RETURN_IF_ERROR(CheckStreamId(stream));
   RETURN_IF_ERROR(CheckReadOptions(options));
 
-  MutexLock lock(&s.mu);
-  if (s.is_closed()) return ClosedError();
-  auto it = s.streams.find(stream);
-  if (it == s.streams.end()) {
-    return StreamNotFound(stream);
+  std::shared_ptr<Entries> array;
+  size_t count = 0;
+  int64_t tip = 0;
+  {
+    MutexLock lock(&s.mu);
+    if (s.is_closed()) return ClosedError();
+    auto it = s.streams.find(stream);
+    if (it == s.streams.end()) {
+      return StreamNotFound(stream);
+    }
+    array = it->second.events.array;
+    count = it->second.events.count;
+    tip = it->second.tip;
   }
-  const Stream& target = it->second;
-  const StreamRange range = StreamReadRange(target.tip, target.events.count, options);
-  return MakeIterator(target.events.array, range.begin, range.end, options.direction == Direction::kReverse,
-                      s.closed);
+  // Entries [0, count) of the array are immutable: the stamps of a read as
+  // of a time are looked at without the lock.
+  const StreamRange range = StreamReadRangeAsOf(tip, count, options, [&](size_t i) {
+    const Entry& e = (*array)[i];
+    return StampOf(EventView{e.fb, e.size});
+  });
+  return MakeIterator(array, range.begin, range.end, options.direction == Direction::kReverse, s.closed);
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadAll(const ReadAllOptions& options) {
@@ -286,7 +298,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadAll(const ReadAl
                                         [](int64_t position, const Entry& e) { return position < e.position; });
   const size_t begin = static_cast<size_t>(found - first);
   const size_t end = begin + std::min(limit, count - begin);
-  return MakeIterator(s.global.array, begin, end, false, s.closed);
+  return EndBeforeStampedAfter(MakeIterator(s.global.array, begin, end, false, s.closed), options.until_timestamp_ns);
 }
 
 absl::Status MemoryStore::DeleteStream(const Id& stream, int64_t to_version) {

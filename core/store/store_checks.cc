@@ -43,7 +43,7 @@ absl::Status CheckReadOptions(const ReadOptions& options) {
   if (options.count < 0) {
     return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
   }
-  return absl::OkStatus();
+  return CheckUntilTimestamp(options.until_timestamp_ns);
 }
 
 absl::Status CheckReadAllOptions(const ReadAllOptions& options) {
@@ -52,6 +52,14 @@ absl::Status CheckReadAllOptions(const ReadAllOptions& options) {
   }
   if (options.count < 0) {
     return absl::InvalidArgumentError(absl::StrCat("count must be >= 0, got ", options.count));
+  }
+  return CheckUntilTimestamp(options.until_timestamp_ns);
+}
+
+absl::Status CheckUntilTimestamp(int64_t until_timestamp_ns) {
+  if (until_timestamp_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("until_timestamp_ns must be >= 0 (0 = no bound), got ", until_timestamp_ns));
   }
   return absl::OkStatus();
 }

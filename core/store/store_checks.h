@@ -18,6 +18,8 @@ absl::Status CheckStreamId(const Id& id, std::string_view what = "stream type");
 absl::Status CheckAppendOptions(const AppendOptions& options);
 absl::Status CheckReadOptions(const ReadOptions& options);
 absl::Status CheckReadAllOptions(const ReadAllOptions& options);
+// A read's until_timestamp_ns: >= 0, 0 = no bound.
+absl::Status CheckUntilTimestamp(int64_t until_timestamp_ns);
 absl::Status CheckDeleteVersion(int64_t to_version);
 absl::Status CheckSnapshotWrite(int64_t version, int64_t timestamp_ns, std::string_view content_type);
 absl::Status CheckSnapshotMaxVersion(int64_t max_version);

@@ -2,14 +2,14 @@
 // (doc/data-model.md "Aggregates"), on every backend: load/save
 // round trips, version conflicts between handles, snapshots (used, respected
 // at to_version, retention), the state cache, hooks, reserved keys, callback
-// errors (hydration, APPLIED_PARTIALLY), retry-safe saves by event IDs and
-// bad input.
+// errors (hydration, APPLIED_PARTIALLY), retry-safe saves by event IDs,
+// loads as of a time (est_aggregate_load_at) and bad input.
 //
 // The host type is a small ledger written against the C vtable: events
 // "deposited"/"withdrawn" carry a decimal amount; an event whose type the
 // test names in `fail_type` makes apply fail with a message. The counters of
 // est_aggregate_store_stats are the hook that counts events folded.
-#define EST_EXPERIMENTAL 1  // est_aggregate_set_event_id
+#define EST_EXPERIMENTAL 1  // est_aggregate_set_event_id, est_aggregate_load_at
 
 #include <cstdlib>
 #include <cstring>
@@ -568,6 +568,108 @@ TEST_P(AggregateTest, ATruncatedStreamLoadsOnlyWhenASnapshotCoversTheCut) {
   est_aggregate* loaded = Load(snapshotting, covered);
   EXPECT_EQ(est_aggregate_version(loaded), 5);
   EXPECT_EQ(StateOf(loaded).balance, 5);
+}
+
+// ------------------------------------------------------------ as of a time
+
+// Restores deposits of `amounts` onto the ledger `uuid`, one per stamp.
+void RestoreDeposits(est_store* store, const est_uuid& uuid, const std::vector<int64_t>& amounts,
+                     const std::vector<int64_t>& stamps) {
+  Batch batch;
+  for (size_t i = 0; i < amounts.size(); ++i) {
+    NewEvent e;
+    e.data = std::to_string(amounts[i]);
+    e.timestamp_ns = stamps[i];
+    batch.Add(e);
+  }
+  const est_append_options restore = Restore(0);
+  ASSERT_EST_OK(Append(store, FormatId(kType, uuid), batch.Bytes(), &restore).status);
+}
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+int64_t T(int64_t k) { return kT0 + k * 1'000; }
+
+TEST_P(AggregateTest, LoadAtFoldsTheStreamAsOfTheTime) {
+  est_aggregate_store* astore = NewAggregateStore();
+  const est_uuid uuid = NewUuidV7();
+  RestoreDeposits(store_, uuid, {1, 2, 4, 8}, {T(1), T(2), T(3), T(4)});
+  est_aggregate* agg = nullptr;
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(2), &agg));
+  Keep(agg);
+  EXPECT_EQ(est_aggregate_version(agg), 2);
+  EXPECT_EQ(StateOf(agg).balance, 3);
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(9), &agg));
+  Keep(agg);
+  EXPECT_EQ(est_aggregate_version(agg), 4);
+  EXPECT_EQ(StateOf(agg).balance, 15);
+
+  EXPECT_REJECTED(EST_ERR_NOT_FOUND, est_aggregate_load_at(astore, &uuid, T(1) - 1, &agg));
+  EXPECT_EQ(agg, nullptr);
+  const est_uuid never = NewUuidV7();
+  EXPECT_REJECTED(EST_ERR_NOT_FOUND, est_aggregate_load_at(astore, &never, T(9), &agg));
+  EXPECT_INVALID(est_aggregate_load_at(astore, &uuid, 0, &agg));
+  EXPECT_INVALID(est_aggregate_load_at(astore, &uuid, -5, &agg));
+  EXPECT_INVALID(est_aggregate_load_at(astore, nullptr, T(1), &agg));
+  EXPECT_INVALID(est_aggregate_load_at(nullptr, &uuid, T(1), &agg));
+  EXPECT_INVALID(est_aggregate_load_at(astore, &uuid, T(1), nullptr));
+}
+
+TEST_P(AggregateTest, LoadAtFoldsAConsistentPrefixWhenStampsGoBack) {
+  est_aggregate_store* astore = NewAggregateStore();
+  const est_uuid uuid = NewUuidV7();
+  // Event 2 was stamped after event 3: as of T(2) only event 1 counts.
+  RestoreDeposits(store_, uuid, {1, 2, 4}, {T(1), T(3), T(2)});
+  est_aggregate* agg = nullptr;
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(2), &agg));
+  Keep(agg);
+  EXPECT_EQ(est_aggregate_version(agg), 1);
+  EXPECT_EQ(StateOf(agg).balance, 1);
+}
+
+TEST_P(AggregateTest, LoadAtUsesNoSnapshotNewerThanTheTime) {
+  est_aggregate_store* astore = NewAggregateStore(/*snapshot_every=*/100);
+  const est_uuid uuid = NewUuidV7();
+  RestoreDeposits(store_, uuid, {1, 2, 4, 8}, {T(1), T(2), T(3), T(4)});
+  // Snapshots with balances no fold gives, so that a load shows which it used.
+  const std::string id = FormatId(kType, uuid);
+  auto write = [&](int64_t version, const std::string& data, int64_t stamp) {
+    est_snapshot_write_options o = EST_SNAPSHOT_WRITE_OPTIONS_INIT;
+    o.timestamp_ns = stamp;
+    ASSERT_EST_OK(est_snapshot_write(store_, id.c_str(), version, data.data(), data.size(), "text/ledger", &o));
+  };
+  write(2, "1000 2", T(2));      // usable from T(2)
+  write(3, "5000 3", T(3) + 5);  // taken after T(3)
+  write(4, "9000 4", T(1));      // stamped early, but past the stream as of T(3)
+  est_aggregate* agg = nullptr;
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(3), &agg));
+  Keep(agg);
+  EXPECT_EQ(est_aggregate_version(agg), 3);
+  EXPECT_EQ(StateOf(agg).balance, 1004) << "the snapshot at 2, then event 3";
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(3) + 5, &agg));
+  Keep(agg);
+  EXPECT_EQ(StateOf(agg).balance, 5000);
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(4), &agg));
+  Keep(agg);
+  EXPECT_EQ(StateOf(agg).balance, 9000);
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(1), &agg));
+  Keep(agg);
+  EXPECT_EQ(StateOf(agg).balance, 1) << "no snapshot at or below version 1";
+  EXPECT_EQ(Stats(astore).snapshots_used, 3);
+}
+
+TEST_P(AggregateTest, LoadAtNeitherReadsNorFillsTheCache) {
+  est_aggregate_store* astore = NewAggregateStore(0, /*cache_capacity=*/4);
+  const est_uuid uuid = NewUuidV7();
+  RestoreDeposits(store_, uuid, {1, 2, 4}, {T(1), T(2), T(3)});
+  Load(astore, uuid);  // the latest state, cached
+  est_aggregate* agg = nullptr;
+  ASSERT_EST_OK(est_aggregate_load_at(astore, &uuid, T(2), &agg));
+  Keep(agg);
+  EXPECT_EQ(StateOf(agg).balance, 3);
+  EXPECT_EQ(Stats(astore).cache_hits, 0);
+  est_aggregate* latest = Load(astore, uuid);
+  EXPECT_EQ(StateOf(latest).balance, 7);
+  EXPECT_EQ(Stats(astore).cache_hits, 1);
 }
 
 // ------------------------------------------------------------------- cache

@@ -327,6 +327,37 @@ class EstCli(unittest.TestCase):
         self.assertOneLineError(r, EXIT_CONFLICT)
         self.assertIn('version 5', r.stderr.decode())
 
+    def test_ReadAsOfATime(self):
+        # Imported events keep their stamps: 2026-01-01T00:00:0Ns for N = 1, 3, 2, 4
+        # (the second stamped after the third, as concurrent appends may leave them).
+        base = 1767225600 * 10**9  # 2026-01-01T00:00:00Z
+        stream = 'log_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01'
+        lines = []
+        for version, second in enumerate([1, 3, 2, 4], start=1):
+            lines.append(json.dumps({
+                'stream': stream, 'version': version, 'id': '0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a0%d' % version,
+                'type': 'e', 'timestamp_ns': base + second * 10**9,
+                'data_base64': base64.b64encode(str(version).encode()).decode()}))
+        self.ok('import', self.store, stdin=('\n'.join(lines) + '\n').encode())
+        versions = lambda *a: [e['version'] for e in self.read_json('read', self.store, stream, *a)]
+        self.assertEqual(versions('--as-of', str(base + 1 * 10**9)), [1])
+        self.assertEqual(versions('--as-of', str(base + 2 * 10**9)), [1], 'version 2 was stamped later')
+        self.assertEqual(versions('--as-of', '2026-01-01T00:00:03Z'), [1, 2, 3])
+        self.assertEqual(versions('--as-of', '2026-01-01T01:00:03.5+01:00'), [1, 2, 3])
+        self.assertEqual(versions('--as-of', '2026-01-01T00:00:03Z', '--reverse', '--count', '1'), [3])
+        self.assertEqual(versions('--as-of', '2025-12-31T23:59:59Z'), [])
+        self.assertEqual(versions(), [1, 2, 3, 4])
+        positions = lambda *a: len(self.read_json('read-all', self.store, *a))
+        self.assertEqual(positions('--as-of', '2026-01-01T00:00:02Z'), 1)
+        self.assertEqual(positions('--as-of', '2026-01-01T00:00:04Z'), 4)
+        before = tree_digest(self.store)
+        for bad in ['yesterday', '0', '-5', '2026-13-01T00:00:00Z', '1969-12-31T23:59:59Z']:
+            r = run('read', self.store, stream, '--as-of=' + bad)
+            self.assertOneLineError(r, EXIT_USAGE)
+            self.assertIn('--as-of', r.stderr.decode())
+        self.assertOneLineError(run('read-all', self.store, '--as-of', 'soon'), EXIT_USAGE)
+        self.assertEqual(tree_digest(self.store), before)
+
     # ------------------------------------------------- export / import
 
     def make_varied_store(self, store):

@@ -1,11 +1,14 @@
 // crash_writer: the helper process of tests/crash. It uses only the C ABI
 // (estoria.h), so what it proves holds for every host.
 //
-//   crash_writer write DIR ROUND   opens file:DIR with EST_SYNC_ALWAYS, prints
+//   crash_writer write DIR ROUND [SYNC]
+//                                  opens file:DIR with sync mode SYNC (always,
+//                                  the default, interval or none), prints
 //                                  "ready PID", then appends batches of 1-5
 //                                  events to a few fixed streams from several
 //                                  threads until it is killed (or 20 s pass)
-//   crash_writer txn DIR ROUND     as write, but commits transactions of 2 to
+//   crash_writer txn DIR ROUND [SYNC]
+//                                  as write, but commits transactions of 2 to
 //                                  10 streams (of 12, 1-3 events each) and
 //                                  acknowledges each with
 //                                  "txnack MARKER EVENTS FIRST_POS LAST_POS"
@@ -17,8 +20,9 @@
 //   ready PID
 //   ack STREAM_INDEX FIRST_VERSION LAST_VERSION FIRST_POSITION LAST_POSITION MARKER COUNT
 //   error STATUS_NAME MESSAGE            (then exit status 2)
-// An ack line is written only after est_append returned EST_OK, i.e. once
-// the batch is durable.
+// An ack line is written only after est_append returned EST_OK: once the
+// batch is durable (always), or handed to the OS (interval, none), which a
+// process crash does not undo.
 //
 // Each event's data is "s=S v=V m=MARKER i=I n=N" (stream index, version,
 // batch marker, index in the batch, batch size) and its metadata is
@@ -161,8 +165,16 @@ void TxnWriter(est_store* store, const std::string& round, int thread) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: crash_writer write|txn DIR ROUND | crash_writer hold DIR\n");
+  std::fprintf(stderr, "usage: crash_writer write|txn DIR ROUND [always|interval|none] | crash_writer hold DIR\n");
   return 64;
+}
+
+// EST_SYNC_* of a name; -1 for none of them.
+int32_t SyncModeNamed(const std::string& name) {
+  if (name == "always") return EST_SYNC_ALWAYS;
+  if (name == "interval") return EST_SYNC_INTERVAL;
+  if (name == "none") return EST_SYNC_NONE;
+  return -1;
 }
 
 }  // namespace
@@ -176,6 +188,12 @@ int main(int argc, char** argv) {
 
   est_store_options options = EST_STORE_OPTIONS_INIT;
   options.sync_mode = EST_SYNC_ALWAYS;
+  if (mode != "hold" && argc >= 5) {
+    options.sync_mode = SyncModeNamed(argv[4]);
+    if (options.sync_mode < 0) return Usage();
+    // Short enough that a round sees background flushes between appends.
+    if (options.sync_mode == EST_SYNC_INTERVAL) options.sync_interval_ms = 5;
+  }
   est_store* store = nullptr;
   est_status st = est_store_open(uri.c_str(), &options, &store);
   if (st != EST_OK) Fail("est_store_open", st);

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 
 namespace est {
 
@@ -220,6 +222,22 @@ std::string FormatTime(int64_t timestamp_ns) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>((timestamp_ns / 1000000) % 1000));
   return buf;
+}
+
+int64_t ParseAsOf(const std::string& text) {
+  int64_t ns = 0;
+  if (absl::SimpleAtoi(text, &ns)) {
+    if (ns <= 0) UsageError("--as-of " + text + ": a time in unix nanoseconds must be > 0");
+    return ns;
+  }
+  absl::Time time;
+  std::string why;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &why)) {
+    UsageError("--as-of " + text + ": neither unix nanoseconds nor an RFC 3339 time (" + why + ")");
+  }
+  ns = absl::ToUnixNanos(time);
+  if (ns <= 0) UsageError("--as-of " + text + ": before 1970");
+  return ns;
 }
 
 int64_t NowNs() {

@@ -152,6 +152,10 @@ nlohmann::ordered_json EventToJson(const estoria::EventView& e, bool with_positi
 // printable UTF-8 (shortened), else "<N bytes>".
 std::string DataPreview(std::string_view data, size_t width);
 std::string FormatTime(int64_t timestamp_ns);
+// The value of an --as-of option: unix nanoseconds (digits, > 0) or an RFC
+// 3339 time (2026-12-07T02:00:00Z, 2026-12-07T03:00:00.5+01:00); a
+// UsageError otherwise.
+int64_t ParseAsOf(const std::string& text);
 
 // A progress bar on stderr, drawn only when stderr is a terminal; silent
 // (draws nothing at all) when piped. Redraws at most ten times a second.

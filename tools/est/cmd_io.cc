@@ -276,6 +276,7 @@ Command AddRead(CLI::App& est) {
     int64_t count = 0;
     bool reverse = false;
     bool json = false;
+    std::string as_of;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = AddCommand(est, "read", "read one stream",
@@ -286,6 +287,9 @@ Command AddRead(CLI::App& est) {
   cmd->add_option("--after", o->after, "forward: after version N; reverse: from version N down")
       ->check(WholeNumber(0));
   cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_option("--as-of", o->as_of,
+                  "the stream as of TIME (unix ns or RFC 3339): its events up to the first stamped later")
+      ->type_name("TIME");
   cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
   return {cmd, [o]() -> int {
@@ -293,6 +297,7 @@ Command AddRead(CLI::App& est) {
             estoria::Id stream = ParseStreamId(o->stream);
             estoria::ReadOptions options = o->reverse ? estoria::ReadOptions::Reverse(o->after, o->count)
                                                       : estoria::ReadOptions::Forward(o->after, o->count);
+            if (!o->as_of.empty()) options.until_timestamp_ns = ParseAsOf(o->as_of);
             estoria::Store store = OpenStore(uri, kReadOnly);
             estoria::StreamIterator events = Must(store.ReadStream(stream, options), "reading " + stream.str());
             if (!o->json) PrintHeader(false);
@@ -307,6 +312,7 @@ Command AddReadAll(CLI::App& est) {
     int64_t after = 0;
     int64_t count = 0;
     bool json = false;
+    std::string as_of;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = AddCommand(est, "read-all", "read every stream in global order",
@@ -314,13 +320,18 @@ Command AddReadAll(CLI::App& est) {
   cmd->add_option("STORE", o->store, "the store: a path, file:PATH or memory:")->required();
   cmd->add_option("--after", o->after, "after global position N")->check(WholeNumber(0))->type_name("POSITION");
   cmd->add_option("--count", o->count, "at most N events (0: all)")->check(WholeNumber(0));
+  cmd->add_option("--as-of", o->as_of,
+                  "as of TIME (unix ns or RFC 3339): end before the first event stamped later")
+      ->type_name("TIME");
   cmd->add_flag("--json", o->json, "one JSON object per line (the export format, with position)");
 
   return {cmd, [o]() -> int {
             StoreUri uri = ParseStoreUri(o->store);
+            const int64_t until = o->as_of.empty() ? 0 : ParseAsOf(o->as_of);
             estoria::Store store = OpenStore(uri, kReadOnly);
-            estoria::StreamIterator events =
-                Must(store.ReadAll({.after_position = o->after, .count = o->count}), "reading all");
+            estoria::StreamIterator events = Must(
+                store.ReadAll({.after_position = o->after, .count = o->count, .until_timestamp_ns = until}),
+                "reading all");
             if (!o->json) PrintHeader(true);
             PrintAll(events, o->json, true, "reading all");
             return kExitOk;

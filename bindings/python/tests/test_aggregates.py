@@ -305,3 +305,31 @@ def test_the_library_log_reaches_a_python_handler(memory_store: Store) -> None:
     finally:
         estoria.set_log_handler(None)
     assert any(line.startswith("0:") and "cannot encode" in line for line in lines), lines
+
+
+def test_reads_and_load_at_stop_at_the_first_event_stamped_later(store: Store) -> None:
+    t0 = 1_700_000_000_000_000_000
+    astore = accounts(store)
+    agg = astore.new()
+    # Event 2 is stamped after event 3: as of t0 + 2 only event 1 counts.
+    events = [
+        estoria.Event("Deposited", json.dumps({"amount": amount}).encode(), timestamp_ns=t0 + stamp)
+        for amount, stamp in [(1, 1), (2, 3), (4, 2), (8, 4)]
+    ]
+    store.append(agg.id, events, restore=True)
+    versions = lambda **kw: [e.stream_version for e in store.read_stream(agg.id, **kw)]
+    assert versions(until_timestamp_ns=t0 + 2) == [1]
+    assert versions(until_timestamp_ns=t0 + 3) == [1, 2, 3]
+    assert versions(until_timestamp_ns=t0 + 3, reverse=True, count=1) == [3]
+    assert versions() == [1, 2, 3, 4]
+    assert len(list(store.read_all(until_timestamp_ns=t0 + 3))) == 3
+    at = astore.load_at(agg.uuid, t0 + 2)
+    assert (at.version, at.state.balance) == (1, 1)
+    at = astore.load_at(agg.id, t0 + 3)
+    assert (at.version, at.state.balance) == (3, 7)
+    with pytest.raises(estoria.NotFound):
+        astore.load_at(agg.uuid, t0)
+    with pytest.raises(estoria.InvalidArgument):
+        astore.load_at(agg.uuid, 0)
+    with pytest.raises(estoria.InvalidArgument):
+        store.read_stream(agg.id, until_timestamp_ns=-1)

@@ -364,6 +364,17 @@ impl<S: AggregateState> AggregateStore<S> {
         Ok(self.wrap(raw))
     }
 
+    /// Loads aggregate `uuid` as of `timestamp_ns` (unix ns, > 0): the fold
+    /// of its stream up to, not including, the first event stamped later,
+    /// from no snapshot newer than that. `NotFound` when it had no event by
+    /// then. Experimental in the C ABI (est_aggregate_load_at).
+    pub fn load_at(&self, uuid: Uuid, timestamp_ns: i64) -> Result<Aggregate<S>> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: valid pointers.
+        check(unsafe { sys::est_aggregate_load_at(self.raw.as_ptr(), &uuid.raw(), timestamp_ns, &mut raw) })?;
+        Ok(self.wrap(raw))
+    }
+
     pub fn stats(&self) -> Result<AggregateStats> {
         let mut s = sys::est_aggregate_stats::init();
         // SAFETY: valid pointers.

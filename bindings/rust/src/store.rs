@@ -159,6 +159,10 @@ pub struct ReadOptions {
     pub after_version: i64,
     /// At most this many events; 0 = all.
     pub count: i64,
+    /// The stream as of this time (unix ns; 0 = no bound): its live events
+    /// up to, not including, the first one stamped later
+    /// (doc/data-model.md, "Reads as of a time").
+    pub until_timestamp_ns: i64,
 }
 
 /// Options of a global read.
@@ -168,6 +172,9 @@ pub struct ReadAllOptions {
     pub after_position: i64,
     /// 0 = all.
     pub count: i64,
+    /// 0 = no bound; else the read ends before the first event after
+    /// `after_position` stamped later than this (unix ns).
+    pub until_timestamp_ns: i64,
 }
 
 /// Counters of a store (est_store_stats).
@@ -458,6 +465,7 @@ impl Store {
             },
             after_version: options.after_version,
             count: options.count,
+            until_timestamp_ns: options.until_timestamp_ns,
         };
         let mut it = ptr::null_mut();
         // SAFETY: valid pointers.
@@ -472,6 +480,7 @@ impl Store {
             struct_size: std::mem::size_of::<sys::est_read_all_options>() as u32,
             after_position: options.after_position,
             count: options.count,
+            until_timestamp_ns: options.until_timestamp_ns,
         };
         let mut it = ptr::null_mut();
         // SAFETY: valid pointers.

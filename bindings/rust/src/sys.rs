@@ -9,7 +9,7 @@ use std::os::raw::{c_char, c_void};
 pub type est_status = i32;
 
 pub const EST_ABI_VERSION_MAJOR: u32 = 1;
-pub const EST_ABI_VERSION_MINOR: u32 = 1;
+pub const EST_ABI_VERSION_MINOR: u32 = 2;
 pub const EST_ABI_VERSION: u32 = (EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR;
 
 pub const EST_OK: est_status = 0;
@@ -104,6 +104,7 @@ pub struct est_read_options {
     pub direction: i32,
     pub after_version: i64,
     pub count: i64,
+    pub until_timestamp_ns: i64,
 }
 
 #[repr(C)]
@@ -112,6 +113,7 @@ pub struct est_read_all_options {
     pub struct_size: u32,
     pub after_position: i64,
     pub count: i64,
+    pub until_timestamp_ns: i64,
 }
 
 #[repr(C)]
@@ -560,6 +562,12 @@ extern "C" {
     pub fn est_txn_size(txn: *const est_txn) -> usize;
     pub fn est_txn_free(txn: *mut est_txn);
     pub fn est_aggregate_set_event_id(agg: *mut est_aggregate, id: *const est_uuid) -> est_status;
+    pub fn est_aggregate_load_at(
+        astore: *mut est_aggregate_store,
+        uuid: *const est_uuid,
+        timestamp_ns: i64,
+        out: *mut *mut est_aggregate,
+    ) -> est_status;
 }
 
 /// An ABI struct whose first field is `struct_size`: what the header's

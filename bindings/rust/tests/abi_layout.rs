@@ -324,8 +324,8 @@ fn rust_layouts() -> Vec<Layout> {
             actual_version,
             flags
         }),
-        layout!(est_read_options { struct_size, direction, after_version, count }),
-        layout!(est_read_all_options { struct_size, after_position, count }),
+        layout!(est_read_options { struct_size, direction, after_version, count, until_timestamp_ns }),
+        layout!(est_read_all_options { struct_size, after_position, count, until_timestamp_ns }),
         layout!(est_metadata_pair { key, value }),
         layout!(est_event {
             struct_size,

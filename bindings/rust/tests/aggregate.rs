@@ -325,3 +325,46 @@ fn aggregate_store_is_shared_between_threads() {
     });
     assert_eq!(store.stats().unwrap().streams, 40);
 }
+
+#[test]
+fn load_at_and_reads_as_of_a_time_stop_at_the_first_event_stamped_later() {
+    const T0: i64 = 1_700_000_000_000_000_000;
+    for (kind, store, _dir) in stores("asof") {
+        let accounts = AggregateStore::<Account>::new(&store, "account", &AggregateStoreOptions::default()).unwrap();
+        let uuid = Uuid::v7().unwrap();
+        let id = estoria::format_id("account", &uuid).unwrap();
+        // Event 2 is stamped after event 3: as of T0 + 2 only event 1 counts.
+        let mut b = estoria::Batch::new().unwrap();
+        for (amount, stamp) in [(1, T0 + 1), (2, T0 + 3), (4, T0 + 2), (8, T0 + 4)] {
+            b.add("deposited", amount.to_string().as_bytes(), None).unwrap();
+            b.set_timestamp(stamp).unwrap();
+        }
+        let restore = estoria::AppendOptions { restore: true, ..Default::default() };
+        store.append(&id, &b, &restore).unwrap();
+
+        let at = |t: i64| {
+            let mut it = store.read_stream(&id, &ReadOptions { until_timestamp_ns: t, ..Default::default() }).unwrap();
+            let mut v = Vec::new();
+            while let Some(e) = it.next() {
+                v.push(e.unwrap().stream_version());
+            }
+            v
+        };
+        assert_eq!(at(T0 + 2), vec![1], "{kind}");
+        assert_eq!(at(T0 + 3), vec![1, 2, 3], "{kind}");
+        assert_eq!(at(0), vec![1, 2, 3, 4], "{kind}");
+        let all = store
+            .read_all(&estoria::ReadAllOptions { until_timestamp_ns: T0 + 3, ..Default::default() })
+            .unwrap()
+            .collect_recorded()
+            .unwrap();
+        assert_eq!(all.len(), 3, "{kind}");
+
+        let a = accounts.load_at(uuid, T0 + 2).unwrap();
+        assert_eq!((a.state().balance, a.version()), (1, 1), "{kind}");
+        let a = accounts.load_at(uuid, T0 + 3).unwrap();
+        assert_eq!((a.state().balance, a.version()), (7, 3), "{kind}");
+        assert_eq!(accounts.load_at(uuid, T0).err().unwrap().kind(), ErrorKind::NotFound, "{kind}");
+        assert_eq!(accounts.load_at(uuid, 0).err().unwrap().kind(), ErrorKind::InvalidArgument, "{kind}");
+    }
+}

@@ -84,7 +84,7 @@ fn reads_honour_direction_bounds_and_count() {
         store.append(&id, &batch_of(10, "x"), &AppendOptions::default()).unwrap();
         let fwd = ReadOptions { after_version: 3, count: 4, ..Default::default() };
         assert_eq!(versions(&mut store.read_stream(&id, &fwd).unwrap()), vec![4, 5, 6, 7], "{kind}");
-        let rev = ReadOptions { direction: Direction::Reverse, after_version: 5, count: 2 };
+        let rev = ReadOptions { direction: Direction::Reverse, after_version: 5, count: 2, ..Default::default() };
         assert_eq!(versions(&mut store.read_stream(&id, &rev).unwrap()), vec![5, 4], "{kind}");
         let past = ReadOptions { after_version: 10, ..Default::default() };
         assert!(store.read_stream(&id, &past).unwrap().next().is_none(), "{kind}");
@@ -129,7 +129,7 @@ fn read_all_is_in_global_order_across_streams() {
         let data: Vec<_> = all.iter().map(|e| String::from_utf8(e.data.clone()).unwrap()).collect();
         assert_eq!(data, ["a0", "a1", "b0", "b1", "c0"], "{kind}");
         assert!(all.windows(2).all(|w| w[0].global_position < w[1].global_position));
-        let after = ReadAllOptions { after_position: all[1].global_position, count: 2 };
+        let after = ReadAllOptions { after_position: all[1].global_position, count: 2, ..Default::default() };
         let some = store.read_all(&after).unwrap().collect_recorded().unwrap();
         assert_eq!(some, all[2..4].to_vec(), "{kind}");
     }

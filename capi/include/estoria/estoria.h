@@ -59,7 +59,7 @@ extern "C" {
 
 /* ABI version: major << 16 | minor. Bindings refuse another major. */
 #define EST_ABI_VERSION_MAJOR 1
-#define EST_ABI_VERSION_MINOR 1
+#define EST_ABI_VERSION_MINOR 2
 #define EST_ABI_VERSION ((EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR)
 
 /* ---------------------------------------------------------------- status */
@@ -302,18 +302,29 @@ typedef struct est_read_options {
   int32_t direction;     /* EST_FORWARD (default) or EST_REVERSE */
   int64_t after_version; /* forward: exclusive lower bound; reverse: inclusive upper bound, 0 = the tip */
   int64_t count;         /* at most this many events; 0 = all */
+  /* ABI 1.2. The stream as of this time (unix ns; 0 = no bound): its live
+     events up to, not including, the first one stamped later. Stamps need
+     not ascend with versions, so an event stamped earlier that follows one
+     stamped later is not read either (doc/data-model.md, "Reads as of a
+     time"). Negative is EST_ERR_INVALID_ARGUMENT. */
+  int64_t until_timestamp_ns;
 } est_read_options;
 
-#define EST_READ_OPTIONS_INIT {sizeof(est_read_options), EST_FORWARD, 0, 0}
+#define EST_READ_OPTIONS_INIT {sizeof(est_read_options), EST_FORWARD, 0, 0, 0}
 EST_API void est_read_options_init(est_read_options *options);
 
 typedef struct est_read_all_options {
   uint32_t struct_size;
   int64_t after_position; /* exclusive */
   int64_t count;          /* 0 = all */
+  /* ABI 1.2. 0 = no bound; else the read ends before the first event after
+     after_position stamped later than this (unix ns): from position 0, the
+     global order as of that time (doc/data-model.md, "Reads as of a
+     time"). Negative is EST_ERR_INVALID_ARGUMENT. */
+  int64_t until_timestamp_ns;
 } est_read_all_options;
 
-#define EST_READ_ALL_OPTIONS_INIT {sizeof(est_read_all_options), 0, 0}
+#define EST_READ_ALL_OPTIONS_INIT {sizeof(est_read_all_options), 0, 0, 0}
 EST_API void est_read_all_options_init(est_read_all_options *options);
 
 /**
@@ -866,6 +877,21 @@ EST_API est_status est_aggregate_save_many(est_aggregate *const *aggs, size_t co
  *         NULL id.
  */
 EST_API est_status est_aggregate_set_event_id(est_aggregate *agg, const est_uuid *id);
+
+/**
+ * Loads aggregate `uuid` as of `timestamp_ns` (unix ns, > 0): the fold of its
+ * stream as of that time (est_read_options.until_timestamp_ns: the live
+ * events up to, not including, the first one stamped later), at the version
+ * of the last of them. A snapshot is used only at or below that version and
+ * stamped at or before timestamp_ns; the cache is neither read nor filled.
+ * Hooks run as for est_aggregate_load, with that version.
+ * @return EST_OK; EST_ERR_NOT_FOUND for an aggregate never written, or with
+ *         no live event stamped at or before timestamp_ns;
+ *         EST_ERR_INVALID_ARGUMENT for timestamp_ns <= 0, or when the events
+ *         it needs were truncated and no usable snapshot covers them.
+ */
+EST_API est_status est_aggregate_load_at(est_aggregate_store *astore, const est_uuid *uuid, int64_t timestamp_ns,
+                                         est_aggregate **out);
 
 /** The number of appends the transaction holds (0 for NULL). */
 EST_API size_t est_txn_size(const est_txn *txn);

@@ -111,6 +111,10 @@ struct ReadOptions {
   // Forward: exclusive lower bound. Reverse: inclusive upper bound, 0 = tip.
   int64_t after_version = 0;
   int64_t count = 0;  // at most this many; 0 = all
+  // The stream as of this time (unix ns; 0 = no bound): its live events up
+  // to, not including, the first stamped later (doc/data-model.md, "Reads
+  // as of a time"). ABI 1.2.
+  int64_t until_timestamp_ns = 0;
   // SDK only: event views fetched per call into the library.
   size_t batch_size = StreamIterator::kDefaultBatchSize;
 
@@ -133,6 +137,9 @@ struct ReadOptions {
 struct ReadAllOptions {
   int64_t after_position = 0;  // exclusive
   int64_t count = 0;           // 0 = all
+  // 0 = no bound; else the read ends before the first event after
+  // after_position stamped later than this (unix ns). ABI 1.2.
+  int64_t until_timestamp_ns = 0;
   size_t batch_size = StreamIterator::kDefaultBatchSize;  // SDK only, as in ReadOptions
 };
 
@@ -217,6 +224,7 @@ class Store {
     o.direction = static_cast<int32_t>(options.direction);
     o.after_version = options.after_version;
     o.count = options.count;
+    o.until_timestamp_ns = options.until_timestamp_ns;
     est_iter* it = nullptr;
     est_status st = est_read_stream(store_.get(), stream_id.c_str(), &o, &it);
     if (st != EST_OK) return Error::Last(st);
@@ -230,6 +238,7 @@ class Store {
     est_read_all_options o = EST_READ_ALL_OPTIONS_INIT;
     o.after_position = options.after_position;
     o.count = options.count;
+    o.until_timestamp_ns = options.until_timestamp_ns;
     est_iter* it = nullptr;
     est_status st = est_read_all(store_.get(), &o, &it);
     if (st != EST_OK) return Error::Last(st);

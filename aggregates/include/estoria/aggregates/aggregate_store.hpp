@@ -611,6 +611,20 @@ class AggregateStore {
     if (st != EST_OK) return Error::Last(st);
     return Aggregate<S>(core_, agg);
   }
+#ifdef EST_EXPERIMENTAL
+  // Loads aggregate `uuid` as of `timestamp_ns` (unix ns, > 0): the fold of
+  // its stream up to, not including, the first event stamped later, from
+  // no snapshot newer than that (doc/data-model.md, "Reads as of a time").
+  // EST_ERR_NOT_FOUND when it had no event by then.
+  Result<Aggregate<S>> LoadAt(const Uuid& uuid, int64_t timestamp_ns) const {
+    if (!core_) return Closed();
+    est_uuid u = uuid.ToC();
+    est_aggregate* agg = nullptr;
+    est_status st = est_aggregate_load_at(core_->astore(), &u, timestamp_ns, &agg);
+    if (st != EST_OK) return Error::Last(st);
+    return Aggregate<S>(core_, agg);
+  }
+#endif  // EST_EXPERIMENTAL
   // The same by ID, whose type must be this store's.
   Result<Aggregate<S>> Load(const Id& id, int64_t to_version = 0) const {
     if (!core_) return Closed();

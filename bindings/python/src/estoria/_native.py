@@ -107,6 +107,7 @@ class est_read_options(Structure):
         ("direction", c_int32),
         ("after_version", c_int64),
         ("count", c_int64),
+        ("until_timestamp_ns", c_int64),  # ABI 1.2
     ]
 
 
@@ -115,6 +116,7 @@ class est_read_all_options(Structure):
         ("struct_size", c_uint32),
         ("after_position", c_int64),
         ("count", c_int64),
+        ("until_timestamp_ns", c_int64),  # ABI 1.2
     ]
 
 
@@ -425,6 +427,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_txn_size", c_size_t, vp)
     _fn(lib, "est_txn_free", None, vp)
     _fn(lib, "est_aggregate_set_event_id", est_status, vp, P(est_uuid))
+    _fn(lib, "est_aggregate_load_at", est_status, vp, P(est_uuid), c_int64, P(vp))
 
 
 lib = load_library()

@@ -442,6 +442,27 @@ class AggregateStore(Generic[S]):
         assert out.value is not None
         return Aggregate(self, out.value, PRIVATE)
 
+    def load_at(self, uuid: Union[uuid_mod.UUID, str], timestamp_ns: int) -> Aggregate[S]:
+        """Loads an aggregate as of timestamp_ns (unix ns, > 0).
+
+        The fold of its stream up to, not including, the first event stamped
+        later, from no snapshot newer than that; NotFound when it had no
+        event by then. Experimental in the C ABI (est_aggregate_load_at).
+        """
+        u = self._uuid(uuid)
+        at = cint(timestamp_ns, "timestamp_ns")
+        ptr = self._enter()
+        try:
+            out = ctypes.c_void_p()
+            cb = self._callbacks
+            cb.begin()
+            status = lib.est_aggregate_load_at(ptr, ctypes.byref(u), at, ctypes.byref(out))
+            cb.finish(status, "load_at")
+        finally:
+            self._guard.leave()
+        assert out.value is not None
+        return Aggregate(self, out.value, PRIVATE)
+
     def stats(self) -> AggregateStats:
         s = n.sized(n.est_aggregate_stats)
         ptr = self._enter()

@@ -387,12 +387,15 @@ class Store:
         after_version: int = 0,
         count: int = 0,
         reverse: bool = False,
+        until_timestamp_ns: int = 0,
         batch_size: int = DEFAULT_BATCH,
     ) -> EventIterator:
         """An iterator over one stream's events (NotFound for a stream never written).
 
         Forward, after_version is exclusive; reverse, it is the inclusive upper
-        bound (0 = the tip). count 0 = all.
+        bound (0 = the tip). count 0 = all. until_timestamp_ns (unix ns, 0 = no
+        bound) reads the stream as of that time: its events up to, not
+        including, the first one stamped later.
         """
         sid = cstr(stream_id, "stream_id")
         if not isinstance(reverse, bool):
@@ -401,17 +404,30 @@ class Store:
         options.direction = n.EST_REVERSE if reverse else n.EST_FORWARD
         options.after_version = cint(after_version, "after_version")
         options.count = cint(count, "count")
+        options.until_timestamp_ns = cint(until_timestamp_ns, "until_timestamp_ns")
         size = self._batch_size(batch_size, count)
         out = ctypes.c_void_p()
         check(self._call(lib.est_read_stream, sid, ctypes.byref(options), ctypes.byref(out)))
         assert out.value is not None
         return EventIterator(self, out.value, size, PRIVATE)
 
-    def read_all(self, *, after_position: int = 0, count: int = 0, batch_size: int = DEFAULT_BATCH) -> EventIterator:
-        """An iterator over all events in global order, after `after_position` (exclusive)."""
+    def read_all(
+        self,
+        *,
+        after_position: int = 0,
+        count: int = 0,
+        until_timestamp_ns: int = 0,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> EventIterator:
+        """An iterator over all events in global order, after `after_position` (exclusive).
+
+        until_timestamp_ns (unix ns, 0 = no bound) ends the read before the
+        first event stamped later than it.
+        """
         options = n.sized(n.est_read_all_options)
         options.after_position = cint(after_position, "after_position")
         options.count = cint(count, "count")
+        options.until_timestamp_ns = cint(until_timestamp_ns, "until_timestamp_ns")
         size = self._batch_size(batch_size, count)
         out = ctypes.c_void_p()
         check(self._call(lib.est_read_all, ctypes.byref(options), ctypes.byref(out)))
