@@ -90,6 +90,10 @@ inline constexpr size_t kFirstReleaseSize<est_event> = offsetof(est_event, metad
 template <>
 inline constexpr size_t kFirstReleaseSize<est_append_result> = offsetof(est_append_result, flags);
 
+// ABI 1.2 appended the host fields to est_store_options.
+template <>
+inline constexpr size_t kFirstReleaseSize<est_store_options> = offsetof(est_store_options, threads);
+
 // The failure for a struct_size that CheckStructSize refused.
 est_status FailStructSize(const char* fn, const char* what, StructSizeCheck check, size_t first_release);
 
