@@ -34,6 +34,7 @@ const (
 	StatusNoMemory         Status = -9
 	StatusInternal         Status = -10
 	StatusAppliedPartially Status = -11
+	StatusCancelled        Status = -12
 )
 
 // Sentinels for errors.Is; an *Error matches the one of its Code.
@@ -49,6 +50,7 @@ var (
 	ErrNoMemory         = errors.New("estoria: out of memory")
 	ErrInternal         = errors.New("estoria: internal error")
 	ErrAppliedPartially = errors.New("estoria: saved but not applied; reload the aggregate")
+	ErrCancelled        = errors.New("estoria: cancelled; the store is as it was")
 )
 
 var sentinelOf = map[Status]error{
@@ -63,6 +65,7 @@ var sentinelOf = map[Status]error{
 	StatusNoMemory:         ErrNoMemory,
 	StatusInternal:         ErrInternal,
 	StatusAppliedPartially: ErrAppliedPartially,
+	StatusCancelled:        ErrCancelled,
 }
 
 // Error is a failed est_* call: the operation, the status and the library's

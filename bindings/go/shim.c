@@ -1,5 +1,5 @@
 /* shim.c: the binding's C shims (declared in shim.h); see cgo.go. */
-#define EST_EXPERIMENTAL 1 /* est_aggregate_load_at */
+#define EST_EXPERIMENTAL 1 /* est_aggregate_load_at, est_store_maintain and the other hosts' calls */
 #include <stdlib.h>
 #include <string.h>
 #include "shim.h"
@@ -233,3 +233,33 @@ est_status gs_aggregate_store_stats(est_aggregate_store *a, est_aggregate_stats 
   stats->struct_size = sizeof(est_aggregate_stats);
   return gs_fail(est_aggregate_store_stats(a, stats), msg);
 }
+
+/* ----------------------------------------------------------------- hosts */
+
+static int64_t tr_clock(void *user) { return goEstClock(user); }
+static void tr_random(void *user, void *buf, size_t len) { goEstRandom(user, buf, len); }
+static void tr_store_log(void *user, int32_t level, const char *message) {
+  goEstStoreLog(user, level, (char *)message);
+}
+
+void gs_host_options(est_store_options *o, void *user, int clock, int random, int log) {
+  o->host_user = user;
+  if (clock) o->clock_ns = tr_clock;
+  if (random) o->random_bytes = tr_random;
+  if (log) {
+    o->log = tr_store_log;
+    o->log_user = user;
+  }
+}
+
+est_status gs_store_maintain(est_store *s, int64_t budget_us, int32_t *pending, int32_t *compacting, char **msg) {
+  est_maintain_report r = EST_MAINTAIN_REPORT_INIT;
+  est_status st = gs_fail(est_store_maintain(s, budget_us, &r), msg);
+  *pending = r.pending;
+  *compacting = r.compacting;
+  return st;
+}
+
+est_status gs_store_compact_schedule(est_store *s, char **msg) { return gs_fail(est_store_compact_schedule(s), msg); }
+
+est_status gs_store_cancel(est_store *s, char **msg) { return gs_fail(est_store_cancel(s), msg); }

@@ -27,6 +27,11 @@ est_status gs_store_verify(est_store *s, uintptr_t progress, est_verify_report *
 est_status gs_store_compact(est_store *s, uintptr_t progress, est_compact_report *r, char **msg);
 est_status gs_list_streams(est_store *s, const char *after, est_stream_info *infos, size_t cap, size_t *count, char **msg);
 void gs_set_log_handler(int on);
+/* The host's callbacks (host.go): `user` is the store's host cell. */
+void gs_host_options(est_store_options *o, void *user, int clock, int random, int log);
+est_status gs_store_maintain(est_store *s, int64_t budget_us, int32_t *pending, int32_t *compacting, char **msg);
+est_status gs_store_compact_schedule(est_store *s, char **msg);
+est_status gs_store_cancel(est_store *s, char **msg);
 est_status gs_aggregate_store_add_hook(est_aggregate_store *a, int32_t stage, void *user, char **msg);
 est_status gs_hook_add_metadata(est_hook_context *ctx, const char *key, const char *value, char **msg);
 est_status gs_aggregate_store_new(est_store *s, const char *type_name, void *user, int codec, const char *snapshot_content_type, const est_aggregate_store_options *o, est_aggregate_store **out, char **msg);

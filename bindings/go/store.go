@@ -51,6 +51,14 @@ type Options struct {
 	SyncMode     SyncMode
 	SyncInterval time.Duration // with SyncInterval; 0 = the library's default (100 ms)
 	ReadOnly     bool
+	// The host's side (host.go, doc/abi.md "Hosts"): ThreadsNone starts no
+	// library thread (call Maintain from your loop); Clock (unix ns), Random
+	// and Log replace the system's clock and randomness and the process-wide
+	// log handler for this store. nil = the system's.
+	Threads Threads
+	Clock   func() int64
+	Random  func(buf []byte)
+	Log     LogHandler
 }
 
 // Store is an open estoria store. Open one with Open; Close it when done (a
@@ -58,6 +66,7 @@ type Options struct {
 type Store struct {
 	mu        sync.RWMutex // held shared around every C call, exclusively by Close
 	c         *C.est_store
+	host      *C.uintptr_t // the host's callbacks (host.go), freed after est_store_close
 	closing   atomic.Bool  // set by Close: new calls are refused
 	callbacks atomic.Int32 // progress callbacks of this store running now
 }
@@ -86,15 +95,18 @@ func Open(uri string, opts *Options) (*Store, error) {
 		if opts.ReadOnly {
 			o.read_only = 1
 		}
+		o.threads = C.int32_t(opts.Threads)
 	}
+	host := hostCell(opts, &o)
 	curi := cString(uri)
 	defer C.free(unsafe.Pointer(curi))
 	var out *C.est_store
 	var msg *C.char
 	if st := C.gs_store_open(curi, &o, &out, &msg); st != C.EST_OK {
+		freeHostCell(host)
 		return nil, statusErr("open "+uri, st, msg)
 	}
-	s := &Store{c: out}
+	s := &Store{c: out, host: host}
 	runtime.SetFinalizer(s, (*Store).Close)
 	return s, nil
 }
@@ -124,6 +136,8 @@ func (s *Store) closeLocked() {
 	if s.c != nil {
 		C.est_store_close(s.c)
 		s.c = nil
+		freeHostCell(s.host) // the library calls it no more
+		s.host = nil
 		runtime.SetFinalizer(s, nil)
 	}
 }

@@ -344,7 +344,7 @@ EST_API est_status est_aggregate_new(est_aggregate_store* astore, const est_uuid
     if (uuid != nullptr) {
       std::memcpy(id.bytes.data(), uuid->bytes, sizeof(uuid->bytes));
     } else {
-      absl::StatusOr<core::Uuid> fresh = core::NewUuidV7();
+      absl::StatusOr<core::Uuid> fresh = astore->core->NewId();
       if (!fresh.ok()) return FailStatus(kFn, fresh.status());
       id = *fresh;
     }

@@ -96,6 +96,9 @@ inline constexpr size_t kFirstReleaseSize<est_read_options> = offsetof(est_read_
 template <>
 inline constexpr size_t kFirstReleaseSize<est_read_all_options> =
     offsetof(est_read_all_options, until_timestamp_ns);
+// ABI 1.2 appended the host fields to est_store_options.
+template <>
+inline constexpr size_t kFirstReleaseSize<est_store_options> = offsetof(est_store_options, threads);
 
 // The failure for a struct_size that CheckStructSize refused.
 est_status FailStructSize(const char* fn, const char* what, StructSizeCheck check, size_t first_release);

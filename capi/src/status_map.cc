@@ -61,6 +61,7 @@ constexpr CodePair kCodePairs[] = {
     {absl::StatusCode::kUnimplemented, EST_ERR_UNSUPPORTED},
     {absl::StatusCode::kResourceExhausted, EST_ERR_NO_MEMORY},
     {absl::StatusCode::kInternal, EST_ERR_INTERNAL},
+    {absl::StatusCode::kCancelled, EST_ERR_CANCELLED},
 };
 
 }  // namespace
@@ -170,6 +171,8 @@ EST_API const char* est_status_name(est_status status) {
       return "EST_ERR_INTERNAL";
     case EST_ERR_APPLIED_PARTIALLY:
       return "EST_ERR_APPLIED_PARTIALLY";
+    case EST_ERR_CANCELLED:
+      return "EST_ERR_CANCELLED";
     default:
       return "EST_UNKNOWN";
   }

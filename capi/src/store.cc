@@ -2,6 +2,8 @@
 // functions of the option structs. A store handle may be used from many
 // threads; close must be the last call on it (its children live on).
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +20,25 @@ namespace {
 // Longest URI accepted (paths and connection strings fit easily).
 constexpr size_t kMaxUriLen = 64 * 1024;
 constexpr int32_t kDefaultSyncIntervalMs = 100;
+
+// The host's callbacks as the core's StoreHost. The caller's pointers are
+// kept for the store's life: the registration of the host fields.
+std::shared_ptr<const core::StoreHost> MakeStoreHost(const est_store_options& o) {
+  core::StoreHost::ClockFn clock;
+  if (o.clock_ns != nullptr) clock = [fn = o.clock_ns, user = o.host_user] { return fn(user); };
+  core::StoreHost::RandomFn random;
+  if (o.random_bytes != nullptr) {
+    random = [fn = o.random_bytes, user = o.host_user](uint8_t* buf, size_t len) { fn(user, buf, len); };
+  }
+  core::StoreHost::LogFn log;
+  if (o.log != nullptr) {
+    log = [fn = o.log, user = o.log_user](core::LogLevel level, std::string_view message) {
+      const std::string text(message);  // NUL-terminated
+      fn(user, static_cast<int32_t>(level), text.c_str());
+    };
+  }
+  return std::make_shared<core::StoreHost>(std::move(clock), std::move(random), std::move(log));
+}
 
 est_status ToStoreOptions(const char* fn, const est_store_options* in, core::StoreOptions* out) {
   est_store_options o;
@@ -45,6 +66,19 @@ est_status ToStoreOptions(const char* fn, const est_store_options* in, core::Sto
     return FailArg(fn, "options.read_only", absl::StrCat(o.read_only, " is neither 0 nor 1"));
   }
   out->read_only = o.read_only == 1;
+  switch (o.threads) {
+    case EST_THREADS_LIBRARY:
+      out->threads = core::Threads::kLibrary;
+      break;
+    case EST_THREADS_NONE:
+      out->threads = core::Threads::kNone;
+      break;
+    default:
+      return FailArg(fn, "options.threads", absl::StrCat(o.threads, " is not an EST_THREADS_* value"));
+  }
+  if (o.clock_ns != nullptr || o.random_bytes != nullptr || o.log != nullptr) {
+    out->host = MakeStoreHost(o);
+  }
   return EST_OK;
 }
 

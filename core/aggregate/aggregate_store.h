@@ -130,6 +130,8 @@ class AggregateStore : public std::enable_shared_from_this<AggregateStore> {
 
   // A new aggregate at version 0 with a new state.
   absl::StatusOr<std::unique_ptr<Aggregate>> New(const Uuid& uuid);
+  // A new aggregate ID: a v7 UUID from the store's host (its clock and randomness).
+  absl::StatusOr<Uuid> NewId() const { return store_->host().NewUuidV7(); }
 
   // Loads the aggregate at `to_version` (0 = the latest).
   // kNotFound for an aggregate never written; kInvalidArgument when

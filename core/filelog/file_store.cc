@@ -26,7 +26,9 @@ constexpr uint64_t kMaxGroupBytes = uint64_t{64} << 20;
 }  // namespace
 
 FileStore::FileStore(Env* env, std::string dir, const FileStoreOptions& options)
-    : env_(env), dir_(std::move(dir)), options_(options) {}
+    : env_(env), dir_(std::move(dir)), options_(options) {
+  SetHost(options.store.host);
+}
 
 FileStore::~FileStore() { Close(); }
 
@@ -59,7 +61,7 @@ void FileStore::PoisonLocked(const absl::Status& cause) {
   if (!poisoned_.ok()) return;
   poisoned_ = absl::UnavailableError(
       absl::StrCat("the store in ", dir_, " failed to write and must be reopened: ", cause.message()));
-  Log(LogLevel::kError, absl::StrCat("estoria: ", poisoned_.message()));
+  host().Log(LogLevel::kError, absl::StrCat("estoria: ", poisoned_.message()));
 }
 
 absl::Status FileStore::Commit(PendingOp* op) {
@@ -151,7 +153,8 @@ absl::Status FileStore::RollOver() {
   RETURN_IF_ERROR(writer_->Sync());
   RETURN_IF_ERROR(writer_->Close());
   std::unique_ptr<SegmentWriter> next;
-  ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes));
+  ASSIGN_OR_RETURN(next, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes,
+                                               library_threads(), &host()));
   ++next_sequence_;
   {
     MutexLock lock(&mu_);
@@ -373,7 +376,7 @@ absl::Status FileStore::WriteSnapshot(const Id& aggregate, int64_t version, absl
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->aggregate_id = aggregate;
   snapshot->version = version;
-  snapshot->timestamp_ns = timestamp_ns == 0 ? env_->NowNanos() : timestamp_ns;
+  snapshot->timestamp_ns = timestamp_ns == 0 ? host().NowNanos(env_) : timestamp_ns;
   snapshot->data.assign(reinterpret_cast<const char*>(data.data()), data.size());
   snapshot->content_type.assign(content_type);
   PendingOp op;

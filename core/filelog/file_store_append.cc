@@ -100,7 +100,8 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
   // The expensive part, outside the lock: ids, timestamps and records, laid
   // out as the frame's payload behind room for its header.
   EventBlock::BuildOptions build;
-  build.now_ns = env_->NowNanos();
+  build.now_ns = host().NowNanos(env_);
+  build.host = &host();
   build.header_room = kFrameHeaderSize;
   build.size_prefixed = true;
   std::shared_ptr<EventBlock> block;

@@ -6,6 +6,7 @@
 // EST_SYNC_NONE the log is synced before the image is taken, so a power
 // loss can never leave a checkpoint that points past the log.
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -68,7 +69,20 @@ IndexImage FileStore::TakeImageLocked() {
     if (stream.tip > 0) image.streams.push_back(StreamImage{id, stream.tip, stream.events});
   }
   image.global = global_;
-  for (const auto& [id, list] : snapshots_) image.snapshots.insert(image.snapshots.end(), list.begin(), list.end());
+  // Hash maps iterate in an order that differs between runs: the image
+  // lists streams and snapshots in ID order, so that identical sessions
+  // write identical checkpoints (doc/abi.md "Hosts", deterministic replay).
+  auto by_id = [](const Id& a, const Id& b) { return std::tie(a.type, a.uuid) < std::tie(b.type, b.uuid); };
+  std::sort(image.streams.begin(), image.streams.end(),
+            [&](const StreamImage& a, const StreamImage& b) { return by_id(a.id, b.id); });
+  std::vector<const Id*> aggregates;
+  aggregates.reserve(snapshots_.size());
+  for (const auto& [id, list] : snapshots_) aggregates.push_back(&id);
+  std::sort(aggregates.begin(), aggregates.end(), [&](const Id* a, const Id* b) { return by_id(*a, *b); });
+  for (const Id* id : aggregates) {
+    const SnapshotList& list = snapshots_.find(*id)->second;
+    image.snapshots.insert(image.snapshots.end(), list.begin(), list.end());
+  }
   return image;
 }
 
@@ -103,7 +117,7 @@ absl::Status FileStore::WriteImage(const IndexImage& image) {
   absl::Status status = WriteIndexCheckpoint(env_, CheckpointPath(), image);
   if (!status.ok()) {
     // Only opening gets slower: not a reason to fail the caller.
-    Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": writing the index checkpoint failed: ", status.message()));
+    host().Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": writing the index checkpoint failed: ", status.message()));
   }
   return status;
 }
@@ -165,13 +179,13 @@ std::vector<SegmentCover> FileStore::LoadCheckpointLocked(const std::vector<std:
   absl::StatusOr<IndexImage> image = ReadIndexCheckpoint(env_, CheckpointPath());
   if (!image.ok()) {
     if (!absl::IsNotFound(image.status())) {
-      Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": ignoring the index checkpoint: ",
+      host().Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": ignoring the index checkpoint: ",
                                            image.status().message()));
     }
     return {};
   }
   if (!ImageFits(*image, names)) {
-    Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": the index checkpoint does not match the log; scanning it"));
+    host().Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": the index checkpoint does not match the log; scanning it"));
     return {};
   }
   std::vector<SegmentCover> covers = image->segments;

@@ -58,6 +58,7 @@ class CompactedWriter {
     header.event_count = event_count;
     EncodeFrameHeader(header, frame_.data());
     RETURN_IF_ERROR(file_->Append(frame_));
+    written_ += size;
     const uint64_t at = end_;
     end_ += size;
     ends_.back() = end_;
@@ -69,6 +70,11 @@ class CompactedWriter {
     RETURN_IF_ERROR(SealCurrent());
     return names_.empty() ? absl::OkStatus() : env_->SyncDir(dir_);
   }
+
+  // Makes what the current file holds so far durable (a step of a
+  // stepped compaction, so that sealing it later is quick).
+  absl::Status SyncCurrent() { return file_ == nullptr ? absl::OkStatus() : file_->Sync(); }
+  uint64_t written() const { return written_; }  // bytes of frames added so far
 
   // Removes every file written (the compaction is abandoned).
   void Abandon() {
@@ -112,6 +118,7 @@ class CompactedWriter {
   std::vector<uint64_t> ends_;
   std::vector<uint64_t> last_frames_;
   std::vector<uint8_t> frame_;
+  uint64_t written_ = 0;
 };
 
 // Where each live event of one old segment went, in the segment's order.
@@ -130,12 +137,14 @@ Location Remapped(const std::vector<SegmentRemap>& remaps, Location at, uint32_t
 
 }  // namespace
 
-absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* report) {
-  if (report != nullptr) *report = CompactReport{};
-  if (read_only()) return ReadOnlyError();
-  MutexLock one_at_a_time(&compact_mu_);
+struct CompactJob {
+  explicit CompactJob(Cancellation::Token t) : token(t) {}
 
-  // 1. Seal, and note what is live in the sealed segments.
+  const Cancellation::Token token;
+  bool begun = false;
+  bool nothing = false;  // nothing to reclaim: done at Begin
+  bool copied = false;
+  // Begin's notes.
   size_t sealed = 0;
   std::vector<SegmentRemap> remaps;
   std::set<SnapshotKey> live_snapshots;
@@ -144,171 +153,224 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
   std::vector<uint64_t> old_ends;
   uint64_t generation = 0;
   int64_t reclaimable_at_start = 0;
-  {
-    MutexLock lock(&mu_);
-    RETURN_IF_ERROR(UsableLocked());
-    if (reclaimable_ == 0) return absl::OkStatus();
-    reclaimable_at_start = reclaimable_;
-    AcquireWriterLocked();
-    absl::Status rolled;
-    if (segment_ends_[writer_index_] > kSegmentHeaderSize) {
-      mu_.Unlock();
-      rolled = RollOver();
-      mu_.Lock();
-      if (!rolled.ok()) PoisonLocked(rolled);
-    }
-    sealed = writer_index_;
-    ReleaseWriterLocked();
-    if (!rolled.ok()) return poisoned_;
-    if (sealed == 0) return absl::OkStatus();
-    remaps.resize(sealed);
-    SettleGlobalLocked();
-    for (size_t i = 0; i < global_.count; ++i) {
-      const Location at = (*global_.array)[i];
-      if (at.segment < sealed) remaps[at.segment].old_offsets.push_back(at.offset);
-    }
-    for (SegmentRemap& r : remaps) r.moved_to.resize(r.old_offsets.size());
-    for (const auto& [id, list] : snapshots_) {
-      for (const auto& snapshot : list) live_snapshots.insert(KeyOf(*snapshot));
-    }
-    table = segments_;
-    old_names.assign(segment_names_.begin(), segment_names_.begin() + sealed);
-    old_ends.assign(segment_ends_.begin(), segment_ends_.begin() + sealed);
-    generation = manifest_.generation + 1;
-  }
-
-  // 2. Copy, without the lock: sealed segments never change.
+  // The copy, as far as it got.
   CompactReport got;
-  got.segments_before = static_cast<int64_t>(sealed);
   uint64_t total = 0;
-  for (uint64_t end : old_ends) total += end;
-  got.bytes_before = static_cast<int64_t>(total);
-  CompactedWriter out(env_, dir_, generation, options_.segment_bytes);
-  absl::Status status;
-  {
-    // Each stream's tip in the old log, and as replay of the copy will see it.
-    absl::flat_hash_map<Id, std::pair<int64_t, int64_t>> tips;
-    int64_t reserved = 0;
-    std::vector<uint64_t> buffer;
-    std::string payload;
-    uint64_t done = 0;
-    for (size_t i = 0; i < sealed && status.ok(); ++i) {
-      absl::StatusOr<absl::Span<const uint8_t>> bytes = SegmentBytes((*table)[i], old_ends[i], &buffer);
-      if (!bytes.ok()) {
-        status = bytes.status();
-        break;
+  uint64_t done = 0;
+  std::unique_ptr<CompactedWriter> out;
+  // Each stream's tip in the old log, and as replay of the copy will see it.
+  absl::flat_hash_map<Id, std::pair<int64_t, int64_t>> tips;
+  int64_t reserved = 0;
+  std::vector<uint64_t> buffer;
+  std::string payload;
+  size_t segment = 0;        // the old segment being copied
+  uint64_t resume = 0;       // the offset of its next frame (0: from its start)
+  size_t next_live = 0;      // its next live event, in remaps[segment]
+  absl::Span<const uint8_t> bytes;  // its bytes, while resume != 0
+  // Stepped: what syncing a copied byte costs (measured as it goes).
+  double sync_us_per_byte = 0.001;
+};
+
+absl::Status FileStore::BeginCompaction(CompactJob& job) {
+  job.begun = true;
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+  if (reclaimable_ == 0) {
+    job.nothing = true;
+    return absl::OkStatus();
+  }
+  job.reclaimable_at_start = reclaimable_;
+  AcquireWriterLocked();
+  absl::Status rolled;
+  if (segment_ends_[writer_index_] > kSegmentHeaderSize) {
+    mu_.Unlock();
+    rolled = RollOver();
+    mu_.Lock();
+    if (!rolled.ok()) PoisonLocked(rolled);
+  }
+  job.sealed = writer_index_;
+  ReleaseWriterLocked();
+  if (!rolled.ok()) return poisoned_;
+  if (job.sealed == 0) {
+    job.nothing = true;
+    return absl::OkStatus();
+  }
+  job.remaps.resize(job.sealed);
+  SettleGlobalLocked();
+  for (size_t i = 0; i < global_.count; ++i) {
+    const Location at = (*global_.array)[i];
+    if (at.segment < job.sealed) job.remaps[at.segment].old_offsets.push_back(at.offset);
+  }
+  for (SegmentRemap& r : job.remaps) r.moved_to.resize(r.old_offsets.size());
+  for (const auto& [id, list] : snapshots_) {
+    for (const auto& snapshot : list) job.live_snapshots.insert(KeyOf(*snapshot));
+  }
+  job.table = segments_;
+  job.old_names.assign(segment_names_.begin(), segment_names_.begin() + job.sealed);
+  job.old_ends.assign(segment_ends_.begin(), segment_ends_.begin() + job.sealed);
+  job.generation = manifest_.generation + 1;
+  job.got.segments_before = static_cast<int64_t>(job.sealed);
+  for (uint64_t end : job.old_ends) job.total += end;
+  job.got.bytes_before = static_cast<int64_t>(job.total);
+  job.out = std::make_unique<CompactedWriter>(env_, dir_, job.generation, options_.segment_bytes);
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool()>& stop,
+                                       const ProgressFn& progress) {
+  // Sealed segments never change: no lock. References keep the lambda below
+  // as it was when the copy was one loop.
+  CompactedWriter& out = *job.out;
+  auto& tips = job.tips;
+  int64_t& reserved = job.reserved;
+  std::string& payload = job.payload;
+  CompactReport& got = job.got;
+  const std::set<SnapshotKey>& live_snapshots = job.live_snapshots;
+  // Copies one frame of segment job.segment (remap: its live events).
+  auto copy_frame = [&](const Frame& frame, SegmentRemap& remap, size_t& next_live) -> absl::Status {
+    reserved = std::max(reserved, frame.header.reserved_upto);
+    ASSIGN_OR_RETURN(DecodedFrame decoded, DecodeFrame(frame));
+    switch (frame.header.kind) {
+      case FrameKind::kEvents:
+      case FrameKind::kTransaction:
+        // A transaction's live parts become ordinary event records,
+        // one per run: the copy is published whole (synced before the
+        // manifest names it), so nothing needs the transaction's frame.
+        return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
+                                                                    -> absl::Status {
+        payload.clear();
+        std::vector<size_t> kept;  // indexes into remap of the records kept, in order
+        std::vector<uint64_t> kept_at;  // their offsets in the new payload
+        int64_t first_kept_version = 0;
+        for (const DecodedRecord& r : run) {
+          const uint32_t offset =
+              static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset);
+          if (next_live < remap.old_offsets.size() && remap.old_offsets[next_live] == offset) {
+            if (kept.empty()) first_kept_version = r.info.version;
+            kept.push_back(next_live++);
+            kept_at.push_back(payload.size() + 8);
+            const uint8_t* prefix = frame.payload.data() + r.payload_offset - 8;
+            payload.append(reinterpret_cast<const char*>(prefix), 8 + r.size);
+            payload.resize((payload.size() + 7) & ~size_t{7}, '\0');
+          } else {
+            ++got.events_dropped;
+          }
+        }
+        // Truncations drop a prefix: what is kept is the frame's tail.
+        const Id& stream = run.front().info.stream;
+        auto& [old_tip, copy_tip] = tips[stream];
+        old_tip = run.back().info.version;
+        if (kept.empty()) return absl::OkStatus();
+        if (copy_tip != first_kept_version - 1 && first_kept_version > 1) {
+          // The events before these are gone (a truncation that came
+          // after them in the log): replay must meet the stream at
+          // the version these continue from.
+          const std::string tip = EncodeDelete(DeletePayload{stream, first_kept_version - 1});
+          RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, AsBytes(tip), 0, frame.header.reserved_upto).status());
+        }
+        copy_tip = old_tip;
+        got.events_kept += static_cast<int64_t>(kept.size());
+        std::pair<uint32_t, uint64_t> at;
+        ASSIGN_OR_RETURN(at, out.Add(FrameKind::kEvents, AsBytes(payload), static_cast<uint32_t>(kept.size()),
+                                     frame.header.reserved_upto));
+        for (size_t k = 0; k < kept.size(); ++k) {
+          remap.moved_to[kept[k]] =
+              Location{at.first, static_cast<uint32_t>(at.second + kFrameHeaderSize + kept_at[k])};
+        }
+        return absl::OkStatus();
+        });
+      case FrameKind::kDelete: {
+        // Replay of the copy must end each stream at the tip the old
+        // log had. A whole deletion is kept where the copy holds
+        // something of the stream; a truncation whose events are all
+        // gone becomes a stream-tip record (a stream truncated empty
+        // keeps its version); other truncations are not needed.
+        auto& [old_tip, copy_tip] = tips[decoded.deletion.stream];
+        if (decoded.deletion.to_version == 0) {
+          if (copy_tip > 0) {
+            RETURN_IF_ERROR(out.Add(FrameKind::kDelete, frame.payload, 0, frame.header.reserved_upto).status());
+          }
+          old_tip = copy_tip = 0;
+        } else if (copy_tip < old_tip) {
+          const std::string tip = EncodeDelete(DeletePayload{decoded.deletion.stream, old_tip});
+          RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, AsBytes(tip), 0, frame.header.reserved_upto).status());
+          copy_tip = old_tip;
+        }
+        return absl::OkStatus();
       }
-      SegmentRemap& remap = remaps[i];
-      size_t next_live = 0;
-      ScanResult scan;
-      status = ScanSegment(
-          *bytes, old_names[i], /*is_last=*/false,
-          [&](const Frame& frame) -> absl::Status {
-            reserved = std::max(reserved, frame.header.reserved_upto);
-            ASSIGN_OR_RETURN(DecodedFrame decoded, DecodeFrame(frame));
-            switch (frame.header.kind) {
-              case FrameKind::kEvents:
-              case FrameKind::kTransaction:
-                // A transaction's live parts become ordinary event records,
-                // one per run: the copy is published whole (synced before the
-                // manifest names it), so nothing needs the transaction's frame.
-                return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
-                                                                            -> absl::Status {
-                payload.clear();
-                std::vector<size_t> kept;  // indexes into remap of the records kept, in order
-                std::vector<uint64_t> kept_at;  // their offsets in the new payload
-                int64_t first_kept_version = 0;
-                for (const DecodedRecord& r : run) {
-                  const uint32_t offset =
-                      static_cast<uint32_t>(frame.header.offset + kFrameHeaderSize + r.payload_offset);
-                  if (next_live < remap.old_offsets.size() && remap.old_offsets[next_live] == offset) {
-                    if (kept.empty()) first_kept_version = r.info.version;
-                    kept.push_back(next_live++);
-                    kept_at.push_back(payload.size() + 8);
-                    const uint8_t* prefix = frame.payload.data() + r.payload_offset - 8;
-                    payload.append(reinterpret_cast<const char*>(prefix), 8 + r.size);
-                    payload.resize((payload.size() + 7) & ~size_t{7}, '\0');
-                  } else {
-                    ++got.events_dropped;
-                  }
-                }
-                // Truncations drop a prefix: what is kept is the frame's tail.
-                const Id& stream = run.front().info.stream;
-                auto& [old_tip, copy_tip] = tips[stream];
-                old_tip = run.back().info.version;
-                if (kept.empty()) return absl::OkStatus();
-                if (copy_tip != first_kept_version - 1 && first_kept_version > 1) {
-                  // The events before these are gone (a truncation that came
-                  // after them in the log): replay must meet the stream at
-                  // the version these continue from.
-                  const std::string tip = EncodeDelete(DeletePayload{stream, first_kept_version - 1});
-                  RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, AsBytes(tip), 0, frame.header.reserved_upto).status());
-                }
-                copy_tip = old_tip;
-                got.events_kept += static_cast<int64_t>(kept.size());
-                std::pair<uint32_t, uint64_t> at;
-                ASSIGN_OR_RETURN(at, out.Add(FrameKind::kEvents, AsBytes(payload), static_cast<uint32_t>(kept.size()),
-                                             frame.header.reserved_upto));
-                for (size_t k = 0; k < kept.size(); ++k) {
-                  remap.moved_to[kept[k]] =
-                      Location{at.first, static_cast<uint32_t>(at.second + kFrameHeaderSize + kept_at[k])};
-                }
-                return absl::OkStatus();
-                });
-              case FrameKind::kDelete: {
-                // Replay of the copy must end each stream at the tip the old
-                // log had. A whole deletion is kept where the copy holds
-                // something of the stream; a truncation whose events are all
-                // gone becomes a stream-tip record (a stream truncated empty
-                // keeps its version); other truncations are not needed.
-                auto& [old_tip, copy_tip] = tips[decoded.deletion.stream];
-                if (decoded.deletion.to_version == 0) {
-                  if (copy_tip > 0) {
-                    RETURN_IF_ERROR(out.Add(FrameKind::kDelete, frame.payload, 0, frame.header.reserved_upto).status());
-                  }
-                  old_tip = copy_tip = 0;
-                } else if (copy_tip < old_tip) {
-                  const std::string tip = EncodeDelete(DeletePayload{decoded.deletion.stream, old_tip});
-                  RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, AsBytes(tip), 0, frame.header.reserved_upto).status());
-                  copy_tip = old_tip;
-                }
-                return absl::OkStatus();
-              }
-              case FrameKind::kStreamTip: {
-                auto& [old_tip, copy_tip] = tips[decoded.deletion.stream];
-                old_tip = std::max(old_tip, decoded.deletion.to_version);
-                if (copy_tip < old_tip) {
-                  RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, frame.payload, 0, frame.header.reserved_upto).status());
-                  copy_tip = old_tip;
-                }
-                return absl::OkStatus();
-              }
-              case FrameKind::kSnapshot:
-                if (live_snapshots.count(KeyOf(*decoded.snapshot)) > 0) {
-                  RETURN_IF_ERROR(out.Add(FrameKind::kSnapshot, frame.payload, 0, frame.header.reserved_upto).status());
-                }
-                return absl::OkStatus();
-              case FrameKind::kPruneSnapshots:
-              case FrameKind::kReservation:
-                return absl::OkStatus();
-            }
-            return absl::OkStatus();
-          },
-          &scan);
-      if (status.ok() && next_live != remap.old_offsets.size()) {
-        status = absl::InternalError(absl::StrCat("compaction: segment ", old_names[i], " lacks ",
-                                                  remap.old_offsets.size() - next_live, " live events the index holds"));
+      case FrameKind::kStreamTip: {
+        auto& [old_tip, copy_tip] = tips[decoded.deletion.stream];
+        old_tip = std::max(old_tip, decoded.deletion.to_version);
+        if (copy_tip < old_tip) {
+          RETURN_IF_ERROR(out.Add(FrameKind::kStreamTip, frame.payload, 0, frame.header.reserved_upto).status());
+          copy_tip = old_tip;
+        }
+        return absl::OkStatus();
       }
-      done += old_ends[i];
-      if (status.ok() && progress) progress(done, total);
+      case FrameKind::kSnapshot:
+        if (live_snapshots.count(KeyOf(*decoded.snapshot)) > 0) {
+          RETURN_IF_ERROR(out.Add(FrameKind::kSnapshot, frame.payload, 0, frame.header.reserved_upto).status());
+        }
+        return absl::OkStatus();
+      case FrameKind::kPruneSnapshots:
+      case FrameKind::kReservation:
+        return absl::OkStatus();
     }
-    if (status.ok()) status = out.Add(FrameKind::kReservation, {}, 0, reserved).status();
-    if (status.ok()) status = out.Finish();
+    return absl::OkStatus();
+  };
+  bool any = false;
+  absl::Status status;
+  while (job.segment < job.sealed) {
+    const size_t i = job.segment;
+    if (job.resume == 0) {
+      absl::StatusOr<absl::Span<const uint8_t>> bytes = SegmentBytes((*job.table)[i], job.old_ends[i], &job.buffer);
+      if (!bytes.ok()) return bytes.status();
+      job.bytes = *bytes;
+      job.next_live = 0;
+    }
+    SegmentRemap& remap = job.remaps[i];
+    size_t& next_live = job.next_live;
+    ScanResult scan;
+    status = ScanSegment(
+        job.bytes, job.old_names[i], /*is_last=*/false,
+        [&](const Frame& frame) -> absl::Status {
+          if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+          if (any && stop()) {
+            job.resume = frame.header.offset;
+            return absl::DeadlineExceededError("the step's budget is spent");
+          }
+          any = true;
+          return copy_frame(frame, remap, next_live);
+        },
+        &scan, job.resume == 0 ? kSegmentHeaderSize : job.resume);
+    if (absl::IsDeadlineExceeded(status)) return absl::OkStatus();  // resumes at job.resume
+    RETURN_IF_ERROR(status);
+    if (next_live != remap.old_offsets.size()) {
+      return absl::InternalError(absl::StrCat("compaction: segment ", job.old_names[i], " lacks ",
+                                              remap.old_offsets.size() - next_live, " live events the index holds"));
+    }
+    job.done += job.old_ends[i];
+    ++job.segment;
+    job.resume = 0;
+    if (progress) progress(job.done, job.total);
+    if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
   }
-  if (!status.ok()) {
-    out.Abandon();
-    return status;
-  }
+  RETURN_IF_ERROR(out.Add(FrameKind::kReservation, {}, 0, reserved).status());
+  RETURN_IF_ERROR(out.Finish());
+  job.copied = true;
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::PublishCompaction(CompactJob& job, CompactReport* report) {
+  CompactedWriter& out = *job.out;
+  CompactReport& got = job.got;
+  const size_t sealed = job.sealed;
+  const uint64_t generation = job.generation;
+  std::vector<SegmentRemap>& remaps = job.remaps;
+  const std::vector<std::string>& old_names = job.old_names;
+  const int64_t reclaimable_at_start = job.reclaimable_at_start;
+  absl::Status status;
   for (uint64_t end : out.ends()) got.bytes_after += static_cast<int64_t>(end);
   got.segments_after = static_cast<int64_t>(out.names().size());
 
@@ -319,18 +381,14 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
     if (view.ok()) views.push_back(std::move(*view));
     status = view.status();
   }
-  if (!status.ok()) {
-    out.Abandon();
-    return status;
-  }
+  if (!status.ok()) return status;  // the caller abandons
 
   // 3. Publish: appends pause while the manifest is written and the index remapped.
   {
     MutexLock lock(&mu_);
-    if (absl::Status usable = UsableLocked(); !usable.ok()) {
-      out.Abandon();
-      return usable;
-    }
+    RETURN_IF_ERROR(UsableLocked());  // the caller abandons
+    // The last moment a cancel is heard: past it, the compaction is done.
+    if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
     AcquireWriterLocked();
     Manifest next;
     next.generation = generation;
@@ -345,6 +403,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
       // The rename may or may not have happened: only a reopen can tell.
       PoisonLocked(status);
       ReleaseWriterLocked();
+      job.out.reset();  // the new files may be published: never removed here
       return poisoned_;
     }
     manifest_ = next;
@@ -379,17 +438,103 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
   // 4. The old files go; a failure here only leaves them for the next open.
   for (const std::string& name : old_names) {
     if (absl::Status removed = env_->DeleteFile(absl::StrCat(dir_, "/", name)); !removed.ok()) {
-      Log(LogLevel::kWarning, absl::StrCat("estoria: compaction could not remove ", name, ": ", removed.message()));
+      host().Log(LogLevel::kWarning, absl::StrCat("estoria: compaction could not remove ", name, ": ", removed.message()));
     }
   }
   env_->SyncDir(dir_).IgnoreError();
-  Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": compacted ", got.segments_before, " segments (",
+  host().Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": compacted ", got.segments_before, " segments (",
                                     got.bytes_before, " bytes) into ", got.segments_after, " (", got.bytes_after,
                                     " bytes); ", got.events_dropped, " events reclaimed"));
   if (report != nullptr) *report = got;
-  // The old checkpoint names the old files: replace it now, not at close.
-  WriteCheckpoint().IgnoreError();  // logged; a failure only slows the next open
+  job.out.reset();  // published: nothing to abandon
+  // The old checkpoint names the old files: replace it now, not at close
+  // (without threads, as the next step of est_store_maintain).
+  if (library_threads()) {
+    WriteCheckpoint().IgnoreError();  // logged; a failure only slows the next open
+  } else {
+    MutexLock lock(&mu_);
+    checkpoint_wanted_ = true;
+  }
   return absl::OkStatus();
+}
+
+absl::Status FileStore::ScheduleCompaction() {
+  if (read_only()) return ReadOnlyError();
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(UsableLocked());
+  }
+  MutexLock one_at_a_time(&compact_mu_);
+  if (scheduled_ == nullptr) scheduled_ = std::make_shared<CompactJob>(cancellation().Begin());
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::CompactStep(int64_t deadline_us, bool* ran, MaintainReport* report) {
+  MutexLock one_at_a_time(&compact_mu_);
+  if (scheduled_ == nullptr) return absl::OkStatus();
+  CompactJob& job = *scheduled_;
+  auto more = [&] { return !*ran || env_->NowMicrosMonotonic() < deadline_us; };
+  absl::Status status;
+  bool finished = false;
+  while (status.ok() && !finished && more()) {
+    *ran = true;
+    if (!job.begun) {
+      status = BeginCompaction(job);
+      finished = status.ok() && job.nothing;
+    } else if (!job.copied) {
+      // Copy until the budget, less what syncing the copied bytes will take
+      // (estimated from the last steps), is spent; then sync them, so that
+      // no later step has a large file to sync.
+      const uint64_t written_before = job.out->written();
+      status = CopyCompaction(
+          job,
+          [&] {
+            const double sync_us = static_cast<double>(job.out->written() - written_before) * job.sync_us_per_byte;
+            return static_cast<double>(env_->NowMicrosMonotonic()) + sync_us >= static_cast<double>(deadline_us);
+          },
+          {});
+      if (status.ok() && !job.copied) {
+        const uint64_t bytes = job.out->written() - written_before;
+        const int64_t sync_started = env_->NowMicrosMonotonic();
+        status = job.out->SyncCurrent();
+        if (bytes > 0) {
+          const double measured =
+              static_cast<double>(env_->NowMicrosMonotonic() - sync_started) / static_cast<double>(bytes);
+          job.sync_us_per_byte = 0.5 * job.sync_us_per_byte + 0.5 * measured;
+        }
+        break;  // the copy used the budget
+      }
+    } else {
+      status = PublishCompaction(job, nullptr);
+      finished = status.ok();
+    }
+  }
+  if (!status.ok() || finished) {
+    if (!status.ok()) AbandonCompaction(job);
+    scheduled_.reset();
+  }
+  report->compacting = scheduled_ != nullptr;
+  return status;
+}
+
+void FileStore::AbandonCompaction(CompactJob& job) {
+  if (job.out != nullptr) job.out->Abandon();
+  job.out.reset();
+}
+
+absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* report) {
+  if (report != nullptr) *report = CompactReport{};
+  if (read_only()) return ReadOnlyError();
+  MutexLock one_at_a_time(&compact_mu_);
+  // A scheduled compaction under way is finished here, at once.
+  std::shared_ptr<CompactJob> job = std::move(scheduled_);
+  if (job == nullptr) job = std::make_shared<CompactJob>(cancellation().Begin());
+  absl::Status status;
+  if (!job->begun) status = BeginCompaction(*job);
+  if (status.ok() && !job->nothing && !job->copied) status = CopyCompaction(*job, [] { return false; }, progress);
+  if (status.ok() && !job->nothing) status = PublishCompaction(*job, report);
+  if (!status.ok()) AbandonCompaction(*job);
+  return status;
 }
 
 }  // namespace estoria::core::filelog

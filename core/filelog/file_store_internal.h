@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ namespace estoria::core::filelog {
 // Positions are reserved durably this many at a time (doc/durability.md
 // "Positions": never reused, even after a crash; gaps allowed).
 inline constexpr int64_t kReservationBlock = int64_t{1} << 20;
+
+// A compaction under way (file_store_compact.cc): whole in Compact, or in
+// steps of Maintain once scheduled.
+struct CompactJob;
 
 struct FileStream {
   EntryList<Location> events;  // published live events, versions tip - count + 1 .. tip
@@ -128,6 +133,9 @@ class FileStore final : public EventStore {
   absl::Status Verify(const ProgressFn& progress, VerifyReport* report) override;
   // file_store_compact.cc
   absl::Status Compact(const ProgressFn& progress, CompactReport* report) override;
+  // file_store_maintain.cc
+  absl::Status ScheduleCompaction() override;
+  absl::Status Maintain(int64_t budget_ns, MaintainReport* report) override;
 
  private:
   // --- file_store_append.cc: Append and AppendMany, through the append plan
@@ -137,6 +145,29 @@ class FileStore final : public EventStore {
   // `appends` reads (it reads published events only).
   absl::Status SettleStreamsLocked(absl::Span<const StreamAppend> appends, absl::Span<const bool> caller_ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- file_store_compact.cc: the three phases of a compaction. Begin seals
+  // the writer's segment and notes what is live (job.nothing: nothing to
+  // do); Copy copies frames of the sealed segments into new ones until
+  // `stop` says so (asked between frames, after one at least) and sets
+  // job.copied at the end; Publish swaps the copies in. A cancelled job
+  // (est_store_cancel) returns CancelledError at its next frame or phase.
+  // REQUIRES: compact_mu_ held by the caller across each call.
+  absl::Status BeginCompaction(CompactJob& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status CopyCompaction(CompactJob& job, const std::function<bool()>& stop, const ProgressFn& progress)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status PublishCompaction(CompactJob& job, CompactReport* report) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  // Removes what a job wrote and forgets it.
+  void AbandonCompaction(CompactJob& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+
+  // --- file_store_maintain.cc: the host's steps (EST_THREADS_NONE)
+  bool library_threads() const { return options_.store.threads == Threads::kLibrary; }
+  // The interval flush, when due by the store's clock.
+  bool FlushDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushStep() ABSL_LOCKS_EXCLUDED(mu_);
+  // The steps of the scheduled compaction that fit until `deadline_us`
+  // (Env::NowMicrosMonotonic), one at least unless *ran; sets *ran when one ran.
+  absl::Status CompactStep(int64_t deadline_us, bool* ran, MaintainReport* report) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- file_store.cc
   // The error every call returns once the store is closed or poisoned.
@@ -245,6 +276,8 @@ class FileStore final : public EventStore {
   // has not reclaimed yet (0: nothing to compact).
   int64_t reclaimable_ ABSL_GUARDED_BY(mu_) = 0;
   Mutex compact_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one compaction at a time
+  // A compaction scheduled for Maintain's steps (est_store_compact_schedule).
+  std::shared_ptr<CompactJob> scheduled_ ABSL_GUARDED_BY(compact_mu_);
   int64_t next_position_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t reserved_upto_ ABSL_GUARDED_BY(mu_) = 0;  // handed to frames
   std::shared_ptr<const SegmentTable> segments_ ABSL_GUARDED_BY(mu_) = std::make_shared<SegmentTable>();
@@ -289,6 +322,8 @@ class FileStore final : public EventStore {
   std::thread interval_thread_;
   CondVar interval_cv_;
   bool stop_interval_ ABSL_GUARDED_BY(mu_) = false;
+  // Without threads: when the interval flush last ran, by the store's clock.
+  int64_t last_flush_ns_ ABSL_GUARDED_BY(mu_) = 0;
 
   // What the published log holds: its highest event position and the
   // highest reservation its frames carry. Set by replay (recovery, readers)

@@ -99,10 +99,18 @@ absl::Status FileStore::Open() {
     return frontier.status();
   }
   opened_ = true;
+  if (!library_threads()) {
+    // The host's est_store_maintain does it all (file_store_maintain.cc).
+    MutexLock lock(&mu_);
+    last_flush_ns_ = host().NowNanos(env_);
+    return absl::OkStatus();
+  }
   if (options_.store.sync_mode == SyncMode::kInterval) {
     interval_thread_ = std::thread([this] { IntervalSyncLoop(); });
   }
-  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+  // Only when checkpoints are wanted as the log grows (else: at close and
+  // after a compaction, on the caller's thread).
+  if (options_.checkpoint_bytes > 0) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   return absl::OkStatus();
 }
 
@@ -217,7 +225,7 @@ absl::Status FileStore::Recover() {
   if (!plan.orphans.empty()) {
     // Files a finished compaction replaced, or an unfinished one wrote.
     for (const std::string& orphan : plan.orphans) {
-      Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": removing ", orphan, ", left by a compaction"));
+      host().Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": removing ", orphan, ", left by a compaction"));
       RETURN_IF_ERROR(env_->DeleteFile(absl::StrCat(dir_, "/", orphan)));
     }
     RETURN_IF_ERROR(env_->SyncDir(dir_));
@@ -255,7 +263,7 @@ absl::Status FileStore::Recover() {
       }
       // A segment whose creation was cut short holds no frame: drop it.
       if (last && !ContainsFrameHeader(bytes)) {
-        Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": removing segment ", name,
+        host().Log(LogLevel::kWarning, absl::StrCat("estoria: ", dir_, ": removing segment ", name,
                                              ", whose creation was interrupted (", header.status().message(), ")"));
         RETURN_IF_ERROR(env_->DeleteFile(path));
         RETURN_IF_ERROR(env_->SyncDir(dir_));
@@ -280,7 +288,7 @@ absl::Status FileStore::Recover() {
       // Zero the torn bytes (never truncate: part 2 maps segments) so that
       // new frames are never followed by stale ones, and make it durable
       // before anything new is written.
-      Log(LogLevel::kWarning,
+      host().Log(LogLevel::kWarning,
           absl::StrCat("estoria: ", dir_, ": cut a torn tail of segment ", name, " at offset ", scan.end, " (",
                        scan.dirty_end - scan.end, " bytes: ", scan.torn_reason, ")"));
       std::unique_ptr<WritableFile> file;
@@ -294,7 +302,7 @@ absl::Status FileStore::Recover() {
 
   TrimIndexLocked();
   if (!covers.empty()) {
-    Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": opened from the index checkpoint (", global_.count,
+    host().Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": opened from the index checkpoint (", global_.count,
                                       " events); scanned ", scanned, " bytes of log after it"));
   }
   next_position_ = std::max(log_last_position_, log_reserved_upto_) + 1;
@@ -305,9 +313,10 @@ absl::Status FileStore::Recover() {
   const size_t count = segments_->size();
   if (count > 0 && sequences[count - 1] != 0 && segment_ends_[count - 1] < options_.segment_bytes) {
     ASSIGN_OR_RETURN(writer_, SegmentWriter::Reopen(env_, dir_, sequences[count - 1], segment_ends_[count - 1],
-                                                    options_.preallocate_bytes));
+                                                    options_.preallocate_bytes, library_threads(), &host()));
   } else {
-    ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes));
+    ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(env_, dir_, next_sequence_, options_.preallocate_bytes,
+                                                    library_threads(), &host()));
     RETURN_IF_ERROR(AddSegmentLocked(next_sequence_, options_.segment_bytes));
     ++next_sequence_;
   }
@@ -316,6 +325,7 @@ absl::Status FileStore::Recover() {
 }
 
 absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report) {
+  const Cancellation::Token token = cancellation().Begin();
   std::vector<uint64_t> ends;
   std::vector<std::string> names;
   {
@@ -346,6 +356,7 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
     status = ScanSegment(
         bytes, name, /*is_last=*/false,
         [&](const Frame& frame) -> absl::Status {
+          if (cancellation().Cancelled(token)) return CancelledError("verify");
           absl::StatusOr<DecodedFrame> decoded = DecodeFrame(frame);
           if (!decoded.ok()) return decoded.status();
           ++got.records;
@@ -358,6 +369,7 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
     }
     done += ends[i];
     if (progress) progress(done, total);
+    if (cancellation().Cancelled(token)) status = CancelledError("verify");
   }
   if (report != nullptr) *report = got;
   return status;
@@ -399,7 +411,7 @@ void FileStore::Close() {
     }
     mu_.Lock();
     if (!status.ok()) {
-      Log(LogLevel::kError, absl::StrCat("estoria: closing the store in ", dir_, ": ", status.message()));
+      host().Log(LogLevel::kError, absl::StrCat("estoria: closing the store in ", dir_, ": ", status.message()));
     } else if (healthy) {
       // Everything is durable: the next open loads this instead of scanning.
       IndexImage image = TakeImageLocked();

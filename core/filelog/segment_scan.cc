@@ -68,6 +68,10 @@ absl::Status CorruptionAt(std::string_view name, uint64_t offset, std::string_vi
   return absl::DataLossError(absl::StrCat("segment ", ToAbsl(name), " offset ", offset, ": ", ToAbsl(what)));
 }
 
+bool IsScanStop(const absl::Status& status) {
+  return absl::IsCancelled(status) || absl::IsDeadlineExceeded(status);
+}
+
 absl::StatusOr<uint64_t> ScanFramesFrom(absl::Span<const uint8_t> bytes, std::string_view name, uint64_t start,
                                         const std::function<absl::Status(const Frame&)>& on_frame) {
   uint64_t offset = std::max<uint64_t>(start, kSegmentHeaderSize);
@@ -91,7 +95,9 @@ absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name,
     std::string why;
     At at = FrameAt(bytes, offset, &frame, &why);
     if (at == At::kFrame) {
-      if (absl::Status s = on_frame(frame); !s.ok()) return CorruptionAt(name, offset, ToStd(s.message()));
+      if (absl::Status s = on_frame(frame); !s.ok()) {
+        return IsScanStop(s) ? s : CorruptionAt(name, offset, ToStd(s.message()));
+      }
       offset += FrameSize(frame.header.payload_size);
       continue;
     }

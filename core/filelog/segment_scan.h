@@ -37,7 +37,8 @@ struct ScanResult {
 // Scans segment bytes `bytes` (the whole file, header included, already
 // checked) of the segment called `name`. Calls on_frame for each whole frame
 // in order; a non-OK status from it stops the scan and is returned as
-// kDataLoss naming the segment and the frame's offset. `is_last`: the
+// kDataLoss naming the segment and the frame's offset, except a stop
+// (IsScanStop: kCancelled, kDeadlineExceeded), returned as it is. `is_last`: the
 // newest segment, where a torn tail is possible. `start`: the offset of the
 // first frame to read (past what an index checkpoint covers).
 absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name, bool is_last,
@@ -51,6 +52,10 @@ absl::Status ScanSegment(absl::Span<const uint8_t> bytes, std::string_view name,
 // on_frame is kDataLoss naming the segment and the frame's offset.
 absl::StatusOr<uint64_t> ScanFramesFrom(absl::Span<const uint8_t> bytes, std::string_view name, uint64_t start,
                                         const std::function<absl::Status(const Frame&)>& on_frame);
+
+// True for the statuses with which on_frame stops a scan without damage:
+// kCancelled (est_store_cancel) and kDeadlineExceeded (a step's budget).
+bool IsScanStop(const absl::Status& status);
 
 // kDataLoss "segment NAME offset N: what".
 absl::Status CorruptionAt(std::string_view name, uint64_t offset, std::string_view what);

@@ -6,21 +6,28 @@
 // journal the file's growth (doc/traps.md "Preallocation": about 155 us
 // instead of 200-240 us).
 //
+// Without a thread of its own (EST_THREADS_NONE), the host zeroes ahead in
+// steps: PreallocateStep, called from est_store_maintain.
+//
 // Thread safety: Write, Sync and Close are called by one thread at a time
-// (the store's group-commit leader); the preallocation thread is internal.
+// (the store's group-commit leader); the preallocation thread is internal;
+// PreallocateStep may be called from any thread, beside them.
 #ifndef ESTORIA_CORE_FILELOG_SEGMENT_WRITER_H_
 #define ESTORIA_CORE_FILELOG_SEGMENT_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/env/env.h"
+#include "core/store/store_host.h"
 #include "core/util/mutex.h"
 
 namespace estoria::core::filelog {
@@ -30,11 +37,16 @@ class SegmentWriter {
   // Creates segment `sequence` in `dir`: writes its header, syncs the file
   // and the directory, so that the segment exists durably before any frame
   // is acknowledged in it. preallocate_bytes 0 = no preallocation.
+  // `background`: preallocate on a thread of its own (else PreallocateStep).
+  // `host` (may be null: the process-wide log) hears why preallocation stopped.
   static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(Env* env, std::string_view dir, uint64_t sequence,
-                                                               uint64_t preallocate_bytes);
+                                                               uint64_t preallocate_bytes, bool background = true,
+                                                               const StoreHost* host = nullptr);
   // Continues an existing segment whose frames end at `end` (after recovery).
   static absl::StatusOr<std::unique_ptr<SegmentWriter>> Reopen(Env* env, std::string_view dir, uint64_t sequence,
-                                                               uint64_t end, uint64_t preallocate_bytes);
+                                                               uint64_t end, uint64_t preallocate_bytes,
+                                                               bool background = true,
+                                                               const StoreHost* host = nullptr);
   ~SegmentWriter();  // Close(), errors dropped
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -51,15 +63,29 @@ class SegmentWriter {
   // Stops preallocation and closes the file. Idempotent.
   absl::Status Close();
 
+  // Without a background thread: zeroes chunks ahead of the writer while
+  // `more()` says so (asked after each chunk). Returns true when the writer
+  // is still short of its zeroed head start afterwards.
+  bool PreallocateStep(const std::function<bool()>& more);
+  // True when a PreallocateStep would zero something now.
+  bool PreallocationPending();
+
  private:
   SegmentWriter(Env* env, std::string path, uint64_t sequence, uint64_t end, uint64_t preallocate_bytes,
-                std::unique_ptr<WritableFile> file);
+                std::unique_ptr<WritableFile> file, bool background, const StoreHost* host);
   void PreallocateLoop();
+  enum class Zeroing { kAhead, kZeroed, kFailed };
+  // Zeroes one chunk of at most zeros.size() bytes where the writer needs
+  // it (kZeroed), or says it is far enough ahead (kAhead). Releases mu_
+  // while it writes.
+  Zeroing ZeroChunkLocked(const std::vector<uint8_t>& zeros) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AheadLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Env* const env_;
   const std::string path_;
   const uint64_t sequence_;
   const uint64_t preallocate_bytes_;
+  const StoreHost* const host_;
   std::unique_ptr<WritableFile> file_;
   uint64_t end_;
   uint64_t synced_upto_;
@@ -75,6 +101,8 @@ class SegmentWriter {
   uint64_t claimed_ ABSL_GUARDED_BY(mu_);
   bool zeroing_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;  // preallocation gave up
+  std::vector<uint8_t> step_zeros_ ABSL_GUARDED_BY(mu_);  // PreallocateStep's chunk
   std::thread thread_;
 };
 

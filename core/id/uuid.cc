@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -224,16 +225,19 @@ absl::StatusOr<Uuid> NewUuidV7() {
 
 absl::Status NewUuidsV7(absl::Span<Uuid> out) { return NewUuidsV7(out, Env::Default()->NowNanos()); }
 
-absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
+namespace {
+
+// The v7 steps shared by the process-wide generator and UuidGenerator:
+// `take(out, len)` supplies random bytes, `state` orders the results.
+template <typename TakeRandomFn>
+absl::Status GenerateV7(absl::Span<Uuid> out, int64_t now_unix_ns, std::atomic<uint64_t>& state,
+                        TakeRandomFn take) {
   if (out.empty()) return absl::OkStatus();
   // Random bits first, so that a failure leaves the shared state untouched:
   // each UUID's rand_b waits in its own bytes 8-15 until the layout below.
-  RandomPool& pool = tls_pool;
   uint8_t fresh[2];
-  absl::Status status = TakeRandom(pool, fresh, sizeof(fresh));
-  for (size_t i = 0; status.ok() && i < out.size(); ++i) {
-    status = TakeRandom(pool, out[i].bytes.data() + 8, 8);
-  }
+  absl::Status status = take(fresh, sizeof(fresh));
+  for (size_t i = 0; status.ok() && i < out.size(); ++i) status = take(out[i].bytes.data() + 8, 8);
   if (!status.ok()) return status;
   const uint16_t fresh_counter = static_cast<uint16_t>((fresh[0] << 8) | fresh[1]);
 
@@ -241,17 +245,48 @@ absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
   // the first is the usual next state, the rest follow it by one.
   const uint64_t now_ms = V7Millis(now_unix_ns / 1'000'000);
   const uint64_t extra = out.size() - 1;
-  uint64_t last = v7_state.load(std::memory_order_relaxed);
+  uint64_t last = state.load(std::memory_order_relaxed);
   uint64_t first;
   do {
     first = internal::NextV7State(last, now_ms, fresh_counter);
-  } while (!v7_state.compare_exchange_weak(last, first + extra, std::memory_order_relaxed));
+  } while (!state.compare_exchange_weak(last, first + extra, std::memory_order_relaxed));
   for (size_t i = 0; i < out.size(); ++i) {
     uint64_t rand_b = 0;
     for (int b = 8; b < 16; ++b) rand_b = (rand_b << 8) | out[i].bytes[b];
     out[i] = internal::MakeV7(first + i, rand_b);
   }
   return absl::OkStatus();
+}
+
+void MakeV4(Uuid& uuid) {
+  uuid.bytes[6] = static_cast<uint8_t>(0x40 | (uuid.bytes[6] & 0x0F));  // version 4
+  uuid.bytes[8] = static_cast<uint8_t>(0x80 | (uuid.bytes[8] & 0x3F));  // variant 10
+}
+
+}  // namespace
+
+absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
+  RandomPool& pool = tls_pool;
+  return GenerateV7(out, now_unix_ns, v7_state, [&pool](uint8_t* p, size_t n) { return TakeRandom(pool, p, n); });
+}
+
+UuidGenerator::UuidGenerator(RandomFn random) : random_(std::move(random)) {}
+
+absl::Status UuidGenerator::Random(uint8_t* out, size_t len) {
+  if (!random_) return TakeRandom(tls_pool, out, len);
+  random_(out, len);
+  return absl::OkStatus();
+}
+
+absl::Status UuidGenerator::NewV7(absl::Span<Uuid> out, int64_t now_unix_ns) {
+  return GenerateV7(out, now_unix_ns, state_, [this](uint8_t* p, size_t n) { return Random(p, n); });
+}
+
+absl::StatusOr<Uuid> UuidGenerator::NewV4() {
+  Uuid uuid;
+  if (absl::Status status = Random(uuid.bytes.data(), uuid.bytes.size()); !status.ok()) return status;
+  MakeV4(uuid);
+  return uuid;
 }
 
 }  // namespace estoria::core

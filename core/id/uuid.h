@@ -5,8 +5,10 @@
 #define ESTORIA_CORE_ID_UUID_H_
 
 #include <array>
+#include <atomic>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,31 @@ absl::Status NewUuidsV7(absl::Span<Uuid> out);
 // system clock: a store passes its Env's clock, the time it stamps the
 // events with. Still strictly increasing whatever the times given.
 absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns);
+
+// A UUID source of its own: its own v7 ordering state and, when given, its
+// own randomness, for a store whose host supplies the clock or the random
+// bits (deterministic replay, doc/abi.md "Hosts"): given the same times and
+// the same random bytes, two generators hand out the same UUIDs, whatever
+// else the process generated. Strictly increasing per generator (not across
+// generators). Thread-safe if `random` is.
+class UuidGenerator {
+ public:
+  // Fills `buf` with `len` random bytes; empty = getrandom(2).
+  using RandomFn = std::function<void(uint8_t* buf, size_t len)>;
+  explicit UuidGenerator(RandomFn random);
+  UuidGenerator(const UuidGenerator&) = delete;
+  UuidGenerator& operator=(const UuidGenerator&) = delete;
+
+  // As NewUuidsV7(out, now_unix_ns), ordered by this generator's state.
+  absl::Status NewV7(absl::Span<Uuid> out, int64_t now_unix_ns);
+  absl::StatusOr<Uuid> NewV4();
+
+ private:
+  absl::Status Random(uint8_t* out, size_t len);
+
+  const RandomFn random_;
+  std::atomic<uint64_t> state_{0};
+};
 
 }  // namespace estoria::core
 

@@ -469,6 +469,7 @@ class PgStore final : public EventStore {
         notify_sql_(absl::StrCat("SELECT pg_notify('", pgstore::ChannelFor(options.schema), "', '')")),
         cursors_(std::make_shared<pgstore::CursorConnections>(options.conninfo, options.pool_size)),
         listener_(options.conninfo, options.schema, &commit_notifier()) {
+    SetHost(options.store.host);
     // Followers on this handle hear of commits made through any connection.
     commit_notifier().SetWatchHooks({[this] { return listener_.Start(); }, [this] { listener_.Stop(); }});
   }
@@ -653,7 +654,7 @@ class PgStore final : public EventStore {
     Params p;
     p.Text(aggregate.ToString());
     p.Int(version);
-    p.Int(timestamp_ns == 0 ? Env::Default()->NowNanos() : timestamp_ns);
+    p.Int(timestamp_ns == 0 ? host().NowNanos() : timestamp_ns);
     p.Bytes(std::string(reinterpret_cast<const char*>(data.data()), data.size()));
     p.Text(content_type);
     Lease lease(&pool_);
@@ -823,7 +824,8 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(CheckWritable());
     if (appends.empty()) return absl::OkStatus();
     EventBlock::BuildOptions build;
-    build.now_ns = Env::Default()->NowNanos();
+    build.now_ns = host().NowNanos();
+    build.host = &host();
     std::shared_ptr<EventBlock> block;
     ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
     if (block->size() >= (size_t{1} << kPositionBits)) {

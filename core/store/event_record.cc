@@ -100,7 +100,8 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
   // events are stamped with (the store's clock); an event with its own ID
   // leaves its fresh one unused.
   std::vector<Uuid>& ids = block->ids_;
-  RETURN_IF_ERROR(NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
+  RETURN_IF_ERROR(options.host != nullptr ? options.host->NewUuidsV7(absl::MakeSpan(ids), options.now_ns)
+                                         : NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;

@@ -19,6 +19,7 @@
 #include "core/id/uuid.h"
 #include "core/id/id.h"
 #include "core/store/event_view.h"
+#include "core/store/store_host.h"
 #include "core/store/writable_batch.h"
 
 namespace estoria::core {
@@ -31,6 +32,8 @@ class EventBlock {
     // sets are kept only with keep_timestamps (restores); others are `now_ns`.
     bool keep_timestamps = false;  // Build(stream, batch) only: parts say their own
     int64_t now_ns = 0;
+    // Where new IDs come from (the store's host); null = the process-wide generator.
+    const StoreHost* host = nullptr;
     // For the file log, which writes the block as one frame: bytes left
     // free before the first record (for the frame header; a multiple of 8),
     // and an 8-byte prefix before each record (u32 little-endian size, then

@@ -15,14 +15,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/id/id.h"
+#include "core/store/cancellation.h"
 #include "core/store/commit_notifier.h"
 #include "core/store/event_view.h"
+#include "core/store/store_host.h"
 #include "core/store/writable_batch.h"
 
 namespace estoria::core {
@@ -198,6 +201,12 @@ struct StreamInfo {
 // Progress of a long operation: `done` of `total` units. May be empty.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
+// What one Maintain call did and left.
+struct MaintainReport {
+  bool pending = false;     // background work remains that a call now would do
+  bool compacting = false;  // a scheduled compaction is still unfinished
+};
+
 class EventStore : public StreamReader,
                    public StreamWriter,
                    public GlobalReader,
@@ -219,12 +228,29 @@ class EventStore : public StreamReader,
   virtual absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) = 0;
   // Reclaims the space of deleted and truncated events (see
   // est_store_compact). Stores that reclaim at deletion have nothing to do:
-  // OK with an empty report, the default.
+  // OK with an empty report, the default. Cancel() makes a running one
+  // return CancelledError with the store unchanged.
   virtual absl::Status Compact(const ProgressFn& progress, CompactReport* report) {
     (void)progress;
     if (report != nullptr) *report = CompactReport{};
     return absl::OkStatus();
   }
+  // Schedules a compaction that Maintain runs in steps (est_store_compact_schedule).
+  // The default: a store with nothing to step compacts at once.
+  virtual absl::Status ScheduleCompaction() { return Compact({}, nullptr); }
+  // Does the pending background work (preallocation, interval flush, index
+  // checkpoints, a scheduled compaction's steps) for about `budget_ns`:
+  // each step starts only while the budget lasts, and at least one runs
+  // when any is pending. The default: nothing is ever pending.
+  virtual absl::Status Maintain(int64_t budget_ns, MaintainReport* report) {
+    (void)budget_ns;
+    *report = MaintainReport{};
+    return absl::OkStatus();
+  }
+  // Stops a running (or scheduled) compaction or Verify: any thread.
+  void Cancel() { cancellation_.Cancel(); }
+  // The host's clock, randomness and log (StoreOptions::host).
+  const StoreHost& host() const { return *host_; }
   // The highest position ReadAll could return now (0 when nothing was ever
   // visible): where a follower that starts "from the end" starts, so that an
   // append still in flight (a position handed out, not yet visible) is not
@@ -240,8 +266,17 @@ class EventStore : public StreamReader,
   // installs watch hooks that do (commit_notifier.h).
   CommitNotifier& commit_notifier() { return commit_notifier_; }
 
+ protected:
+  // Backends set their options' host in their constructor (null = the default).
+  void SetHost(std::shared_ptr<const StoreHost> host) {
+    if (host != nullptr) host_ = std::move(host);
+  }
+  Cancellation& cancellation() { return cancellation_; }
+
  private:
   CommitNotifier commit_notifier_;
+  std::shared_ptr<const StoreHost> host_ = StoreHost::Default();
+  Cancellation cancellation_;
 };
 
 enum class SyncMode { kAlways = 0, kInterval = 1, kNone = 2 };
@@ -250,6 +285,8 @@ struct StoreOptions {
   SyncMode sync_mode = SyncMode::kAlways;
   int32_t sync_interval_ms = 100;
   bool read_only = false;
+  Threads threads = Threads::kLibrary;
+  std::shared_ptr<const StoreHost> host;  // null: StoreHost::Default()
 };
 
 // Opens a store by URI: "memory:", "file:PATH" or a bare path (the file

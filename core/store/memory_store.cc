@@ -126,6 +126,8 @@ struct MemoryStore::State {
 
 MemoryStore::MemoryStore() : state_(std::make_unique<State>()) {}
 
+MemoryStore::MemoryStore(const StoreOptions& options) : MemoryStore() { SetHost(options.host); }
+
 MemoryStore::~MemoryStore() { Close(); }
 
 void MemoryStore::Close() {
@@ -197,7 +199,8 @@ absl::Status MemoryStore::CommitAppends(absl::Span<const StreamAppend> appends, 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
   EventBlock::BuildOptions build;
-  build.now_ns = Env::Default()->NowNanos();
+  build.now_ns = host().NowNanos();
+  build.host = &host();
   ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
   std::vector<PlanInput> inputs(appends.size());
   size_t first_record = 0;
@@ -343,7 +346,7 @@ absl::Status MemoryStore::WriteSnapshot(const Id& aggregate, int64_t version, ab
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->aggregate_id = aggregate;
   snapshot->version = version;
-  snapshot->timestamp_ns = timestamp_ns == 0 ? Env::Default()->NowNanos() : timestamp_ns;
+  snapshot->timestamp_ns = timestamp_ns == 0 ? host().NowNanos() : timestamp_ns;
   snapshot->data.assign(reinterpret_cast<const char*>(data.data()), data.size());
   snapshot->content_type.assign(content_type);
 

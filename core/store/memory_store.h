@@ -36,6 +36,8 @@ namespace estoria::core {
 class MemoryStore final : public EventStore {
  public:
   MemoryStore();
+  // Honours options.host (clock, randomness, log); the rest has no effect.
+  explicit MemoryStore(const StoreOptions& options);
   // Closes the store: iterators still open then return ClosedError.
   ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;

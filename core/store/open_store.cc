@@ -55,6 +55,9 @@ absl::Status CheckOptions(const StoreOptions& options) {
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown sync mode ", static_cast<int>(options.sync_mode)));
   }
+  if (options.threads != Threads::kLibrary && options.threads != Threads::kNone) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown threads mode ", static_cast<int>(options.threads)));
+  }
   if (options.sync_interval_ms < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("sync_interval_ms must be >= 0, got ", options.sync_interval_ms));
@@ -144,7 +147,7 @@ absl::StatusOr<std::shared_ptr<EventStore>> OpenStore(std::string_view uri, cons
     if (options.read_only) {
       return absl::InvalidArgumentError("a memory store cannot be opened read-only (it starts empty)");
     }
-    return std::shared_ptr<EventStore>(std::make_shared<MemoryStore>());
+    return std::shared_ptr<EventStore>(std::make_shared<MemoryStore>(options));
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown URI scheme \"", ToAbsl(scheme), ":\""));
 }

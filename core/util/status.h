@@ -28,6 +28,7 @@ inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.d
 //   kAlreadyExists    the store is locked by another writer (BUSY)
 //   kUnimplemented    the backend lacks the capability
 //   kResourceExhausted out of memory
+//   kCancelled        est_store_cancel stopped it; nothing changed (CancelledError)
 //   kInternal         a bug; with the AppliedPartially payload: an aggregate
 //                     save appended its events but could not apply them
 absl::Status ClosedError(std::string_view what = "the store is closed");

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     /// An aggregate save appended its events but could not apply them:
     /// reload the aggregate.
     AppliedPartially,
+    /// `Store::cancel` stopped a compaction or verify; the store is as it was.
+    Cancelled,
     /// A negative status this binding does not know (a newer library).
     Unknown(i32),
 }
@@ -41,6 +43,7 @@ impl ErrorKind {
             sys::EST_ERR_NO_MEMORY => ErrorKind::NoMemory,
             sys::EST_ERR_INTERNAL => ErrorKind::Internal,
             sys::EST_ERR_APPLIED_PARTIALLY => ErrorKind::AppliedPartially,
+            sys::EST_ERR_CANCELLED => ErrorKind::Cancelled,
             other => ErrorKind::Unknown(other),
         }
     }
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::NoMemory => sys::EST_ERR_NO_MEMORY,
             ErrorKind::Internal => sys::EST_ERR_INTERNAL,
             ErrorKind::AppliedPartially => sys::EST_ERR_APPLIED_PARTIALLY,
+            ErrorKind::Cancelled => sys::EST_ERR_CANCELLED,
             ErrorKind::Unknown(s) => s,
         }
     }

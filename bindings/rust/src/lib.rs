@@ -10,6 +10,7 @@ pub mod sys;
 
 mod aggregate;
 mod error;
+mod host;
 mod id;
 mod iter;
 mod store;
@@ -26,6 +27,7 @@ pub use store::{
     AppendOptions, AppendResult, Batch, CompactReport, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats,
     Store, StoreOptions, SyncMode, VerifyReport,
 };
+pub use host::{Host, MaintainReport, Threads};
 pub use subscription::{SubscribeOptions, Subscription, SubscriptionWaker, POSITION_END};
 pub use txn::Transaction;
 

@@ -49,6 +49,8 @@ pub struct StoreOptions {
     /// 0 = the default (100).
     pub sync_interval_ms: i32,
     pub read_only: bool,
+    /// Whether the library may start threads (`Threads::None`: call `Store::maintain`).
+    pub threads: crate::Threads,
 }
 
 /// What an append must find (EST_EXPECT_*).
@@ -338,6 +340,9 @@ pub struct Store {
     raw: NonNull<sys::est_store>,
     // Shared with the store's iterators (see EventIter).
     closed: Arc<AtomicBool>,
+    // The host's callbacks, called by the library until the store closes
+    // (dropped after est_store_close: fields drop after Drop::drop).
+    _host: Option<Box<crate::Host>>,
 }
 
 // SAFETY: the ABI lets a store handle be used from many threads at once.
@@ -365,9 +370,16 @@ impl Store {
     /// Opens `uri`: "memory:" (a fresh private store), "file:PATH" or a
     /// bare path (the file store). Refuses a library of another ABI major.
     pub fn open(uri: &str, options: &StoreOptions) -> Result<Store> {
+        Self::open_with_host(uri, options, None)
+    }
+
+    /// As `open`, with the host's clock, randomness and log for this store
+    /// (doc/abi.md "Hosts"); the store keeps `host` until it is dropped.
+    pub fn open_with_host(uri: &str, options: &StoreOptions, host: Option<crate::Host>) -> Result<Store> {
         check_abi()?;
         let u = c_string("uri", uri)?;
-        let o = sys::est_store_options {
+        let host = host.map(Box::new);
+        let mut o = sys::est_store_options {
             struct_size: std::mem::size_of::<sys::est_store_options>() as u32,
             sync_mode: match options.sync_mode {
                 SyncMode::Always => sys::EST_SYNC_ALWAYS,
@@ -376,14 +388,51 @@ impl Store {
             },
             sync_interval_ms: options.sync_interval_ms,
             read_only: options.read_only as i32,
+            threads: options.threads as i32,
+            clock_ns: None,
+            random_bytes: None,
+            host_user: ptr::null_mut(),
+            log: None,
+            log_user: ptr::null_mut(),
         };
+        if let Some(h) = &host {
+            h.fill(&mut o);
+        }
         let mut raw = ptr::null_mut();
         // SAFETY: valid string, options and out pointer.
         check(unsafe { sys::est_store_open(u.as_ptr(), &o, &mut raw) })?;
         Ok(Store {
             raw: NonNull::new(raw).expect("est_store_open returned EST_OK with NULL"),
             closed: Arc::new(AtomicBool::new(false)),
+            _host: host,
         })
+    }
+
+    /// Does pending background work for about `budget_us` microseconds
+    /// (est_store_maintain): with `Threads::None` all of it; in every mode
+    /// the steps of a scheduled compaction. `ErrorKind::Cancelled` when that
+    /// compaction was cancelled (abandoned; the store as it was).
+    pub fn maintain(&self, budget_us: i64) -> Result<crate::MaintainReport> {
+        let mut r = sys::est_maintain_report {
+            struct_size: std::mem::size_of::<sys::est_maintain_report>() as u32,
+            ..Default::default()
+        };
+        // SAFETY: valid handle and report.
+        check(unsafe { sys::est_store_maintain(self.raw(), budget_us, &mut r) })?;
+        Ok(crate::MaintainReport { pending: r.pending != 0, compacting: r.compacting != 0 })
+    }
+
+    /// Schedules a compaction that `maintain` runs in steps.
+    pub fn compact_schedule(&self) -> Result<()> {
+        // SAFETY: valid handle.
+        check(unsafe { sys::est_store_compact_schedule(self.raw()) }).map(|_| ())
+    }
+
+    /// Stops a running or scheduled compaction or verify (from any thread):
+    /// it fails with `ErrorKind::Cancelled`. With nothing running, nothing happens.
+    pub fn cancel(&self) -> Result<()> {
+        // SAFETY: valid handle; the ABI allows any thread.
+        check(unsafe { sys::est_store_cancel(self.raw()) }).map(|_| ())
     }
 
     /// Closes the store (as dropping it does).

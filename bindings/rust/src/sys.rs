@@ -25,6 +25,7 @@ pub const EST_ERR_UNSUPPORTED: est_status = -8;
 pub const EST_ERR_NO_MEMORY: est_status = -9;
 pub const EST_ERR_INTERNAL: est_status = -10;
 pub const EST_ERR_APPLIED_PARTIALLY: est_status = -11;
+pub const EST_ERR_CANCELLED: est_status = -12;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -44,6 +45,12 @@ pub const EST_SYNC_ALWAYS: i32 = 0;
 pub const EST_SYNC_INTERVAL: i32 = 1;
 pub const EST_SYNC_NONE: i32 = 2;
 
+pub const EST_THREADS_LIBRARY: i32 = 0;
+pub const EST_THREADS_NONE: i32 = 1;
+
+pub type est_clock_fn = Option<unsafe extern "C" fn(user: *mut c_void) -> i64>;
+pub type est_random_fn = Option<unsafe extern "C" fn(user: *mut c_void, buf: *mut c_void, len: usize)>;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct est_store_options {
@@ -51,6 +58,21 @@ pub struct est_store_options {
     pub sync_mode: i32,
     pub sync_interval_ms: i32,
     pub read_only: i32,
+    pub threads: i32,
+    pub clock_ns: est_clock_fn,
+    pub random_bytes: est_random_fn,
+    pub host_user: *mut c_void,
+    pub log: est_log_fn,
+    pub log_user: *mut c_void,
+}
+
+// Experimental (EST_EXPERIMENTAL): the hosts' calls.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct est_maintain_report {
+    pub struct_size: u32,
+    pub pending: i32,
+    pub compacting: i32,
 }
 
 #[repr(C)]
@@ -568,6 +590,9 @@ extern "C" {
         timestamp_ns: i64,
         out: *mut *mut est_aggregate,
     ) -> est_status;
+    pub fn est_store_maintain(store: *mut est_store, budget_us: i64, report: *mut est_maintain_report) -> est_status;
+    pub fn est_store_compact_schedule(store: *mut est_store) -> est_status;
+    pub fn est_store_cancel(store: *mut est_store) -> est_status;
 }
 
 /// An ABI struct whose first field is `struct_size`: what the header's

@@ -313,7 +313,19 @@ macro_rules! layout {
 fn rust_layouts() -> Vec<Layout> {
     vec![
         layout!(est_uuid { bytes }),
-        layout!(est_store_options { struct_size, sync_mode, sync_interval_ms, read_only }),
+        layout!(est_store_options {
+            struct_size,
+            sync_mode,
+            sync_interval_ms,
+            read_only,
+            threads,
+            clock_ns,
+            random_bytes,
+            host_user,
+            log,
+            log_user
+        }),
+        layout!(est_maintain_report { struct_size, pending, compacting }),
         layout!(est_append_options { struct_size, expect, expected_version, flags, first_version }),
         layout!(est_append_result {
             struct_size,
@@ -410,6 +422,9 @@ fn rust_constants() -> Vec<(&'static str, i128)> {
         EST_ERR_NO_MEMORY,
         EST_ERR_INTERNAL,
         EST_ERR_APPLIED_PARTIALLY,
+        EST_ERR_CANCELLED,
+        EST_THREADS_LIBRARY,
+        EST_THREADS_NONE,
         EST_ID_MAX_LEN,
         EST_TYPE_MAX_LEN,
         EST_SYNC_ALWAYS,

@@ -79,6 +79,7 @@ typedef int32_t est_status;
 #define EST_ERR_NO_MEMORY (-9)
 #define EST_ERR_INTERNAL (-10)
 #define EST_ERR_APPLIED_PARTIALLY (-11) /* an aggregate save appended its events but could not apply them: reload */
+#define EST_ERR_CANCELLED (-12)      /* est_store_cancel stopped the call; the store is as it was */
 
 /** The name of a status ("EST_OK", "EST_ERR_NOT_FOUND", ...); "EST_UNKNOWN"
  *  for a code this library does not know. Never NULL; static storage. */
@@ -130,18 +131,46 @@ EST_API est_status est_id_parse(const char *text, char *type_buf, size_t type_bu
 
 typedef struct est_store est_store;
 
+#define EST_LOG_ERROR 0
+#define EST_LOG_WARNING 1
+#define EST_LOG_INFO 2
+
+/** Receives what the library cannot return to a caller: a failed background
+ *  flush, a failed snapshot write after a save, recovery cutting a torn
+ *  tail. Called from any thread, possibly concurrently; must not call back
+ *  into the library. `message` is valid during the call only. */
+typedef void (*est_log_fn)(void *user, int32_t level, const char *message);
+
 #define EST_SYNC_ALWAYS 0    /* durable before an append returns (default) */
 #define EST_SYNC_INTERVAL 1  /* flushed in the background every sync_interval_ms */
 #define EST_SYNC_NONE 2      /* written to the OS; flushed when it pleases */
 
+#define EST_THREADS_LIBRARY 0 /* the library starts the threads it needs (default) */
+#define EST_THREADS_NONE 1    /* none: the host calls est_store_maintain from its own loop */
+
+/* The host fields (from threads on; ABI 1.2) are for programs that own
+ * their threads, clock and randomness, such as game engines: doc/abi.md
+ * "Hosts". The callbacks are called from the thread making a call on the
+ * store (or from est_store_maintain), possibly concurrently when the store
+ * is used from several threads; they must not call back into the library. */
 typedef struct est_store_options {
   uint32_t struct_size;
   int32_t sync_mode;        /* EST_SYNC_ALWAYS (default), EST_SYNC_INTERVAL, EST_SYNC_NONE */
   int32_t sync_interval_ms; /* 0 = the default (100) */
   int32_t read_only;        /* 0 or 1 (other values are refused); also file:PATH?mode=ro: either asks for it */
+  int32_t threads;          /* EST_THREADS_LIBRARY (default) or EST_THREADS_NONE */
+  /* NULL = the system clock. Unix nanoseconds: event and snapshot
+     timestamps, the time in UUIDv7 IDs, the interval flush's schedule. */
+  int64_t (*clock_ns)(void *user);
+  /* NULL = the system's (getrandom). Fills buf with len random bytes: the
+     random bits of the IDs the store makes. */
+  void (*random_bytes)(void *user, void *buf, size_t len);
+  void *host_user;          /* passed to clock_ns and random_bytes */
+  est_log_fn log;           /* NULL = the process-wide handler; else this store's messages go here */
+  void *log_user;           /* passed to log */
 } est_store_options;
 
-#define EST_STORE_OPTIONS_INIT {sizeof(est_store_options), EST_SYNC_ALWAYS, 0, 0}
+#define EST_STORE_OPTIONS_INIT {sizeof(est_store_options), EST_SYNC_ALWAYS, 0, 0, EST_THREADS_LIBRARY, NULL, NULL, NULL, NULL, NULL}
 EST_API void est_store_options_init(est_store_options *options);
 
 /**
@@ -460,16 +489,6 @@ EST_API est_status est_snapshot_prune(est_store *store, const char *aggregate_id
  *  (void) cannot report. A store whose write or sync failed is poisoned:
  *  this and every later call on it return EST_ERR_IO until it is reopened. */
 EST_API est_status est_store_sync(est_store *store);
-
-#define EST_LOG_ERROR 0
-#define EST_LOG_WARNING 1
-#define EST_LOG_INFO 2
-
-/** Receives what the library cannot return to a caller: a failed background
- *  flush, a failed snapshot write after a save, recovery cutting a torn
- *  tail. Called from any thread, possibly concurrently; must not call back
- *  into the library. `message` is valid during the call only. */
-typedef void (*est_log_fn)(void *user, int32_t level, const char *message);
 
 /** Sets the process-wide log handler (NULL = discard, the default). The
  *  library never prints. Returns once no call of the handler it replaces
@@ -898,6 +917,56 @@ EST_API size_t est_txn_size(const est_txn *txn);
 
 /** Frees the transaction (uncommitted appends are dropped); NULL is a no-op. */
 EST_API void est_txn_free(est_txn *txn);
+
+/* ----------------------------------------------------------------- hosts
+ * A host that owns its threads opens a store with EST_THREADS_NONE and
+ * calls est_store_maintain from its own loop (a game's frame): it does the
+ * background work the library's threads would (zeros written ahead of the
+ * log, the interval flush, index checkpoints) and the steps of a scheduled
+ * compaction, in steps bounded by a budget. doc/abi.md "Hosts".
+ */
+
+typedef struct est_maintain_report {
+  uint32_t struct_size;
+  int32_t pending;    /* 1 when background work remains that a call now would do */
+  int32_t compacting; /* 1 while a scheduled compaction is unfinished */
+} est_maintain_report;
+
+#define EST_MAINTAIN_REPORT_INIT {sizeof(est_maintain_report), 0, 0}
+EST_API void est_maintain_report_init(est_maintain_report *report);
+
+/**
+ * Does the store's pending background work for about budget_us
+ * microseconds: a step starts only while the budget lasts, and one at least
+ * runs when any is pending, so a call overruns by at most one step. With
+ * EST_THREADS_LIBRARY only a scheduled compaction is left to it. Any
+ * store, any mode: with nothing pending it returns at once.
+ * @param report NULL ok; filled on EST_OK.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT for a negative budget;
+ *         EST_ERR_CANCELLED when the scheduled compaction was cancelled
+ *         (abandoned; the store is as it was); EST_ERR_IO, ...: a step's
+ *         failure (a failed scheduled compaction is abandoned).
+ */
+EST_API est_status est_store_maintain(est_store *store, int64_t budget_us, est_maintain_report *report);
+
+/**
+ * Schedules a compaction (est_store_compact's work) that est_store_maintain
+ * then runs in steps: a host compacts a live store a few milliseconds per
+ * frame. Scheduling one while one is scheduled does nothing; est_store_compact
+ * meanwhile finishes the scheduled one at once. Stores with nothing to step
+ * (memory) compact at once.
+ * @return EST_OK; EST_ERR_UNSUPPORTED as est_store_compact.
+ */
+EST_API est_status est_store_compact_schedule(est_store *store);
+
+/**
+ * Stops the compactions and verifies running or scheduled on the store:
+ * they return EST_ERR_CANCELLED (a scheduled one, from the next
+ * est_store_maintain) and leave the store as it was. Callable from any
+ * thread, also from their progress callback; with nothing running it does
+ * nothing (later calls are not cancelled).
+ */
+EST_API est_status est_store_cancel(est_store *store);
 
 #endif /* EST_EXPERIMENTAL */
 

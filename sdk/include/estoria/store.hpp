@@ -37,11 +37,33 @@ enum class SyncMode : int32_t {
   kNone = EST_SYNC_NONE,          // written to the OS; flushed when it pleases
 };
 
+enum class Threads : int32_t {
+  kLibrary = EST_THREADS_LIBRARY,  // the library starts the threads it needs
+  kNone = EST_THREADS_NONE,        // none: call Store::Maintain from the host's loop (EST_EXPERIMENTAL)
+};
+
 struct StoreOptions {
   SyncMode sync_mode = SyncMode::kAlways;
   int32_t sync_interval_ms = 0;  // 0 = the library's default (100)
   bool read_only = false;
+  Threads threads = Threads::kLibrary;
+  // The host's clock, randomness and log for this store, as est_store_options
+  // takes them (doc/abi.md "Hosts"); nullptr = the system's. The pointers
+  // and `host_user` / `log_user` must stay valid until the store is closed.
+  int64_t (*clock_ns)(void* user) = nullptr;
+  void (*random_bytes)(void* user, void* buf, size_t len) = nullptr;
+  void* host_user = nullptr;
+  est_log_fn log = nullptr;
+  void* log_user = nullptr;
 };
+
+#ifdef EST_EXPERIMENTAL
+// What one Store::Maintain call left.
+struct MaintainReport {
+  bool pending = false;     // background work remains that a call now would do
+  bool compacting = false;  // a scheduled compaction is unfinished
+};
+#endif
 
 enum class Expect : int32_t {
   kAny = EST_EXPECT_ANY,
@@ -190,6 +212,12 @@ class Store {
     o.sync_mode = static_cast<int32_t>(options.sync_mode);
     o.sync_interval_ms = options.sync_interval_ms;
     o.read_only = options.read_only ? 1 : 0;
+    o.threads = static_cast<int32_t>(options.threads);
+    o.clock_ns = options.clock_ns;
+    o.random_bytes = options.random_bytes;
+    o.host_user = options.host_user;
+    o.log = options.log;
+    o.log_user = options.log_user;
     est_store* s = nullptr;
     est_status st = est_store_open(uri.c_str(), &o, &s);
     if (st != EST_OK) return Error::Last(st);
@@ -342,6 +370,29 @@ class Store {
     return CompactReport{r.segments_before, r.segments_after, r.bytes_before, r.bytes_after, r.events_kept,
                          r.events_dropped};
   }
+
+#ifdef EST_EXPERIMENTAL
+  // The host's calls (doc/abi.md "Hosts"). Does pending background work for
+  // about budget_us: with Threads::kNone all of it, in every mode the steps
+  // of a scheduled compaction (EST_ERR_CANCELLED when it was cancelled).
+  Result<MaintainReport> Maintain(int64_t budget_us) const {
+    if (!store_) return Closed();
+    est_maintain_report r = EST_MAINTAIN_REPORT_INIT;
+    est_status st = est_store_maintain(store_.get(), budget_us, &r);
+    if (st != EST_OK) return Error::Last(st);
+    return MaintainReport{r.pending != 0, r.compacting != 0};
+  }
+  // Schedules a compaction that Maintain runs in steps.
+  Result<void> ScheduleCompaction() const {
+    if (!store_) return Closed();
+    return internal::Check(est_store_compact_schedule(store_.get()));
+  }
+  // Stops a running or scheduled compaction or verify (any thread).
+  Result<void> Cancel() const {
+    if (!store_) return Closed();
+    return internal::Check(est_store_cancel(store_.get()));
+  }
+#endif
 
   // One page of live streams in the byte order of their IDs, after
   // `after_id` ("" = from the first), at most `limit` (> 0); fewer than

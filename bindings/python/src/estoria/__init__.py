@@ -15,6 +15,7 @@ from ._native import ABI_MAJOR
 from .aggregates import Aggregate, AggregateStore, CallbackWarning
 from .errors import (
     AppliedPartially,
+    Cancelled,
     Busy,
     Closed,
     Corruption,
@@ -44,6 +45,8 @@ from .types import (
     Snapshot,
     StoreStats,
     SyncMode,
+    Threads,
+    MaintainReport,
     VerifyReport,
     CompactReport,
 )
@@ -71,6 +74,7 @@ __all__ = [
     "AggregateStore",
     "AppendResult",
     "AppliedPartially",
+    "Cancelled",
     "Busy",
     "CallbackWarning",
     "Closed",
@@ -89,6 +93,8 @@ __all__ = [
     "StoreIOError",
     "StoreStats",
     "SyncMode",
+    "Threads",
+    "MaintainReport",
     "Unsupported",
     "VerifyReport",
     "CompactReport",

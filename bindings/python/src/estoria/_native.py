@@ -70,12 +70,27 @@ class est_uuid(Structure):
     _fields_ = [("bytes", c_uint8 * 16)]
 
 
+EST_THREADS_LIBRARY = 0
+EST_THREADS_NONE = 1
+EST_ERR_CANCELLED = -12
+
+clock_fn = CFUNCTYPE(c_int64, c_void_p)
+random_fn = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
+log_fn = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+
+
 class est_store_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
         ("sync_mode", c_int32),
         ("sync_interval_ms", c_int32),
         ("read_only", c_int32),
+        ("threads", c_int32),
+        ("clock_ns", clock_fn),
+        ("random_bytes", random_fn),
+        ("host_user", c_void_p),
+        ("log", log_fn),
+        ("log_user", c_void_p),
     ]
 
 
@@ -196,7 +211,6 @@ free_state_fn = CFUNCTYPE(None, c_void_p, c_void_p)
 encode_fn = CFUNCTYPE(est_status, c_void_p, c_void_p, c_void_p)
 decode_fn = CFUNCTYPE(est_status, c_void_p, POINTER(c_uint8), c_size_t, POINTER(c_void_p))
 progress_fn = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
-log_fn = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
 hook_fn = CFUNCTYPE(est_status, c_void_p, c_int32, c_void_p, c_char_p, c_int64)
 
 
@@ -236,8 +250,13 @@ class est_aggregate_stats(Structure):
     ]
 
 
-# The header's experimental section (EST_EXPERIMENTAL): subscriptions and
-# transactions.
+# The header's experimental section (EST_EXPERIMENTAL): subscriptions,
+# transactions and the hosts' calls.
+
+
+class est_maintain_report(Structure):
+    _fields_ = [("struct_size", c_uint32), ("pending", c_int32), ("compacting", c_int32)]
+
 
 EST_POSITION_END = -1
 EST_TXN_MAX_APPENDS = 10000
@@ -428,6 +447,9 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_txn_free", None, vp)
     _fn(lib, "est_aggregate_set_event_id", est_status, vp, P(est_uuid))
     _fn(lib, "est_aggregate_load_at", est_status, vp, P(est_uuid), c_int64, P(vp))
+    _fn(lib, "est_store_maintain", est_status, vp, c_int64, P(est_maintain_report))
+    _fn(lib, "est_store_compact_schedule", est_status, vp)
+    _fn(lib, "est_store_cancel", est_status, vp)
 
 
 lib = load_library()

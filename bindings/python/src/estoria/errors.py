@@ -93,6 +93,12 @@ class InternalError(EstoriaError):
     status = n.EST_ERR_INTERNAL
 
 
+class Cancelled(EstoriaError):
+    """Store.cancel stopped a compaction or verify; the store is as it was."""
+
+    status = n.EST_ERR_CANCELLED
+
+
 class AppliedPartially(EstoriaError):
     """An aggregate save appended its events but could not apply them: reload."""
 
@@ -113,6 +119,7 @@ _BY_STATUS: Dict[int, Type[EstoriaError]] = {
         NoMemory,
         InternalError,
         AppliedPartially,
+        Cancelled,
     )
 }
 

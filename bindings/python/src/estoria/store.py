@@ -34,6 +34,8 @@ from .types import (
     Snapshot,
     StoreStats,
     SyncMode,
+    Threads,
+    MaintainReport,
     VerifyReport,
     CompactReport,
 )
@@ -232,19 +234,72 @@ class Store:
         sync_mode: Union[SyncMode, int] = SyncMode.ALWAYS,
         sync_interval_ms: int = 0,
         read_only: bool = False,
+        threads: Union[Threads, int] = Threads.LIBRARY,
+        clock: Optional[Callable[[], int]] = None,
+        random_bytes: Optional[Callable[[int], bytes]] = None,
+        log: Optional[Callable[[int, str], None]] = None,
     ) -> "Store":
-        """Opens "memory:", "file:PATH" (or a bare path), ...; raises on failure."""
+        """Opens "memory:", "file:PATH" (or a bare path), ...; raises on failure.
+
+        The host's options (doc/abi.md "Hosts"): threads=Threads.NONE starts
+        no library thread (call maintain() from your loop); clock() returns
+        unix nanoseconds for the store's timestamps and UUIDv7 times;
+        random_bytes(n) returns n bytes for the random bits of its IDs; log
+        receives this store's messages as (level, message). Same callbacks,
+        same calls: byte-identical stores. They are called from the thread
+        making a call on the store and must not call into estoria. An
+        exception they raise cannot go into C: it is printed, and the
+        system's clock or randomness stands in for that call.
+        """
         u = cstr(uri, "uri")
         if not isinstance(read_only, bool):
             raise TypeError("read_only must be a bool")
+        for name, fn in (("clock", clock), ("random_bytes", random_bytes), ("log", log)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable or None")
         options = n.sized(n.est_store_options)
         options.sync_mode = cint(int(sync_mode) if isinstance(sync_mode, SyncMode) else sync_mode, "sync_mode")
         options.sync_interval_ms = cint(sync_interval_ms, "sync_interval_ms")
         options.read_only = 1 if read_only else 0
+        options.threads = cint(int(threads) if isinstance(threads, Threads) else threads, "threads")
+        callbacks = _host_callbacks(clock, random_bytes, log)
+        if clock is not None:
+            options.clock_ns = callbacks[0]
+        if random_bytes is not None:
+            options.random_bytes = callbacks[1]
+        if log is not None:
+            options.log = callbacks[2]
         out = ctypes.c_void_p()
         check(lib.est_store_open(u, ctypes.byref(options), ctypes.byref(out)))
         assert out.value is not None
-        return cls(out.value, uri, PRIVATE)
+        store = cls(out.value, uri, PRIVATE)
+        # The library calls them until the store is closed, and a trampoline
+        # freed before that would crash: they live as long as the object.
+        store._host_callbacks = callbacks
+        return store
+
+    # -- the host's calls (doc/abi.md "Hosts")
+
+    def maintain(self, budget_us: int) -> MaintainReport:
+        """Does pending background work for about budget_us microseconds.
+
+        With Threads.NONE: zeros ahead of the log, the interval flush, index
+        checkpoints; in every mode, the steps of a scheduled compaction
+        (compact_schedule). Raises Cancelled when that compaction was
+        cancelled (it is abandoned, the store as it was).
+        """
+        report = n.sized(n.est_maintain_report)
+        check(self._call(lib.est_store_maintain, cint(budget_us, "budget_us"), ctypes.byref(report)))
+        return MaintainReport(bool(report.pending), bool(report.compacting))
+
+    def compact_schedule(self) -> None:
+        """Schedules a compaction that maintain() then runs in steps."""
+        check(self._call(lib.est_store_compact_schedule))
+
+    def cancel(self) -> None:
+        """Stops a running or scheduled compaction or verify (any thread);
+        it raises Cancelled. With nothing running, nothing happens."""
+        check(self._call(lib.est_store_cancel))
 
     # -- lifetime
 
@@ -580,6 +635,53 @@ class Store:
         if raised:
             raise raised[0]
         check(status)
+
+
+def _host_callbacks(
+    clock: Optional[Callable[[], int]],
+    random_bytes: Optional[Callable[[int], bytes]],
+    log: Optional[Callable[[int, str], None]],
+) -> Tuple[Any, Any, Any]:
+    """The C trampolines of a store's host callbacks. Nothing raised in them
+    reaches C: a failing clock or randomness is replaced, for that call, by
+    the system's, and the exception is printed."""
+    import os
+    import time
+    import traceback
+
+    def on_clock(_user: Optional[int]) -> int:
+        try:
+            assert clock is not None
+            value = int(clock())
+            if not -(2**63) <= value < 2**63:
+                raise OverflowError(f"clock() returned {value}, beyond int64")
+            return value
+        except BaseException:  # noqa: B036 - nothing may unwind into C
+            traceback.print_exc()
+            return time.time_ns()
+
+    def on_random(_user: Optional[int], buf: Optional[int], length: int) -> None:
+        try:
+            assert random_bytes is not None
+            data = bytes(random_bytes(length))
+            if len(data) != length:
+                raise ValueError(f"random_bytes({length}) returned {len(data)} bytes")
+        except BaseException:  # noqa: B036 - nothing may unwind into C
+            traceback.print_exc()
+            data = os.urandom(length)
+        ctypes.memmove(buf, data, length)
+
+    def on_log(_user: Optional[int], level: int, message: Optional[bytes]) -> None:
+        try:
+            assert log is not None
+            log(level, (message or b"").decode("utf-8", "replace"))
+        except BaseException:  # noqa: B036 - nothing may unwind into C
+            try:
+                traceback.print_exc()
+            except BaseException:  # pragma: no cover
+                pass
+
+    return n.clock_fn(on_clock), n.random_fn(on_random), n.log_fn(on_log)
 
 
 __all__ = ["Store", "EventIterator", "new_id", "parse_id", "uuid7", "EstoriaError"]

@@ -21,6 +21,19 @@ class SyncMode(enum.IntEnum):
     NONE = 2  # written to the OS; flushed when it pleases
 
 
+class Threads(enum.IntEnum):
+    """Whether the library may start threads for a store (est_store_options.threads)."""
+
+    LIBRARY = 0  # the threads it needs (default)
+    NONE = 1  # none: the host calls Store.maintain from its own loop
+
+
+@dataclass(frozen=True)
+class MaintainReport:
+    pending: bool  # background work remains that a call now would do
+    compacting: bool  # a scheduled compaction is unfinished
+
+
 class Expect(enum.Enum):
     """Version expectations of an append besides an exact version (an int)."""
 
