@@ -11,18 +11,13 @@
 #include "capi/src/append_convert.h"
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
+#include "capi/src/txn_handle.h"
 #include "core/store/transaction.h"
 #include "core/util/fork.h"
 #include "estoria/estoria.h"
 
 namespace core = estoria::core;
 
-struct est_txn {
-  std::shared_ptr<core::EventStore> store;
-  std::shared_ptr<const estoria::capi::StoreLife> life;
-  uint64_t fork_generation = core::ForkGeneration();
-  core::Transaction txn;
-};
 
 namespace estoria::capi {
 namespace {
@@ -82,6 +77,9 @@ EST_API est_status est_txn_commit(est_txn* txn, est_append_result* results, size
   static constexpr char kFn[] = "est_txn_commit";
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = estoria::capi::CheckTxn(kFn, txn); s != EST_OK) return s;
+    if (txn->projection_owned) {
+      return FailArg(kFn, "txn", "belongs to a projection: the engine commits it with the checkpoint");
+    }
     if (results_len > 0) {
       if (results == nullptr) return FailArg(kFn, "results", "is NULL with a results_len");
       if (results_len < txn->txn.size()) {
@@ -107,7 +105,11 @@ EST_API est_status est_txn_commit(est_txn* txn, est_append_result* results, size
 EST_API size_t est_txn_size(const est_txn* txn) { return txn == nullptr ? 0 : txn->txn.size(); }
 
 EST_API void est_txn_free(est_txn* txn) {
-  estoria::capi::GuardedVoid("est_txn_free", [&] { delete txn; });
+  estoria::capi::GuardedVoid("est_txn_free", [&] {
+    // A projection's transaction is freed with the projection.
+    if (txn != nullptr && txn->projection_owned) return;
+    delete txn;
+  });
 }
 
 }  // extern "C"
