@@ -54,17 +54,23 @@ class FileLookup final : public StreamLookup {
 
 }  // namespace
 
-absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
-                                               const AppendOptions& options,
-                                               std::unique_ptr<EventIterator>* written) {
-  const StreamAppend append{stream, &batch, options};
-  std::vector<AppendResult> results;
-  RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
-  return results.front();
+absl::Status FileStore::CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) {
+  if (!request.checkpoints.empty()) return absl::UnimplementedError("checkpoints: not yet in the file store");
+  return CommitAppends(request.appends, results, request.written);
 }
 
-absl::Status FileStore::AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
-  return CommitAppends(appends, results, nullptr);
+absl::StatusOr<Checkpoint> FileStore::LoadCheckpoint(std::string_view projection_id) {
+  (void)projection_id;
+  return absl::UnimplementedError("checkpoints: not yet in the file store");
+}
+
+absl::Status FileStore::DeleteCheckpoint(std::string_view projection_id) {
+  (void)projection_id;
+  return absl::UnimplementedError("checkpoints: not yet in the file store");
+}
+
+absl::StatusOr<std::vector<Checkpoint>> FileStore::ListCheckpoints() {
+  return absl::UnimplementedError("checkpoints: not yet in the file store");
 }
 
 absl::Status FileStore::SettleStreamsLocked(absl::Span<const StreamAppend> appends,

@@ -111,15 +111,16 @@ class FileStore final : public EventStore {
   absl::Status Open();
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
-  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
-                                      std::unique_ptr<EventIterator>* written) override;
-  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override;
+  absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) override;
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
   absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
                              std::string_view content_type, int64_t timestamp_ns) override;
   absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
   absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
+  absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) override;
+  absl::Status DeleteCheckpoint(std::string_view projection_id) override;
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() override;
   void Close() override;
   absl::Status Sync() override;
   absl::StatusOr<StoreStats> Stats() override;

@@ -486,16 +486,23 @@ class PgStore final : public EventStore {
     return lease.Open();
   }
 
-  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
-                                      std::unique_ptr<EventIterator>* written) override {
-    const StreamAppend append{stream, &batch, options};
-    std::vector<AppendResult> results;
-    RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
-    return results.front();
+  absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) override {
+    if (!request.checkpoints.empty()) return absl::UnimplementedError("checkpoints: not yet in PostgreSQL");
+    return CommitAppends(request.appends, results, request.written);
   }
 
-  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override {
-    return CommitAppends(appends, results, nullptr);
+  absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) override {
+    (void)projection_id;
+    return absl::UnimplementedError("checkpoints: not yet in PostgreSQL");
+  }
+
+  absl::Status DeleteCheckpoint(std::string_view projection_id) override {
+    (void)projection_id;
+    return absl::UnimplementedError("checkpoints: not yet in PostgreSQL");
+  }
+
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() override {
+    return absl::UnimplementedError("checkpoints: not yet in PostgreSQL");
   }
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override {
