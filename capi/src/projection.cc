@@ -24,6 +24,7 @@
 #include "capi/src/txn_handle.h"
 #include "core/projection/projection.h"
 #include "core/projection/rebuild.h"
+#include "core/store/store_checks.h"
 #include "estoria/estoria.h"
 
 namespace core = estoria::core;
@@ -100,7 +101,7 @@ est_status ToOptions(const char* fn, const est_projection_options* in, core::Pro
 // Reads a required projection name.
 est_status ReadName(const char* fn, const char* name, std::string_view* out) {
   if (est_status s = ReadCString(fn, "name", name, core::kMaxProjectionNameLen + 1, false, out); s != EST_OK) return s;
-  if (absl::Status valid = core::ValidateProjectionName(*out); !valid.ok()) return FailStatus(fn, valid, "name");
+  if (absl::Status valid = core::CheckProjectionName(*out); !valid.ok()) return FailStatus(fn, valid, "name");
   return EST_OK;
 }
 

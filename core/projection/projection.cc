@@ -107,7 +107,7 @@ absl::Status Projection::CheckHistory() {
   return absl::OkStatus();
 }
 
-absl::Status Projection::Checkpoint() {
+absl::Status Projection::SaveProgress() {
   if (Clock::now() - last_history_check_ >= kIdleTouch) RETURN_IF_ERROR(CheckHistory());
   if (txn_ != nullptr && txn_->size() > 0) {
     // Exactly once: the outputs and the checkpoint, one transaction.
@@ -135,11 +135,11 @@ absl::Status Projection::Checkpoint() {
   return absl::OkStatus();
 }
 
-absl::Status Projection::MaybeCheckpoint() {
+absl::Status Projection::MaybeSaveProgress() {
   // Exactly once: outputs waiting in the transaction commit at once (the
   // transaction must not grow without bound, and its outputs are due).
-  if (txn_ != nullptr && txn_->size() > 0) return Checkpoint();
-  if (options_.checkpoint_every == 0 || since_save_ >= options_.checkpoint_every) return Checkpoint();
+  if (txn_ != nullptr && txn_->size() > 0) return SaveProgress();
+  if (options_.checkpoint_every == 0 || since_save_ >= options_.checkpoint_every) return SaveProgress();
   return absl::OkStatus();
 }
 
@@ -148,12 +148,12 @@ absl::Status Projection::Deliver(absl::Span<const EventView> events, int64_t thr
   if (status.ok()) {
     handled_ = through;
     since_save_ += static_cast<int64_t>(events.size());
-    return MaybeCheckpoint();
+    return MaybeSaveProgress();
   }
   if (!options_.continue_on_error) {
     // Stop: the checkpoint at the last call that succeeded; these events
     // come again on the next run.
-    if (handled_ != saved_) RETURN_IF_ERROR(Checkpoint());
+    if (handled_ != saved_) RETURN_IF_ERROR(SaveProgress());
     {
       // The subscription has passed them: the next run starts over from
       // the checkpoint.
@@ -166,7 +166,7 @@ absl::Status Projection::Deliver(absl::Span<const EventView> events, int64_t thr
   }
   RETURN_IF_ERROR(DeliverOneByOne(events, status));
   handled_ = through;
-  return MaybeCheckpoint();
+  return MaybeSaveProgress();
 }
 
 absl::Status Projection::DeliverOneByOne(absl::Span<const EventView> events, const absl::Status& first_failure) {
@@ -180,7 +180,7 @@ absl::Status Projection::DeliverOneByOne(absl::Span<const EventView> events, con
     }
     handled_ = events[i].event()->global_position();
     ++since_save_;
-    if (status.ok() && txn_ != nullptr && txn_->size() > 0) RETURN_IF_ERROR(Checkpoint());
+    if (status.ok() && txn_ != nullptr && txn_->size() > 0) RETURN_IF_ERROR(SaveProgress());
   }
   return absl::OkStatus();
 }
@@ -210,16 +210,17 @@ absl::Status Projection::Run(int64_t budget_us, ProjectionReport* report) {
       // At the head (or woken, or out of time): what the subscription
       // passed over was filtered out; the head's checkpoint is saved.
       handled_ = std::max(handled_, sub_->position());
-      if (handled_ != saved_ || Clock::now() - last_save_ >= kIdleTouch) result = Checkpoint();
+      if (handled_ != saved_ || Clock::now() - last_save_ >= kIdleTouch) result = SaveProgress();
       if (budget_us >= 0 && Clock::now() >= deadline) break;
       continue;
     }
     const int64_t through = sub_->position();
     handed += static_cast<int64_t>(*n);
     result = Deliver(absl::MakeConstSpan(views_.data(), *n), through);
-    if (budget_us >= 0 && Clock::now() >= deadline) break;
+    // Budget 0 handles everything ready; it only never waits.
+    if (budget_us > 0 && Clock::now() >= deadline) break;
   }
-  if (result.ok() && handled_ != saved_) result = Checkpoint();
+  if (result.ok() && handled_ != saved_) result = SaveProgress();
   report->position = saved_;
   report->handled = handed;
   absl::StatusOr<int64_t> head = store_->LastVisiblePosition();

@@ -93,7 +93,7 @@ class Projection {
   Projection& operator=(const Projection&) = delete;
 
   // Catches up and follows for at most budget_us (< 0: until Wake or the
-  // store's close; 0: what is ready now, without waiting). Returns with the
+  // store's close; 0: everything ready now, never waiting for a commit). Returns with the
   // checkpoint saved up to the last event handled. The handler's failure
   // (without continue_on_error) is returned as it came, with the checkpoint
   // at the last call that succeeded; the next run starts there again.
@@ -120,8 +120,8 @@ class Projection {
   // dropped when it fails.
   absl::Status CallHandler(absl::Span<const EventView> events);
   // Saves (or commits, exactly once) the checkpoint at handled_ when due.
-  absl::Status MaybeCheckpoint();
-  absl::Status Checkpoint();
+  absl::Status MaybeSaveProgress();
+  absl::Status SaveProgress();
   // Reads the history (rebuild.h): NotFound when this version was retired
   // (its checkpoint is deleted again, in case a save raced the cutover).
   absl::Status CheckHistory();

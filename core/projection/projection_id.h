@@ -1,7 +1,7 @@
-// ProjectionId: one version of a named projection (Estoria's projection.ID).
-// Its text form "name_vN" keys its checkpoint, its rebuild history and its
-// log lines. Names follow Estoria's rules: [a-z][a-z0-9_]*, not ending in
-// '_', at most 40 bytes; versions are >= 1.
+// ProjectionId: one version of a named projection (Estoria's projection.ID)
+// as a name and a version; its text form "name_vN" keys its checkpoint, its
+// rebuild history and its log lines. The rules are the checkpoint store's
+// (core/store/store_checks.h: CheckProjectionName, CheckProjectionId).
 #ifndef ESTORIA_CORE_PROJECTION_PROJECTION_ID_H_
 #define ESTORIA_CORE_PROJECTION_PROJECTION_ID_H_
 
@@ -14,11 +14,6 @@
 
 namespace estoria::core {
 
-inline constexpr size_t kMaxProjectionNameLen = 40;
-
-// OK for a valid projection name; else kInvalidArgument saying why.
-absl::Status ValidateProjectionName(std::string_view name);
-
 struct ProjectionId {
   std::string name;
   int32_t version = 1;
@@ -27,7 +22,8 @@ struct ProjectionId {
   absl::Status Validate() const;
   // "name_vN".
   std::string ToString() const;
-  // The inverse of ToString (and Validate's rules); kInvalidArgument else.
+  // The inverse of ToString; kInvalidArgument for text that is not a
+  // projection ID.
   static absl::StatusOr<ProjectionId> Parse(std::string_view text);
 
   friend bool operator==(const ProjectionId&, const ProjectionId&) = default;

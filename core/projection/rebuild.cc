@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/projection/projection_id.h"
+#include "core/store/store_checks.h"
 #include "core/store/writable_batch.h"
 #include "core/util/status.h"
 #include "schema/estoria_generated.h"
@@ -121,7 +122,7 @@ bool ProjectionHistory::IsRetired(int32_t version) const {
 }
 
 absl::StatusOr<ProjectionHistory> LoadHistory(EventStore& store, std::string_view name) {
-  RETURN_IF_ERROR(ValidateProjectionName(name));
+  RETURN_IF_ERROR(CheckProjectionName(name));
   ProjectionHistory h;
   absl::StatusOr<std::unique_ptr<EventIterator>> it = store.ReadStream(HistoryStream(name), ReadOptions{});
   if (absl::IsNotFound(it.status())) return h;

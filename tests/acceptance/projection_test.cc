@@ -394,7 +394,7 @@ TEST_P(ProjectionTest, BadInputIsRefusedWithAMessage) {
     EXPECT_INVALID(est_projection_new(store_, &bad, nullptr, &p)) << version;
   }
   est_projection_options o = EST_PROJECTION_OPTIONS_INIT;
-  o.flags = 4;
+  o.flags = 8;
   EXPECT_INVALID(est_projection_new(store_, &h, &o, &p));
   o = est_projection_options EST_PROJECTION_OPTIONS_INIT;
   o.event_types_len = 2;

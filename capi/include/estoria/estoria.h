@@ -956,9 +956,9 @@ EST_API void est_projection_report_init(est_projection_report *report);
 EST_API est_status est_projection_new(est_store *store, const est_projection_handler *handler,
                                       const est_projection_options *options, est_projection **out);
 
-/** Catches up and follows for at most `budget_us`: 0 = what is ready now,
- *  without waiting (a host's frame); < 0 = until est_projection_wake or the
- *  store's close. Handler calls start only within the budget; the run then
+/** Catches up and follows for at most `budget_us` (a host's frame: a few
+ *  milliseconds): 0 = everything ready now, never waiting for a commit;
+ *  < 0 = until est_projection_wake or the store's close. Handler calls start only within the budget; the run then
  *  saves the checkpoint (one durable write) before it returns.
  *  @param report NULL ok; filled on every return once the run started.
  *  @return EST_OK (also after a wake); the handler's own error status (the
