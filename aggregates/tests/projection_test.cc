@@ -23,9 +23,9 @@ TEST(TypedProjection, DecodesTheVariantsEventsAndFiltersOutTheRest) {
   Store store = Store::Open("memory:").value();
   auto accounts = AggregateStore<Account>::Open(store, "account").value();
   auto a = accounts.New().value();
-  ASSERT_TRUE(a.Append(testdomain::Opened{"ana"}).status().ok());
-  ASSERT_TRUE(a.Append(testdomain::Deposited{700}).status().ok());
-  ASSERT_TRUE(a.Append(testdomain::Deposited{50}).status().ok());
+  ASSERT_TRUE(a.Append(testdomain::Opened{"ana"}).ok());
+  ASSERT_TRUE(a.Append(testdomain::Deposited{700}).ok());
+  ASSERT_TRUE(a.Append(testdomain::Deposited{50}).ok());
   ASSERT_TRUE(a.Save().ok());
   Batch other;
   ASSERT_TRUE(other.Add("unrelated", "x").ok());
