@@ -307,7 +307,17 @@ TEST_P(CheckpointTest, CheckpointsSurviveReopen) {
   int64_t position = -1;
   EXPECT_EST_OK(est_checkpoint_load(reader, in_txn.c_str(), &position, nullptr));
   EXPECT_EQ(position, 33);
+  // It follows the writer: saves and deletes made after it opened.
+  ASSERT_EST_OK(est_checkpoint_save(store_, in_txn.c_str(), 34));
+  ASSERT_EST_OK(est_checkpoint_delete(store_, kept.c_str()));
+  EXPECT_EST_OK(est_checkpoint_load(reader, in_txn.c_str(), &position, nullptr));
+  EXPECT_EQ(position, 34);
+  EXPECT_REJECTED(EST_ERR_NOT_FOUND, est_checkpoint_load(reader, kept.c_str(), &position, nullptr));
+  // and writes nothing itself.
+  EXPECT_NE(est_checkpoint_save(reader, in_txn.c_str(), 1), EST_OK);
+  EXPECT_NE(est_checkpoint_delete(reader, in_txn.c_str()), EST_OK);
   est_store_close(reader);
+  EXPECT_EQ(Load(in_txn).position, 34);
 }
 
 TEST_P(CheckpointTest, CompactionKeepsTheLatestOfEachAndDropsDeletedOnes) {
