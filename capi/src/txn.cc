@@ -1,4 +1,5 @@
-// est_txn_*: transactions (the header's experimental section). An est_txn
+// est_txn_*: transactions (the header's experimental section), with
+// est_txn_checkpoint (projection checkpoints committed with the appends). An est_txn
 // shares its store's core and "closed" flag, and owns a core::Transaction
 // holding copies of the appended batches; it may outlive the store handle
 // (calls then return EST_ERR_CLOSED). One thread at a time per transaction.
@@ -98,6 +99,19 @@ EST_API est_status est_txn_commit(est_txn* txn, est_append_result* results, size
       for (size_t i = 0; i < out.size(); ++i) estoria::capi::FillAppendResult(out[i], &results[i]);
     }
     if (!status.ok()) return FailStatus(kFn, status);
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_txn_checkpoint(est_txn* txn, const char* projection_id, int64_t position) {
+  static constexpr char kFn[] = "est_txn_checkpoint";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = estoria::capi::CheckTxn(kFn, txn); s != EST_OK) return s;
+    std::string_view id;
+    if (est_status s = estoria::capi::ReadProjectionId(kFn, projection_id, &id); s != EST_OK) return s;
+    if (position < 0) return FailArg(kFn, "position", absl::StrCat(position, " is negative"));
+    absl::Status added = txn->txn.AddCheckpoint(id, position);
+    if (!added.ok()) return FailStatus(kFn, added);
     return EST_OK;
   });
 }

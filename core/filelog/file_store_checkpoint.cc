@@ -69,6 +69,7 @@ IndexImage FileStore::TakeImageLocked() {
   }
   image.global = global_;
   for (const auto& [id, list] : snapshots_) image.snapshots.insert(image.snapshots.end(), list.begin(), list.end());
+  image.checkpoints = checkpoints_.List();
   return image;
 }
 
@@ -156,6 +157,10 @@ void FileStore::ApplyImageLocked(IndexImage image) {
   }
   global_ = std::move(image.global);
   for (auto& snapshot : image.snapshots) ApplySnapshotLocked(std::move(snapshot));
+  for (const Checkpoint& c : image.checkpoints) {
+    checkpoints_.Put(c.projection_id, c.position, c.updated_at_ns);
+    pending_checkpoints_.Put(c.projection_id, c.position, c.updated_at_ns);
+  }
   log_last_position_ = image.last_position;
   log_reserved_upto_ = image.reserved_upto;
   reclaimable_ = image.reclaimable;

@@ -10,6 +10,9 @@
 //     what replay needs to end each stream at its old tip (a kept whole
 //     deletion, or a stream-tip frame), live snapshots stay, prunes and
 //     reservations go (one reservation frame at the end keeps the highest);
+//     projection checkpoint ops go, and one checkpoint frame before that
+//     reservation holds the latest save of each projection the sealed
+//     segments leave (deleted ones are gone);
 //     the new files are fsynced, then the directory;
 //  3. with appends paused (the writer's turn held), the MANIFEST naming the
 //     new files is published, and the index is remapped onto them;
@@ -139,6 +142,7 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
   size_t sealed = 0;
   std::vector<SegmentRemap> remaps;
   std::set<SnapshotKey> live_snapshots;
+  std::vector<Checkpoint> live_checkpoints;  // as the sealed segments leave them
   std::shared_ptr<const SegmentTable> table;
   std::vector<std::string> old_names;
   std::vector<uint64_t> old_ends;
@@ -158,6 +162,9 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
       if (!rolled.ok()) PoisonLocked(rolled);
     }
     sealed = writer_index_;
+    // Nothing is published while the writer's turn is held: the published
+    // checkpoints are what the sealed segments say.
+    live_checkpoints = checkpoints_.List();
     ReleaseWriterLocked();
     if (!rolled.ok()) return poisoned_;
     if (sealed == 0) return absl::OkStatus();
@@ -209,9 +216,12 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
             switch (frame.header.kind) {
               case FrameKind::kEvents:
               case FrameKind::kTransaction:
+              case FrameKind::kCheckpoints:
                 // A transaction's live parts become ordinary event records,
                 // one per run: the copy is published whole (synced before the
                 // manifest names it), so nothing needs the transaction's frame.
+                // Its checkpoint ops go: the live checkpoints are written once
+                // at the end.
                 return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
                                                                             -> absl::Status {
                 payload.clear();
@@ -301,6 +311,15 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
       }
       done += old_ends[i];
       if (status.ok() && progress) progress(done, total);
+    }
+    if (status.ok() && !live_checkpoints.empty()) {
+      std::vector<CheckpointOp> ops;
+      ops.reserve(live_checkpoints.size());
+      for (const Checkpoint& c : live_checkpoints) {
+        ops.push_back(CheckpointOp{false, c.projection_id, c.position, c.updated_at_ns});
+      }
+      const std::string section = EncodeCheckpointSection(ops);
+      status = out.Add(FrameKind::kCheckpoints, AsBytes(section), 0, reserved).status();
     }
     if (status.ok()) status = out.Add(FrameKind::kReservation, {}, 0, reserved).status();
     if (status.ok()) status = out.Finish();

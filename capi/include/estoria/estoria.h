@@ -850,12 +850,77 @@ EST_API est_status est_txn_commit(est_txn *txn, est_append_result *results, size
  */
 EST_API est_status est_aggregate_save_many(est_aggregate *const *aggs, size_t count, est_append_result *results);
 
+/**
+ * Adds a save of projection `projection_id`'s checkpoint at `position` to
+ * the transaction: it is saved, as est_checkpoint_save saves, only if the
+ * transaction commits (every expectation held), in the same record of the
+ * log as its appends, so a projection's output and its checkpoint commit
+ * together (exactly once). The last save of an ID in a transaction wins; a
+ * transaction may hold only saves (at most EST_TXN_MAX_CHECKPOINTS).
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (a bad ID, a negative position,
+ *         past the limit: the transaction unchanged), EST_ERR_CLOSED.
+ */
+EST_API est_status est_txn_checkpoint(est_txn *txn, const char *projection_id, int64_t position);
+#define EST_TXN_MAX_CHECKPOINTS 1000
+
 /** The number of appends the transaction holds (0 for NULL). */
 EST_API size_t est_txn_size(const est_txn *txn);
 
 /** Frees the transaction (uncommitted appends are dropped); NULL is a no-op. */
 EST_API void est_txn_free(est_txn *txn);
 
+/* ---------------------------------------------------------------------
+ * Projection checkpoints: how far a projection has handled the global
+ * order, kept in the store itself (the file store's log, the memory
+ * store, a PostgreSQL table), with Estoria's checkpoint store semantics
+ * (doc/data-model.md "Checkpoints"). A projection ID is Estoria's
+ * "name_vN": the name [a-z][a-z0-9_]*, not ending with '_', at most 40
+ * characters; N >= 1, written without leading zeros ("orders_v1").
+ * ------------------------------------------------------------------- */
+
+/**
+ * Saves `position` (>= 0: the global position the projection has handled
+ * through) as the checkpoint of `projection_id`. Last write wins: a lower
+ * position overwrites too. The store stamps updated_at with its clock on
+ * every save, also at an unchanged position, later than the projection's
+ * previous stamp (a heartbeat). Durable like an append under the store's
+ * sync mode.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (a bad ID or a negative
+ *         position: nothing saved); EST_ERR_CLOSED; EST_ERR_IO.
+ */
+EST_API est_status est_checkpoint_save(est_store *store, const char *projection_id, int64_t position);
+
+/**
+ * Loads the checkpoint of `projection_id`: *position, and *updated_at_ns
+ * (NULL ok; unix ns, the store's clock at the last save).
+ * @return EST_OK; EST_ERR_NOT_FOUND when the projection has none (never
+ *         saved, or deleted): outputs untouched; EST_ERR_INVALID_ARGUMENT;
+ *         EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_load(est_store *store, const char *projection_id, int64_t *position,
+                                       int64_t *updated_at_ns);
+
+/**
+ * Deletes the checkpoint of `projection_id` (the projection then starts
+ * from the beginning). Durable like an append.
+ * @return EST_OK; EST_ERR_NOT_FOUND when it has none;
+ *         EST_ERR_INVALID_ARGUMENT; EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_delete(est_store *store, const char *projection_id);
+
+/** Called by est_checkpoint_list once per checkpoint; the ID is valid
+ *  during the call. Anything but EST_OK stops the listing, which returns it. */
+typedef est_status (*est_checkpoint_visit_fn)(void *user, const char *projection_id, int64_t position,
+                                              int64_t updated_at_ns);
+
+/**
+ * Calls `visit` for every checkpoint of the store, in ascending ID order,
+ * as they were when the call began (for tools). No library lock is held
+ * during a call: `visit` may call the library.
+ * @return EST_OK; the first status `visit` returned other than EST_OK;
+ *         EST_ERR_INVALID_ARGUMENT (NULL visit); EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_list(est_store *store, est_checkpoint_visit_fn visit, void *user);
 /* ------------------------------------------------------------ projections
  *
  * One projection engine for every language (doc/data-model.md
