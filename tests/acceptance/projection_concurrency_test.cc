@@ -57,7 +57,10 @@ class ProjectionConcurrencyTest : public Acceptance {
     }
     EXPECT_EST_OK(p.Wake());
     runner.join();
-    EXPECT_EQ(report.caught_up, 1) << "woken after every input was handled";
+    // An exactly-once run's own outputs come after its checkpoint: a run
+    // that passes them (filtered out) ends caught up.
+    if (run_status == EST_OK) run_status = p.Run(0, &report);
+    EXPECT_EQ(report.caught_up, 1) << "every input was handled";
     return run_status;
   }
 };
