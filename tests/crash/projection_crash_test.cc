@@ -10,7 +10,7 @@
 //   event no earlier process finished: the checkpoint never passed what the
 //   handler had done.
 //
-// ESTORIA_CRASH_ROUNDS (default 10) sets the rounds per mode;
+// ESTORIA_CRASH_ROUNDS (default 6) sets the rounds per mode;
 // ESTORIA_CRASH_SEED fixes the random delays (the seed is printed).
 #include <signal.h>
 
@@ -130,7 +130,7 @@ class ProjectionCrashTest : public ::testing::Test {
 };
 
 TEST_F(ProjectionCrashTest, ExactlyOnceOutputsAreTheFoldOfTheInputsAfterKills) {
-  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 10);
+  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 6);
   int kills = 0;
   for (int64_t round = 0; round < rounds && !HasFailure(); ++round) {
     SCOPED_TRACE("round " + std::to_string(round) + ", seed " + std::to_string(seed_));
@@ -163,7 +163,7 @@ TEST_F(ProjectionCrashTest, ExactlyOnceOutputsAreTheFoldOfTheInputsAfterKills) {
 }
 
 TEST_F(ProjectionCrashTest, AtLeastOnceNeverCheckpointsPastWhatTheHandlerFinished) {
-  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 10);
+  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 6);
   int kills = 0;
   for (int64_t round = 0; round < rounds && !HasFailure(); ++round) {
     SCOPED_TRACE("round " + std::to_string(round) + ", seed " + std::to_string(seed_));
