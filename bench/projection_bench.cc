@@ -100,8 +100,9 @@ const std::string& CatchUpStore() {
   return dir;
 }
 
-// The handler's work: a count and a byte sum; in exactly-once mode one
-// output event per call carrying them.
+// The handler's work: a count and a byte sum of the inputs; in exactly-once
+// mode one output event per call carrying them (no filter: the handler
+// passes over its own outputs, so both modes read the same log unfiltered).
 struct Totals {
   int64_t events = 0;
   int64_t bytes = 0;
@@ -112,10 +113,15 @@ struct Totals {
 
 est_status Handle(void* user, const est_event* events, size_t count, est_txn* tx) {
   auto* t = static_cast<Totals*>(user);
-  for (size_t i = 0; i < count; ++i) t->bytes += static_cast<int64_t>(events[i].data_len);
-  t->events += static_cast<int64_t>(count);
+  const int64_t before = t->events;
+  for (size_t i = 0; i < count; ++i) {
+    // Its own outputs (exactly once) come back through the global order.
+    if (events[i].type[0] == 't' && std::strcmp(events[i].type, "totals") == 0) continue;
+    t->bytes += static_cast<int64_t>(events[i].data_len);
+    ++t->events;
+  }
   t->last_position = events[count - 1].global_position;
-  if (tx != nullptr) {
+  if (tx != nullptr && t->events > before) {
     int64_t out[2] = {t->events, t->bytes};
     est_batch* batch = nullptr;
     if (est_batch_new(&batch) != EST_OK) return EST_ERR_NO_MEMORY;
@@ -139,7 +145,6 @@ est_projection* NewProjection(est_store* store, Totals* totals, int32_t version,
   o.batch_max = kBatch;
   o.checkpoint_every = checkpoint_every;
   o.flags = exactly_once ? EST_PROJECTION_EXACTLY_ONCE : 0;
-  o.stream_prefix = "account_";  // the inputs, not the exactly-once outputs
   est_projection* p = nullptr;
   if (est_status st = est_projection_new(store, &h, &o, &p); st != EST_OK) Die("est_projection_new", st);
   return p;
