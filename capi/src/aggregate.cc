@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "capi/src/append_convert.h"
 #include "capi/src/event_fill.h"
+#include "capi/src/callback_error.h"
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/aggregate/aggregate_store.h"
@@ -55,12 +56,6 @@ struct est_buffer {
 };
 
 namespace estoria::capi {
-namespace {
-
-// Longest message a callback may leave.
-constexpr size_t kMaxCallbackMessage = 64 * 1024;
-// Largest encoded state (a snapshot or cache entry).
-constexpr size_t kMaxEncodedState = core::kMaxBatchBytes;
 
 // The message est_set_error left on this thread for the callback that is
 // about to return an error. The flag is a plain thread_local (no
@@ -72,18 +67,13 @@ std::string& ThreadCallbackMessage() {
   return text;
 }
 
-// Before a callback: a message left by an earlier one that then returned OK
-// must not be taken for this one's.
-inline void ClearCallbackError() { callback_error_set = false; }
+void ClearCallbackError() { callback_error_set = false; }
 
-// The flag's address, for a run of callbacks on this thread to clear it
-// without a TLS lookup each (in a shared library every naming of a
-// thread_local is a __tls_get_addr call, and GCC would repeat it in a loop).
+// In a shared library every naming of a thread_local is a __tls_get_addr
+// call, and GCC would repeat it in a loop: hence the flag's address.
 __attribute__((noinline)) bool* CallbackErrorFlag() { return &callback_error_set; }
 
-// The core status for a callback's error `s`: the code the ABI maps back to
-// `s` (so that a load returns the host's own status), and the callback's
-// message or, without one, which callback failed with what.
+// The host's own status comes back from a load: see callback_error.h.
 absl::Status CallbackStatus(est_status s, std::string_view callback) {
   std::string message = callback_error_set
                             ? std::move(ThreadCallbackMessage())
@@ -95,6 +85,13 @@ absl::Status CallbackStatus(est_status s, std::string_view callback) {
   if (code == absl::StatusCode::kInternal && s != EST_ERR_INTERNAL) absl::StrAppend(&message, " (status ", s, ")");
   return absl::Status(code, message);
 }
+
+namespace {
+
+// Longest message a callback may leave.
+constexpr size_t kMaxCallbackMessage = 64 * 1024;
+// Largest encoded state (a snapshot or cache entry).
+constexpr size_t kMaxEncodedState = core::kMaxBatchBytes;
 
 // The host's vtable as a core::AggregateType. Immutable: shared by every
 // thread that uses the aggregate store.

@@ -53,6 +53,9 @@ est_status CheckBytes(const char* fn, std::string_view field, const void* data, 
 est_status ReadCString(const char* fn, std::string_view field, const char* s, size_t max_len, bool null_ok,
                        std::string_view* out);
 
+// Reads a required projection ID (Estoria's "name_vN", core::CheckProjectionId).
+est_status ReadProjectionId(const char* fn, const char* text, std::string_view* out);
+
 // Longest metadata key or value, or content type, taken from a C string.
 inline constexpr size_t kMaxMetadataString = size_t{1} << 20;
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/src/event_fill.h"
+#include "capi/src/filters.h"
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/id/id.h"
@@ -31,8 +32,6 @@ namespace {
 
 // Most views one poll hands out (a larger capacity is filled up to this).
 constexpr size_t kMaxPollViews = 4096;
-// Most event types one filter names.
-constexpr size_t kMaxEventTypes = 4096;
 
 est_status CheckSubscription(const char* fn, const est_subscription* sub) {
   if (sub == nullptr) return FailArg(fn, "sub", "is NULL");
@@ -55,31 +54,8 @@ est_status ToSubscriptionOptions(const char* fn, const est_subscribe_options* in
                    absl::StrCat(o.after_position, " is negative (and not EST_POSITION_END)"));
   }
   out->after_position = o.after_position;
-  std::string_view prefix;
-  if (est_status s = ReadCString(fn, "options.stream_prefix", o.stream_prefix, core::kMaxIdTextLen, true, &prefix);
-      s != EST_OK) {
-    return s;
-  }
-  out->stream_prefix.assign(prefix);
-  if (o.event_types == nullptr && o.event_types_len != 0) {
-    return FailArg(fn, "options.event_types", absl::StrCat("is NULL with event_types_len ", o.event_types_len));
-  }
-  if (o.event_types_len > kMaxEventTypes) {
-    return FailArg(fn, "options.event_types_len", absl::StrCat(o.event_types_len, " is above ", kMaxEventTypes));
-  }
-  for (size_t i = 0; i < o.event_types_len; ++i) {
-    const std::string field = absl::StrCat("options.event_types[", i, "]");
-    std::string_view type;
-    if (est_status s = ReadCString(fn, field, o.event_types[i], core::kMaxTypeNameLen + 1, false, &type);
-        s != EST_OK) {
-      return s;
-    }
-    if (absl::Status valid = core::ValidateTypeName(type, "event type"); !valid.ok()) {
-      return FailStatus(fn, valid, field);
-    }
-    out->event_types.emplace_back(type);
-  }
-  return EST_OK;
+  return ReadFilters(fn, o.stream_prefix, o.event_types, o.event_types_len, &out->stream_prefix,
+                     &out->event_types);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// est_txn_*: transactions (the header's experimental section). An est_txn
+// est_txn_*: transactions (the header's experimental section), with
+// est_txn_checkpoint (projection checkpoints committed with the appends). An est_txn
 // shares its store's core and "closed" flag, and owns a core::Transaction
 // holding copies of the appended batches; it may outlive the store handle
 // (calls then return EST_ERR_CLOSED). One thread at a time per transaction.
@@ -11,18 +12,13 @@
 #include "capi/src/append_convert.h"
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
+#include "capi/src/txn_handle.h"
 #include "core/store/transaction.h"
 #include "core/util/fork.h"
 #include "estoria/estoria.h"
 
 namespace core = estoria::core;
 
-struct est_txn {
-  std::shared_ptr<core::EventStore> store;
-  std::shared_ptr<const estoria::capi::StoreLife> life;
-  uint64_t fork_generation = core::ForkGeneration();
-  core::Transaction txn;
-};
 
 namespace estoria::capi {
 namespace {
@@ -82,6 +78,9 @@ EST_API est_status est_txn_commit(est_txn* txn, est_append_result* results, size
   static constexpr char kFn[] = "est_txn_commit";
   return Guarded(kFn, [&]() -> est_status {
     if (est_status s = estoria::capi::CheckTxn(kFn, txn); s != EST_OK) return s;
+    if (txn->projection_owned) {
+      return FailArg(kFn, "txn", "belongs to a projection: the engine commits it with the checkpoint");
+    }
     if (results_len > 0) {
       if (results == nullptr) return FailArg(kFn, "results", "is NULL with a results_len");
       if (results_len < txn->txn.size()) {
@@ -104,10 +103,27 @@ EST_API est_status est_txn_commit(est_txn* txn, est_append_result* results, size
   });
 }
 
+EST_API est_status est_txn_checkpoint(est_txn* txn, const char* projection_id, int64_t position) {
+  static constexpr char kFn[] = "est_txn_checkpoint";
+  return Guarded(kFn, [&]() -> est_status {
+    if (est_status s = estoria::capi::CheckTxn(kFn, txn); s != EST_OK) return s;
+    std::string_view id;
+    if (est_status s = estoria::capi::ReadProjectionId(kFn, projection_id, &id); s != EST_OK) return s;
+    if (position < 0) return FailArg(kFn, "position", absl::StrCat(position, " is negative"));
+    absl::Status added = txn->txn.AddCheckpoint(id, position);
+    if (!added.ok()) return FailStatus(kFn, added);
+    return EST_OK;
+  });
+}
+
 EST_API size_t est_txn_size(const est_txn* txn) { return txn == nullptr ? 0 : txn->txn.size(); }
 
 EST_API void est_txn_free(est_txn* txn) {
-  estoria::capi::GuardedVoid("est_txn_free", [&] { delete txn; });
+  estoria::capi::GuardedVoid("est_txn_free", [&] {
+    // A projection's transaction is freed with the projection.
+    if (txn != nullptr && txn->projection_owned) return;
+    delete txn;
+  });
 }
 
 }  // extern "C"

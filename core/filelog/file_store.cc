@@ -179,8 +179,12 @@ absl::Status FileStore::PublishLocked(PendingOp& op) {
   log_reserved_upto_ = std::max(log_reserved_upto_, op.reserved_upto);  // for index images
   switch (op.kind) {
     case FrameKind::kEvents:
-    case FrameKind::kTransaction: {
-      // Every run at once under mu_: readers see the whole transaction or none of it.
+    case FrameKind::kTransaction:
+    case FrameKind::kCheckpoints: {
+      // Every run at once under mu_, and the checkpoint saves with them:
+      // readers see the whole transaction or none of it.
+      ApplyCheckpointOpsLocked(op.checkpoint_ops, /*replay=*/false);
+      if (op.runs.empty()) break;
       std::vector<Location> entries;
       for (const PendingOp::Run& run : op.runs) {
         entries.resize(run.count);
@@ -275,6 +279,20 @@ void FileStore::ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) {
   SnapshotList& list = snapshots_[snapshot->aggregate_id];
   InsertSnapshot(list, std::move(snapshot));
   ++snapshot_count_;
+}
+
+void FileStore::ApplyCheckpointOpsLocked(absl::Span<const CheckpointOp> ops, bool replay) {
+  for (const CheckpointOp& op : ops) {
+    if (op.remove) {
+      // The delete's record and the save it removes are compaction's to reclaim.
+      if (checkpoints_.Erase(op.projection_id)) reclaimable_ += 2;
+      if (replay) pending_checkpoints_.Erase(op.projection_id);
+      continue;
+    }
+    if (checkpoints_.Find(op.projection_id) != nullptr) ++reclaimable_;  // the save it overwrites
+    checkpoints_.Put(op.projection_id, op.position, op.updated_at_ns);
+    if (replay) pending_checkpoints_.Put(op.projection_id, op.position, op.updated_at_ns);
+  }
 }
 
 void FileStore::ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) {

@@ -1,9 +1,11 @@
-// FileStore appends: Append (one stream) and AppendMany (a transaction),
-// both one frame of the log through the append plan (core/store/
-// append_plan.h): records built outside the lock, planned and given
-// versions and positions under mu_ against the pending state, then queued
-// for group commit (file_store_internal.h). A plain append is a kEvents
-// frame; a transaction writing several runs is one kTransaction frame, so
+// FileStore writes: CommitWrites (appends, transactions and projection
+// checkpoint saves) and the checkpoint reads and deletes. A commit is one
+// frame of the log through the append plan (core/store/append_plan.h):
+// records built outside the lock, planned and given versions and positions
+// under mu_ against the pending state, then queued for group commit
+// (file_store_internal.h). A plain append is a kEvents frame; a transaction
+// writing several runs is one kTransaction frame; a commit with checkpoint
+// saves is one kCheckpoints frame (the saves, then the records), so
 // recovery keeps or drops it whole and publication applies it at once.
 #include <algorithm>
 #include <cstring>
@@ -54,17 +56,77 @@ class FileLookup final : public StreamLookup {
 
 }  // namespace
 
-absl::StatusOr<AppendResult> FileStore::Append(const Id& stream, const WritableBatch& batch,
-                                               const AppendOptions& options,
-                                               std::unique_ptr<EventIterator>* written) {
-  const StreamAppend append{stream, &batch, options};
-  std::vector<AppendResult> results;
-  RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
-  return results.front();
+absl::Status FileStore::CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) {
+  if (request.written != nullptr) request.written->reset();
+  results->clear();
+  if (read_only()) return ReadOnlyError();
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  RETURN_IF_ERROR(CheckCommitRequest(request));
+  std::vector<CheckpointOp> ops;
+  ops.reserve(request.checkpoints.size());
+  for (const CheckpointSave& save : request.checkpoints) {
+    ops.push_back(CheckpointOp{false, std::string(save.projection_id), save.position, 0});
+  }
+  if (request.appends.empty()) {
+    if (ops.empty()) return absl::OkStatus();
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(UsableLocked());
+    return CommitCheckpointOpsLocked(std::move(ops));
+  }
+  return CommitAppends(request.appends, std::move(ops), results, request.written);
 }
 
-absl::Status FileStore::AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
-  return CommitAppends(appends, results, nullptr);
+void FileStore::StampCheckpointOpsLocked(std::vector<CheckpointOp>& ops, uint8_t* section) {
+  const int64_t now = host().NowNanos(env_);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    CheckpointOp& op = ops[i];
+    if (op.remove) {
+      pending_checkpoints_.Erase(op.projection_id);
+      continue;
+    }
+    op.updated_at_ns = pending_checkpoints_.Stamp(now);
+    pending_checkpoints_.Put(op.projection_id, op.position, op.updated_at_ns);
+    const int64_t stamp = op.updated_at_ns;
+    std::memcpy(section + CheckpointStampOffset(ops, i), &stamp, sizeof(stamp));  // little-endian hosts
+  }
+}
+
+absl::Status FileStore::CommitCheckpointOpsLocked(std::vector<CheckpointOp> ops) {
+  PendingOp op;
+  op.SetPayload(FrameKind::kCheckpoints, EncodeCheckpointSection(ops));
+  StampCheckpointOpsLocked(ops, op.frame_data() + kFrameHeaderSize);
+  op.checkpoint_ops = std::move(ops);
+  op.reserved_upto = reserved_upto_;
+  return Commit(&op);
+}
+
+absl::StatusOr<Checkpoint> FileStore::LoadCheckpoint(std::string_view projection_id) {
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  RETURN_IF_ERROR(CheckProjectionId(projection_id));
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(ReadableLocked());
+  const Checkpoint* found = checkpoints_.Find(projection_id);
+  if (found == nullptr) return CheckpointNotFound(projection_id);
+  return *found;
+}
+
+absl::Status FileStore::DeleteCheckpoint(std::string_view projection_id) {
+  if (read_only()) return ReadOnlyError();
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  RETURN_IF_ERROR(CheckProjectionId(projection_id));
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());
+  if (pending_checkpoints_.Find(projection_id) == nullptr) return CheckpointNotFound(projection_id);
+  std::vector<CheckpointOp> ops;
+  ops.push_back(CheckpointOp{true, std::string(projection_id), 0, 0});
+  return CommitCheckpointOpsLocked(std::move(ops));
+}
+
+absl::StatusOr<std::vector<Checkpoint>> FileStore::ListCheckpoints() {
+  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(ReadableLocked());
+  return checkpoints_.List();
 }
 
 absl::Status FileStore::SettleStreamsLocked(absl::Span<const StreamAppend> appends,
@@ -83,29 +145,25 @@ absl::Status FileStore::SettleStreamsLocked(absl::Span<const StreamAppend> appen
   }
 }
 
-absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
-                                      std::unique_ptr<EventIterator>* written) {
-  if (written != nullptr) written->reset();
-  results->clear();
-  if (read_only()) return ReadOnlyError();
-  if (closed_->load(std::memory_order_acquire)) return ClosedError();
+absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<CheckpointOp> checkpoint_ops,
+                                      std::vector<AppendResult>* results, std::unique_ptr<EventIterator>* written) {
   std::vector<EventBlock::Part> parts(appends.size());
   for (size_t i = 0; i < appends.size(); ++i) {
-    RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
-    RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
     parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
   }
-  if (appends.empty()) return absl::OkStatus();
+  // Checkpoint saves go first in the payload (kCheckpoints), stamped under mu_.
+  const std::string section = checkpoint_ops.empty() ? std::string() : EncodeCheckpointSection(checkpoint_ops);
 
   // The expensive part, outside the lock: ids, timestamps and records, laid
-  // out as the frame's payload behind room for its header.
+  // out as the frame's payload behind room for its header (and the saves).
   EventBlock::BuildOptions build;
   build.now_ns = host().NowNanos(env_);
   build.host = &host();
-  build.header_room = kFrameHeaderSize;
+  build.header_room = kFrameHeaderSize + section.size();
   build.size_prefixed = true;
   std::shared_ptr<EventBlock> block;
   ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+  std::memcpy(block->data() + kFrameHeaderSize, section.data(), section.size());
   const size_t payload = block->used_bytes() - kFrameHeaderSize;
   // Frames start below kMaxSegmentBytes, so records' offsets fit 32 bits.
   if (payload > 2 * kMaxSegmentBytes) {
@@ -152,8 +210,12 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     first_record += n;
   }
 
+  if (op.runs.empty() && !checkpoint_ops.empty()) {
+    // Every append was a duplicate: only the saves are written.
+    RETURN_IF_ERROR(CommitCheckpointOpsLocked(std::move(checkpoint_ops)));
+  }
   if (op.runs.empty()) {
-    // Every append was a duplicate: nothing to write.
+    // Every append was a duplicate: nothing (else) to write.
     if (written != nullptr) {
       const AppendResult& original = results->front();
       const FileStream& stream = streams_.at(appends.front().stream);
@@ -164,7 +226,9 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     return absl::OkStatus();
   }
 
-  op.kind = op.runs.size() == 1 ? FrameKind::kEvents : FrameKind::kTransaction;
+  op.kind = !checkpoint_ops.empty() ? FrameKind::kCheckpoints
+            : op.runs.size() == 1   ? FrameKind::kEvents
+                                    : FrameKind::kTransaction;
   op.event_count = static_cast<uint32_t>(written_events);
   if (written_events == block->size()) {
     op.block = std::move(block);
@@ -173,6 +237,7 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     // Some appends were duplicates: the frame holds only the others' records
     // (a retried transaction that partly committed is rare; one copy).
     std::string frame(kFrameHeaderSize, '\0');
+    frame.append(section);
     std::vector<size_t> offsets;
     offsets.reserve(written_events);
     for (size_t offset : op.record_offsets) {
@@ -188,6 +253,10 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     op.frame = std::move(frame);
   }
 
+  if (!checkpoint_ops.empty()) {
+    StampCheckpointOpsLocked(checkpoint_ops, op.frame_data() + kFrameHeaderSize);
+    op.checkpoint_ops = std::move(checkpoint_ops);
+  }
   next_position_ = op.last_position + 1;
   ReserveLocked(op.last_position);
   op.reserved_upto = reserved_upto_;

@@ -83,6 +83,7 @@ IndexImage FileStore::TakeImageLocked() {
     const SnapshotList& list = snapshots_.find(*id)->second;
     image.snapshots.insert(image.snapshots.end(), list.begin(), list.end());
   }
+  image.checkpoints = checkpoints_.List();
   return image;
 }
 
@@ -170,6 +171,10 @@ void FileStore::ApplyImageLocked(IndexImage image) {
   }
   global_ = std::move(image.global);
   for (auto& snapshot : image.snapshots) ApplySnapshotLocked(std::move(snapshot));
+  for (const Checkpoint& c : image.checkpoints) {
+    checkpoints_.Put(c.projection_id, c.position, c.updated_at_ns);
+    pending_checkpoints_.Put(c.projection_id, c.position, c.updated_at_ns);
+  }
   log_last_position_ = image.last_position;
   log_reserved_upto_ = image.reserved_upto;
   reclaimable_ = image.reclaimable;

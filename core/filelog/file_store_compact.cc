@@ -10,6 +10,9 @@
 //     what replay needs to end each stream at its old tip (a kept whole
 //     deletion, or a stream-tip frame), live snapshots stay, prunes and
 //     reservations go (one reservation frame at the end keeps the highest);
+//     projection checkpoint ops go, and one checkpoint frame before that
+//     reservation holds the latest save of each projection the sealed
+//     segments leave (deleted ones are gone);
 //     the new files are fsynced, then the directory;
 //  3. with appends paused (the writer's turn held), the MANIFEST naming the
 //     new files is published, and the index is remapped onto them;
@@ -148,6 +151,7 @@ struct CompactJob {
   size_t sealed = 0;
   std::vector<SegmentRemap> remaps;
   std::set<SnapshotKey> live_snapshots;
+  std::vector<Checkpoint> live_checkpoints;  // as the sealed segments leave them
   std::shared_ptr<const SegmentTable> table;
   std::vector<std::string> old_names;
   std::vector<uint64_t> old_ends;
@@ -190,6 +194,9 @@ absl::Status FileStore::BeginCompaction(CompactJob& job) {
     if (!rolled.ok()) PoisonLocked(rolled);
   }
   job.sealed = writer_index_;
+  // Nothing is published while the writer's turn is held: the published
+  // checkpoints are what the sealed segments say.
+  job.live_checkpoints = checkpoints_.List();
   ReleaseWriterLocked();
   if (!rolled.ok()) return poisoned_;
   if (job.sealed == 0) {
@@ -234,9 +241,12 @@ absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool
     switch (frame.header.kind) {
       case FrameKind::kEvents:
       case FrameKind::kTransaction:
+      case FrameKind::kCheckpoints:
         // A transaction's live parts become ordinary event records,
         // one per run: the copy is published whole (synced before the
         // manifest names it), so nothing needs the transaction's frame.
+        // Its checkpoint ops go: the live checkpoints are written once at
+        // the end.
         return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
                                                                     -> absl::Status {
         payload.clear();
@@ -355,6 +365,15 @@ absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool
     job.resume = 0;
     if (progress) progress(job.done, job.total);
     if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+  }
+  if (!job.live_checkpoints.empty()) {
+    std::vector<CheckpointOp> ops;
+    ops.reserve(job.live_checkpoints.size());
+    for (const Checkpoint& c : job.live_checkpoints) {
+      ops.push_back(CheckpointOp{false, c.projection_id, c.position, c.updated_at_ns});
+    }
+    const std::string section = EncodeCheckpointSection(ops);
+    RETURN_IF_ERROR(out.Add(FrameKind::kCheckpoints, AsBytes(section), 0, reserved).status());
   }
   RETURN_IF_ERROR(out.Add(FrameKind::kReservation, {}, 0, reserved).status());
   RETURN_IF_ERROR(out.Finish());

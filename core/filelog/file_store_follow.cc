@@ -128,6 +128,8 @@ void FileStore::ResetIndexLocked() {
   global_removed_ = PendingRemovals<Location>();
   snapshots_.clear();
   snapshot_count_ = 0;
+  checkpoints_.Clear();
+  pending_checkpoints_.Clear();
   reclaimable_ = 0;
   segments_ = std::make_shared<SegmentTable>();
   segment_names_.clear();

@@ -38,6 +38,7 @@
 #include "core/filelog/manifest.h"
 #include "core/filelog/segment_scan.h"
 #include "core/filelog/segment_writer.h"
+#include "core/store/checkpoint_table.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
@@ -85,6 +86,7 @@ struct PendingOp {
   // kDelete: to_version; kPruneSnapshots: keep_last, min_version
   int64_t a = 0, b = 0;
   std::shared_ptr<const Snapshot> snapshot;  // kSnapshot
+  std::vector<CheckpointOp> checkpoint_ops;  // kCheckpoints, stamped
 
   // Set by the leader.
   uint32_t segment = 0;       // index in the segment table
@@ -116,15 +118,16 @@ class FileStore final : public EventStore {
   absl::Status Open();
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
-  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
-                                      std::unique_ptr<EventIterator>* written) override;
-  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override;
+  absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) override;
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
   absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
                              std::string_view content_type, int64_t timestamp_ns) override;
   absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
   absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
+  absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) override;
+  absl::Status DeleteCheckpoint(std::string_view projection_id) override;
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() override;
   void Close() override;
   absl::Status Sync() override;
   absl::StatusOr<StoreStats> Stats() override;
@@ -138,9 +141,18 @@ class FileStore final : public EventStore {
   absl::Status Maintain(int64_t budget_ns, MaintainReport* report) override;
 
  private:
-  // --- file_store_append.cc: Append and AppendMany, through the append plan
-  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
-                             std::unique_ptr<EventIterator>* written) ABSL_LOCKS_EXCLUDED(mu_);
+  // --- file_store_append.cc: commits with appends, through the append plan,
+  // and with them `checkpoint_ops` (saves, unstamped) in one frame.
+  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<CheckpointOp> checkpoint_ops,
+                             std::vector<AppendResult>* results, std::unique_ptr<EventIterator>* written)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues a frame of projection checkpoint ops and no events (standalone
+  // saves, a delete); stamps the saves.
+  absl::Status CommitCheckpointOpsLocked(std::vector<CheckpointOp> ops) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stamps the saves of `ops` (in the pending table, with the clock now),
+  // writing each stamp into the frame's section at `section`.
+  void StampCheckpointOpsLocked(std::vector<CheckpointOp>& ops, uint8_t* section)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until no queued operation changes a stream the duplicate check of
   // `appends` reads (it reads published events only).
   absl::Status SettleStreamsLocked(absl::Span<const StreamAppend> appends, absl::Span<const bool> caller_ids)
@@ -198,6 +210,9 @@ class FileStore final : public EventStore {
   void ApplyStreamTipLocked(const Id& id, int64_t tip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplySnapshotLocked(std::shared_ptr<const Snapshot> snapshot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyPruneLocked(const Id& id, int64_t keep_last, int64_t min_version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // To the published projection checkpoints; replay (`replay`) also to the
+  // pending ones.
+  void ApplyCheckpointOpsLocked(absl::Span<const CheckpointOp> ops, bool replay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const SegmentTable> segments() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_; }
 
   // --- file_store_checkpoint.cc
@@ -272,6 +287,11 @@ class FileStore final : public EventStore {
   PendingRemovals<Location> global_removed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
   int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Projection checkpoints (not to be confused with the index checkpoint,
+  // INDEX): as published, and with queued saves and deletes (which decide
+  // a delete's NOT_FOUND and give saves their stamps).
+  CheckpointTable checkpoints_ ABSL_GUARDED_BY(mu_);
+  CheckpointTable pending_checkpoints_ ABSL_GUARDED_BY(mu_);
   // Events and snapshots removed from the index whose records compaction
   // has not reclaimed yet (0: nothing to compact).
   int64_t reclaimable_ ABSL_GUARDED_BY(mu_) = 0;

@@ -152,7 +152,12 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
   segment_last_frames_[segment] = frame.header.offset;
   switch (frame.header.kind) {
     case FrameKind::kEvents:
-    case FrameKind::kTransaction: {
+    case FrameKind::kTransaction:
+    case FrameKind::kCheckpoints: {
+      if (decoded.records.empty()) {  // checkpoint saves and deletes only
+        ApplyCheckpointOpsLocked(decoded.checkpoints, /*replay=*/true);
+        break;
+      }
       if (decoded.records.front().info.position <= log_last_position_) {
         return absl::DataLossError(absl::StrCat("position ", decoded.records.front().info.position,
                                                 " does not ascend past ", log_last_position_));
@@ -188,6 +193,7 @@ absl::Status FileStore::ReplayFrame(uint32_t segment, const Frame& frame) {
         ApplyEventsLocked(streams_[run.front().info.stream], entries, run.front().info.version);
         return absl::OkStatus();
       }));
+      ApplyCheckpointOpsLocked(decoded.checkpoints, /*replay=*/true);
       log_last_position_ = decoded.records.back().info.position;
       break;
     }

@@ -50,13 +50,26 @@ absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
   DecodedFrame out;
   switch (frame.header.kind) {
     case FrameKind::kEvents:
-    case FrameKind::kTransaction: {
-      const bool transaction = frame.header.kind == FrameKind::kTransaction;
-      if (frame.header.event_count == 0) return absl::DataLossError("an append record holds no events");
+    case FrameKind::kTransaction:
+    case FrameKind::kCheckpoints: {
+      const bool transaction = frame.header.kind != FrameKind::kEvents;
+      size_t section = 0;
+      if (frame.header.kind == FrameKind::kCheckpoints) {
+        ASSIGN_OR_RETURN(out.checkpoints, DecodeCheckpointSection(frame.payload, &section));
+        if (out.checkpoints.empty()) return absl::DataLossError("a checkpoint record holds no ops");
+        if (frame.header.event_count == 0 && section != frame.payload.size()) {
+          return absl::DataLossError("a checkpoint record has bytes after its ops");
+        }
+      } else if (frame.header.event_count == 0) {
+        return absl::DataLossError("an append record holds no events");
+      }
+      const absl::Span<const uint8_t> records = frame.payload.subspan(section);
       out.records.reserve(frame.header.event_count);
-      RETURN_IF_ERROR(ForEachRecord(frame.payload, frame.header.event_count, [&](size_t offset, size_t size) {
-        out.records.push_back(DecodedRecord{offset, static_cast<uint32_t>(size), {}});
-      }));
+      if (frame.header.event_count > 0) {
+        RETURN_IF_ERROR(ForEachRecord(records, frame.header.event_count, [&](size_t offset, size_t size) {
+          out.records.push_back(DecodedRecord{section + offset, static_cast<uint32_t>(size), {}});
+        }));
+      }
       for (size_t i = 0; i < out.records.size(); ++i) {
         DecodedRecord& r = out.records[i];
         ASSIGN_OR_RETURN(r.info, CheckEventRecord(frame.payload.subspan(r.payload_offset, r.size)));

@@ -33,14 +33,16 @@ absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record);
 // stream, at least one, consecutive versions, ascending positions;
 // kTransaction: runs of one stream each, consecutive versions within a
 // run, positions ascending across the frame), or a deletion, a snapshot or
-// a prune. kDataLoss when anything does not hold.
+// a prune, or checkpoint ops (kCheckpoints: then records as kTransaction,
+// possibly none). kDataLoss when anything does not hold.
 struct DecodedRecord {
   uint64_t payload_offset = 0;  // of the record itself, past its prefix
   uint32_t size = 0;
   RecordInfo info;
 };
 struct DecodedFrame {
-  std::vector<DecodedRecord> records;  // kEvents, kTransaction
+  std::vector<DecodedRecord> records;  // kEvents, kTransaction, kCheckpoints (offsets past the section)
+  std::vector<CheckpointOp> checkpoints;  // kCheckpoints
   DeletePayload deletion;              // kDelete
   PrunePayload prune;                  // kPruneSnapshots
   std::shared_ptr<const Snapshot> snapshot;

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/filelog/frame_content.h"
+#include "core/store/store_checks.h"
 #include "core/util/crc32c.h"
 #include "core/util/little_endian.h"
 #include "core/util/status.h"
@@ -39,7 +40,7 @@ static_assert(std::is_trivially_copyable_v<Location> && offsetof(Location, segme
 constexpr size_t kPreambleSize = 16;
 constexpr size_t kVersionAt = 8, kPreambleCrcAt = 12, kFileSizeAt = 16, kGenerationAt = 24, kLastPositionAt = 32,
                  kReservedAt = 40, kSegmentCountAt = 48, kStreamCountAt = 52, kGlobalCountAt = 56,
-                 kSnapshotCountAt = 64, kHeaderZeroAt = 68, kReclaimableAt = 72;
+                 kSnapshotCountAt = 64, kCheckpointCountAt = 68, kReclaimableAt = 72;
 constexpr size_t kHeaderSize = 80;
 constexpr size_t kTrailerSize = 8;
 
@@ -173,6 +174,7 @@ class CheckpointWriter {
 struct PreparedImage {
   std::vector<std::string> stream_ids;  // text form, in image order
   std::vector<std::string> snapshots;   // EncodeSnapshot bytes, in image order
+  std::string checkpoints;              // EncodeCheckpointSection of every checkpoint (format 2), or empty
   uint64_t file_size = 0;
 };
 
@@ -232,6 +234,19 @@ absl::StatusOr<PreparedImage> PrepareImage(const IndexImage& image) {
     size += kSnapshotFixedSize + Pad8(encoded.size());
     out.snapshots.push_back(std::move(encoded));
   }
+  if (image.checkpoints.size() > kMaxCount) return absl::InternalError("more than 2^32 - 1 checkpoints");
+  if (!image.checkpoints.empty()) {
+    std::vector<CheckpointOp> ops;
+    ops.reserve(image.checkpoints.size());
+    for (const Checkpoint& c : image.checkpoints) {
+      if (!CheckProjectionId(c.projection_id).ok() || c.position < 0 || c.updated_at_ns < 0) {
+        return absl::InternalError(absl::StrCat("checkpoint ", c.projection_id, " would not read back"));
+      }
+      ops.push_back(CheckpointOp{false, c.projection_id, c.position, c.updated_at_ns});
+    }
+    out.checkpoints = EncodeCheckpointSection(ops);
+    size += 8 + out.checkpoints.size();
+  }
   out.file_size = size + kTrailerSize;
   return out;
 }
@@ -249,6 +264,7 @@ void WriteHeader(const IndexImage& image, const PreparedImage& prepared, Checkpo
   Put<uint32_t>(header, kStreamCountAt, static_cast<uint32_t>(image.streams.size()));
   Put<uint64_t>(header, kGlobalCountAt, image.global.count);
   Put<uint32_t>(header, kSnapshotCountAt, static_cast<uint32_t>(image.snapshots.size()));
+  Put<uint32_t>(header, kCheckpointCountAt, static_cast<uint32_t>(image.checkpoints.size()));
   Put<int64_t>(header, kReclaimableAt, image.reclaimable);
   writer->PutBytes(header, sizeof(header));
 }
@@ -278,6 +294,10 @@ absl::Status WriteBody(WritableFile* file, const IndexImage& image, const Prepar
     writer.PutInt<uint32_t>(static_cast<uint32_t>(snapshot.size()));
     writer.PutInt<uint32_t>(0);
     writer.PutPadded(snapshot);
+  }
+  if (!prepared.checkpoints.empty()) {
+    writer.PutInt<uint64_t>(prepared.checkpoints.size());
+    writer.PutPadded(prepared.checkpoints);  // a multiple of 8 already
   }
   RETURN_IF_ERROR(writer.Finish());
   if (writer.written() != prepared.file_size) {
@@ -396,7 +416,11 @@ absl::StatusOr<IndexImage> ReadBody(CheckpointReader* reader, const uint8_t* hea
   if (image.last_position < 0 || image.reserved_upto < 0 || image.reclaimable < 0) {
     return Damage("the header has a negative last position, reservation or reclaimable count");
   }
-  if (Get<uint32_t>(header, kHeaderZeroAt) != 0) return Damage("the header has a non-zero reserved field");
+  // Version 1 had a reserved zero where version 2 counts checkpoints.
+  const uint32_t checkpoint_count = Get<uint32_t>(header, kCheckpointCountAt);
+  if (Get<uint32_t>(header, kVersionAt) < 2 && checkpoint_count != 0) {
+    return Damage("the header has a non-zero reserved field");
+  }
   const uint32_t segment_count = Get<uint32_t>(header, kSegmentCountAt);
   const uint32_t stream_count = Get<uint32_t>(header, kStreamCountAt);
   const uint64_t global_count = Get<uint64_t>(header, kGlobalCountAt);
@@ -475,8 +499,30 @@ absl::StatusOr<IndexImage> ReadBody(CheckpointReader* reader, const uint8_t* hea
     if (!snapshot.ok()) return Damage(absl::StrCat("snapshot ", i, ": ", snapshot.status().message()));
     image.snapshots.push_back(*std::move(snapshot));
   }
+  if (checkpoint_count > 0) {
+    uint8_t fixed[8];
+    RETURN_IF_ERROR(reader->Read(fixed, sizeof(fixed)));
+    const uint64_t size = Get<uint64_t>(fixed, 0);
+    if (size < 8 || size % 8 != 0 || size > reader->remaining()) {
+      return Damage(absl::StrCat("the checkpoints have a size of ", size));
+    }
+    std::string section(size, '\0');
+    RETURN_IF_ERROR(reader->Read(reinterpret_cast<uint8_t*>(section.data()), size));
+    size_t used = 0;
+    absl::StatusOr<std::vector<CheckpointOp>> ops = DecodeCheckpointSection(AsBytes(section), &used);
+    if (!ops.ok()) return Damage(ToStd(ops.status().message()));
+    if (used != size || ops->size() != checkpoint_count) return Damage("the checkpoints do not match their count");
+    image.checkpoints.reserve(ops->size());
+    for (const CheckpointOp& op : *ops) {
+      if (op.remove) return Damage("a checkpoint entry is a delete");
+      if (!image.checkpoints.empty() && image.checkpoints.back().projection_id >= op.projection_id) {
+        return Damage("checkpoints are not in ascending ID order");
+      }
+      image.checkpoints.push_back(Checkpoint{op.projection_id, op.position, op.updated_at_ns});
+    }
+  }
   if (reader->remaining() != 0) {
-    return Damage(absl::StrCat(reader->remaining(), " bytes follow the last snapshot"));
+    return Damage(absl::StrCat(reader->remaining(), " bytes follow the last entry"));
   }
   return image;
 }

@@ -46,7 +46,8 @@
 
 namespace estoria::core::filelog {
 
-inline constexpr uint32_t kIndexCheckpointVersion = 1;
+// 2: projection checkpoints (FORMAT.md); version 1 files are read as ones without.
+inline constexpr uint32_t kIndexCheckpointVersion = 2;
 inline constexpr char kIndexCheckpointMagic[8] = {'E', 'S', 'T', 'O', 'R', 'I', 'A', 'I'};
 
 // Writes `image` to `path` atomically and durably: `path`.tmp is written

@@ -44,6 +44,7 @@ struct IndexImage {
   std::vector<StreamImage> streams;
   EntryList<Location> global;  // every live event, ascending position
   std::vector<std::shared_ptr<const Snapshot>> snapshots;  // every live snapshot
+  std::vector<Checkpoint> checkpoints;  // every projection checkpoint, ascending ID
 };
 
 }  // namespace estoria::core::filelog

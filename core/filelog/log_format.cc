@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/store/store_checks.h"
 #include "core/util/crc32c.h"
 #include "core/util/little_endian.h"
 #include "core/util/status.h"
@@ -33,7 +34,7 @@ uint32_t FrameHeaderCrc(const uint8_t* bytes) {
   return Crc32cMask(Crc32c(bytes + kKindAt, kFrameHeaderSize - kKindAt));
 }
 
-bool KnownKind(uint32_t kind) { return kind >= 1 && kind <= 7; }
+bool KnownKind(uint32_t kind) { return kind >= 1 && kind <= 8; }
 
 // Payloads of deletions and prunes: u64 uuid hi | u64 uuid lo | i64 a | i64 b | u32 type size | type.
 std::string EncodeIdAndTwo(const Id& id, int64_t a, int64_t b) {
@@ -160,6 +161,70 @@ absl::StatusOr<PrunePayload> DecodePrune(absl::Span<const uint8_t> payload) {
   RETURN_IF_ERROR(DecodeIdAndTwo(payload, &p.aggregate, &p.keep_last, &p.min_version));
   if (p.keep_last < 0 || p.min_version < 0) return absl::DataLossError("a prune record has a negative bound");
   return p;
+}
+
+namespace {
+constexpr size_t kCheckpointOpFixed = 24;
+size_t CheckpointOpSize(size_t id_size) { return kCheckpointOpFixed + ((id_size + 7) & ~size_t{7}); }
+}  // namespace
+
+std::string EncodeCheckpointSection(absl::Span<const CheckpointOp> ops) {
+  size_t size = 8;
+  for (const CheckpointOp& op : ops) size += CheckpointOpSize(op.projection_id.size());
+  std::string out(size, '\0');
+  uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
+  Put<uint32_t>(p, 0, static_cast<uint32_t>(ops.size()));
+  size_t at = 8;
+  for (const CheckpointOp& op : ops) {
+    Put<uint32_t>(p, at, op.remove ? 2 : 1);
+    Put<uint32_t>(p, at + 4, static_cast<uint32_t>(op.projection_id.size()));
+    Put<int64_t>(p, at + 8, op.position);
+    Put<int64_t>(p, at + 16, op.updated_at_ns);
+    std::memcpy(p + at + kCheckpointOpFixed, op.projection_id.data(), op.projection_id.size());
+    at += CheckpointOpSize(op.projection_id.size());
+  }
+  return out;
+}
+
+size_t CheckpointStampOffset(absl::Span<const CheckpointOp> ops, size_t index) {
+  size_t at = 8;
+  for (size_t i = 0; i < index; ++i) at += CheckpointOpSize(ops[i].projection_id.size());
+  return at + 16;
+}
+
+absl::StatusOr<std::vector<CheckpointOp>> DecodeCheckpointSection(absl::Span<const uint8_t> payload, size_t* size) {
+  auto bad = [](std::string_view what) {
+    return absl::DataLossError(absl::StrCat("a checkpoint record: ", ToAbsl(what)));
+  };
+  if (payload.size() < 8) return bad("shorter than its count");
+  const uint8_t* p = payload.data();
+  const uint32_t count = Get<uint32_t>(p, 0);
+  if (Get<uint32_t>(p, 4) != 0) return bad("a non-zero reserved field");
+  if (count > (payload.size() - 8) / kCheckpointOpFixed) return bad("more ops than the payload holds");
+  std::vector<CheckpointOp> ops(count);
+  size_t at = 8;
+  for (CheckpointOp& op : ops) {
+    if (payload.size() - at < kCheckpointOpFixed) return bad("an op runs past the payload");
+    const uint32_t kind = Get<uint32_t>(p, at);
+    const uint32_t id_size = Get<uint32_t>(p, at + 4);
+    if (kind != 1 && kind != 2) return bad(absl::StrCat("unknown op kind ", kind));
+    if (id_size == 0 || id_size > kMaxCheckpointIdLen) return bad("an ID size out of range");
+    if (payload.size() - at < CheckpointOpSize(id_size)) return bad("an ID runs past the payload");
+    op.remove = kind == 2;
+    op.position = Get<int64_t>(p, at + 8);
+    op.updated_at_ns = Get<int64_t>(p, at + 16);
+    op.projection_id.assign(reinterpret_cast<const char*>(p + at + kCheckpointOpFixed), id_size);
+    for (size_t k = at + kCheckpointOpFixed + id_size; k < at + CheckpointOpSize(id_size); ++k) {
+      if (p[k] != 0) return bad("non-zero padding");
+    }
+    if (!CheckProjectionId(op.projection_id).ok()) return bad("an invalid projection ID");
+    if (op.position < 0 || op.updated_at_ns < 0 || (op.remove && (op.position != 0 || op.updated_at_ns != 0))) {
+      return bad("a bad position or stamp");
+    }
+    at += CheckpointOpSize(id_size);
+  }
+  *size = at;
+  return ops;
 }
 
 absl::Status RecordLayoutError(std::string_view what) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,6 +61,10 @@ enum class FrameKind : uint32_t {
   // One transaction: the Event records of appends to several streams, in
   // the transaction's order (format 2 readers of this version on).
   kTransaction = 7,
+  // Projection checkpoint saves and deletes (a CheckpointSection), then the
+  // Event records of the appends they commit with, laid out as kTransaction
+  // (event_count of them; 0 for standalone saves and deletes).
+  kCheckpoints = 8,
 };
 
 struct FrameHeader {
@@ -73,7 +78,7 @@ struct FrameHeader {
   // session starts above it.
   int64_t reserved_upto = 0;
   uint32_t payload_crc = 0;   // masked CRC32C of the payload (padding excluded)
-  uint32_t event_count = 0;   // kEvents, kTransaction: records in the payload
+  uint32_t event_count = 0;   // kEvents, kTransaction, kCheckpoints: records in the payload
 };
 
 // Bytes a frame with `payload_size` bytes of payload takes in the segment.
@@ -114,6 +119,25 @@ struct PrunePayload {
 };
 std::string EncodePrune(const PrunePayload& p);
 absl::StatusOr<PrunePayload> DecodePrune(absl::Span<const uint8_t> payload);
+
+// kCheckpoints: the section that begins the payload: u32 op count, u32 0,
+// then each op: u32 kind (1 save, 2 delete) | u32 ID size (1..kMaxCheckpointIdLen)
+// | i64 position | i64 updated_at_ns | ID bytes, zeros to a multiple of 8.
+// A delete's position and updated_at_ns are 0.
+inline constexpr size_t kMaxCheckpointIdLen = 255;
+struct CheckpointOp {
+  bool remove = false;
+  std::string projection_id;
+  int64_t position = 0;
+  int64_t updated_at_ns = 0;
+};
+std::string EncodeCheckpointSection(absl::Span<const CheckpointOp> ops);
+// Where op `index`'s updated_at_ns sits in an encoded section (the writer
+// stamps saves once their order is known).
+size_t CheckpointStampOffset(absl::Span<const CheckpointOp> ops, size_t index);
+// Decodes the section at the start of `payload`; *size receives its bytes.
+// kDataLoss for a bad layout, op kind, ID (CheckProjectionId) or value.
+absl::StatusOr<std::vector<CheckpointOp>> DecodeCheckpointSection(absl::Span<const uint8_t> payload, size_t* size);
 
 // ------------------------------------------------------------- inline code
 

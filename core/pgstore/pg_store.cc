@@ -72,6 +72,10 @@ enum Stmt {
   kStats,
   kVerify,
   kVerifySnapshots,
+  kSaveCheckpoint,
+  kLoadCheckpoint,
+  kDeleteCheckpoint,
+  kListCheckpoints,
   kStmtCount
 };
 
@@ -79,7 +83,8 @@ const char* StmtName(Stmt s) {
   static const char* const kNames[] = {"est_serialize", "est_lock", "est_insert", "est_read_fwd", "est_read_rev",
                                        "est_read_all", "est_lock_delete", "est_delete", "est_truncate", "est_snap_write",
                                        "est_snap_read", "est_snap_prune", "est_list", "est_stats",
-                                       "est_verify", "est_verify_snaps"};
+                                       "est_verify", "est_verify_snaps", "est_ckpt_save", "est_ckpt_load",
+                                       "est_ckpt_delete", "est_ckpt_list"};
   return kNames[s];
 }
 
@@ -186,6 +191,20 @@ std::vector<std::string> StatementsFor(const std::string& s) {
   sql[kVerify] = absl::StrCat("SELECT position, record FROM ", s, ".events ORDER BY position");
   sql[kVerifySnapshots] = absl::StrCat("SELECT count(*), COALESCE(sum(length(data) + length(content_type)), 0)::int8 FROM ",
                                        s, ".snapshots");
+  // Projection checkpoints: updated_at from the server's clock at the
+  // statement (clock_timestamp, microseconds), and always past the
+  // projection's previous stamp, so that every save advances it even
+  // within one clock tick (doc/data-model.md "Checkpoints").
+  sql[kSaveCheckpoint] = absl::StrCat(
+      "INSERT INTO ", s, ".checkpoints AS c (projection_id, position, updated_at_ns) "
+      "VALUES ($1::text, $2::int8, (extract(epoch FROM clock_timestamp()) * 1000000000)::int8) "
+      "ON CONFLICT (projection_id) DO UPDATE SET position = EXCLUDED.position, "
+      "updated_at_ns = GREATEST(EXCLUDED.updated_at_ns, c.updated_at_ns + 1)");
+  sql[kLoadCheckpoint] = absl::StrCat("SELECT position, updated_at_ns FROM ", s,
+                                      ".checkpoints WHERE projection_id = $1::text");
+  sql[kDeleteCheckpoint] = absl::StrCat("DELETE FROM ", s, ".checkpoints WHERE projection_id = $1::text RETURNING 1");
+  sql[kListCheckpoints] = absl::StrCat("SELECT projection_id, position, updated_at_ns FROM ", s,
+                                       ".checkpoints ORDER BY projection_id COLLATE \"C\"");
   return sql;
 }
 
@@ -206,6 +225,10 @@ std::string SchemaSql(const std::string& s, const std::string& name) {
       "CREATE TABLE IF NOT EXISTS ", s, ".snapshots (stream text COLLATE \"C\" NOT NULL, ",
       "version bigint NOT NULL, seq bigserial NOT NULL, timestamp_ns bigint NOT NULL, ",
       "data bytea NOT NULL, content_type text NOT NULL, PRIMARY KEY (stream, version, seq));",
+      // Added after version 1 was released; created by every open, so a
+      // schema from before gains it without a version change.
+      "CREATE TABLE IF NOT EXISTS ", s, ".checkpoints (projection_id text COLLATE \"C\" PRIMARY KEY, ",
+      "position bigint NOT NULL, updated_at_ns bigint NOT NULL);",
       "INSERT INTO ", s, ".schema_version VALUES (", kSchemaVersion, ") ON CONFLICT DO NOTHING;",
       "COMMIT;");
 }
@@ -540,16 +563,55 @@ class PgStore final : public EventStore {
     }
   }
 
-  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
-                                      std::unique_ptr<EventIterator>* written) override {
-    const StreamAppend append{stream, &batch, options};
-    std::vector<AppendResult> results;
-    RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
-    return results.front();
+  absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) override {
+    if (request.written != nullptr) request.written->reset();
+    results->clear();
+    if (is_closed()) return ClosedError();
+    RETURN_IF_ERROR(CheckCommitRequest(request));
+    RETURN_IF_ERROR(CheckWritable());
+    if (request.appends.empty()) return SaveCheckpointsOnly(request.checkpoints);
+    return CommitAppends(request.appends, request.checkpoints, results, request.written);
   }
 
-  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override {
-    return CommitAppends(appends, results, nullptr);
+  absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) override {
+    if (is_closed()) return ClosedError();
+    RETURN_IF_ERROR(CheckProjectionId(projection_id));
+    Params p;
+    p.Text(projection_id);
+    Lease lease(&pool_);
+    RETURN_IF_ERROR(lease.Open());
+    Result r;
+    ASSIGN_OR_RETURN(r, lease.Run(kLoadCheckpoint, p));
+    if (PQntuples(r.get()) == 0) return CheckpointNotFound(projection_id);
+    return Checkpoint{std::string(projection_id), GetInt64(r.get(), 0, 0), GetInt64(r.get(), 0, 1)};
+  }
+
+  absl::Status DeleteCheckpoint(std::string_view projection_id) override {
+    if (is_closed()) return ClosedError();
+    RETURN_IF_ERROR(CheckProjectionId(projection_id));
+    RETURN_IF_ERROR(CheckWritable());
+    Params p;
+    p.Text(projection_id);
+    Lease lease(&pool_);
+    RETURN_IF_ERROR(lease.Open());
+    Result r;
+    ASSIGN_OR_RETURN(r, lease.Run(kDeleteCheckpoint, p));
+    if (PQntuples(r.get()) == 0) return CheckpointNotFound(projection_id);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() override {
+    if (is_closed()) return ClosedError();
+    Lease lease(&pool_);
+    RETURN_IF_ERROR(lease.Open());
+    Result r;
+    ASSIGN_OR_RETURN(r, lease.Run(kListCheckpoints, Params()));
+    std::vector<Checkpoint> all;
+    all.reserve(static_cast<size_t>(PQntuples(r.get())));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      all.push_back(Checkpoint{PQgetvalue(r.get(), i, 0), GetInt64(r.get(), i, 1), GetInt64(r.get(), i, 2)});
+    }
+    return all;
   }
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override {
@@ -810,19 +872,29 @@ class PgStore final : public EventStore {
 
   // Append and AppendMany: records built once, then one SQL transaction
   // (pg_store_txn.inc) retried while it loses a first-write race.
-  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
-                             std::unique_ptr<EventIterator>* written) {
-    if (written != nullptr) written->reset();
-    results->clear();
-    if (is_closed()) return ClosedError();
+  // Saves with no append: one statement (autocommitted), or several in
+  // one SQL transaction.
+  absl::Status SaveCheckpointsOnly(absl::Span<const CheckpointSave> saves) {
+    if (saves.empty()) return absl::OkStatus();
+    Lease lease(&pool_);
+    RETURN_IF_ERROR(lease.Open());
+    if (saves.size() > 1) RETURN_IF_ERROR(lease.Simple("BEGIN"));
+    for (const CheckpointSave& save : saves) {
+      Params p;
+      p.Text(save.projection_id);
+      p.Int(save.position);
+      RETURN_IF_ERROR(lease.Run(kSaveCheckpoint, p).status());  // a failure: the lease rolls back
+    }
+    if (saves.size() > 1) return lease.Simple("COMMIT");
+    return absl::OkStatus();
+  }
+
+  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, absl::Span<const CheckpointSave> checkpoints,
+                             std::vector<AppendResult>* results, std::unique_ptr<EventIterator>* written) {
     std::vector<EventBlock::Part> parts(appends.size());
     for (size_t i = 0; i < appends.size(); ++i) {
-      RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
-      RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
       parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
     }
-    RETURN_IF_ERROR(CheckWritable());
-    if (appends.empty()) return absl::OkStatus();
     EventBlock::BuildOptions build;
     build.now_ns = host().NowNanos();
     build.host = &host();
@@ -833,7 +905,7 @@ class PgStore final : public EventStore {
           absl::StrCat("a transaction holds fewer than ", size_t{1} << kPositionBits, " events"));
     }
     for (int attempt = 1;; ++attempt) {
-      absl::Status s = AppendOnce(appends, *block, results);
+      absl::Status s = AppendOnce(appends, checkpoints, *block, results);
       if (s.ok()) break;
       // Another writer created a stream (or took its versions) first: run
       // again, now against what it wrote.
@@ -904,8 +976,8 @@ class PgStore final : public EventStore {
   // that racing transactions never deadlock; then the rows), plan against
   // what is locked, insert what the plan writes, commit. kAlreadyExists when
   // a concurrent writer won the race for a version.
-  absl::Status AppendOnce(absl::Span<const StreamAppend> appends, EventBlock& block,
-                          std::vector<AppendResult>* results) {
+  absl::Status AppendOnce(absl::Span<const StreamAppend> appends, absl::Span<const CheckpointSave> checkpoints,
+                          EventBlock& block, std::vector<AppendResult>* results) {
     std::vector<std::string> keys;
     for (const StreamAppend& a : appends) keys.push_back(a.stream.ToString());
     std::vector<size_t> order;  // one per stream, in key order
@@ -954,11 +1026,20 @@ class PgStore final : public EventStore {
     RETURN_IF_ERROR(PlanAppends(inputs, lookup, (xid << kPositionBits) | 1, PlanLimits{kMaxInt64, kMaxInt64},
                                 results));  // a mismatch: the lease rolls back
 
+    // The checkpoint saves, in this transaction: committed with the appends.
+    for (const CheckpointSave& save : checkpoints) {
+      Params p;
+      p.Text(save.projection_id);
+      p.Int(save.position);
+      ASSIGN_OR_RETURN(r, lease.Run(kSaveCheckpoint, p));
+    }
     size_t last_writer = appends.size();
     for (size_t i = 0; i < appends.size(); ++i) {
       if (!(*results)[i].duplicate) last_writer = i;
     }
-    if (last_writer == appends.size()) return absl::OkStatus();  // all duplicates: nothing to write
+    if (last_writer == appends.size()) {  // all duplicates: nothing (else) to write
+      return checkpoints.empty() ? absl::OkStatus() : lease.Simple("COMMIT");
+    }
     first_record = 0;
     for (size_t i = 0; i < appends.size(); ++i) {
       const AppendResult& planned = (*results)[i];

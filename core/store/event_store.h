@@ -1,6 +1,7 @@
 // The event store interfaces of the core, in Estoria's shape: a stream
-// reader and writer, a global reader, a stream deleter and a snapshot store,
-// gathered in EventStore, which every backend implements. doc/data-model.md
+// reader and writer, a global reader, a stream deleter, a snapshot store and
+// a projection checkpoint store, gathered in EventStore, which every backend
+// implements. doc/data-model.md
 // is their contract; tests/acceptance checks it through the C ABI.
 //
 // Thread safety: an EventStore may be used from many threads at once; an
@@ -101,15 +102,30 @@ class StreamReader {
                                                                     const ReadOptions& options) = 0;
 };
 
+// A projection checkpoint save inside a commit (Transaction::AddCheckpoint).
+// The ID is borrowed for the call.
+struct CheckpointSave {
+  std::string_view projection_id;
+  int64_t position = 0;
+};
+
+// What one commit writes, all or nothing: appends, then checkpoint saves.
+// `written` (may be null; only with exactly one append) receives that
+// append's events as a read returns them.
+struct CommitRequest {
+  absl::Span<const StreamAppend> appends;
+  absl::Span<const CheckpointSave> checkpoints;
+  std::unique_ptr<EventIterator>* written = nullptr;
+};
+
 class StreamWriter {
  public:
   virtual ~StreamWriter() = default;
   // Appends the whole batch atomically or nothing. On a failed expectation
   // returns VersionMismatchError(expected, actual) and changes nothing.
   // `written` (may be null) receives the written events as a read returns them.
-  virtual absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch,
-                                              const AppendOptions& options,
-                                              std::unique_ptr<EventIterator>* written) = 0;
+  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
+                                      std::unique_ptr<EventIterator>* written);
   // A transaction: every append of `appends`, in order, all or nothing, as
   // if one after the other with no other commit between them (an append
   // sees the earlier ones of the same stream; positions are contiguous).
@@ -118,12 +134,15 @@ class StreamWriter {
   // append. On a failed expectation returns VersionMismatchError naming
   // the append's index and stream, fills each result's actual_version (the
   // stream's version; nothing else) and writes nothing. An empty `appends`
-  // is OK with no results. The default: kUnimplemented.
-  virtual absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
-    (void)appends;
-    results->clear();
-    return absl::UnimplementedError("this backend has no transactions");
-  }
+  // is OK with no results.
+  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results);
+  // The one write path of Append, AppendMany and checkpoint saves: the
+  // appends as AppendMany says, and with them (only if they all hold) the
+  // checkpoint saves, in order (the last save of an ID wins), each stamped
+  // with the store's clock at the commit (CheckpointStore). Every ID and
+  // position is checked before anything is written. A request with neither
+  // is OK and writes nothing.
+  virtual absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) = 0;
 };
 
 class GlobalReader {
@@ -164,6 +183,33 @@ class SnapshotStore {
   // newest (0 = no count limit) or are below `min_version` (0 = no bound).
   // OK when nothing matched. Durable like an append.
   virtual absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) = 0;
+};
+
+// A projection's progress (Estoria's checkpointstore.Checkpoint): the
+// global position it has handled through, and when it was last saved.
+struct Checkpoint {
+  std::string projection_id;  // "name_vN" (CheckProjectionId)
+  int64_t position = 0;
+  int64_t updated_at_ns = 0;  // unix ns, the store's clock at the save
+};
+
+// Projection checkpoints, kept in the store itself (doc/data-model.md
+// "Checkpoints"): last write wins (a lower position overwrites too), and
+// every save stamps updated_at with the store's clock, also at an unchanged
+// position, strictly later than the projection's previous updated_at (so a
+// save is always visible as one). Saves and deletes are durable like an
+// append.
+class CheckpointStore {
+ public:
+  virtual ~CheckpointStore() = default;
+  // kInvalidArgument for a bad ID or a negative position.
+  virtual absl::Status SaveCheckpoint(std::string_view projection_id, int64_t position) = 0;
+  // kNotFound when the projection has none.
+  virtual absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) = 0;
+  // kNotFound when the projection has none.
+  virtual absl::Status DeleteCheckpoint(std::string_view projection_id) = 0;
+  // Every checkpoint, in ascending ID order (for tools).
+  virtual absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() = 0;
 };
 
 struct StoreStats {
@@ -211,8 +257,12 @@ class EventStore : public StreamReader,
                    public StreamWriter,
                    public GlobalReader,
                    public StreamDeleter,
-                   public SnapshotStore {
+                   public SnapshotStore,
+                   public CheckpointStore {
  public:
+  // A save is a commit of one checkpoint and no append (CommitWrites).
+  absl::Status SaveCheckpoint(std::string_view projection_id, int64_t position) final;
+
   // Idempotent. Every later call, on the store and on its iterators, is
   // ClosedError.
   virtual void Close() = 0;

@@ -26,6 +26,7 @@
 #include "core/env/env.h"
 #include "core/store/append_plan.h"
 #include "core/store/as_of.h"
+#include "core/store/checkpoint_table.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
@@ -107,6 +108,7 @@ struct MemoryStore::State {
   // Per aggregate, ascending version; equal versions in write order, so the
   // newest of a version is the last of its run.
   absl::flat_hash_map<Id, SnapshotList> snapshots ABSL_GUARDED_BY(mu);
+  CheckpointTable checkpoints ABSL_GUARDED_BY(mu);
 
   bool is_closed() const { return closed->load(std::memory_order_acquire); }
 
@@ -138,25 +140,13 @@ void MemoryStore::Close() {
   s.global = EntryListOf();
   s.global_removed = PendingRemovals<int64_t>();
   s.snapshots.clear();
+  s.checkpoints.Clear();
   commit_notifier().Notify();  // waiting followers read again and see the close
 }
 
 absl::Status MemoryStore::Sync() {
   if (state_->is_closed()) return ClosedError();
   return absl::OkStatus();
-}
-
-absl::StatusOr<AppendResult> MemoryStore::Append(const Id& stream, const WritableBatch& batch,
-                                                 const AppendOptions& options,
-                                                 std::unique_ptr<EventIterator>* written) {
-  const StreamAppend append{stream, &batch, options};
-  std::vector<AppendResult> results;
-  RETURN_IF_ERROR(CommitAppends(absl::MakeConstSpan(&append, 1), &results, written));
-  return results.front();
-}
-
-absl::Status MemoryStore::AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) {
-  return CommitAppends(appends, results, nullptr);
 }
 
 namespace {
@@ -182,26 +172,28 @@ class MemoryLookup final : public StreamLookup {
 
 }  // namespace
 
-absl::Status MemoryStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
-                                        std::unique_ptr<EventIterator>* written) {
+absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) {
+  const absl::Span<const StreamAppend> appends = request.appends;
+  std::unique_ptr<EventIterator>* const written = request.written;
   if (written != nullptr) written->reset();
   results->clear();
   State& s = *state_;
   if (s.is_closed()) return ClosedError();
+  RETURN_IF_ERROR(CheckCommitRequest(request));
+  if (appends.empty() && request.checkpoints.empty()) return absl::OkStatus();
   std::vector<EventBlock::Part> parts(appends.size());
   for (size_t i = 0; i < appends.size(); ++i) {
-    RETURN_IF_ERROR(CheckStreamId(appends[i].stream));
-    RETURN_IF_ERROR(CheckAppendOptions(appends[i].options));
     parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
   }
-  if (appends.empty()) return absl::OkStatus();
 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
   EventBlock::BuildOptions build;
   build.now_ns = host().NowNanos();
   build.host = &host();
-  ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+  if (!appends.empty()) {
+    ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
+  }
   std::vector<PlanInput> inputs(appends.size());
   size_t first_record = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
@@ -251,8 +243,42 @@ absl::Status MemoryStore::CommitAppends(absl::Span<const StreamAppend> appends, 
       *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
     }
   }
-  commit_notifier().Notify();  // visible to ReadAll from here
+  if (!request.checkpoints.empty()) {
+    const int64_t now = host().NowNanos();
+    for (const CheckpointSave& save : request.checkpoints) {
+      s.checkpoints.Put(save.projection_id, save.position, s.checkpoints.Stamp(now));
+    }
+  }
+  if (!appends.empty()) commit_notifier().Notify();  // visible to ReadAll from here
   return absl::OkStatus();
+}
+
+absl::StatusOr<Checkpoint> MemoryStore::LoadCheckpoint(std::string_view projection_id) {
+  State& s = *state_;
+  if (s.is_closed()) return ClosedError();
+  RETURN_IF_ERROR(CheckProjectionId(projection_id));
+  MutexLock lock(&s.mu);
+  if (s.is_closed()) return ClosedError();
+  const Checkpoint* found = s.checkpoints.Find(projection_id);
+  if (found == nullptr) return CheckpointNotFound(projection_id);
+  return *found;
+}
+
+absl::Status MemoryStore::DeleteCheckpoint(std::string_view projection_id) {
+  State& s = *state_;
+  if (s.is_closed()) return ClosedError();
+  RETURN_IF_ERROR(CheckProjectionId(projection_id));
+  MutexLock lock(&s.mu);
+  if (s.is_closed()) return ClosedError();
+  if (!s.checkpoints.Erase(projection_id)) return CheckpointNotFound(projection_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Checkpoint>> MemoryStore::ListCheckpoints() {
+  State& s = *state_;
+  MutexLock lock(&s.mu);
+  if (s.is_closed()) return ClosedError();
+  return s.checkpoints.List();
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadStream(const Id& stream,

@@ -44,15 +44,18 @@ class MemoryStore final : public EventStore {
   MemoryStore& operator=(const MemoryStore&) = delete;
 
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadStream(const Id& stream, const ReadOptions& options) override;
-  absl::StatusOr<AppendResult> Append(const Id& stream, const WritableBatch& batch, const AppendOptions& options,
-                                      std::unique_ptr<EventIterator>* written) override;
-  absl::Status AppendMany(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results) override;
+  // One block of records built outside the lock, one append plan
+  // (append_plan.h) under it, then the checkpoint saves.
+  absl::Status CommitWrites(const CommitRequest& request, std::vector<AppendResult>* results) override;
   absl::StatusOr<std::unique_ptr<EventIterator>> ReadAll(const ReadAllOptions& options) override;
   absl::Status DeleteStream(const Id& stream, int64_t to_version) override;
   absl::Status WriteSnapshot(const Id& aggregate, int64_t version, absl::Span<const uint8_t> data,
                              std::string_view content_type, int64_t timestamp_ns) override;
   absl::StatusOr<std::shared_ptr<const Snapshot>> ReadSnapshot(const Id& aggregate, int64_t max_version) override;
   absl::Status PruneSnapshots(const Id& aggregate, int64_t keep_last, int64_t min_version) override;
+  absl::StatusOr<Checkpoint> LoadCheckpoint(std::string_view projection_id) override;
+  absl::Status DeleteCheckpoint(std::string_view projection_id) override;
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints() override;
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<std::vector<StreamInfo>> ListStreams(std::string_view after_id, size_t limit) override;
   // Records were verified when stored: counts them.
@@ -65,10 +68,6 @@ class MemoryStore final : public EventStore {
 
  private:
   struct State;
-  // Append and AppendMany: one block of records built outside the lock, one
-  // append plan (append_plan.h) under it. `written`: for a single append.
-  absl::Status CommitAppends(absl::Span<const StreamAppend> appends, std::vector<AppendResult>* results,
-                             std::unique_ptr<EventIterator>* written);
   std::unique_ptr<State> state_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/status.h"
 
@@ -97,6 +98,73 @@ absl::Status CheckPruneBounds(int64_t keep_last, int64_t min_version) {
   return absl::OkStatus();
 }
 
+absl::Status CheckProjectionName(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid projection name \"", ToAbsl(name), "\": ", ToAbsl(why)));
+  };
+  if (name.empty()) return absl::InvalidArgumentError("a projection name is required");
+  if (name.size() > kMaxProjectionNameLen) {
+    return bad(absl::StrCat("longer than ", kMaxProjectionNameLen, " characters"));
+  }
+  if (name.front() < 'a' || name.front() > 'z') return bad("it must start with a lowercase letter");
+  if (name.back() == '_') return bad("it must not end with '_'");
+  for (char c : name) {
+    if ((c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_') {
+      return bad("only lowercase letters, digits and '_' are allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckProjectionId(std::string_view projection_id) {
+  const size_t sep = projection_id.rfind("_v");
+  if (sep == std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid projection ID \"", ToAbsl(projection_id),
+                                                   "\": the form is name_vN (for example orders_v1)"));
+  }
+  const std::string_view digits = projection_id.substr(sep + 2);
+  int64_t version = 0;
+  const bool canonical = !digits.empty() && digits.size() <= 18 && digits.front() != '0' &&
+                         digits.find_first_not_of("0123456789") == std::string_view::npos &&
+                         absl::SimpleAtoi(ToAbsl(digits), &version) && version >= 1;
+  if (!canonical) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid projection ID \"", ToAbsl(projection_id),
+                                                   "\": the version after \"_v\" must be a number >= 1 "
+                                                   "without leading zeros"));
+  }
+  return CheckProjectionName(projection_id.substr(0, sep));
+}
+
+absl::StatusOr<std::string> MakeProjectionId(std::string_view name, int64_t version) {
+  RETURN_IF_ERROR(CheckProjectionName(name));
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("projection version must be >= 1, got ", version));
+  std::string id = absl::StrCat(ToAbsl(name), "_v", version);
+  RETURN_IF_ERROR(CheckProjectionId(id));  // a version too long for the ID's form
+  return id;
+}
+
+absl::Status CheckCheckpointPosition(int64_t position) {
+  if (position < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("a checkpoint position must be >= 0, got ", position));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCommitRequest(const CommitRequest& request) {
+  for (const StreamAppend& append : request.appends) {
+    RETURN_IF_ERROR(CheckStreamId(append.stream));
+    RETURN_IF_ERROR(CheckAppendOptions(append.options));
+  }
+  for (const CheckpointSave& save : request.checkpoints) {
+    RETURN_IF_ERROR(CheckProjectionId(save.projection_id));
+    RETURN_IF_ERROR(CheckCheckpointPosition(save.position));
+  }
+  if (request.written != nullptr && request.appends.size() != 1) {
+    return absl::InternalError("the written events are asked of a commit with exactly one append");
+  }
+  return absl::OkStatus();
+}
+
 size_t CountLimit(int64_t count) {
   return count == 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(count);
 }
@@ -131,6 +199,10 @@ absl::Status SnapshotNotFound(const Id& aggregate, int64_t max_version) {
   return absl::NotFoundError(max_version == 0 ? absl::StrCat("no snapshot of ", aggregate.ToString())
                                               : absl::StrCat("no snapshot of ", aggregate.ToString(),
                                                              " at or below version ", max_version));
+}
+
+absl::Status CheckpointNotFound(std::string_view projection_id) {
+  return absl::NotFoundError(absl::StrCat("no checkpoint for projection ", ToAbsl(projection_id)));
 }
 
 }  // namespace estoria::core

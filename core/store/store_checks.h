@@ -8,7 +8,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/id/id.h"
 #include "core/store/event_store.h"
 
@@ -24,6 +27,22 @@ absl::Status CheckDeleteVersion(int64_t to_version);
 absl::Status CheckSnapshotWrite(int64_t version, int64_t timestamp_ns, std::string_view content_type);
 absl::Status CheckSnapshotMaxVersion(int64_t max_version);
 absl::Status CheckPruneBounds(int64_t keep_last, int64_t min_version);
+
+// Estoria's projection IDs (projection.ID): "name_vN", the name
+// [a-z][a-z0-9_]* of at most kMaxProjectionNameLen bytes, not ending with
+// '_', and N a decimal version >= 1 without leading zeros (as Go's
+// strconv.Itoa writes it), so that an ID has one text form.
+inline constexpr size_t kMaxProjectionNameLen = 40;
+absl::Status CheckProjectionName(std::string_view name);
+absl::Status CheckProjectionId(std::string_view projection_id);
+// The ID of version `version` of projection `name`; kInvalidArgument as above.
+absl::StatusOr<std::string> MakeProjectionId(std::string_view name, int64_t version);
+// A checkpoint position: a global position handled through, >= 0.
+absl::Status CheckCheckpointPosition(int64_t position);
+
+// Every stream ID, append option, projection ID and position of a commit
+// (EventStore::CommitWrites), and `written` only with exactly one append.
+absl::Status CheckCommitRequest(const CommitRequest& request);
 
 // A non-negative count (0 = all) as a size_t limit.
 size_t CountLimit(int64_t count);
@@ -41,6 +60,7 @@ absl::Status CheckExpectation(const AppendOptions& options, int64_t current);
 
 absl::Status StreamNotFound(const Id& stream);
 absl::Status SnapshotNotFound(const Id& aggregate, int64_t max_version);
+absl::Status CheckpointNotFound(std::string_view projection_id);
 
 }  // namespace estoria::core
 

@@ -30,12 +30,30 @@ absl::Status Transaction::Add(const Id& stream, WritableBatch batch, const Appen
   return absl::OkStatus();
 }
 
+absl::Status Transaction::AddCheckpoint(std::string_view projection_id, int64_t position) {
+  RETURN_IF_ERROR(CheckProjectionId(projection_id));
+  RETURN_IF_ERROR(CheckCheckpointPosition(position));
+  if (checkpoints_.size() >= kMaxTxnCheckpoints) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a transaction holds at most ", kMaxTxnCheckpoints, " checkpoint saves"));
+  }
+  checkpoints_.push_back(OwnedCheckpoint{std::string(projection_id), position});
+  return absl::OkStatus();
+}
+
 absl::Status Transaction::Commit(EventStore& store, std::vector<AppendResult>* results) {
   std::vector<StreamAppend> appends;
   appends.reserve(appends_.size());
   for (const Owned& a : appends_) appends.push_back(StreamAppend{a.stream, &a.batch, a.options});
-  RETURN_IF_ERROR(store.AppendMany(appends, results));
+  std::vector<CheckpointSave> saves;
+  saves.reserve(checkpoints_.size());
+  for (const OwnedCheckpoint& c : checkpoints_) saves.push_back(CheckpointSave{c.projection_id, c.position});
+  CommitRequest request;
+  request.appends = appends;
+  request.checkpoints = saves;
+  RETURN_IF_ERROR(store.CommitWrites(request, results));
   appends_.clear();
+  checkpoints_.clear();
   events_ = 0;
   bytes_ = 0;
   return absl::OkStatus();

@@ -1,5 +1,7 @@
-// Transaction: appends to several streams gathered one by one, then
-// committed all or nothing through EventStore::AppendMany. Each append's
+// Transaction: appends to several streams and projection checkpoint saves,
+// gathered one by one, then committed all or nothing through
+// EventStore::CommitWrites (a checkpoint is saved only if every append's
+// expectation holds). Each append's
 // batch is owned by the transaction (the caller's may go away at once).
 // Limits are checked as appends are added, so an oversized transaction is
 // refused before anything reaches the store.
@@ -9,6 +11,9 @@
 #define ESTORIA_CORE_STORE_TRANSACTION_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,6 +26,7 @@ namespace estoria::core {
 inline constexpr size_t kMaxTxnAppends = 10000;
 inline constexpr size_t kMaxTxnEvents = kMaxBatchEvents;
 inline constexpr size_t kMaxTxnBytes = kMaxBatchBytes;
+inline constexpr size_t kMaxTxnCheckpoints = 1000;
 
 class Transaction {
  public:
@@ -28,11 +34,16 @@ class Transaction {
   // stream ID or options, or when it would pass a limit. `batch` must own
   // its bytes (not a view).
   absl::Status Add(const Id& stream, WritableBatch batch, const AppendOptions& options);
-  // Commits through `store`: see EventStore::AppendMany. On OK the
-  // transaction is empty again; otherwise it keeps its appends.
+  // Adds a checkpoint save, committed with the appends (the last save of an
+  // ID wins); kInvalidArgument (the transaction unchanged) for a bad ID or
+  // position, or past kMaxTxnCheckpoints.
+  absl::Status AddCheckpoint(std::string_view projection_id, int64_t position);
+  // Commits through `store`: see EventStore::CommitWrites. On OK the
+  // transaction is empty again; otherwise it keeps its appends and saves.
   absl::Status Commit(EventStore& store, std::vector<AppendResult>* results);
 
   size_t size() const { return appends_.size(); }
+  size_t checkpoint_count() const { return checkpoints_.size(); }
   size_t event_count() const { return events_; }
 
  private:
@@ -41,7 +52,12 @@ class Transaction {
     WritableBatch batch;
     AppendOptions options;
   };
+  struct OwnedCheckpoint {
+    std::string projection_id;
+    int64_t position = 0;
+  };
   std::vector<Owned> appends_;
+  std::vector<OwnedCheckpoint> checkpoints_;
   size_t events_ = 0;
   size_t bytes_ = 0;
 };

@@ -105,6 +105,38 @@ def sanitizer_preload(lib):
     return found
 
 
+# Saves projection checkpoints through the C ABI (est_checkpoint_save): the
+# arguments after the library and the store URI are ID=POSITION pairs.
+SAVE_CHECKPOINTS = r"""
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+P = ctypes.c_void_p
+lib.est_store_open.argtypes = [ctypes.c_char_p, P, ctypes.POINTER(P)]
+lib.est_store_close.argtypes = [P]
+lib.est_store_close.restype = None
+lib.est_checkpoint_save.argtypes = [P, ctypes.c_char_p, ctypes.c_int64]
+store = P()
+if lib.est_store_open(sys.argv[2].encode(), None, ctypes.byref(store)) != 0:
+    sys.exit(1)
+for pair in sys.argv[3:]:
+    pid, pos = pair.split('=')
+    if lib.est_checkpoint_save(store, pid.encode(), int(pos)) != 0:
+        sys.exit(2)
+lib.est_store_close(store)
+"""
+
+
+def save_checkpoints(store_uri, **positions):
+    lib = libestoria()
+    env = dict(os.environ)
+    preload = sanitizer_preload(lib)
+    if preload:
+        env['LD_PRELOAD'] = ':'.join(preload)
+        env['ASAN_OPTIONS'] = 'detect_leaks=0'
+    pairs = [f'{k}={v}' for k, v in positions.items()]
+    subprocess.run([sys.executable, '-c', SAVE_CHECKPOINTS, lib, store_uri, *pairs], env=env, check=True, timeout=60)
+
+
 class Writer:
     """A process that holds the store open for writing until close()."""
 
@@ -517,6 +549,30 @@ class EstCli(unittest.TestCase):
         self.assertEqual(stats['streams'], 3)
         self.assertEqual(stats['segments'], 1)
         self.assertIn('events', self.ok('stats', self.store))
+
+    def test_ProjectionsListsCheckpointsWithTheirLagAndDeleteRemovesOne(self):
+        stream = self.append(self.store, 'x', 'e', '0')['stream']
+        for i in range(1, 6):
+            self.append(self.store, stream, 'e', str(i))
+        save_checkpoints(self.store, orders_v1=3, orders_v2=1, totals_v4=6)
+        rows = {r['projection']: r for r in self.read_json('projections', self.store)}
+        self.assertEqual(sorted(rows), ['orders_v1', 'orders_v2', 'totals_v4'])
+        self.assertEqual((rows['orders_v1']['version'], rows['orders_v1']['active'], rows['orders_v1']['position'],
+                          rows['orders_v1']['lag']), (1, True, 3, 3))
+        self.assertEqual((rows['orders_v2']['active'], rows['orders_v2']['lag']), (False, 5))
+        self.assertEqual((rows['totals_v4']['name'], rows['totals_v4']['active'], rows['totals_v4']['lag']),
+                         ('totals', True, 0))
+        self.assertGreater(rows['orders_v1']['updated_at_ns'], 0)
+        table = self.ok('projections', self.store)
+        self.assertIn('orders_v2', table)
+        self.assertIn('ACTIVE', table)
+        self.ok('projection', 'delete', self.store, 'orders_v1')
+        rows = {r['projection']: r for r in self.read_json('projections', self.store)}
+        self.assertEqual(sorted(rows), ['orders_v2', 'totals_v4'])
+        self.assertTrue(rows['orders_v2']['active'], 'the lowest version left is the active one')
+        self.assertOneLineError(run('projection', 'delete', self.store, 'orders_v1'), EXIT_NOT_FOUND)
+        self.assertOneLineError(run('projection', 'delete', self.store, 'Orders'), EXIT_USAGE)
+        self.assertOneLineError(run('projections', os.path.join(self.dir, 'absent')), EXIT_NOT_FOUND)
 
     def test_BenchRunsAndCleansUp(self):
         out = self.ok('bench', 'memory:', '--events', '500', '--batch', '50')

@@ -93,6 +93,8 @@ Command AddDelete(CLI::App& est);
 Command AddExport(CLI::App& est);
 Command AddImport(CLI::App& est);
 Command AddBench(CLI::App& est);
+Command AddProjections(CLI::App& est);
+Command AddProjection(CLI::App& est);
 
 // ------------------------------------------------------------------ stores
 

@@ -64,7 +64,7 @@ int Main(int argc, char** argv) {
   std::vector<Command> commands = {
       AddDemo(app),    AddAppend(app),  AddRead(app),    AddReadAll(app), AddTail(app),
       AddStreams(app), AddStats(app),   AddVerify(app),  AddCompact(app), AddDelete(app),
-      AddExport(app),  AddImport(app),  AddBench(app),
+      AddExport(app),  AddImport(app),  AddBench(app),  AddProjections(app), AddProjection(app),
   };
   for (Command& c : commands) {
     c.app->group("Commands");

@@ -912,6 +912,19 @@ EST_API est_status est_aggregate_set_event_id(est_aggregate *agg, const est_uuid
 EST_API est_status est_aggregate_load_at(est_aggregate_store *astore, const est_uuid *uuid, int64_t timestamp_ns,
                                          est_aggregate **out);
 
+/**
+ * Adds a save of projection `projection_id`'s checkpoint at `position` to
+ * the transaction: it is saved, as est_checkpoint_save saves, only if the
+ * transaction commits (every expectation held), in the same record of the
+ * log as its appends, so a projection's output and its checkpoint commit
+ * together (exactly once). The last save of an ID in a transaction wins; a
+ * transaction may hold only saves (at most EST_TXN_MAX_CHECKPOINTS).
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (a bad ID, a negative position,
+ *         past the limit: the transaction unchanged), EST_ERR_CLOSED.
+ */
+EST_API est_status est_txn_checkpoint(est_txn *txn, const char *projection_id, int64_t position);
+#define EST_TXN_MAX_CHECKPOINTS 1000
+
 /** The number of appends the transaction holds (0 for NULL). */
 EST_API size_t est_txn_size(const est_txn *txn);
 
@@ -967,6 +980,217 @@ EST_API est_status est_store_compact_schedule(est_store *store);
  * nothing (later calls are not cancelled).
  */
 EST_API est_status est_store_cancel(est_store *store);
+
+/* ---------------------------------------------------------------------
+ * Projection checkpoints: how far a projection has handled the global
+ * order, kept in the store itself (the file store's log, the memory
+ * store, a PostgreSQL table), with Estoria's checkpoint store semantics
+ * (doc/data-model.md "Checkpoints"). A projection ID is Estoria's
+ * "name_vN": the name [a-z][a-z0-9_]*, not ending with '_', at most 40
+ * characters; N >= 1, written without leading zeros ("orders_v1").
+ * ------------------------------------------------------------------- */
+
+/**
+ * Saves `position` (>= 0: the global position the projection has handled
+ * through) as the checkpoint of `projection_id`. Last write wins: a lower
+ * position overwrites too. The store stamps updated_at with its clock on
+ * every save, also at an unchanged position, later than the projection's
+ * previous stamp (a heartbeat). Durable like an append under the store's
+ * sync mode.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT (a bad ID or a negative
+ *         position: nothing saved); EST_ERR_CLOSED; EST_ERR_IO.
+ */
+EST_API est_status est_checkpoint_save(est_store *store, const char *projection_id, int64_t position);
+
+/**
+ * Loads the checkpoint of `projection_id`: *position, and *updated_at_ns
+ * (NULL ok; unix ns, the store's clock at the last save).
+ * @return EST_OK; EST_ERR_NOT_FOUND when the projection has none (never
+ *         saved, or deleted): outputs untouched; EST_ERR_INVALID_ARGUMENT;
+ *         EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_load(est_store *store, const char *projection_id, int64_t *position,
+                                       int64_t *updated_at_ns);
+
+/**
+ * Deletes the checkpoint of `projection_id` (the projection then starts
+ * from the beginning). Durable like an append.
+ * @return EST_OK; EST_ERR_NOT_FOUND when it has none;
+ *         EST_ERR_INVALID_ARGUMENT; EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_delete(est_store *store, const char *projection_id);
+
+/** Called by est_checkpoint_list once per checkpoint; the ID is valid
+ *  during the call. Anything but EST_OK stops the listing, which returns it. */
+typedef est_status (*est_checkpoint_visit_fn)(void *user, const char *projection_id, int64_t position,
+                                              int64_t updated_at_ns);
+
+/**
+ * Calls `visit` for every checkpoint of the store, in ascending ID order,
+ * as they were when the call began (for tools). No library lock is held
+ * during a call: `visit` may call the library.
+ * @return EST_OK; the first status `visit` returned other than EST_OK;
+ *         EST_ERR_INVALID_ARGUMENT (NULL visit); EST_ERR_CLOSED.
+ */
+EST_API est_status est_checkpoint_list(est_store *store, est_checkpoint_visit_fn visit, void *user);
+/* ------------------------------------------------------------ projections
+ *
+ * One projection engine for every language (doc/data-model.md
+ * "Projections"). A projection is a handler over the store's global order,
+ * identified by a name and a version ("name_vN", its checkpoint's ID). The
+ * engine resumes from the checkpoint (a projection that never saved one
+ * starts at the first event), catches up, then follows new commits through
+ * a subscription (no gap, no duplicate between the two), handing the handler
+ * runs of up to batch_max events in position order as est_event views:
+ * zero-copy, valid during the call only.
+ *
+ * Guarantees:
+ * - At least once (the default): the handler runs before the checkpoint is
+ *   saved; the checkpoint never passes what the handler finished, and a
+ *   crash hands again at most what followed the last save.
+ * - EST_PROJECTION_EXACTLY_ONCE: the handler receives a transaction (tx)
+ *   and appends its outputs through it (est_txn_append); the engine commits
+ *   them with the checkpoint in one transaction, so a crash anywhere neither
+ *   loses nor repeats an output. The handler must not commit or free tx.
+ *   Calls whose handler appended commit at once; checkpoint_every spaces the
+ *   checkpoints of calls that appended nothing.
+ * - A handler error (any status but EST_OK; a message via est_set_error)
+ *   stops the run: est_projection_run returns it, the checkpoint is at the
+ *   last call that succeeded, and the next run hands the failed events
+ *   again. With EST_PROJECTION_CONTINUE_ON_ERROR the failed call's events
+ *   are handed again one at a time; each that fails is reported to the log
+ *   handler (est_set_log_handler) and skipped, and counted in the report.
+ *   In exactly-once mode a failed call's appends are dropped.
+ * - The checkpoint is saved every checkpoint_every events, whenever the
+ *   projection reaches the head, and at the end of every run. An idle
+ *   projection re-saves it at most once a second, so that its updated_at
+ *   shows it is alive.
+ *
+ * Thread safety: one thread at a time per projection, except
+ * est_projection_wake. Closing the store makes est_projection_run
+ * EST_ERR_CLOSED (a waiting run returns promptly); the projection must still
+ * be freed, in any order with the store.
+ * ------------------------------------------------------------------- */
+
+typedef struct est_projection est_projection;
+
+typedef struct est_projection_handler {
+  uint32_t struct_size;
+  const char *name; /* [a-z][a-z0-9_]*, not ending in '_', at most 40 bytes; copied */
+  int32_t version;  /* >= 1; the projection's ID is "name_vN" */
+  void *user;       /* passed to handle */
+  /* A run of `count` (>= 1) events in position order, valid during the call;
+     tx is non-NULL in exactly-once mode: what the handler appends through it
+     commits with the checkpoint. Returns EST_OK or an error status. */
+  est_status (*handle)(void *user, const est_event *events, size_t count, est_txn *tx);
+} est_projection_handler;
+
+#define EST_PROJECTION_HANDLER_INIT {sizeof(est_projection_handler), NULL, 1, NULL, NULL}
+EST_API void est_projection_handler_init(est_projection_handler *handler);
+
+#define EST_PROJECTION_EXACTLY_ONCE 1u
+#define EST_PROJECTION_CONTINUE_ON_ERROR 2u
+/* A requested rebuild's version cuts over on its own once caught up. */
+#define EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP 4u
+/* Most events one handler call receives (a larger batch_max is clamped). */
+#define EST_PROJECTION_BATCH_MAX 4096
+
+typedef struct est_projection_options {
+  uint32_t struct_size;
+  const char *stream_prefix;      /* NULL or "" = every stream; as est_subscribe_options */
+  const char *const *event_types; /* NULL = every type; else exact names */
+  size_t event_types_len;
+  uint32_t batch_max;        /* events per handle call; 0 = 256 */
+  uint32_t checkpoint_every; /* events between checkpoints; 0 = every call */
+  uint32_t flags;            /* EST_PROJECTION_EXACTLY_ONCE, EST_PROJECTION_CONTINUE_ON_ERROR,
+                                EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP */
+} est_projection_options;
+
+#define EST_PROJECTION_OPTIONS_INIT {sizeof(est_projection_options), NULL, NULL, 0, 0, 0, 0}
+EST_API void est_projection_options_init(est_projection_options *options);
+
+typedef struct est_projection_report {
+  uint32_t struct_size;
+  int64_t position; /* checkpointed: every event at or below it was handled, skipped or filtered out */
+  int64_t head;     /* the store's last visible position when the run ended */
+  int64_t handled;  /* events handed to the handler in this run (a failed call's count too) */
+  int32_t caught_up; /* 1 when position reached head */
+  int64_t skipped;  /* events skipped after a handler error (EST_PROJECTION_CONTINUE_ON_ERROR) */
+} est_projection_report;
+
+#define EST_PROJECTION_REPORT_INIT {sizeof(est_projection_report), 0, 0, 0, 0, 0}
+EST_API void est_projection_report_init(est_projection_report *report);
+
+/** Makes a projection of `store` driven by `handler` (copied; handler->user
+ *  is kept and passed back). Loads its checkpoint; nothing runs until
+ *  est_projection_run. *out is freed with est_projection_free.
+ *  @param options NULL ok: every event, batches of 256, a checkpoint per
+ *         call, at least once, stop on a handler error.
+ *  @return EST_OK; EST_ERR_INVALID_ARGUMENT (a bad name or version, a NULL
+ *          handle callback, bad filters or flags); EST_ERR_CLOSED;
+ *          EST_ERR_UNSUPPORTED (exactly once on a backend without
+ *          transactions); EST_ERR_IO. */
+EST_API est_status est_projection_new(est_store *store, const est_projection_handler *handler,
+                                      const est_projection_options *options, est_projection **out);
+
+/** Catches up and follows for at most `budget_us` (a host's frame: a few
+ *  milliseconds): 0 = everything ready now, never waiting for a commit;
+ *  < 0 = until est_projection_wake or the store's close. Handler calls start only within the budget; the run then
+ *  saves the checkpoint (one durable write) before it returns.
+ *  @param report NULL ok; filled on every return once the run started.
+ *  @return EST_OK (also after a wake); the handler's own error status (the
+ *          checkpoint at the last call that succeeded); EST_ERR_CLOSED;
+ *          EST_ERR_IO; EST_ERR_VERSION_MISMATCH (exactly once: an
+ *          expectation of the handler's appends failed, nothing of that
+ *          call was written); EST_ERR_NOT_FOUND (this version was retired
+ *          by a cutover: see est_projection_cutover). */
+EST_API est_status est_projection_run(est_projection *p, int64_t budget_us, est_projection_report *report);
+
+/** Makes a running est_projection_run (or the next one) return EST_OK.
+ *  Any thread, any time before the projection's free. */
+EST_API est_status est_projection_wake(est_projection *p);
+
+/** Frees the projection (its checkpoint stays in the store); NULL ok. */
+EST_API void est_projection_free(est_projection *p);
+
+/* Versioned rebuilds (doc/data-model.md "Rebuilds"). A projection's next
+ * version runs from the first event beside the live one, under its own
+ * checkpoint ("name_v2" beside "name_v1"). The history of each rebuild is
+ * kept as events of the projection's history stream (stream type
+ * "estoria.projection", one stream per name; event types rebuildcreated,
+ * caughtup, promoted, previousretired, with JSON data):
+ *   1. est_projection_rebuild records the request;
+ *   2. the new version's projection runs; the first run that ends at the
+ *      head records "caught up";
+ *   3. est_projection_cutover (or EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP)
+ *      records the promotion, deletes the old version's checkpoint and
+ *      records its retirement. The old version's est_projection_run then
+ *      returns EST_ERR_NOT_FOUND (within a second if it is running), and
+ *      est_projection_new refuses a retired version. */
+
+/** Records the request to build `next_version` of projection `name` beside
+ *  its active version. `reason` (NULL ok) is kept in the history.
+ *  @return EST_OK (also when that rebuild is already requested);
+ *          EST_ERR_INVALID_ARGUMENT (a bad name, or next_version not above
+ *          the active, requested and retired versions);
+ *          EST_ERR_VERSION_MISMATCH (a racing change to the history: retry);
+ *          EST_ERR_CLOSED, EST_ERR_IO. */
+EST_API est_status est_projection_rebuild(est_store *store, const char *name, int32_t next_version,
+                                          const char *reason);
+
+/** Makes `version` the active version of `name` and retires the previous
+ *  one (its checkpoint is deleted).
+ *  @return EST_OK (also when it is active already);
+ *          EST_ERR_VERSION_MISMATCH (no such rebuild is pending, it has not
+ *          caught up yet, or a racing change to the history);
+ *          EST_ERR_INVALID_ARGUMENT, EST_ERR_CLOSED, EST_ERR_IO. */
+EST_API est_status est_projection_cutover(est_store *store, const char *name, int32_t version);
+
+/** The active version of projection `name`: the last cutover's; for a
+ *  projection never cut over, the lowest version with a checkpoint.
+ *  @return EST_OK; EST_ERR_NOT_FOUND (no version of it ever checkpointed);
+ *          EST_ERR_INVALID_ARGUMENT, EST_ERR_CLOSED, EST_ERR_IO. */
+EST_API est_status est_projection_active_version(est_store *store, const char *name, int32_t *version);
 
 #endif /* EST_EXPERIMENTAL */
 
