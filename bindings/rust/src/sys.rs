@@ -593,7 +593,23 @@ extern "C" {
     pub fn est_store_maintain(store: *mut est_store, budget_us: i64, report: *mut est_maintain_report) -> est_status;
     pub fn est_store_compact_schedule(store: *mut est_store) -> est_status;
     pub fn est_store_cancel(store: *mut est_store) -> est_status;
+    pub fn est_txn_checkpoint(txn: *mut est_txn, projection_id: *const c_char, position: i64) -> est_status;
+
+    pub fn est_checkpoint_save(store: *mut est_store, projection_id: *const c_char, position: i64) -> est_status;
+    pub fn est_checkpoint_load(
+        store: *mut est_store,
+        projection_id: *const c_char,
+        position: *mut i64,
+        updated_at_ns: *mut i64,
+    ) -> est_status;
+    pub fn est_checkpoint_delete(store: *mut est_store, projection_id: *const c_char) -> est_status;
+    pub fn est_checkpoint_list(store: *mut est_store, visit: est_checkpoint_visit_fn, user: *mut c_void) -> est_status;
 }
+
+/// `est_checkpoint_visit_fn`: one checkpoint of `est_checkpoint_list`.
+pub type est_checkpoint_visit_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, projection_id: *const c_char, position: i64, updated_at_ns: i64) -> est_status,
+>;
 
 /// An ABI struct whose first field is `struct_size`: what the header's
 /// `EST_*_INIT` macros give, for the output structs (all integers, so zero is
