@@ -116,6 +116,7 @@ TEST(StatusName, NamesEveryCode) {
   EXPECT_STREQ("EST_ERR_UNSUPPORTED", est_status_name(EST_ERR_UNSUPPORTED));
   EXPECT_STREQ("EST_ERR_NO_MEMORY", est_status_name(EST_ERR_NO_MEMORY));
   EXPECT_STREQ("EST_ERR_INTERNAL", est_status_name(EST_ERR_INTERNAL));
+  EXPECT_STREQ("EST_ERR_CANCELLED", est_status_name(EST_ERR_CANCELLED));
   EXPECT_STREQ("EST_ERR_APPLIED_PARTIALLY", est_status_name(EST_ERR_APPLIED_PARTIALLY));
 }
 
@@ -133,10 +134,11 @@ TEST(StatusName, ValuesArePinned) {
   EXPECT_EQ(EST_ERR_NO_MEMORY, -9);
   EXPECT_EQ(EST_ERR_INTERNAL, -10);
   EXPECT_EQ(EST_ERR_APPLIED_PARTIALLY, -11);
+  EXPECT_EQ(EST_ERR_CANCELLED, -12);
 }
 
 TEST(StatusName, UnknownCodesAreEstUnknown) {
-  for (est_status code : {2, 3, -12, -100, INT32_MIN, INT32_MAX}) {
+  for (est_status code : {2, 3, -13, -100, INT32_MIN, INT32_MAX}) {
     ASSERT_NE(nullptr, est_status_name(code));
     EXPECT_STREQ("EST_UNKNOWN", est_status_name(code)) << code;
   }
@@ -361,9 +363,9 @@ TEST(StructSize, ClassifiesSizes) {
 // (INVALID_ARGUMENT), a newer caller's larger struct whose unknown fields are
 // zero (accepted), and the same with an unknown field set (UNSUPPORTED).
 template <typename T, typename Call>
-void CheckInputStruct(const T& defaults, Call call, est_status accepted = EST_OK) {
+void CheckInputStruct(const T& defaults, Call call, est_status accepted = EST_OK, size_t first_release = sizeof(T)) {
   T small = defaults;
-  small.struct_size = sizeof(T) - 1;
+  small.struct_size = static_cast<uint32_t>(first_release - 1);
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, call(&small));
   EXPECT_NE(std::string::npos, LastError().find("struct_size")) << LastError();
   small.struct_size = 0;
@@ -382,13 +384,24 @@ void CheckInputStruct(const T& defaults, Call call, est_status accepted = EST_OK
 
 TEST(StructSize, StoreOptions) {
   est_store_options defaults = EST_STORE_OPTIONS_INIT;
-  CheckInputStruct(defaults, [](const est_store_options* o) {
+  auto open = [](const est_store_options* o) {
     est_store* store = nullptr;
     est_status s = est_store_open("memory:", o, &store);
     EXPECT_EQ(s == EST_OK, store != nullptr);
     est_store_close(store);
     return s;
-  });
+  };
+  // ABI 1.2 appended the host fields: a caller of 1.1 (struct_size up to
+  // read_only) gets their defaults, whatever its memory holds past its size.
+  const size_t first_release = offsetof(est_store_options, threads);
+  CheckInputStruct(defaults, open, EST_OK, first_release);
+  est_store_options old = defaults;
+  old.struct_size = static_cast<uint32_t>(first_release);
+  old.threads = 77;  // beyond the caller's size: not read
+  EXPECT_EQ(EST_OK, open(&old)) << LastError();
+  est_store_options bad = defaults;
+  bad.threads = 77;
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, open(&bad));
 }
 
 TEST_F(Capi, StructSizeOfAppendOptions) {
