@@ -257,8 +257,8 @@ func saveAccount(t *testing.T, accounts *aggregatestore.EventSourcedStore[accoun
 }
 
 // Estoria's projection processor over the binding's ReadAll: it catches up,
-// checkpoints (in Estoria's memory checkpoint store: estoria has none in its
-// ABI yet), then tails the store by polling.
+// checkpoints (here in Estoria's memory checkpoint store; checkpoint_test.go
+// runs it with the binding's own), then tails the store by polling.
 func TestEstoriaProjectionProcessorRunsOverReadAll(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
 		accounts, err := aggregatestore.New(s, "account", newAccount,

@@ -261,9 +261,10 @@ type txnAppend struct {
 // Txn is a transaction; Store.Begin starts one. Close it when done (an
 // unclosed one that is garbage collected is freed by a finalizer).
 type Txn struct {
-	mu      sync.Mutex
-	c       *C.est_txn
-	appends []txnAppend
+	mu          sync.Mutex
+	c           *C.est_txn
+	appends     []txnAppend
+	checkpoints int // saves added since the last commit (checkpoint.go)
 }
 
 // Begin starts an empty transaction.
@@ -343,6 +344,13 @@ func (t *Txn) Commit(ctx context.Context) ([]AppendResult, error) {
 	}
 	n := int(C.est_txn_size(t.c))
 	if n == 0 {
+		if t.checkpoints > 0 { // only checkpoint saves
+			var msg *C.char
+			if st := C.gs_txn_commit(t.c, nil, 0, &msg); st != C.EST_OK {
+				return nil, statusErr(op, st, msg)
+			}
+			t.checkpoints = 0
+		}
 		return []AppendResult{}, nil
 	}
 	raw := (*C.est_append_result)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.est_append_result{}))))
@@ -360,6 +368,7 @@ func (t *Txn) Commit(ctx context.Context) ([]AppendResult, error) {
 			out[i] = resultOf(&results[i])
 		}
 		t.appends = t.appends[:0]
+		t.checkpoints = 0
 		return out, nil
 	case C.EST_ERR_VERSION_MISMATCH:
 		m := takeMsg(msg)

@@ -9,8 +9,8 @@
 //     snapshots as events with "estoria." metadata) running on *Store, with
 //     and without its retention (WithMaxSnapshots, through StreamDeleter).
 //
-// Estoria's checkpoint store suite (projection/checkpointstore/storetest) is
-// not run: estoria has no checkpoint store in its ABI yet.
+// Estoria's checkpoint store suite (projection/checkpointstore/storetest)
+// runs in checkpoint_test.go.
 
 package est
 

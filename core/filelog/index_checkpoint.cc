@@ -239,6 +239,9 @@ absl::StatusOr<PreparedImage> PrepareImage(const IndexImage& image) {
     std::vector<CheckpointOp> ops;
     ops.reserve(image.checkpoints.size());
     for (const Checkpoint& c : image.checkpoints) {
+      if (!ops.empty() && ops.back().projection_id >= c.projection_id) {
+        return absl::InternalError("checkpoints are not in ascending ID order");
+      }
       if (!CheckProjectionId(c.projection_id).ok() || c.position < 0 || c.updated_at_ns < 0) {
         return absl::InternalError(absl::StrCat("checkpoint ", c.projection_id, " would not read back"));
       }

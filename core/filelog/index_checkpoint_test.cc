@@ -64,6 +64,7 @@ IndexImage SampleImage() {
   image.global = List({{0, 64}, {0, 128}, {0, 200}, {1, 64}, {1, 0xC0FFEE11}});
   image.snapshots = {MakeSnapshot(StreamId("order", 1), 3, std::string("\0\xff\x01binary\0", 10), "application/x-thing"),
                      MakeSnapshot(StreamId("cart", 2), 4, "", "")};
+  image.checkpoints = {{"orders_v1", 42, 1700000000000000001}, {"orders_v2", 0, 1700000000000000002}};
   return image;
 }
 
@@ -77,6 +78,12 @@ void ExpectSameLocations(const EntryList<Location>& got, const EntryList<Locatio
 }
 
 void ExpectSameImage(const IndexImage& got, const IndexImage& want) {
+  ASSERT_EQ(got.checkpoints.size(), want.checkpoints.size());
+  for (size_t i = 0; i < want.checkpoints.size(); ++i) {
+    EXPECT_EQ(got.checkpoints[i].projection_id, want.checkpoints[i].projection_id);
+    EXPECT_EQ(got.checkpoints[i].position, want.checkpoints[i].position);
+    EXPECT_EQ(got.checkpoints[i].updated_at_ns, want.checkpoints[i].updated_at_ns);
+  }
   EXPECT_EQ(got.generation, want.generation);
   EXPECT_EQ(got.last_position, want.last_position);
   EXPECT_EQ(got.reserved_upto, want.reserved_upto);
@@ -255,13 +262,33 @@ TEST(IndexCheckpoint, ANewerFormatVersionIsUnimplementedAndNamed) {
   std::unique_ptr<Env> env = NewMemEnv();
   std::string bytes = SampleBytes(env.get());
   // A newer writer keeps the preamble's layout: magic, version, its checksum.
-  const uint32_t version = 2;
+  const uint32_t version = kIndexCheckpointVersion + 1;
   std::memcpy(bytes.data() + 8, &version, sizeof(version));
   const uint32_t crc = Crc32cMask(Crc32c(bytes.data(), 12));
   std::memcpy(bytes.data() + 12, &crc, sizeof(crc));
   absl::Status status = ReadBack(env.get(), bytes);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 2"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(absl::StrCat("format version ", version)));
+}
+
+TEST(IndexCheckpoint, AVersionOneFileCountingCheckpointsIsDataLoss) {
+  // Version 1 had a reserved zero where version 2 counts checkpoints.
+  std::unique_ptr<Env> env = NewMemEnv();
+  std::string bytes = SampleBytes(env.get());
+  const uint32_t version = 1;
+  std::memcpy(bytes.data() + 8, &version, sizeof(version));
+  const uint32_t crc = Crc32cMask(Crc32c(bytes.data(), 12));
+  std::memcpy(bytes.data() + 12, &crc, sizeof(crc));
+  ExpectResealedIsDataLoss(env.get(), bytes, "reserved");
+}
+
+TEST(IndexCheckpoint, CheckpointsOutOfIdOrderAreRefusedByTheWriter) {
+  std::unique_ptr<Env> env = NewMemEnv();
+  IndexImage image = SampleImage();
+  std::swap(image.checkpoints[0], image.checkpoints[1]);
+  EXPECT_EQ(WriteIndexCheckpoint(env.get(), kPath, image).code(), absl::StatusCode::kInternal);
+  image.checkpoints[0].projection_id = "Bad_v1";
+  EXPECT_EQ(WriteIndexCheckpoint(env.get(), kPath, image).code(), absl::StatusCode::kInternal);
 }
 
 // Where the sample's {1, 0xC0FFEE11} first appears: in the first stream.

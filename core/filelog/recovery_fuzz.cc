@@ -28,6 +28,7 @@
 #include "core/id/id.h"
 #include "core/id/uuid.h"
 #include "core/store/event_store.h"
+#include "core/store/transaction.h"
 #include "core/store/writable_batch.h"
 #include "core/util/status.h"
 #include "schema/estoria_generated.h"
@@ -99,11 +100,25 @@ const Seed& GetSeed() {
       if (round == 2) Must(store.DeleteStream(StreamAt(0), 3), "DeleteStream (truncate)");
       if (round == 3) Must(store.DeleteStream(StreamAt(1), 0), "DeleteStream (whole)");
       if (round == 4) Must(store.PruneSnapshots(StreamAt(2), 1, 0), "PruneSnapshots");
+      // Projection checkpoint records (kind 8): saves, a delete, and saves
+      // committed with a transaction's appends.
+      Must(store.SaveCheckpoint(absl::StrCat("fuzz", round % 2, "_v1"), tag), "SaveCheckpoint");
+      if (round == 3) Must(store.DeleteCheckpoint("fuzz1_v1"), "DeleteCheckpoint");
+      if (round == 4) {
+        Transaction txn;
+        BatchBuilder b;
+        Must(b.Add("with_checkpoint", AsBytes("t"), ""), "BatchBuilder::Add");
+        Must(txn.Add(StreamAt(1), *b.Build(), AppendOptions{}), "Transaction::Add");
+        Must(txn.AddCheckpoint("fuzz_txn_v1", tag), "Transaction::AddCheckpoint");
+        std::vector<AppendResult> results;
+        Must(txn.Commit(store, &results), "Transaction::Commit");
+      }
     }
     // The last segment gets a mix of frame kinds too.
     AppendEvents(store, StreamAt(2), 2, ++tag);
     Must(store.DeleteStream(StreamAt(2), 1), "DeleteStream (last)");
     Must(store.WriteSnapshot(StreamAt(2), 2, AsBytes("last snap"), "", 0), "WriteSnapshot (last)");
+    Must(store.SaveCheckpoint("fuzz_last_v2", tag), "SaveCheckpoint (last)");
     AppendEvents(store, StreamAt(1), 3, ++tag);
     store.Close();
     opened = absl::UnknownError("closed");
@@ -173,6 +188,8 @@ void ReadEverything(EventStore& store) {
     (void)store.ReadSnapshot(id, 0);
   }
   (void)store.Stats();
+  (void)store.ListCheckpoints();
+  (void)store.LoadCheckpoint("fuzz0_v1");
   VerifyReport report;
   (void)store.Verify([](uint64_t, uint64_t) {}, &report);
 }

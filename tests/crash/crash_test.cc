@@ -395,6 +395,73 @@ TEST_F(CrashTest, SigkilledTransactionsAreWholeOrAbsent) {
   EXPECT_GT(total_acks, 0u) << "no round got as far as a commit: the test proved nothing";
 }
 
+// SIGKILL while projection checkpoints are saved, alone and inside
+// transactions with an event: after each kill every writer's checkpoint is
+// at least its last acknowledged save, and its stream holds exactly the
+// transactions up to the checkpoint (a transaction's event is there exactly
+// when its checkpoint save is).
+TEST_F(CrashTest, SigkilledCheckpointSavesAreKeptAndWholeWithTheirTransactions) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/store";
+  const int64_t rounds = EnvInt("ESTORIA_CRASH_ROUNDS", 30) / 2 + 1;
+  int64_t total_acks = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round) + ", seed " + std::to_string(seed_));
+    ChildProcess c({ESTORIA_CRASH_WRITER, "ckpt", dir, std::to_string(round)}, /*with_stdin=*/false);
+    ASSERT_TRUE(c.started()) << c.error();
+    if (!WaitReady(c)) {
+      c.Finish(SIGKILL);
+      FAIL() << "the writer never became ready; it wrote:\n" << c.output();
+    }
+    c.PumpFor(static_cast<int>(rng_() % 51));
+    const int status = c.Finish(SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "it wrote:\n" << c.output();
+    std::map<int, int64_t> acked;  // thread -> last acknowledged V
+    for (const std::string& line : Lines(c.output())) {
+      std::istringstream in(line);
+      std::string word;
+      int thread = 0;
+      int64_t v = 0;
+      in >> word;
+      ASSERT_NE(word, "error") << line;
+      if (word != "ckptack") continue;
+      in >> thread >> v;
+      ASSERT_FALSE(in.fail()) << line;
+      acked[thread] = std::max(acked[thread], v);
+      ++total_acks;
+    }
+
+    est_store* store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    for (int thread = 0; thread < 4; ++thread) {
+      SCOPED_TRACE("thread " + std::to_string(thread));
+      const std::string checkpoint = "crash" + std::to_string(thread) + "_v1";
+      int64_t position = 0;
+      const est_status loaded = est_checkpoint_load(store, checkpoint.c_str(), &position, nullptr);
+      ASSERT_TRUE(loaded == EST_OK || loaded == EST_ERR_NOT_FOUND) << est_last_error();
+      EXPECT_GE(position, acked[thread]) << "an acknowledged save was lost";
+      int64_t events = 0;
+      est_iter* it = nullptr;
+      if (est_read_stream(store, CrashStreamId(200 + thread).c_str(), nullptr, &it) == EST_OK) {
+        est_event e = EST_EVENT_INIT;
+        while (est_iter_next(it, &e) == EST_OK) {
+          ++events;
+          const std::string data(reinterpret_cast<const char*>(e.data), e.data_len);
+          EXPECT_EQ(data, std::to_string(thread) + " " + std::to_string(2 * events));
+        }
+        est_iter_close(it);
+      }
+      EXPECT_EQ(events, position / 2) << "checkpoint " << position << " with " << events << " transactions";
+    }
+    EXPECT_EQ(est_store_verify(store, nullptr, nullptr, nullptr), EST_OK) << est_last_error();
+    est_store_close(store);
+    ASSERT_FALSE(HasFailure());
+  }
+  std::printf("crash_test: %lld checkpoint rounds, %lld acknowledged saves\n", static_cast<long long>(rounds),
+              static_cast<long long>(total_acks));
+  EXPECT_GT(total_acks, 0) << "no round got as far as a save: the test proved nothing";
+}
+
 TEST_F(CrashTest, KilledDuringCreationLeavesAStoreThatOpens) {
   for (int i = 0; i < 6; ++i) {
     SCOPED_TRACE("attempt " + std::to_string(i));

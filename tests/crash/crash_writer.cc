@@ -9,6 +9,13 @@
 //                                  10 streams (of 12, 1-3 events each) and
 //                                  acknowledges each with
 //                                  "txnack MARKER EVENTS FIRST_POS LAST_POS"
+//   crash_writer ckpt DIR ROUND    as write, but each thread T alternates a
+//                                  transaction (one event "T V" in its stream
+//                                  and projection checkpoint crashT_v1 saved
+//                                  at V, V even) and a standalone save (V
+//                                  odd), from V = one past the checkpoint it
+//                                  finds, acknowledging each with
+//                                  "ckptack T V"
 //   crash_writer hold DIR          opens file:DIR, prints "ready PID", and
 //                                  keeps the store open until stdin closes
 //
@@ -160,8 +167,38 @@ void TxnWriter(est_store* store, const std::string& round, int thread) {
   }
 }
 
+// Projection checkpoints: see the usage at the top.
+void CheckpointWriter(est_store* store, const std::string& /*round*/, int thread) {
+  const std::string checkpoint = "crash" + std::to_string(thread) + "_v1";
+  const std::string stream = CrashStreamId(200 + thread);
+  int64_t v = 0;
+  est_status st = est_checkpoint_load(store, checkpoint.c_str(), &v, nullptr);
+  if (st != EST_OK && st != EST_ERR_NOT_FOUND) Fail("est_checkpoint_load", st);
+  for (++v;; ++v) {
+    if (v % 2 == 0) {
+      est_txn* txn = nullptr;
+      if ((st = est_txn_new(store, &txn)) != EST_OK) Fail("est_txn_new", st);
+      est_batch* batch = nullptr;
+      if ((st = est_batch_new(&batch)) != EST_OK) Fail("est_batch_new", st);
+      const std::string data = std::to_string(thread) + " " + std::to_string(v);
+      if ((st = est_batch_add(batch, "handled", data.data(), data.size(), "text/plain")) != EST_OK) {
+        Fail("est_batch_add", st);
+      }
+      if ((st = est_txn_append(txn, stream.c_str(), batch, nullptr)) != EST_OK) Fail("est_txn_append", st);
+      est_batch_free(batch);
+      if ((st = est_txn_checkpoint(txn, checkpoint.c_str(), v)) != EST_OK) Fail("est_txn_checkpoint", st);
+      st = est_txn_commit(txn, nullptr, 0);
+      est_txn_free(txn);
+      if (st != EST_OK) Fail("est_txn_commit", st);
+    } else if ((st = est_checkpoint_save(store, checkpoint.c_str(), v)) != EST_OK) {
+      Fail("est_checkpoint_save", st);
+    }
+    WriteLine("ckptack " + std::to_string(thread) + " " + std::to_string(v));
+  }
+}
+
 int Usage() {
-  std::fprintf(stderr, "usage: crash_writer write|txn DIR ROUND | crash_writer hold DIR\n");
+  std::fprintf(stderr, "usage: crash_writer write|txn|ckpt DIR ROUND | crash_writer hold DIR\n");
   return 64;
 }
 
@@ -171,7 +208,7 @@ int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   std::string mode = argv[1];
   std::string uri = std::string("file:") + argv[2];
-  if (mode != "write" && mode != "txn" && mode != "hold") return Usage();
+  if (mode != "write" && mode != "txn" && mode != "ckpt" && mode != "hold") return Usage();
   if (mode != "hold" && argc < 4) return Usage();
 
   est_store_options options = EST_STORE_OPTIONS_INIT;
@@ -190,7 +227,8 @@ int main(int argc, char** argv) {
   }
 
   std::string round = argv[3];
-  for (int t = 0; t < kThreads; ++t) std::thread(mode == "txn" ? TxnWriter : Writer, store, round, t).detach();
+  auto* writer = mode == "txn" ? TxnWriter : mode == "ckpt" ? CheckpointWriter : Writer;
+  for (int t = 0; t < kThreads; ++t) std::thread(writer, store, round, t).detach();
   std::this_thread::sleep_for(kMaxRunTime);
   // Never reached in the test (the parent kills us first). Leave without
   // destructors: the writers are still running.

@@ -9,6 +9,7 @@
 pub mod sys;
 
 mod aggregate;
+mod checkpoint;
 mod error;
 mod id;
 mod iter;
@@ -19,6 +20,7 @@ mod txn;
 pub use aggregate::{
     Aggregate, AggregateState, AggregateStats, AggregateStore, AggregateStoreOptions, HookContext, HookFn, HookStage,
 };
+pub use checkpoint::Checkpoint;
 pub use error::{status_name, Error, ErrorKind, Result};
 pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};

@@ -559,7 +559,23 @@ extern "C" {
     pub fn est_txn_commit(txn: *mut est_txn, results: *mut est_append_result, results_len: usize) -> est_status;
     pub fn est_txn_size(txn: *const est_txn) -> usize;
     pub fn est_txn_free(txn: *mut est_txn);
+    pub fn est_txn_checkpoint(txn: *mut est_txn, projection_id: *const c_char, position: i64) -> est_status;
+
+    pub fn est_checkpoint_save(store: *mut est_store, projection_id: *const c_char, position: i64) -> est_status;
+    pub fn est_checkpoint_load(
+        store: *mut est_store,
+        projection_id: *const c_char,
+        position: *mut i64,
+        updated_at_ns: *mut i64,
+    ) -> est_status;
+    pub fn est_checkpoint_delete(store: *mut est_store, projection_id: *const c_char) -> est_status;
+    pub fn est_checkpoint_list(store: *mut est_store, visit: est_checkpoint_visit_fn, user: *mut c_void) -> est_status;
 }
+
+/// `est_checkpoint_visit_fn`: one checkpoint of `est_checkpoint_list`.
+pub type est_checkpoint_visit_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, projection_id: *const c_char, position: i64, updated_at_ns: i64) -> est_status,
+>;
 
 /// An ABI struct whose first field is `struct_size`: what the header's
 /// `EST_*_INIT` macros give, for the output structs (all integers, so zero is

@@ -57,6 +57,15 @@ impl Transaction {
         Ok(())
     }
 
+    /// Adds a save of `projection_id`'s checkpoint at `position`: saved only
+    /// if the transaction commits, with its appends (a projection's output
+    /// and its progress together). A transaction may hold only saves.
+    pub fn checkpoint(&mut self, projection_id: &str, position: i64) -> Result<()> {
+        let id = c_string("projection_id", projection_id)?;
+        // SAFETY: valid handle and C string.
+        check(unsafe { sys::est_txn_checkpoint(self.raw.as_ptr(), id.as_ptr(), position) })
+    }
+
     /// The number of appends not yet committed.
     pub fn len(&self) -> usize {
         // SAFETY: valid handle.

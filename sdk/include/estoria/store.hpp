@@ -2,7 +2,8 @@
 // batches (or raw FlatBuffers batch bytes) with optimistic concurrency, read a
 // stream or the whole store, delete or truncate streams, write, read and
 // prune snapshots, and the operator's calls (sync, stats, verify, compact,
-// listing streams). Snapshot is RAII over est_snapshot.
+// listing streams); with EST_EXPERIMENTAL, projection checkpoints. Snapshot
+// is RAII over est_snapshot.
 //
 // Thread safety: a Store may be used from many threads at once (the handle
 // is; the object itself must not be moved or closed meanwhile). Movable, not
@@ -36,6 +37,19 @@ enum class SyncMode : int32_t {
   kInterval = EST_SYNC_INTERVAL,  // flushed in the background every sync_interval_ms
   kNone = EST_SYNC_NONE,          // written to the OS; flushed when it pleases
 };
+
+#ifdef EST_EXPERIMENTAL
+// A projection's checkpoint: the global position it handled through, and
+// when the store last saved it (unix ns).
+struct Checkpoint {
+  int64_t position = 0;
+  int64_t updated_at_ns = 0;
+};
+struct NamedCheckpoint {
+  std::string projection_id;
+  Checkpoint checkpoint;
+};
+#endif  // EST_EXPERIMENTAL
 
 struct StoreOptions {
   SyncMode sync_mode = SyncMode::kAlways;
@@ -294,6 +308,44 @@ class Store {
     if (!aggregate_id.valid()) return NulInId();
     return internal::Check(est_snapshot_prune(store_.get(), aggregate_id.c_str(), keep_last, min_version));
   }
+
+#ifdef EST_EXPERIMENTAL
+  // Projection checkpoints (doc/data-model.md "Checkpoints"): IDs are
+  // Estoria's "name_vN". Save: last write wins, the store stamps
+  // updated_at on every save. Load and Delete: EST_ERR_NOT_FOUND when none.
+  Result<void> SaveCheckpoint(const StringArg& projection_id, int64_t position) const {
+    if (!store_) return Closed();
+    if (!projection_id.valid()) return NulInId();
+    return internal::Check(est_checkpoint_save(store_.get(), projection_id.c_str(), position));
+  }
+  Result<Checkpoint> LoadCheckpoint(const StringArg& projection_id) const {
+    if (!store_) return Closed();
+    if (!projection_id.valid()) return NulInId();
+    Checkpoint c;
+    est_status st = est_checkpoint_load(store_.get(), projection_id.c_str(), &c.position, &c.updated_at_ns);
+    if (st != EST_OK) return Error::Last(st);
+    return c;
+  }
+  Result<void> DeleteCheckpoint(const StringArg& projection_id) const {
+    if (!store_) return Closed();
+    if (!projection_id.valid()) return NulInId();
+    return internal::Check(est_checkpoint_delete(store_.get(), projection_id.c_str()));
+  }
+  // Every checkpoint, ascending ID (for tools).
+  Result<std::vector<NamedCheckpoint>> ListCheckpoints() const {
+    if (!store_) return Closed();
+    std::vector<NamedCheckpoint> all;
+    est_status st = est_checkpoint_list(
+        store_.get(),
+        [](void* user, const char* id, int64_t position, int64_t updated_at_ns) -> est_status {
+          static_cast<std::vector<NamedCheckpoint>*>(user)->push_back({id, {position, updated_at_ns}});
+          return EST_OK;
+        },
+        &all);
+    if (st != EST_OK) return Error::Last(st);
+    return all;
+  }
+#endif  // EST_EXPERIMENTAL
 
   // Makes everything so far durable; reports a failed background flush.
   Result<void> Sync() const {

@@ -42,6 +42,14 @@ class Transaction {
     return internal::Check(est_txn_append(txn_.get(), stream_id.c_str(), batch.get(), &o));
   }
 
+  // Adds a projection checkpoint save, committed with the appends (only if
+  // every expectation holds; the last save of an ID wins).
+  Result<void> Checkpoint(const StringArg& projection_id, int64_t position) {
+    if (!txn_) return Error(EST_ERR_CLOSED, "the Transaction was moved from");
+    if (!projection_id.valid()) return Error(EST_ERR_INVALID_ARGUMENT, "an ID holds no NUL");
+    return internal::Check(est_txn_checkpoint(txn_.get(), projection_id.c_str(), position));
+  }
+
   // Writes every append or none. On a mismatch the Error names the append
   // and its stream, and nothing is written; the appends are kept (retry or
   // drop the Transaction). After a success the Transaction is empty.

@@ -195,6 +195,7 @@ encode_fn = CFUNCTYPE(est_status, c_void_p, c_void_p, c_void_p)
 decode_fn = CFUNCTYPE(est_status, c_void_p, POINTER(c_uint8), c_size_t, POINTER(c_void_p))
 progress_fn = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
 log_fn = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+checkpoint_visit_fn = CFUNCTYPE(est_status, c_void_p, c_char_p, c_int64, c_int64)
 hook_fn = CFUNCTYPE(est_status, c_void_p, c_int32, c_void_p, c_char_p, c_int64)
 
 
@@ -424,6 +425,11 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_txn_commit", est_status, vp, P(est_append_result), c_size_t)
     _fn(lib, "est_txn_size", c_size_t, vp)
     _fn(lib, "est_txn_free", None, vp)
+    _fn(lib, "est_txn_checkpoint", est_status, vp, c_char_p, c_int64)
+    _fn(lib, "est_checkpoint_save", est_status, vp, c_char_p, c_int64)
+    _fn(lib, "est_checkpoint_load", est_status, vp, c_char_p, P(c_int64), P(c_int64))
+    _fn(lib, "est_checkpoint_delete", est_status, vp, c_char_p)
+    _fn(lib, "est_checkpoint_list", est_status, vp, checkpoint_visit_fn, vp)
 
 
 lib = load_library()

@@ -28,6 +28,7 @@ from .types import (
     NO_STREAM,
     STREAM_EXISTS,
     AppendResult,
+    Checkpoint,
     Event,
     Expect,
     RecordedEvent,
@@ -544,6 +545,53 @@ class Store:
         return CompactReport(
             r.segments_before, r.segments_after, r.bytes_before, r.bytes_after, r.events_kept, r.events_dropped
         )
+
+    # -- projection checkpoints (experimental; doc/data-model.md "Checkpoints")
+
+    def save_checkpoint(self, projection_id: str, position: int) -> None:
+        """Saves position (>= 0) as the checkpoint of projection_id ("name_vN").
+        Last write wins; the store stamps updated_at on every save."""
+        check(self._call(lib.est_checkpoint_save, cstr(projection_id, "projection_id"), cint(position, "position")))
+
+    def load_checkpoint(self, projection_id: str) -> Checkpoint:
+        """The checkpoint of projection_id; NotFound when there is none."""
+        position = ctypes.c_int64()
+        updated = ctypes.c_int64()
+        check(
+            self._call(
+                lib.est_checkpoint_load,
+                cstr(projection_id, "projection_id"),
+                ctypes.byref(position),
+                ctypes.byref(updated),
+            )
+        )
+        return Checkpoint(projection_id, position.value, updated.value)
+
+    def delete_checkpoint(self, projection_id: str) -> None:
+        """Deletes the checkpoint of projection_id; NotFound when there is none."""
+        check(self._call(lib.est_checkpoint_delete, cstr(projection_id, "projection_id")))
+
+    def list_checkpoints(self) -> List[Checkpoint]:
+        """Every checkpoint of the store, in ascending ID order."""
+        found: List[Checkpoint] = []
+        raised: List[BaseException] = []
+
+        def visit(_user: Optional[int], projection_id: bytes, position: int, updated_at_ns: int) -> int:
+            # An exception must not cross into C: it stops the listing and
+            # is raised after the call.
+            try:
+                found.append(Checkpoint(projection_id.decode("utf-8"), position, updated_at_ns))
+                return n.EST_OK
+            except BaseException as e:  # noqa: B036 - re-raised after the C call
+                raised.append(e)
+                return n.EST_ERR_INTERNAL
+
+        callback = n.checkpoint_visit_fn(visit)
+        status = self._call(lib.est_checkpoint_list, callback, None)
+        if raised:
+            raise raised[0]
+        check(status)
+        return found
 
     def _with_progress(self, fn: Any, progress: Optional[Callable[[int, int], None]], report: Any) -> None:
         """Calls fn(store, callback, NULL, &report), relaying progress."""

@@ -90,6 +90,16 @@ class Transaction:
         finally:
             lib.est_batch_free(batch)
 
+    def checkpoint(self, projection_id: str, position: int) -> None:
+        """Adds a save of projection_id's checkpoint at position: saved only
+        if the transaction commits, with its appends (a transaction may hold
+        only saves)."""
+        from ._util import cint
+
+        pid = cstr(projection_id, "projection_id")
+        with self._lock:
+            check(self._call(lib.est_txn_checkpoint, pid, cint(position, "position")))
+
     def commit(self) -> List[AppendResult]:
         """Checks every expectation and writes every append, or none.
 

@@ -139,6 +139,16 @@ class AppendResult:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A projection's checkpoint: the global position it handled through,
+    and when the store last saved it (unix ns, the store's clock)."""
+
+    projection_id: str
+    position: int
+    updated_at_ns: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     aggregate_id: str
     version: int
