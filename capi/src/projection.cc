@@ -10,6 +10,7 @@
 // either may be freed first. Thread safety: one thread at a time, except
 // est_projection_wake.
 #define EST_EXPERIMENTAL 1
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>

@@ -167,6 +167,30 @@ TEST_P(ProjectionTest, FiltersByStreamPrefixAndEventTypes) {
   EXPECT_EQ(both.Seen(), keep([](const Event& e) { return e.stream_type == "order" && e.type == "deposited"; }));
 }
 
+TEST_P(ProjectionTest, CheckpointsFollowTheCadenceAndNeverPassWhatTheHandlerFinished) {
+  const std::vector<Event> events = AppendN(store_, NewStreamId(), 10);
+  std::vector<int64_t> seen_checkpoints;  // what the store held when each event was handed over
+  TestProjection p;
+  p.on_event = [&](const est_event& e, est_txn*) -> est_status {
+    int64_t position = -1;
+    const est_status s = est_checkpoint_load(store_, "cadence_v1", &position, nullptr);
+    if (s == EST_ERR_NOT_FOUND) position = 0;
+    else if (s != EST_OK) return s;
+    EXPECT_LT(position, e.global_position) << "a checkpoint at or past an event not yet handled";
+    seen_checkpoints.push_back(position);
+    return EST_OK;
+  };
+  ASSERT_EST_OK(p.Open(store_, "cadence", 1, ProjectionArgs().Batch(1).Every(4)));
+  est_projection_report report = EST_PROJECTION_REPORT_INIT;
+  ASSERT_EST_OK(p.Run(0, &report));
+  const int64_t p4 = events[3].global_position, p8 = events[7].global_position;
+  EXPECT_EQ(seen_checkpoints, (std::vector<int64_t>{0, 0, 0, 0, p4, p4, p4, p4, p8, p8}));
+  int64_t saved = 0;
+  ASSERT_EST_OK(est_checkpoint_load(store_, "cadence_v1", &saved, nullptr));
+  EXPECT_EQ(saved, events.back().global_position) << "the run ends with the checkpoint saved";
+  EXPECT_EQ(report.position, saved);
+}
+
 TEST_P(ProjectionTest, AHandlerErrorStopsTheRunWithTheCheckpointAtTheLastSuccessfulCall) {
   const std::vector<Event> events = AppendN(store_, NewStreamId(), 6, "e");
   TestProjection p;

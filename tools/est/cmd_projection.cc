@@ -24,24 +24,20 @@ struct CheckpointRow {
   int64_t updated_at_ns = 0;
 };
 
-// Every checkpoint of the store (est_checkpoint_list: the SDK has no
-// wrapper for it yet).
+// Every checkpoint of the store, with its name and version.
 std::vector<CheckpointRow> ListCheckpoints(const estoria::Store& store) {
   std::vector<CheckpointRow> rows;
-  auto visit = [](void* user, const char* id, int64_t position, int64_t updated_at_ns) -> est_status {
+  for (const estoria::NamedCheckpoint& c : Must(store.ListCheckpoints(), "listing the checkpoints")) {
     CheckpointRow row;
-    row.id = id;
-    row.position = position;
-    row.updated_at_ns = updated_at_ns;
+    row.id = c.projection_id;
+    row.position = c.checkpoint.position;
+    row.updated_at_ns = c.checkpoint.updated_at_ns;
     // "name_vN" (the store checked the form).
     const size_t v = row.id.rfind("_v");
     row.name = row.id.substr(0, v);
     row.version = static_cast<int32_t>(std::stol(row.id.substr(v + 2)));
-    static_cast<std::vector<CheckpointRow>*>(user)->push_back(std::move(row));
-    return EST_OK;
-  };
-  const est_status st = est_checkpoint_list(store.get(), visit, &rows);
-  if (st != EST_OK) FailOn(estoria::Error::Last(st), "listing the checkpoints");
+    rows.push_back(std::move(row));
+  }
   return rows;
 }
 
@@ -120,8 +116,7 @@ Command AddProjection(CLI::App& est) {
   return {cmd, [o]() -> int {
             StoreUri uri = ParseStoreUri(o->store);
             estoria::Store store = OpenStore(uri, {});
-            const est_status st = est_checkpoint_delete(store.get(), o->id.c_str());
-            if (st != EST_OK) FailOn(estoria::Error::Last(st), "deleting the checkpoint of " + o->id);
+            Must(store.DeleteCheckpoint(o->id), "deleting the checkpoint of " + o->id);
             std::printf("deleted the checkpoint of %s\n", o->id.c_str());
             return kExitOk;
           }};
