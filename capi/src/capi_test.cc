@@ -359,15 +359,22 @@ TEST(StructSize, ClassifiesSizes) {
 
 // ------------------------------------------- struct_size through the ABI
 
-// Runs `call` with `options` at three sizes: one byte short of the struct
-// (INVALID_ARGUMENT), a newer caller's larger struct whose unknown fields are
-// zero (accepted), and the same with an unknown field set (UNSUPPORTED).
+// Runs `call` with `options` at three sizes: one byte short of the struct's
+// first release (INVALID_ARGUMENT), a newer caller's larger struct whose
+// unknown fields are zero (accepted), and the same with an unknown field set
+// (UNSUPPORTED); and, for a struct that has grown, at its first release's
+// size (accepted: the later fields read as their defaults).
 template <typename T, typename Call>
 void CheckInputStruct(const T& defaults, Call call, est_status accepted = EST_OK, size_t first_release = sizeof(T)) {
   T small = defaults;
   small.struct_size = static_cast<uint32_t>(first_release - 1);
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, call(&small));
   EXPECT_NE(std::string::npos, LastError().find("struct_size")) << LastError();
+  if (first_release < sizeof(T)) {
+    T released = defaults;
+    released.struct_size = static_cast<uint32_t>(first_release);
+    EXPECT_EQ(EST_OK, call(&released)) << LastError();
+  }
   small.struct_size = 0;
   EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, call(&small));
 
@@ -427,7 +434,7 @@ TEST_F(Capi, StructSizeOfReadOptions) {
     EXPECT_EQ(s == EST_OK, iter != nullptr);
     est_iter_close(iter);
     return s;
-  });
+  }, EST_OK, offsetof(est_read_options, until_timestamp_ns));  // ABI 1.2 added the bound
 }
 
 TEST_F(Capi, StructSizeOfReadAllOptions) {
@@ -438,7 +445,7 @@ TEST_F(Capi, StructSizeOfReadAllOptions) {
     EXPECT_EQ(s == EST_OK, iter != nullptr);
     est_iter_close(iter);
     return s;
-  });
+  }, EST_OK, offsetof(est_read_all_options, until_timestamp_ns));  // ABI 1.2 added the bound
 }
 
 TEST_F(Capi, StructSizeOfSnapshotWriteOptions) {
