@@ -202,8 +202,7 @@ void CheckpointWriter(est_store* store, const std::string& /*round*/, int thread
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: crash_writer write|txn|ckpt DIR ROUND [always|interval|none] | crash_writer hold DIR
-");
+  std::fprintf(stderr, "usage: crash_writer write|txn|ckpt DIR ROUND [always|interval|none] | crash_writer hold DIR\n");
   return 64;
 }
 
