@@ -24,9 +24,9 @@ stage() {  # stage NAME BUDGET_SECONDS COMMAND...
 stage "release build" 1200 scripts/build.sh release
 stage "release tests" 900 ctest --preset release --no-tests=error
 stage "plain Release build and install (no presets)" 1200 scripts/plain_build.sh
-stage "asan build" 1200 scripts/build.sh asan
+stage "asan build" 1800 scripts/build.sh asan
 stage "asan tests" 900 ctest --preset asan --no-tests=error
-stage "tsan build" 900 scripts/build.sh tsan
+stage "tsan build" 1200 scripts/build.sh tsan
 # Each concurrency test races its threads for ESTORIA_SOAK_SECONDS (tests/common/soak.h).
 stage "tsan tests" 600 env ESTORIA_SOAK_SECONDS="${ESTORIA_SOAK_SECONDS:-3}" ctest --preset tsan --no-tests=error
 stage "fuzz (recovery, batches)" 600 env ESTORIA_FUZZ_SECONDS="${ESTORIA_FUZZ_SECONDS:-60}" scripts/fuzz.sh
