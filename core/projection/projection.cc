@@ -154,15 +154,18 @@ absl::Status Projection::Deliver(absl::Span<const EventView> events, int64_t thr
     // Stop: the checkpoint at the last call that succeeded; these events
     // come again on the next run.
     if (handled_ != saved_) RETURN_IF_ERROR(SaveProgress());
+    // Said before the subscription goes: the views point into what it holds.
+    absl::Status failed = Annotate(status, absl::StrCat("projection ", checkpoint_id_,
+                                                        ": the handler failed on positions ",
+                                                        events.front().event()->global_position(), " to ",
+                                                        events.back().event()->global_position()));
     {
       // The subscription has passed them: the next run starts over from
       // the checkpoint.
       MutexLock lock(&sub_mu_);
       sub_.reset();
     }
-    return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": the handler failed on positions ",
-                                         events.front().event()->global_position(), " to ",
-                                         events.back().event()->global_position()));
+    return failed;
   }
   RETURN_IF_ERROR(DeliverOneByOne(events, status));
   handled_ = through;
