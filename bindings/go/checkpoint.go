@@ -116,9 +116,10 @@ func cProjectionID(op string, id string) (*C.char, error) {
 	return cString(id), nil
 }
 
-// SaveCheckpoint saves position as the checkpoint of projectionID ("name_vN").
-func (s *Store) SaveCheckpoint(ctx context.Context, projectionID string, position int64) error {
-	const op = "checkpoint save"
+// checkpointCall runs one checkpoint call on projectionID: the context
+// check, the ID as a C string, the store held for the call, and the error.
+func (s *Store) checkpointCall(ctx context.Context, op, projectionID string,
+	call func(c *C.est_store, cid *C.char, msg **C.char) C.est_status) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, projectionID string, positio
 		return err
 	}
 	var msg *C.char
-	st := C.gs_checkpoint_save(c, cid, C.int64_t(position), &msg)
+	st := call(c, cid, &msg)
 	s.release()
 	if st != C.EST_OK {
 		return checkpointErr(op+" "+projectionID, st, msg)
@@ -140,29 +141,23 @@ func (s *Store) SaveCheckpoint(ctx context.Context, projectionID string, positio
 	return nil
 }
 
+// SaveCheckpoint saves position as the checkpoint of projectionID ("name_vN").
+func (s *Store) SaveCheckpoint(ctx context.Context, projectionID string, position int64) error {
+	return s.checkpointCall(ctx, "checkpoint save", projectionID, func(c *C.est_store, cid *C.char, msg **C.char) C.est_status {
+		return C.gs_checkpoint_save(c, cid, C.int64_t(position), msg)
+	})
+}
+
 // LoadCheckpoint returns the checkpoint of projectionID: its position and
 // when the store last saved it. An error matching ErrNotFound and
 // checkpointstore.ErrCheckpointNotFound when there is none.
 func (s *Store) LoadCheckpoint(ctx context.Context, projectionID string) (position int64, updatedAt time.Time, err error) {
-	const op = "checkpoint load"
-	if err := ctx.Err(); err != nil {
-		return 0, time.Time{}, err
-	}
-	cid, err := cProjectionID(op, projectionID)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	defer C.free(unsafe.Pointer(cid))
-	c, err := s.acquire(op)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
 	var pos, updated C.int64_t
-	var msg *C.char
-	st := C.gs_checkpoint_load(c, cid, &pos, &updated, &msg)
-	s.release()
-	if st != C.EST_OK {
-		return 0, time.Time{}, checkpointErr(op+" "+projectionID, st, msg)
+	err = s.checkpointCall(ctx, "checkpoint load", projectionID, func(c *C.est_store, cid *C.char, msg **C.char) C.est_status {
+		return C.gs_checkpoint_load(c, cid, &pos, &updated, msg)
+	})
+	if err != nil {
+		return 0, time.Time{}, err
 	}
 	return int64(pos), time.Unix(0, int64(updated)), nil
 }
@@ -170,26 +165,9 @@ func (s *Store) LoadCheckpoint(ctx context.Context, projectionID string) (positi
 // DeleteCheckpoint removes the checkpoint of projectionID; an error
 // matching checkpointstore.ErrCheckpointNotFound when there is none.
 func (s *Store) DeleteCheckpoint(ctx context.Context, projectionID string) error {
-	const op = "checkpoint delete"
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	cid, err := cProjectionID(op, projectionID)
-	if err != nil {
-		return err
-	}
-	defer C.free(unsafe.Pointer(cid))
-	c, err := s.acquire(op)
-	if err != nil {
-		return err
-	}
-	var msg *C.char
-	st := C.gs_checkpoint_delete(c, cid, &msg)
-	s.release()
-	if st != C.EST_OK {
-		return checkpointErr(op+" "+projectionID, st, msg)
-	}
-	return nil
+	return s.checkpointCall(ctx, "checkpoint delete", projectionID, func(c *C.est_store, cid *C.char, msg **C.char) C.est_status {
+		return C.gs_checkpoint_delete(c, cid, msg)
+	})
 }
 
 // NamedCheckpoint is one entry of ListCheckpoints.

@@ -261,8 +261,7 @@ EST_API est_status est_aggregate_store_new(est_store* store, const est_aggregate
   return Guarded(kFn, [&]() -> est_status {
     if (out == nullptr) return FailArg(kFn, "out", "is NULL");
     *out = nullptr;
-    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
-    if (store->life->closed.load(std::memory_order_acquire)) return Fail(EST_ERR_CLOSED, kFn, "the store is closed");
+    if (est_status s = estoria::capi::CheckOpenStore(kFn, store); s != EST_OK) return s;
     if (type == nullptr) return FailArg(kFn, "type", "is NULL");
     est_aggregate_type t = EST_AGGREGATE_TYPE_INIT;
     if (est_status s = estoria::capi::ReadOptions(kFn, "type", type, &t); s != EST_OK) return s;

@@ -36,6 +36,9 @@ struct StoreLife {
 
 // Checks a required store handle (not NULL, not from before a fork).
 est_status CheckStore(const char* fn, const est_store* store);
+// CheckStore, and the store not closed (EST_ERR_CLOSED): for calls that
+// make a handle on it or act on it at once.
+est_status CheckOpenStore(const char* fn, const est_store* store);
 
 // Checks a required batch handle (not NULL, not from before a fork).
 est_status CheckBatch(const char* fn, const est_batch* batch);

@@ -106,12 +106,6 @@ est_status ReadName(const char* fn, const char* name, std::string_view* out) {
   return EST_OK;
 }
 
-est_status CheckOpenStore(const char* fn, const est_store* store) {
-  if (est_status s = CheckStore(fn, store); s != EST_OK) return s;
-  if (store->life->closed.load(std::memory_order_acquire)) return Fail(EST_ERR_CLOSED, fn, "the store is closed");
-  return EST_OK;
-}
-
 }  // namespace
 }  // namespace estoria::capi
 

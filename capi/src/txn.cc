@@ -45,8 +45,7 @@ EST_API est_status est_txn_new(est_store* store, est_txn** out) {
   return Guarded(kFn, [&]() -> est_status {
     if (out == nullptr) return FailArg(kFn, "out", "is NULL");
     *out = nullptr;
-    if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
-    if (store->life->closed.load(std::memory_order_acquire)) return Fail(EST_ERR_CLOSED, kFn, "the store is closed");
+    if (est_status s = estoria::capi::CheckOpenStore(kFn, store); s != EST_OK) return s;
     auto txn = std::make_unique<est_txn>();
     txn->store = store->core;
     txn->life = store->life;

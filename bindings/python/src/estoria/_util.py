@@ -243,3 +243,15 @@ class HandleGuard:
             while self._active:
                 self._cond.wait()
             return ptr
+
+    def free_at_collection(self, free: Callable[[int], None]) -> None:
+        """For __del__: frees the handle with free(ptr) unless it was closed.
+
+        Never raises: at interpreter shutdown the globals free uses may be gone.
+        """
+        try:
+            ptr = self.take_for_close()
+            if ptr is not None:
+                free(ptr)
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass

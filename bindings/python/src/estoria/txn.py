@@ -151,14 +151,8 @@ class Transaction:
 
     def __del__(self) -> None:
         guard = self.__dict__.get("_guard")
-        if guard is None:
-            return
-        try:
-            ptr = guard.take_for_close()
-            if ptr is not None:
-                lib.est_txn_free(ptr)
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
+        if guard is not None:
+            guard.free_at_collection(lambda ptr: lib.est_txn_free(ptr))
 
     def __repr__(self) -> str:
         return f"<estoria.Transaction{' closed' if self.closed else ''}>"
