@@ -477,16 +477,21 @@ void FileStore::IntervalSyncLoop() {
       interval_cv_.WaitFor(&mu_, deadline - std::chrono::steady_clock::now());
     }
     if (stop_interval_ || !poisoned_.ok()) continue;
-    AcquireWriterLocked();
-    absl::Status status;
-    if (writer_->synced_upto() < writer_->end()) {
-      mu_.Unlock();
-      status = writer_->Sync();
-      mu_.Lock();
-    }
-    if (!status.ok()) PoisonLocked(status);
-    ReleaseWriterLocked();
+    SyncWrittenLocked().IgnoreError();  // poisons the store on failure
   }
+}
+
+absl::Status FileStore::SyncWrittenLocked() {
+  AcquireWriterLocked();
+  absl::Status status;
+  if (writer_->synced_upto() < writer_->end()) {
+    mu_.Unlock();
+    status = writer_->Sync();
+    mu_.Lock();
+  }
+  if (!status.ok()) PoisonLocked(status);
+  ReleaseWriterLocked();
+  return status;
 }
 
 absl::StatusOr<std::vector<StreamInfo>> FileStore::ListStreams(std::string_view after_id, size_t limit) {

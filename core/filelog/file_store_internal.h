@@ -199,6 +199,10 @@ class FileStore final : public EventStore {
   absl::Status RollOver() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status PublishLocked(PendingOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PoisonLocked(const absl::Status& cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Syncs what the writer wrote past what is synced, in the writer's turn
+  // (mu_ released around the sync): the interval flush, from the library's
+  // thread or a host's step. A failure poisons the store and is returned.
+  absl::Status SyncWrittenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits to become the leader with an empty queue, for Sync and Close.
   void AcquireWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

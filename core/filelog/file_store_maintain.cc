@@ -25,16 +25,8 @@ bool FileStore::FlushDueLocked() {
 absl::Status FileStore::FlushStep() {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(UsableLocked());
-  AcquireWriterLocked();
-  absl::Status status;
-  if (writer_->synced_upto() < writer_->end()) {
-    mu_.Unlock();
-    status = writer_->Sync();
-    mu_.Lock();
-  }
-  if (!status.ok()) PoisonLocked(status);
+  const absl::Status status = SyncWrittenLocked();
   last_flush_ns_ = host().NowNanos(env_);
-  ReleaseWriterLocked();
   return status.ok() ? absl::OkStatus() : poisoned_;
 }
 
