@@ -147,10 +147,7 @@ absl::Status FileStore::SettleStreamsLocked(absl::Span<const StreamAppend> appen
 
 absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, std::vector<CheckpointOp> checkpoint_ops,
                                       std::vector<AppendResult>* results, std::unique_ptr<EventIterator>* written) {
-  std::vector<EventBlock::Part> parts(appends.size());
-  for (size_t i = 0; i < appends.size(); ++i) {
-    parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
-  }
+  const std::vector<EventBlock::Part> parts = BlockParts(appends);
   // Checkpoint saves go first in the payload (kCheckpoints), stamped under mu_.
   const std::string section = checkpoint_ops.empty() ? std::string() : EncodeCheckpointSection(checkpoint_ops);
 
@@ -170,18 +167,9 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     return absl::InvalidArgumentError(absl::StrCat(appends.size() > 1 ? "the transaction" : "the batch", " (",
                                                    payload, " bytes) is too large for one log record"));
   }
-  std::vector<PlanInput> inputs(appends.size());
-  std::vector<bool> caller_ids(appends.size());
-  size_t first_record = 0;
-  for (size_t i = 0; i < appends.size(); ++i) {
-    const size_t n = appends[i].batch->event_count();
-    caller_ids[i] = BatchHasCallerIds(*appends[i].batch);
-    inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block->ids().subspan(first_record, n),
-                          caller_ids[i]};
-    first_record += n;
-  }
+  const std::vector<PlanInput> inputs = PlanInputsFor(appends, block->ids());
   std::unique_ptr<bool[]> settle_flags(new bool[appends.size()]);
-  for (size_t i = 0; i < appends.size(); ++i) settle_flags[i] = caller_ids[i];
+  for (size_t i = 0; i < appends.size(); ++i) settle_flags[i] = inputs[i].caller_ids;
 
   PendingOp op;
   MutexLock lock(&mu_);
@@ -193,7 +181,7 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
 
   // What is written: the runs of the appends that are not duplicates.
   size_t written_events = 0;
-  first_record = 0;
+  size_t first_record = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     const AppendResult& planned = (*results)[i];
     const size_t n = inputs[i].ids.size();

@@ -891,10 +891,7 @@ class PgStore final : public EventStore {
 
   absl::Status CommitAppends(absl::Span<const StreamAppend> appends, absl::Span<const CheckpointSave> checkpoints,
                              std::vector<AppendResult>* results, std::unique_ptr<EventIterator>* written) {
-    std::vector<EventBlock::Part> parts(appends.size());
-    for (size_t i = 0; i < appends.size(); ++i) {
-      parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
-    }
+    const std::vector<EventBlock::Part> parts = BlockParts(appends);
     EventBlock::BuildOptions build;
     build.now_ns = host().NowNanos();
     build.host = &host();
@@ -1013,14 +1010,7 @@ class PgStore final : public EventStore {
     r.reset();
     if (xid > (kMaxInt64 >> kPositionBits)) return absl::InvalidArgumentError("the append would overflow positions");
 
-    std::vector<PlanInput> inputs(appends.size());
-    size_t first_record = 0;
-    for (size_t i = 0; i < appends.size(); ++i) {
-      const size_t n = appends[i].batch->event_count();
-      inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block.ids().subspan(first_record, n),
-                            BatchHasCallerIds(*appends[i].batch)};
-      first_record += n;
-    }
+    const std::vector<PlanInput> inputs = PlanInputsFor(appends, block.ids());
     PgLookup lookup(&lease, &states);
     // Positions of one transaction: (xid << kPositionBits) | 1, 2, ...
     RETURN_IF_ERROR(PlanAppends(inputs, lookup, (xid << kPositionBits) | 1, PlanLimits{kMaxInt64, kMaxInt64},
@@ -1040,7 +1030,7 @@ class PgStore final : public EventStore {
     if (last_writer == appends.size()) {  // all duplicates: nothing (else) to write
       return checkpoints.empty() ? absl::OkStatus() : lease.Simple("COMMIT");
     }
-    first_record = 0;
+    size_t first_record = 0;
     for (size_t i = 0; i < appends.size(); ++i) {
       const AppendResult& planned = (*results)[i];
       const size_t n = inputs[i].ids.size();

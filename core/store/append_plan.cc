@@ -127,6 +127,26 @@ bool BatchHasCallerIds(const WritableBatch& batch) {
   return batch.event_count() > 0;
 }
 
+std::vector<EventBlock::Part> BlockParts(absl::Span<const StreamAppend> appends) {
+  std::vector<EventBlock::Part> parts(appends.size());
+  for (size_t i = 0; i < appends.size(); ++i) {
+    parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
+  }
+  return parts;
+}
+
+std::vector<PlanInput> PlanInputsFor(absl::Span<const StreamAppend> appends, absl::Span<const Uuid> ids) {
+  std::vector<PlanInput> inputs(appends.size());
+  size_t first_record = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const size_t n = appends[i].batch->event_count();
+    inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, ids.subspan(first_record, n),
+                          BatchHasCallerIds(*appends[i].batch)};
+    first_record += n;
+  }
+  return inputs;
+}
+
 absl::Status PlanAppends(absl::Span<const PlanInput> inputs, StreamLookup& lookup, int64_t next_position,
                          const PlanLimits& limits, std::vector<AppendResult>* results) {
   results->assign(inputs.size(), AppendResult{});

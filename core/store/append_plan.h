@@ -30,6 +30,7 @@
 #include "absl/types/span.h"
 #include "core/id/id.h"
 #include "core/id/uuid.h"
+#include "core/store/event_record.h"
 #include "core/store/event_store.h"
 #include "core/store/writable_batch.h"
 
@@ -81,6 +82,14 @@ absl::Status PlanAppends(absl::Span<const PlanInput> inputs, StreamLookup& looku
 
 // Whether every event of `batch` carries a caller-set ID (PlanInput::caller_ids).
 bool BatchHasCallerIds(const WritableBatch& batch);
+
+// What every backend's commit does with `appends` before it plans them: the
+// parts its EventBlock is built from, one per append (restores keep their
+// timestamps) ...
+std::vector<EventBlock::Part> BlockParts(absl::Span<const StreamAppend> appends);
+// ... and the plan's inputs, each append with its slice of `ids` (the
+// block's IDs, one per event, the appends' events one after the other).
+std::vector<PlanInput> PlanInputsFor(absl::Span<const StreamAppend> appends, absl::Span<const Uuid> ids);
 
 }  // namespace estoria::core
 

@@ -181,10 +181,7 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   if (s.is_closed()) return ClosedError();
   RETURN_IF_ERROR(CheckCommitRequest(request));
   if (appends.empty() && request.checkpoints.empty()) return absl::OkStatus();
-  std::vector<EventBlock::Part> parts(appends.size());
-  for (size_t i = 0; i < appends.size(); ++i) {
-    parts[i] = EventBlock::Part{&appends[i].stream, appends[i].batch, appends[i].options.restore};
-  }
+  const std::vector<EventBlock::Part> parts = BlockParts(appends);
 
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
@@ -194,14 +191,8 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   if (!appends.empty()) {
     ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
   }
-  std::vector<PlanInput> inputs(appends.size());
-  size_t first_record = 0;
-  for (size_t i = 0; i < appends.size(); ++i) {
-    const size_t n = appends[i].batch->event_count();
-    inputs[i] = PlanInput{&appends[i].stream, &appends[i].options, block->ids().subspan(first_record, n),
-                          BatchHasCallerIds(*appends[i].batch)};
-    first_record += n;
-  }
+  const std::vector<PlanInput> inputs =
+      PlanInputsFor(appends, block != nullptr ? block->ids() : absl::Span<const Uuid>());
 
   MutexLock lock(&s.mu);
   if (s.is_closed()) return ClosedError();
@@ -209,7 +200,7 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   RETURN_IF_ERROR(PlanAppends(inputs, lookup, s.next_position, PlanLimits{kMax, kMax}, results));
 
-  first_record = 0;
+  size_t first_record = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     const AppendResult& planned = (*results)[i];
     const size_t n = inputs[i].ids.size();
