@@ -103,7 +103,10 @@ void Run(const uint8_t* data, size_t size) {
   stream.type = "fuzz";
   stream.uuid = Uuid::FromHiLo(0x0190f3c48d1e7000, 0x8000000000000001);
   for (bool keep : {false, true}) {
-    const EventBlock::BuildOptions options{keep, 1'700'000'000'000'000'000, 16, true};
+    const EventBlock::BuildOptions options{.keep_timestamps = keep,
+                                           .now_ns = 1'700'000'000'000'000'000,
+                                           .header_room = 16,
+                                           .size_prefixed = true};
     absl::StatusOr<std::shared_ptr<EventBlock>> from_bytes = EventBlock::Build(stream, *parsed, options);
     absl::StatusOr<std::shared_ptr<EventBlock>> from_view = EventBlock::Build(stream, *view, options);
     if (!from_bytes.ok()) Die("EventBlock::Build of the bytes", from_bytes.status());
