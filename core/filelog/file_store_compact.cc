@@ -14,16 +14,26 @@
 //     reservation holds the latest save of each projection the sealed
 //     segments leave (deleted ones are gone);
 //     the new files are fsynced, then the directory;
-//  3. with appends paused (the writer's turn held), the MANIFEST naming the
-//     new files is published, and the index is remapped onto them;
-//  4. the old files are unlinked. Iterators that began before hold the old
+//  3. without the lock, the index's arrays are remapped onto the new files,
+//     from snapshots of them (an array's entries below its count never
+//     change);
+//  4. with appends paused (the writer's turn held), the MANIFEST naming the
+//     new files is published and the remapped arrays replace the index's,
+//     each with what was appended since its snapshot (an array a deletion
+//     changed meanwhile is matched to its snapshot in one pass);
+//  5. the old files are unlinked. Iterators that began before hold the old
 //     mappings and arrays, and read on undisturbed.
+// Every phase but the publish works in pieces, so that est_store_maintain
+// can run a compaction in steps of about its budget.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/filelog/file_store_internal.h"
 #include "core/filelog/frame_content.h"
@@ -132,13 +142,29 @@ struct SegmentRemap {
 
 // The new location of `at` (a live event of an old segment).
 Location Remapped(const std::vector<SegmentRemap>& remaps, Location at, uint32_t first_kept) {
-  if (at.segment >= remaps.size()) return Location{at.segment - static_cast<uint32_t>(remaps.size()) + first_kept, at.offset};
+  if (at.segment >= remaps.size()) {
+    return Location{at.segment - static_cast<uint32_t>(remaps.size()) + first_kept, at.offset};
+  }
   const SegmentRemap& r = remaps[at.segment];
   auto it = std::lower_bound(r.old_offsets.begin(), r.old_offsets.end(), at.offset);
   return r.moved_to[static_cast<size_t>(it - r.old_offsets.begin())];
 }
 
 }  // namespace
+
+// One index array's remap onto the compacted files, computed outside the
+// lock from a snapshot of the array, and checked against it at publish.
+struct ListRemap {
+  std::shared_ptr<const EntryArray<Location>> source;
+  size_t count = 0;
+  std::shared_ptr<EntryArray<Location>> moved;  // null until the remap starts
+  size_t done = 0;                              // of source's first `count`
+
+  ListRemap() = default;
+  ListRemap(std::shared_ptr<const EntryArray<Location>> array, size_t n) : source(std::move(array)), count(n) {}
+
+  bool finished() const { return moved != nullptr && done == count; }
+};
 
 struct CompactJob {
   explicit CompactJob(Cancellation::Token t) : token(t) {}
@@ -147,6 +173,8 @@ struct CompactJob {
   bool begun = false;
   bool nothing = false;  // nothing to reclaim: done at Begin
   bool copied = false;
+  bool remapped = false;
+  bool published = false;
   // Begin's notes.
   size_t sealed = 0;
   std::vector<SegmentRemap> remaps;
@@ -157,6 +185,12 @@ struct CompactJob {
   std::vector<uint64_t> old_ends;
   uint64_t generation = 0;
   int64_t reclaimable_at_start = 0;
+  // The global order when Begin ran, whose live events in the sealed
+  // segments are noted into `remaps` up to `noted`.
+  std::shared_ptr<const EntryArray<Location>> live;
+  size_t live_count = 0;
+  size_t noted = 0;
+  bool noted_all = false;
   // The copy, as far as it got.
   CompactReport got;
   uint64_t total = 0;
@@ -173,7 +207,77 @@ struct CompactJob {
   absl::Span<const uint8_t> bytes;  // its bytes, while resume != 0
   // Stepped: what syncing a copied byte costs (measured as it goes).
   double sync_us_per_byte = 0.001;
+  // The index's remap (node map: the remaps stay where they are).
+  bool snapshotted = false;
+  absl::node_hash_map<Id, ListRemap> stream_remaps;
+  ListRemap global_remap;
+  std::vector<ListRemap*> pending;  // what the remap phase has left, in order
+  size_t next_pending = 0;
+  std::vector<SegmentView> views;  // the new files, mapped
+  size_t unlinked = 0;  // old files removed after the publish
 };
+
+namespace {
+
+// Entries handled between two looks at the clock in the index phases.
+constexpr size_t kIndexChunk = 256;
+
+// Remaps source entries of `remap` until done or `stop` (asked every chunk,
+// after one at least).
+void RemapSome(ListRemap& remap, const std::vector<SegmentRemap>& remaps, uint32_t first_kept,
+               const std::function<bool()>& stop) {
+  if (remap.moved == nullptr) {
+    remap.moved = std::make_shared<EntryArray<Location>>(remap.count + remap.count / 8 + 1);
+  }
+  while (remap.done < remap.count) {
+    const size_t end = std::min(remap.count, remap.done + kIndexChunk);
+    for (size_t i = remap.done; i < end; ++i) (*remap.moved)[i] = Remapped(remaps, (*remap.source)[i], first_kept);
+    remap.done = end;
+    if (remap.done < remap.count && stop()) return;
+  }
+}
+
+// Puts the remapped array in `list`'s place. Since the snapshot the list
+// can only have gained entries at its end (appends, all in segments past
+// the sealed ones) and lost some anywhere (deletions, truncations; a new
+// array then, or an equal one grown or trimmed): when its array is the
+// snapshot's, only the appended ones are remapped; otherwise one pass
+// matches its entries to the snapshot's, in order.
+void Install(EntryList<Location>& list, ListRemap* remap, const std::vector<SegmentRemap>& remaps,
+             uint32_t first_kept) {
+  if (list.count == 0) return;
+  const size_t capacity = list.count + list.count / 8 + 1;
+  if (remap == nullptr || !remap->finished()) {  // a stream new since the snapshot
+    ListRemap whole{list.array, list.count};
+    RemapSome(whole, remaps, first_kept, [] { return false; });
+    list.array = std::move(whole.moved);
+    return;
+  }
+  const Location* source = remap->source->data();
+  const Location* moved = remap->moved->data();
+  if (list.array == remap->source && list.count >= remap->count) {
+    if (remap->moved->capacity() < list.count) {
+      auto grown = std::make_shared<EntryArray<Location>>(capacity);
+      std::copy(moved, moved + remap->count, &(*grown)[0]);
+      remap->moved = std::move(grown);
+    }
+    for (size_t i = remap->count; i < list.count; ++i) {
+      (*remap->moved)[i] = Remapped(remaps, (*list.array)[i], first_kept);
+    }
+    list.array = std::move(remap->moved);
+    return;
+  }
+  auto merged = std::make_shared<EntryArray<Location>>(capacity);
+  size_t i = 0;
+  for (size_t j = 0; j < list.count; ++j) {
+    const Location at = (*list.array)[j];
+    while (i < remap->count && !(source[i] == at)) ++i;
+    (*merged)[j] = i < remap->count ? moved[i++] : Remapped(remaps, at, first_kept);
+  }
+  list.array = std::move(merged);
+}
+
+}  // namespace
 
 absl::Status FileStore::BeginCompaction(CompactJob& job) {
   job.begun = true;
@@ -205,11 +309,8 @@ absl::Status FileStore::BeginCompaction(CompactJob& job) {
   }
   job.remaps.resize(job.sealed);
   SettleGlobalLocked();
-  for (size_t i = 0; i < global_.count; ++i) {
-    const Location at = (*global_.array)[i];
-    if (at.segment < job.sealed) job.remaps[at.segment].old_offsets.push_back(at.offset);
-  }
-  for (SegmentRemap& r : job.remaps) r.moved_to.resize(r.old_offsets.size());
+  job.live = global_.array;  // noted by NoteLiveEvents, without the lock
+  job.live_count = global_.count;
   for (const auto& [id, list] : snapshots_) {
     for (const auto& snapshot : list) job.live_snapshots.insert(KeyOf(*snapshot));
   }
@@ -221,6 +322,23 @@ absl::Status FileStore::BeginCompaction(CompactJob& job) {
   for (uint64_t end : job.old_ends) job.total += end;
   job.got.bytes_before = static_cast<int64_t>(job.total);
   job.out = std::make_unique<CompactedWriter>(env_, dir_, job.generation, options_.segment_bytes);
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::NoteLiveEvents(CompactJob& job, const std::function<bool()>& stop) {
+  if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+  while (job.noted < job.live_count) {
+    const size_t end = std::min(job.live_count, job.noted + kIndexChunk);
+    for (size_t i = job.noted; i < end; ++i) {
+      const Location at = (*job.live)[i];
+      if (at.segment < job.sealed) job.remaps[at.segment].old_offsets.push_back(at.offset);
+    }
+    job.noted = end;
+    if (job.noted < job.live_count && stop()) return absl::OkStatus();
+  }
+  for (SegmentRemap& r : job.remaps) r.moved_to.resize(r.old_offsets.size());
+  job.live.reset();
+  job.noted_all = true;
   return absl::OkStatus();
 }
 
@@ -381,90 +499,109 @@ absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool
   return absl::OkStatus();
 }
 
-absl::Status FileStore::PublishCompaction(CompactJob& job, CompactReport* report) {
-  CompactedWriter& out = *job.out;
-  CompactReport& got = job.got;
-  const size_t sealed = job.sealed;
-  const uint64_t generation = job.generation;
-  std::vector<SegmentRemap>& remaps = job.remaps;
-  const std::vector<std::string>& old_names = job.old_names;
-  const int64_t reclaimable_at_start = job.reclaimable_at_start;
-  absl::Status status;
-  for (uint64_t end : out.ends()) got.bytes_after += static_cast<int64_t>(end);
-  got.segments_after = static_cast<int64_t>(out.names().size());
-
-  // Map the new segments before anything is published.
-  std::vector<SegmentView> views;
-  for (size_t k = 0; k < out.names().size() && status.ok(); ++k) {
-    absl::StatusOr<SegmentView> view = ViewSegment(env_, absl::StrCat(dir_, "/", out.names()[k]), out.ends()[k]);
-    if (view.ok()) views.push_back(std::move(*view));
-    status = view.status();
-  }
-  if (!status.ok()) return status;  // the caller abandons
-
-  // 3. Publish: appends pause while the manifest is written and the index remapped.
-  {
+absl::Status FileStore::RemapIndex(CompactJob& job, const std::function<bool()>& stop) {
+  if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+  if (!job.snapshotted) {
     MutexLock lock(&mu_);
-    RETURN_IF_ERROR(UsableLocked());  // the caller abandons
-    // The last moment a cancel is heard: past it, the compaction is done.
-    if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
-    AcquireWriterLocked();
-    Manifest next;
-    next.generation = generation;
-    next.segments = out.names();
-    uint64_t first_plain = 0;
-    ParseSegmentFileName(segment_names_[sealed], &first_plain);
-    next.next_sequence = first_plain;
-    mu_.Unlock();
-    status = WriteManifest(env_, dir_, next);
-    mu_.Lock();
-    if (!status.ok()) {
-      // The rename may or may not have happened: only a reopen can tell.
-      PoisonLocked(status);
-      ReleaseWriterLocked();
-      job.out.reset();  // the new files may be published: never removed here
-      return poisoned_;
+    RETURN_IF_ERROR(UsableLocked());
+    for (const auto& [id, stream] : streams_) {
+      if (stream.events.count > 0) job.stream_remaps[id] = ListRemap{stream.events.array, stream.events.count};
     }
-    manifest_ = next;
-    const uint32_t first_kept = static_cast<uint32_t>(views.size());
-    auto remap_list = [&](EntryList<Location>& list) {
-      if (list.count == 0) return;
-      auto moved = std::make_shared<EntryArray<Location>>(list.count + list.count / 8 + 1);
-      for (size_t i = 0; i < list.count; ++i) (*moved)[i] = Remapped(remaps, (*list.array)[i], first_kept);
-      list.array = std::move(moved);
-    };
-    for (auto& [id, stream] : streams_) remap_list(stream.events);
-    SettleGlobalLocked();  // pending removals hold locations from before the remap
-    remap_list(global_);
-    auto new_table = std::make_shared<SegmentTable>(views.begin(), views.end());
-    new_table->insert(new_table->end(), segments_->begin() + sealed, segments_->end());
-    segments_ = std::move(new_table);
-    std::vector<std::string> names = out.names();
-    names.insert(names.end(), segment_names_.begin() + sealed, segment_names_.end());
-    segment_names_ = std::move(names);
-    std::vector<uint64_t> ends = out.ends();
-    ends.insert(ends.end(), segment_ends_.begin() + sealed, segment_ends_.end());
-    segment_ends_ = std::move(ends);
-    std::vector<uint64_t> last_frames = out.last_frames();
-    last_frames.insert(last_frames.end(), segment_last_frames_.begin() + sealed, segment_last_frames_.end());
-    segment_last_frames_ = std::move(last_frames);
-    writer_index_ = writer_index_ - static_cast<uint32_t>(sealed) + first_kept;
-    PublishFrontierLocked();  // readers in other processes reload
-    reclaimable_ -= reclaimable_at_start;  // what was deleted meanwhile waits for the next one
-    ReleaseWriterLocked();
+    SettleGlobalLocked();
+    job.global_remap = ListRemap{global_.array, global_.count};
+    for (auto& [id, remap] : job.stream_remaps) job.pending.push_back(&remap);
+    job.pending.push_back(&job.global_remap);
+    job.snapshotted = true;
+  }
+  const auto first_kept = static_cast<uint32_t>(job.out->names().size());
+  while (job.next_pending < job.pending.size()) {
+    ListRemap& remap = *job.pending[job.next_pending];
+    RemapSome(remap, job.remaps, first_kept, stop);
+    if (!remap.finished()) return absl::OkStatus();  // stopped
+    if (++job.next_pending < job.pending.size() && stop()) return absl::OkStatus();
+  }
+  job.remapped = true;
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::PublishCompaction(CompactJob& job) {
+  CompactedWriter& out = *job.out;
+  const size_t sealed = job.sealed;
+  // Map the new segments before anything is published.
+  for (size_t k = job.views.size(); k < out.names().size(); ++k) {
+    ASSIGN_OR_RETURN(SegmentView view, ViewSegment(env_, absl::StrCat(dir_, "/", out.names()[k]), out.ends()[k]));
+    job.views.push_back(std::move(view));
   }
 
-  // 4. The old files go; a failure here only leaves them for the next open.
-  for (const std::string& name : old_names) {
+  // Appends pause while the manifest is written and the index swapped.
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(UsableLocked());  // the caller abandons
+  // The last moment a cancel is heard: past it, the compaction is done.
+  if (cancellation().Cancelled(job.token)) return CancelledError("the compaction");
+  AcquireWriterLocked();
+  Manifest next;
+  next.generation = job.generation;
+  next.segments = out.names();
+  uint64_t first_plain = 0;
+  ParseSegmentFileName(segment_names_[sealed], &first_plain);
+  next.next_sequence = first_plain;
+  mu_.Unlock();
+  absl::Status status = WriteManifest(env_, dir_, next);
+  mu_.Lock();
+  if (!status.ok()) {
+    // The rename may or may not have happened: only a reopen can tell.
+    PoisonLocked(status);
+    ReleaseWriterLocked();
+    job.out.reset();  // the new files may be published: never removed here
+    return poisoned_;
+  }
+  manifest_ = next;
+  const auto first_kept = static_cast<uint32_t>(job.views.size());
+  for (auto& [id, stream] : streams_) {
+    auto it = job.stream_remaps.find(id);
+    Install(stream.events, it == job.stream_remaps.end() ? nullptr : &it->second, job.remaps, first_kept);
+  }
+  SettleGlobalLocked();  // pending removals hold locations from before the remap
+  Install(global_, &job.global_remap, job.remaps, first_kept);
+  auto new_table = std::make_shared<SegmentTable>(job.views.begin(), job.views.end());
+  new_table->insert(new_table->end(), segments_->begin() + sealed, segments_->end());
+  segments_ = std::move(new_table);
+  auto replace_sealed = [sealed](const auto& compacted, auto& current) {
+    std::remove_reference_t<decltype(current)> joined = compacted;
+    joined.insert(joined.end(), current.begin() + sealed, current.end());
+    current = std::move(joined);
+  };
+  replace_sealed(out.names(), segment_names_);
+  replace_sealed(out.ends(), segment_ends_);
+  replace_sealed(out.last_frames(), segment_last_frames_);
+  writer_index_ = writer_index_ - static_cast<uint32_t>(sealed) + first_kept;
+  PublishFrontierLocked();  // readers in other processes reload
+  reclaimable_ -= job.reclaimable_at_start;  // what was deleted meanwhile waits for the next one
+  ReleaseWriterLocked();
+  for (uint64_t end : out.ends()) job.got.bytes_after += static_cast<int64_t>(end);
+  job.got.segments_after = static_cast<int64_t>(out.names().size());
+  job.published = true;
+  job.pending.clear();
+  job.stream_remaps.clear();
+  job.global_remap = ListRemap{};
+  return absl::OkStatus();
+}
+
+bool FileStore::RemoveOldFiles(CompactJob& job, const std::function<bool()>& stop) {
+  // A failure here only leaves a file for the next open.
+  while (job.unlinked < job.old_names.size()) {
+    const std::string& name = job.old_names[job.unlinked++];
     if (absl::Status removed = env_->DeleteFile(absl::StrCat(dir_, "/", name)); !removed.ok()) {
-      host().Log(LogLevel::kWarning, absl::StrCat("estoria: compaction could not remove ", name, ": ", removed.message()));
+      host().Log(LogLevel::kWarning,
+                 absl::StrCat("estoria: compaction could not remove ", name, ": ", removed.message()));
     }
+    if (job.unlinked < job.old_names.size() && stop()) return false;
   }
   env_->SyncDir(dir_).IgnoreError();
+  const CompactReport& got = job.got;
   host().Log(LogLevel::kInfo, absl::StrCat("estoria: ", dir_, ": compacted ", got.segments_before, " segments (",
-                                    got.bytes_before, " bytes) into ", got.segments_after, " (", got.bytes_after,
-                                    " bytes); ", got.events_dropped, " events reclaimed"));
-  if (report != nullptr) *report = got;
+                                           got.bytes_before, " bytes) into ", got.segments_after, " (",
+                                           got.bytes_after, " bytes); ", got.events_dropped, " events reclaimed"));
   job.out.reset();  // published: nothing to abandon
   // The old checkpoint names the old files: replace it now, not at close
   // (without threads, as the next step of est_store_maintain).
@@ -474,7 +611,7 @@ absl::Status FileStore::PublishCompaction(CompactJob& job, CompactReport* report
     MutexLock lock(&mu_);
     checkpoint_wanted_ = true;
   }
-  return absl::OkStatus();
+  return true;
 }
 
 absl::Status FileStore::ScheduleCompaction() {
@@ -492,14 +629,16 @@ absl::Status FileStore::CompactStep(int64_t deadline_us, bool* ran, MaintainRepo
   MutexLock one_at_a_time(&compact_mu_);
   if (scheduled_ == nullptr) return absl::OkStatus();
   CompactJob& job = *scheduled_;
-  auto more = [&] { return !*ran || env_->NowMicrosMonotonic() < deadline_us; };
+  const std::function<bool()> spent = [&] { return env_->NowMicrosMonotonic() >= deadline_us; };
   absl::Status status;
   bool finished = false;
-  while (status.ok() && !finished && more()) {
+  while (status.ok() && !finished && (!*ran || !spent())) {
     *ran = true;
     if (!job.begun) {
       status = BeginCompaction(job);
       finished = status.ok() && job.nothing;
+    } else if (!job.noted_all) {
+      status = NoteLiveEvents(job, spent);
     } else if (!job.copied) {
       // Copy until the budget, less what syncing the copied bytes will take
       // (estimated from the last steps), is spent; then sync them, so that
@@ -523,9 +662,12 @@ absl::Status FileStore::CompactStep(int64_t deadline_us, bool* ran, MaintainRepo
         }
         break;  // the copy used the budget
       }
+    } else if (!job.remapped) {
+      status = RemapIndex(job, spent);
+    } else if (!job.published) {
+      status = PublishCompaction(job);
     } else {
-      status = PublishCompaction(job, nullptr);
-      finished = status.ok();
+      finished = RemoveOldFiles(job, spent);
     }
   }
   if (!status.ok() || finished) {
@@ -548,12 +690,23 @@ absl::Status FileStore::Compact(const ProgressFn& progress, CompactReport* repor
   // A scheduled compaction under way is finished here, at once.
   std::shared_ptr<CompactJob> job = std::move(scheduled_);
   if (job == nullptr) job = std::make_shared<CompactJob>(cancellation().Begin());
+  const std::function<bool()> never = [] { return false; };
   absl::Status status;
   if (!job->begun) status = BeginCompaction(*job);
-  if (status.ok() && !job->nothing && !job->copied) status = CopyCompaction(*job, [] { return false; }, progress);
-  if (status.ok() && !job->nothing) status = PublishCompaction(*job, report);
-  if (!status.ok()) AbandonCompaction(*job);
-  return status;
+  if (job->nothing) return status;
+  if (status.ok() && !job->noted_all) status = NoteLiveEvents(*job, never);
+  if (status.ok() && !job->copied) status = CopyCompaction(*job, never, progress);
+  while (status.ok() && !job->published) {
+    if (!job->remapped) status = RemapIndex(*job, never);
+    if (status.ok()) status = PublishCompaction(*job);
+  }
+  if (!status.ok()) {
+    AbandonCompaction(*job);
+    return status;
+  }
+  RemoveOldFiles(*job, never);
+  if (report != nullptr) *report = job->got;
+  return absl::OkStatus();
 }
 
 }  // namespace estoria::core::filelog

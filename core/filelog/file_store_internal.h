@@ -158,17 +158,24 @@ class FileStore final : public EventStore {
   absl::Status SettleStreamsLocked(absl::Span<const StreamAppend> appends, absl::Span<const bool> caller_ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // --- file_store_compact.cc: the three phases of a compaction. Begin seals
-  // the writer's segment and notes what is live (job.nothing: nothing to
-  // do); Copy copies frames of the sealed segments into new ones until
-  // `stop` says so (asked between frames, after one at least) and sets
-  // job.copied at the end; Publish swaps the copies in. A cancelled job
-  // (est_store_cancel) returns CancelledError at its next frame or phase.
-  // REQUIRES: compact_mu_ held by the caller across each call.
+  // --- file_store_compact.cc: the phases of a compaction. Begin seals the
+  // writer's segment and snapshots what is live (job.nothing: nothing to
+  // do); NoteLive notes the live events of the sealed segments; Copy copies
+  // their frames into new files; RemapIndex remaps the index's arrays onto
+  // them; Publish swaps files and arrays in; RemoveOldFiles unlinks the
+  // old files and returns true when done. The phases that take `stop` work
+  // until it says so (asked between pieces, after one at least) and are
+  // called again until their job flag is set. A cancelled job
+  // (est_store_cancel) returns CancelledError at its next piece before the
+  // publish. REQUIRES: compact_mu_ held by the caller across each call.
   absl::Status BeginCompaction(CompactJob& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status NoteLiveEvents(CompactJob& job, const std::function<bool()>& stop)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
   absl::Status CopyCompaction(CompactJob& job, const std::function<bool()>& stop, const ProgressFn& progress)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
-  absl::Status PublishCompaction(CompactJob& job, CompactReport* report) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status RemapIndex(CompactJob& job, const std::function<bool()>& stop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status PublishCompaction(CompactJob& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  bool RemoveOldFiles(CompactJob& job, const std::function<bool()>& stop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
   // Removes what a job wrote and forgets it.
   void AbandonCompaction(CompactJob& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
 

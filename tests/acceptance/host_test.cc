@@ -517,6 +517,74 @@ TEST(HostFileStore, AScheduledCompactionRunsInBoundedStepsBesideAppends) {
   est_store_close(store);
 }
 
+// The index phases of a stepped compaction work from snapshots of the
+// index's arrays; deletions and truncations between its steps change them,
+// and what the compaction publishes must still be what is live.
+TEST(HostFileStore, DeletionsBesideASteppedCompactionStayDeleted) {
+  TempDir dir;
+  est_store_options options = EST_STORE_OPTIONS_INIT;
+  options.threads = EST_THREADS_NONE;
+  est_store* store = nullptr;
+  ASSERT_EST_OK(est_store_open(dir.Uri("?segment_bytes=16384").c_str(), &options, &store));
+  const std::vector<std::string> streams = Populate(store, 20, 20);  // 800 events, versions 1..40
+  DeleteHalf(store, streams, 40);
+  std::vector<Event> model = ReadAll(store).events;
+  std::vector<std::pair<std::string, est_uuid>> targets;  // the truncated streams: versions 21..40 live
+  for (size_t i = 1; i < streams.size(); i += 2) {
+    targets.emplace_back(streams[i], ReadStream(store, streams[i]).events.at(0).stream_uuid);
+  }
+  auto remove = [&](const est_uuid& uuid, int64_t to_version) {
+    std::erase_if(model, [&](const Event& e) {
+      return std::memcmp(&e.stream_uuid, &uuid, sizeof uuid) == 0 && (to_version == 0 || e.stream_version <= to_version);
+    });
+  };
+  const std::string writer = NewStreamId();
+  auto expected = [&] {
+    std::vector<Event> all = model;
+    const std::vector<Event> appended = ReadStream(store, writer).events;
+    all.insert(all.end(), appended.begin(), appended.end());
+    return all;
+  };
+  ASSERT_EST_OK(est_store_compact_schedule(store));
+  est_maintain_report report = EST_MAINTAIN_REPORT_INIT;
+  int steps = 0;
+  size_t next = 0;
+  do {
+    // A budget of 1 us: one piece of a phase per step.
+    ASSERT_EST_OK(est_store_maintain(store, 1, &report));
+    ++steps;
+    ASSERT_EQ(Append(store, writer, SimpleBatch(1, "beside")).status, EST_OK);
+    // One more event of one stream goes at every third step, in turn,
+    // until every truncated stream is empty (past the compaction's end).
+    if (steps % 3 == 0 && next < targets.size() * 20) {
+      const auto& [stream, uuid] = targets[next % targets.size()];
+      const int64_t to_version = 21 + static_cast<int64_t>(next / targets.size());
+      ASSERT_EST_OK(est_delete_stream(store, stream.c_str(), to_version));
+      remove(uuid, to_version);
+      ++next;
+    }
+    if (steps % 5 == 0) {
+      ASSERT_EQ(ReadAll(store).events, expected()) << "after step " << steps;
+    }
+    ASSERT_LT(steps, 20000);
+  } while (report.compacting == 1);
+  std::cerr << steps << " steps, " << next << " truncations beside them\n";
+  EXPECT_EQ(ReadAll(store).events, expected());
+  for (const auto& [stream, uuid] : targets) {
+    std::vector<Event> in_model;
+    for (const Event& e : model) {
+      if (std::memcmp(&e.stream_uuid, &uuid, sizeof uuid) == 0) in_model.push_back(e);
+    }
+    EXPECT_EQ(ReadStream(store, stream).events, in_model);
+  }
+  const std::vector<Event> live = expected();
+  est_store_close(store);
+  ASSERT_EST_OK(est_store_open(dir.Uri().c_str(), nullptr, &store));
+  EXPECT_EQ(ReadAll(store).events, live);
+  EXPECT_EST_OK(est_store_verify(store, nullptr, nullptr, nullptr));
+  est_store_close(store);
+}
+
 TEST(HostFileStore, ACancelledScheduledCompactionIsAbandonedAtTheNextStep) {
   TempDir dir;
   est_store_options options = EST_STORE_OPTIONS_INIT;
