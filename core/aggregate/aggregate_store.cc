@@ -252,8 +252,9 @@ absl::StatusOr<bool> AggregateStore::BuildFromCache(const Id& id, const std::str
                                                     const StateCache::Entry& entry, Folded* out) {
   absl::StatusOr<void*> state = type_->Decode(Bytes(entry.state));
   if (!state.ok()) {
-    Log(LogLevel::kWarning, absl::StrCat("decoding the cached state of ", id_text, " failed, reading it again: ",
-                                         state.status().ToString()));
+    store_->host().Log(LogLevel::kWarning,
+                       absl::StrCat("decoding the cached state of ", id_text, " failed, reading it again: ",
+                                    state.status().ToString()));
     return false;
   }
   out->state = *state;
@@ -291,7 +292,7 @@ absl::Status AggregateStore::BuildFromStore(const Id& id, const std::string& id_
     if (snapshot.ok()) {
       const Snapshot& s = **snapshot;
       if (s.content_type != type_->snapshot_content_type()) {
-        Log(LogLevel::kWarning, absl::StrCat("the snapshot of ", id_text, " at version ", s.version,
+        store_->host().Log(LogLevel::kWarning, absl::StrCat("the snapshot of ", id_text, " at version ", s.version,
                                              " has content type \"", s.content_type, "\", not \"",
                                              type_->snapshot_content_type(), "\": not used"));
       } else {
@@ -307,7 +308,7 @@ absl::Status AggregateStore::BuildFromStore(const Id& id, const std::string& id_
       // Snapshots speed loads up and never decide them: fold from the start,
       // unless the store is closed (then so is everything else).
       if (snapshot.status().code() == absl::StatusCode::kFailedPrecondition) return snapshot.status();
-      Log(LogLevel::kWarning, absl::StrCat("reading the snapshot of ", id_text,
+      store_->host().Log(LogLevel::kWarning, absl::StrCat("reading the snapshot of ", id_text,
                                            " failed, folding from the first event: ", snapshot.status().ToString()));
     }
   }
@@ -567,7 +568,7 @@ void AggregateStore::AfterStateChange(const Id& id, const std::string& id_text, 
   if (cache_ == nullptr && !snapshot) return;
   auto entry = std::make_shared<StateCache::Entry>();
   if (absl::Status encoded = type_->Encode(state, &entry->state); !encoded.ok()) {
-    Log(LogLevel::kError, absl::StrCat("encoding the state of ", id_text, " at version ", version,
+    store_->host().Log(LogLevel::kError, absl::StrCat("encoding the state of ", id_text, " at version ", version,
                                        " failed; no snapshot or cache entry: ", encoded.ToString()));
     return;
   }
@@ -575,14 +576,15 @@ void AggregateStore::AfterStateChange(const Id& id, const std::string& id_text, 
     absl::Status written =
         store_->WriteSnapshot(id, version, Bytes(entry->state), type_->snapshot_content_type(), /*timestamp_ns=*/0);
     if (!written.ok()) {
-      Log(LogLevel::kError, absl::StrCat("writing the snapshot of ", id_text, " at version ", version,
+      store_->host().Log(LogLevel::kError, absl::StrCat("writing the snapshot of ", id_text, " at version ", version,
                                          " failed: ", written.ToString()));
     } else {
       counters_.snapshots_written.fetch_add(1, std::memory_order_relaxed);
       if (policy_.has_retention()) {
         absl::Status pruned = store_->PruneSnapshots(id, policy_.keep_last, policy_.keep_min_version);
         if (!pruned.ok()) {
-          Log(LogLevel::kError, absl::StrCat("pruning the snapshots of ", id_text, " failed: ", pruned.ToString()));
+          store_->host().Log(LogLevel::kError,
+                             absl::StrCat("pruning the snapshots of ", id_text, " failed: ", pruned.ToString()));
         }
       }
     }

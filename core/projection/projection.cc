@@ -123,11 +123,11 @@ absl::Status Projection::SaveProgress() {
         MutexLock lock(&sub_mu_);
         sub_.reset();
       }
-      return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": committing its outputs"));
+      return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": committing its outputs: "));
     }
   } else {
     absl::Status status = store_->SaveCheckpoint(checkpoint_id_, handled_);
-    if (!status.ok()) return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": saving its checkpoint"));
+    if (!status.ok()) return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": saving its checkpoint: "));
   }
   saved_ = handled_;
   since_save_ = 0;
@@ -158,7 +158,7 @@ absl::Status Projection::Deliver(absl::Span<const EventView> events, int64_t thr
     absl::Status failed = Annotate(status, absl::StrCat("projection ", checkpoint_id_,
                                                         ": the handler failed on positions ",
                                                         events.front().event()->global_position(), " to ",
-                                                        events.back().event()->global_position()));
+                                                        events.back().event()->global_position(), ": "));
     {
       // The subscription has passed them: the next run starts over from
       // the checkpoint.
@@ -177,8 +177,9 @@ absl::Status Projection::DeliverOneByOne(absl::Span<const EventView> events, con
     // A run of one that failed needs no second try.
     absl::Status status = events.size() == 1 ? first_failure : CallHandler(events.subspan(i, 1));
     if (!status.ok()) {
-      Log(LogLevel::kError, absl::StrCat("projection ", checkpoint_id_, ": the handler failed on the event at ",
-                                         Describe(events[i]), ", skipped: ", status.message()));
+      store_->host().Log(LogLevel::kError,
+                         absl::StrCat("projection ", checkpoint_id_, ": the handler failed on the event at ",
+                                      Describe(events[i]), ", skipped: ", status.message()));
       ++skipped_;
     }
     handled_ = events[i].event()->global_position();

@@ -92,7 +92,7 @@ absl::Status AppendHistory(EventStore& store, std::string_view name, const Proje
   options.expected_version = history.stream_version;
   absl::StatusOr<AppendResult> appended = store.Append(HistoryStream(name), batch, options, nullptr);
   if (!appended.ok()) {
-    return Annotate(appended.status(), absl::StrCat("projection ", ToAbsl(name), ": recording ", ToAbsl(type)));
+    return Annotate(appended.status(), absl::StrCat("projection ", ToAbsl(name), ": recording ", ToAbsl(type), ": "));
   }
   return absl::OkStatus();
 }

@@ -1059,7 +1059,8 @@ EST_API est_status est_checkpoint_list(est_store *store, est_checkpoint_visit_fn
  *   last call that succeeded, and the next run hands the failed events
  *   again. With EST_PROJECTION_CONTINUE_ON_ERROR the failed call's events
  *   are handed again one at a time; each that fails is reported to the log
- *   handler (est_set_log_handler) and skipped, and counted in the report.
+ *   handler (the store's, else the process-wide one) and skipped, and
+ *   counted in the report.
  *   In exactly-once mode a failed call's appends are dropped.
  * - The checkpoint is saved every checkpoint_every events, whenever the
  *   projection reaches the head, and at the end of every run. An idle
