@@ -43,14 +43,14 @@
 //! # }
 //! ```
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::marker::PhantomData;
 use std::os::raw::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{check, Error, ErrorKind, Result};
+use crate::error::{check, fail, panic_message, Error, ErrorKind, Result};
 use crate::id::{c_string, Uuid};
 use crate::iter::Event;
 use crate::store::{AppendResult, Store};
@@ -160,24 +160,6 @@ pub type HookFn = dyn Fn(HookStage, &mut HookContext<'_>, &str, i64) -> std::res
 // Boxed hooks; their addresses (the user pointers given to C) stay fixed
 // while the Vec grows, and none is removed before the last owner goes.
 type Hooks = Mutex<Vec<Box<Box<HookFn>>>>;
-
-/// Leaves `message` for the library and returns `status` (from a callback).
-fn fail(status: sys::est_status, message: &str) -> sys::est_status {
-    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: a valid C string, copied by the library.
-    unsafe { sys::est_set_error(text.as_ptr()) };
-    status
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("panicked: {s}")
-    } else {
-        "panicked".to_string()
-    }
-}
 
 unsafe extern "C" fn new_state_cb<S: AggregateState>(
     _user: *mut c_void,

@@ -1,7 +1,7 @@
 //! The crate's error type: an ABI status, the library's message for it, and
 //! for a version mismatch the expected and actual stream versions.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::fmt;
 
 use crate::sys;
@@ -165,6 +165,26 @@ pub(crate) fn check(status: i32) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::last(status))
+    }
+}
+
+/// From a callback the library called: leaves `message` for the library
+/// (est_set_error) and returns `status`, which the callback then returns.
+pub(crate) fn fail(status: sys::est_status, message: &str) -> sys::est_status {
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: a valid C string, copied by the library.
+    unsafe { sys::est_set_error(text.as_ptr()) };
+    status
+}
+
+/// "panicked: MESSAGE" for a panic caught in a callback.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
     }
 }
 

@@ -14,6 +14,7 @@ mod error;
 mod host;
 mod id;
 mod iter;
+mod projection;
 mod store;
 mod subscription;
 mod txn;
@@ -23,13 +24,16 @@ pub use aggregate::{
 };
 pub use checkpoint::Checkpoint;
 pub use error::{status_name, Error, ErrorKind, Result};
+pub use host::{Host, MaintainReport, Threads};
 pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
+pub use projection::{
+    Projection, ProjectionOptions, ProjectionReport, ProjectionTxn, ProjectionWaker, PROJECTION_BATCH_MAX,
+};
 pub use store::{
     AppendOptions, AppendResult, Batch, CompactReport, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats,
     Store, StoreOptions, SyncMode, VerifyReport,
 };
-pub use host::{Host, MaintainReport, Threads};
 pub use subscription::{SubscribeOptions, Subscription, SubscriptionWaker, POSITION_END};
 pub use txn::Transaction;
 

@@ -526,8 +526,8 @@ extern "C" {
 }
 
 // ---------------------------------------------------------------------
-// The header's experimental section (EST_EXPERIMENTAL): subscriptions and
-// transactions. Their symbols carry the ESTORIA_EXPERIMENTAL version.
+// The header's experimental section (EST_EXPERIMENTAL): subscriptions,
+// transactions, checkpoints and projections. Their symbols carry the ESTORIA_EXPERIMENTAL version.
 
 #[repr(C)]
 pub struct est_subscription {
@@ -608,8 +608,89 @@ extern "C" {
 
 /// `est_checkpoint_visit_fn`: one checkpoint of `est_checkpoint_list`.
 pub type est_checkpoint_visit_fn = Option<
-    unsafe extern "C" fn(user: *mut c_void, projection_id: *const c_char, position: i64, updated_at_ns: i64) -> est_status,
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        projection_id: *const c_char,
+        position: i64,
+        updated_at_ns: i64,
+    ) -> est_status,
 >;
+
+// Projections (experimental): the engine over the global order.
+
+#[repr(C)]
+pub struct est_projection {
+    _private: [u8; 0],
+}
+
+/// `est_projection_handler.handle`: a run of `count` (>= 1) events in
+/// position order, valid during the call; `tx` is non-NULL in exactly-once
+/// mode.
+pub type est_projection_handle_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, events: *const est_event, count: usize, tx: *mut est_txn) -> est_status,
+>;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct est_projection_handler {
+    pub struct_size: u32,
+    pub name: *const c_char,
+    pub version: i32,
+    pub user: *mut c_void,
+    pub handle: est_projection_handle_fn,
+}
+
+pub const EST_PROJECTION_EXACTLY_ONCE: u32 = 1;
+pub const EST_PROJECTION_CONTINUE_ON_ERROR: u32 = 2;
+pub const EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP: u32 = 4;
+pub const EST_PROJECTION_BATCH_MAX: u32 = 4096;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct est_projection_options {
+    pub struct_size: u32,
+    pub stream_prefix: *const c_char,
+    pub event_types: *const *const c_char,
+    pub event_types_len: usize,
+    pub batch_max: u32,
+    pub checkpoint_every: u32,
+    pub flags: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct est_projection_report {
+    pub struct_size: u32,
+    pub position: i64,
+    pub head: i64,
+    pub handled: i64,
+    pub caught_up: i32,
+    pub skipped: i64,
+}
+
+extern "C" {
+    pub fn est_projection_handler_init(handler: *mut est_projection_handler);
+    pub fn est_projection_options_init(options: *mut est_projection_options);
+    pub fn est_projection_report_init(report: *mut est_projection_report);
+    pub fn est_projection_new(
+        store: *mut est_store,
+        handler: *const est_projection_handler,
+        options: *const est_projection_options,
+        out: *mut *mut est_projection,
+    ) -> est_status;
+    pub fn est_projection_run(p: *mut est_projection, budget_us: i64, report: *mut est_projection_report)
+        -> est_status;
+    pub fn est_projection_wake(p: *mut est_projection) -> est_status;
+    pub fn est_projection_free(p: *mut est_projection);
+    pub fn est_projection_rebuild(
+        store: *mut est_store,
+        name: *const c_char,
+        next_version: i32,
+        reason: *const c_char,
+    ) -> est_status;
+    pub fn est_projection_cutover(store: *mut est_store, name: *const c_char, version: i32) -> est_status;
+    pub fn est_projection_active_version(store: *mut est_store, name: *const c_char, version: *mut i32) -> est_status;
+}
 
 /// An ABI struct whose first field is `struct_size`: what the header's
 /// `EST_*_INIT` macros give, for the output structs (all integers, so zero is
@@ -627,4 +708,11 @@ macro_rules! sized_structs {
         }
     )*};
 }
-sized_structs!(est_append_result, est_stats, est_verify_report, est_compact_report, est_aggregate_stats);
+sized_structs!(
+    est_append_result,
+    est_stats,
+    est_verify_report,
+    est_compact_report,
+    est_aggregate_stats,
+    est_projection_report
+);

@@ -397,6 +397,17 @@ fn rust_layouts() -> Vec<Layout> {
             cache_misses
         }),
         layout!(est_subscribe_options { struct_size, after_position, stream_prefix, event_types, event_types_len }),
+        layout!(est_projection_handler { struct_size, name, version, user, handle }),
+        layout!(est_projection_options {
+            struct_size,
+            stream_prefix,
+            event_types,
+            event_types_len,
+            batch_max,
+            checkpoint_every,
+            flags
+        }),
+        layout!(est_projection_report { struct_size, position, head, handled, caught_up, skipped }),
     ]
 }
 
@@ -448,6 +459,10 @@ fn rust_constants() -> Vec<(&'static str, i128)> {
         EST_POSITION_END,
         EST_TXN_MAX_APPENDS,
         EST_TXN_MAX_EVENTS,
+        EST_PROJECTION_EXACTLY_ONCE,
+        EST_PROJECTION_CONTINUE_ON_ERROR,
+        EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP,
+        EST_PROJECTION_BATCH_MAX,
     ]
 }
 
