@@ -123,3 +123,54 @@ def test_event_metadata_is_read_from_the_array(memory_store: Any) -> None:
         n.lib.est_event_metadata = saved
     assert calls == []
     assert list(event.metadata.items()) == [("a", "1"), ("b", "2"), ("c", "3")]
+
+
+def test_the_projection_engine_is_bound(abi: Dict[str, Any]) -> None:
+    # The layout tests above cover whatever _native declares; this one fails
+    # when a part of the projection ABI is not declared at all.
+    structs = {s.__name__ for s in structures()}
+    wanted = {"est_projection_handler", "est_projection_options", "est_projection_report"}
+    assert wanted <= structs, wanted - structs
+    assert {s for s in abi["structs"] if s.startswith("est_projection_")} == wanted
+    constants = {k for k in vars(n) if k.startswith("EST_PROJECTION_")}
+    assert constants == {k for k in abi["constants"] if k.startswith("EST_PROJECTION_")}
+    # The _init helpers are the C _INIT macros: Python fills struct_size itself (n.sized).
+    functions = {f for f in abi["functions"] if f.startswith("est_projection_") and not f.endswith("_init")}
+    assert functions <= set(n.DECLARED), functions - set(n.DECLARED)
+
+
+def _c_size(c_type: str) -> int:
+    c_type = c_type.strip()
+    if c_type.endswith("*"):
+        return ctypes.sizeof(ctypes.c_void_p)
+    sizes = {"int64_t": 8, "uint64_t": 8, "int32_t": 4, "uint32_t": 4, "int": 4, "est_status": 4,
+             "size_t": ctypes.sizeof(ctypes.c_size_t), "void": 0}
+    return sizes[c_type]
+
+
+def test_every_callback_field_has_the_headers_prototype(abi: Dict[str, Any]) -> None:
+    # A CFUNCTYPE field's parameters and result against the header's function
+    # pointer type ("est_status (*)(void *, const est_event *, size_t, est_txn *)"):
+    # count and size of each; a wrong prototype reads garbage arguments.
+    import re
+
+    checked = 0
+    problems = []
+    for cls in structures():
+        c_fields = {f["name"]: f for f in abi["structs"].get(cls.__name__, {}).get("fields", [])}
+        for name, py_type in cls._fields_:
+            if not hasattr(py_type, "_argtypes_") or name not in c_fields:
+                continue
+            c_type = c_fields[name]["type"]
+            c_type = abi["typedefs"].get(c_type, {}).get("type", c_type)  # est_log_fn, ...
+            m = re.fullmatch(r"(.+?)\s*\(\*\)\((.*)\)", c_type)
+            assert m, c_type
+            c_params = [p for p in m.group(2).split(",") if p.strip() not in ("", "void")]
+            py_sizes = [ctypes.sizeof(t) for t in py_type._argtypes_]
+            c_sizes = [_c_size(p) for p in c_params]
+            py_result = 0 if py_type._restype_ is None else ctypes.sizeof(py_type._restype_)
+            if py_sizes != c_sizes or py_result != _c_size(m.group(1)):
+                problems.append(f"{cls.__name__}.{name}: {py_result} {py_sizes} in Python, {c_type} in C")
+            checked += 1
+    assert checked >= 6
+    assert not problems, "\n".join(problems)

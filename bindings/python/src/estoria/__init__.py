@@ -20,6 +20,7 @@ from .errors import (
     Closed,
     Corruption,
     EstoriaError,
+    HandlerError,
     InternalError,
     InvalidArgument,
     NoMemory,
@@ -30,6 +31,7 @@ from .errors import (
     status_name,
 )
 from .logs import log_to_logging, set_log_handler
+from .projection import Projection, ProjectionTxn
 from .store import EventIterator, Store, new_id, parse_id, uuid7
 from .subscription import POSITION_END, Subscription
 from .txn import Transaction
@@ -48,6 +50,7 @@ from .types import (
     SyncMode,
     Threads,
     MaintainReport,
+    ProjectionReport,
     VerifyReport,
     CompactReport,
 )
@@ -85,10 +88,14 @@ __all__ = [
     "Event",
     "EventIterator",
     "Expect",
+    "HandlerError",
     "InternalError",
     "InvalidArgument",
     "NoMemory",
     "NotFound",
+    "Projection",
+    "ProjectionReport",
+    "ProjectionTxn",
     "RecordedEvent",
     "Snapshot",
     "Store",

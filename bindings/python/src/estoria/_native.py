@@ -252,7 +252,7 @@ class est_aggregate_stats(Structure):
 
 
 # The header's experimental section (EST_EXPERIMENTAL): subscriptions,
-# transactions and the hosts' calls.
+# transactions, the hosts' calls, checkpoints and projections.
 
 
 class est_maintain_report(Structure):
@@ -271,6 +271,50 @@ class est_subscribe_options(Structure):
         ("stream_prefix", c_char_p),
         ("event_types", POINTER(c_char_p)),
         ("event_types_len", c_size_t),
+    ]
+
+
+# Projections (est_projection_*).
+EST_PROJECTION_EXACTLY_ONCE = 1
+EST_PROJECTION_CONTINUE_ON_ERROR = 2
+EST_PROJECTION_CUTOVER_WHEN_CAUGHT_UP = 4
+EST_PROJECTION_BATCH_MAX = 4096
+
+# events is c_void_p (not POINTER(est_event)): the views are copied in one
+# string_at, as a subscription's are.
+projection_handle_fn = CFUNCTYPE(est_status, c_void_p, c_void_p, c_size_t, c_void_p)
+
+
+class est_projection_handler(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("name", c_char_p),
+        ("version", c_int32),
+        ("user", c_void_p),
+        ("handle", projection_handle_fn),
+    ]
+
+
+class est_projection_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("stream_prefix", c_char_p),
+        ("event_types", POINTER(c_char_p)),
+        ("event_types_len", c_size_t),
+        ("batch_max", c_uint32),
+        ("checkpoint_every", c_uint32),
+        ("flags", c_uint32),
+    ]
+
+
+class est_projection_report(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("position", c_int64),
+        ("head", c_int64),
+        ("handled", c_int64),
+        ("caught_up", c_int32),
+        ("skipped", c_int64),
     ]
 
 
@@ -456,6 +500,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "est_checkpoint_load", est_status, vp, c_char_p, P(c_int64), P(c_int64))
     _fn(lib, "est_checkpoint_delete", est_status, vp, c_char_p)
     _fn(lib, "est_checkpoint_list", est_status, vp, checkpoint_visit_fn, vp)
+    _fn(lib, "est_projection_new", est_status, vp, P(est_projection_handler), P(est_projection_options), P(vp))
+    _fn(lib, "est_projection_run", est_status, vp, c_int64, P(est_projection_report))
+    _fn(lib, "est_projection_wake", est_status, vp)
+    _fn(lib, "est_projection_free", None, vp)
+    _fn(lib, "est_projection_rebuild", est_status, vp, c_char_p, c_int32, c_char_p)
+    _fn(lib, "est_projection_cutover", est_status, vp, c_char_p, c_int32)
+    _fn(lib, "est_projection_active_version", est_status, vp, c_char_p, P(c_int32))
 
 
 lib = load_library()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Type
 
 from . import _native as n
+from .types import ProjectionReport
 
 
 class EstoriaError(Exception):
@@ -103,6 +104,20 @@ class AppliedPartially(EstoriaError):
     """An aggregate save appended its events but could not apply them: reload."""
 
     status = n.EST_ERR_APPLIED_PARTIALLY
+
+
+class HandlerError(EstoriaError):
+    """A projection's handler raised: the run stopped with the engine's
+    status (.status; INTERNAL unless the handler raised an EstoriaError) and
+    message, the checkpoint at the last call that succeeded. __cause__ is the
+    handler's exception; .report (a ProjectionReport) says where the run
+    stopped. Not in the status table: error_for never makes one."""
+
+    def __init__(
+        self, message: str, status: Optional[int] = None, report: Optional[ProjectionReport] = None
+    ) -> None:
+        super().__init__(message, status)
+        self.report = report
 
 
 _BY_STATUS: Dict[int, Type[EstoriaError]] = {

@@ -21,6 +21,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from . import _native as n
 from ._util import EVENT_SIZE, PRIVATE, HandleGuard, check_private, cbytes, cint, copy_event, cstr, to_uuid
 from .errors import Closed, EstoriaError, InvalidArgument, VersionMismatch, check, error_for
+from .projection import Handler, Projection, open_projection
+from .projection import active_version as projection_active_version
+from .projection import cutover as projection_cutover
+from .projection import rebuild as projection_rebuild
 from .subscription import Subscription, open_subscription
 from .txn import Transaction
 from .types import (
@@ -514,6 +518,68 @@ class Store:
         check(self._call(lib.est_txn_new, ctypes.byref(out)))
         assert out.value is not None
         return Transaction(out.value, PRIVATE)
+
+    def projection(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        version: int = 1,
+        batch_max: int = 256,
+        checkpoint_every: int = 0,
+        stream_prefix: Optional[str] = None,
+        event_types: Optional[Iterable[str]] = None,
+        continue_on_error: bool = False,
+        exactly_once: bool = False,
+        cutover_when_caught_up: bool = False,
+    ) -> Projection:
+        """The projection "name_vVERSION" over this store's global order,
+        resumed from its checkpoint; nothing runs until Projection.run.
+
+        handler(events, txn) gets a list of up to batch_max RecordedEvent
+        (1..4096) in position order; txn is None, or with exactly_once a
+        ProjectionTxn whose appends commit with the checkpoint.
+        checkpoint_every: events between checkpoints (0: after every call).
+        stream_prefix and event_types filter as for subscribe (what they
+        leave out still moves the position). continue_on_error skips (and
+        counts) the events whose handler call raised instead of stopping.
+        cutover_when_caught_up makes a requested rebuild's version active on
+        its own once it has caught up. See estoria.Projection.
+        """
+        return open_projection(
+            self,
+            name,
+            handler,
+            version,
+            batch_max,
+            checkpoint_every,
+            stream_prefix,
+            event_types,
+            continue_on_error,
+            exactly_once,
+            cutover_when_caught_up,
+            PRIVATE,
+        )
+
+    def rebuild_projection(self, name: str, next_version: int, reason: Optional[str] = None) -> None:
+        """Records the request to build next_version of projection `name`
+        beside its active version (doc/data-model.md "Rebuilds"); that
+        version's projection then runs from the first event. Asking again
+        is no error; InvalidArgument unless next_version is above every
+        active, requested and retired version."""
+        projection_rebuild(self, name, next_version, reason)
+
+    def cutover_projection(self, name: str, version: int) -> None:
+        """Makes a caught-up rebuild's version of `name` active and retires
+        the previous one (its checkpoint deleted; its runs then raise
+        NotFound). VersionMismatch when no such rebuild is pending or it has
+        not caught up yet."""
+        projection_cutover(self, name, version)
+
+    def active_projection_version(self, name: str) -> int:
+        """The active version of projection `name`: the last cutover's, else
+        the lowest version with a checkpoint; NotFound when none has one."""
+        return projection_active_version(self, name)
 
     @staticmethod
     def _batch_size(batch_size: int, count: int) -> int:

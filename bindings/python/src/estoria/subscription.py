@@ -57,6 +57,12 @@ def subscribe_options(
     if position < POSITION_END:
         raise InvalidArgument("after_position must be >= 0, or POSITION_END")
     options.after_position = position
+    return options, set_filters(options, stream_prefix, event_types)
+
+
+def set_filters(options: Any, stream_prefix: Optional[str], event_types: Optional[Iterable[str]]) -> List[Any]:
+    """Fills the stream_prefix and event_types fields of a subscription's or
+    projection's options; returns the objects they point into (keep them alive)."""
     keep: List[Any] = []
     if stream_prefix is not None:
         prefix = cstr(stream_prefix, "stream_prefix")
@@ -71,7 +77,7 @@ def subscribe_options(
         if names:
             options.event_types = ctypes.cast(array, ctypes.POINTER(ctypes.c_char_p))
             options.event_types_len = len(names)
-    return options, keep
+    return keep
 
 
 class Subscription:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, List, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Tuple, Union
 
 from . import _native as n
 from ._util import HandleGuard, check_private, cstr
@@ -32,6 +32,32 @@ lib = n.lib
 
 # est_last_error() of a failed expectation names "append I to stream S: ".
 _FAILED_APPEND = re.compile(r"\bappend (\d+) to stream ")
+
+
+def add_append(
+    call: Callable[..., int],
+    stream_id: str,
+    events: Union["EventLike", Iterable["EventLike"]],
+    expected: "Expectation",
+) -> int:
+    """est_txn_append through call(fn, *args) (a guarded call on the
+    transaction); returns the expected version (0 unless a version)."""
+    from .store import Store, _expectation, prepare_events
+
+    sid = cstr(stream_id, "stream_id")
+    events = prepare_events(events)
+    expect, version = _expectation(expected)
+    options = n.sized(n.est_append_options)
+    options.expect = expect
+    options.expected_version = version
+    batch = ctypes.c_void_p()
+    check(lib.est_batch_new(ctypes.byref(batch)))
+    try:
+        Store._fill_batch(batch, events, False)
+        check(call(lib.est_txn_append, sid, batch, ctypes.byref(options)))
+    finally:
+        lib.est_batch_free(batch)
+    return version
 
 
 class Transaction:
@@ -72,23 +98,9 @@ class Transaction:
         Inputs are checked and copied now; expectations at commit(). A later
         append to the same stream sees the earlier ones (expect the version
         they leave)."""
-        from .store import Store, _expectation, prepare_events
-
-        sid = cstr(stream_id, "stream_id")
-        events = prepare_events(events)
-        expect, version = _expectation(expected)
-        options = n.sized(n.est_append_options)
-        options.expect = expect
-        options.expected_version = version
-        batch = ctypes.c_void_p()
-        check(lib.est_batch_new(ctypes.byref(batch)))
-        try:
-            Store._fill_batch(batch, events, False)
-            with self._lock:
-                check(self._call(lib.est_txn_append, sid, batch, ctypes.byref(options)))
-                self._appends.append((stream_id, version))
-        finally:
-            lib.est_batch_free(batch)
+        with self._lock:
+            version = add_append(self._call, stream_id, events, expected)
+            self._appends.append((stream_id, version))
 
     def checkpoint(self, projection_id: str, position: int) -> None:
         """Adds a save of projection_id's checkpoint at position: saved only

@@ -162,6 +162,17 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
+class ProjectionReport:
+    """What a Projection.run did."""
+
+    position: int  # checkpointed: every event at or below it was handled, skipped or filtered out
+    head: int  # the store's last visible position when the run ended
+    handled: int  # events handed to the handler in the run (a failed call's too)
+    skipped: int  # events skipped after handler errors (continue_on_error)
+    caught_up: bool  # position reached head
+
+
+@dataclass(frozen=True)
 class Snapshot:
     aggregate_id: str
     version: int
