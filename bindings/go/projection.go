@@ -489,6 +489,19 @@ func CloneEvent(e *eventstore.Event) *eventstore.Event {
 //export goEstProject
 func goEstProject(user unsafe.Pointer, views unsafe.Pointer, count C.size_t, tx unsafe.Pointer, strs unsafe.Pointer,
 	lens unsafe.Pointer) (st C.est_status) {
+	var state *projectionState
+	defer func() { // first: nothing unwinds into C
+		if r := recover(); r != nil {
+			err := fmt.Errorf("panic in projection handler: %v", r)
+			st = fail(C.EST_ERR_INTERNAL, "%v", err)
+			if state != nil {
+				state.err = err
+			}
+		}
+		if state != nil {
+			state.status = st
+		}
+	}()
 	state, ok := cellValue(user).(*projectionState)
 	if !ok {
 		return fail(C.EST_ERR_INTERNAL, "projection callback: not a projection's cell")
@@ -496,13 +509,6 @@ func goEstProject(user unsafe.Pointer, views unsafe.Pointer, count C.size_t, tx 
 	state.inCall.Add(1)
 	defer state.inCall.Add(-1)
 	state.err, state.status = nil, C.EST_OK
-	defer func() {
-		if r := recover(); r != nil {
-			state.err = fmt.Errorf("panic in projection handler: %v", r)
-			st = fail(C.EST_ERR_INTERNAL, "%v", state.err)
-		}
-		state.status = st
-	}()
 	events := state.convert((*C.est_event)(views), int(count), (**C.char)(strs), (*C.size_t)(lens))
 	var txn *Txn
 	if tx != nil && state.txn != nil {
