@@ -23,6 +23,36 @@ import (
 	"unsafe"
 )
 
+// cancelOnDone makes ctx's end stop the store's running verifies and
+// compactions (est_store_cancel) until the returned function is called; it
+// returns after a cancel in flight, so c stays valid for it (the caller
+// holds the store).
+func cancelOnDone(ctx context.Context, c *C.est_store) func() {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.gs_store_cancel(c, nil)
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+		}
+	}
+}
+
+// cancelledErr is the error of a call that failed: one matching ctx's error
+// as well when ctx's end cancelled it.
+func cancelledErr(ctx context.Context, op string, st C.est_status, msg *C.char) error {
+	err := statusErr(op, st, msg)
+	if st == C.EST_ERR_CANCELLED && ctx.Err() != nil {
+		return &both{outer: ctx.Err(), inner: err}
+	}
+	return err
+}
+
 // Progress is told done of total units (bytes) of a long operation, on the
 // calling goroutine's thread; it must not call back into the store.
 type Progress func(done, total uint64)
@@ -35,7 +65,8 @@ type VerifyReport struct {
 // Verify checks every record of the store (checksums and structure) with
 // pread, while the store stays usable. Damage is an error matching
 // ErrCorruption naming the segment and offset; the report is filled then too.
-// progress may be nil. ctx is checked before the call.
+// progress may be nil. ctx's end stops it (est_store_cancel): an error
+// matching ErrCancelled and ctx's error.
 func (s *Store) Verify(ctx context.Context, progress Progress) (VerifyReport, error) {
 	const op = "verify"
 	if err := ctx.Err(); err != nil {
@@ -49,11 +80,13 @@ func (s *Store) Verify(ctx context.Context, progress Progress) (VerifyReport, er
 	}
 	var r C.est_verify_report
 	var msg *C.char
+	stop := cancelOnDone(ctx, c)
 	st := C.gs_store_verify(c, C.uintptr_t(h), &r, &msg)
+	stop()
 	s.release()
 	rep := VerifyReport{int64(r.segments), int64(r.records), int64(r.events), int64(r.bytes)}
 	if st != C.EST_OK {
-		return rep, statusErr(op, st, msg)
+		return rep, cancelledErr(ctx, op, st, msg)
 	}
 	return rep, nil
 }
@@ -66,6 +99,9 @@ type CompactReport struct {
 // Compact rewrites the file store's sealed segments without deleted and
 // truncated events, online. ErrUnsupported on a read-only open and on
 // backends that reclaim in place (memory, PostgreSQL). progress may be nil.
+// ctx's end stops it (est_store_cancel; the store is left as it was): an
+// error matching ErrCancelled and ctx's error. The cancel reaches every
+// verify and compaction of the store running at that moment.
 func (s *Store) Compact(ctx context.Context, progress Progress) (CompactReport, error) {
 	const op = "compact"
 	if err := ctx.Err(); err != nil {
@@ -79,10 +115,12 @@ func (s *Store) Compact(ctx context.Context, progress Progress) (CompactReport, 
 	}
 	var r C.est_compact_report
 	var msg *C.char
+	stop := cancelOnDone(ctx, c)
 	st := C.gs_store_compact(c, C.uintptr_t(h), &r, &msg)
+	stop()
 	s.release()
 	if st != C.EST_OK {
-		return CompactReport{}, statusErr(op, st, msg)
+		return CompactReport{}, cancelledErr(ctx, op, st, msg)
 	}
 	return CompactReport{int64(r.segments_before), int64(r.segments_after), int64(r.bytes_before),
 		int64(r.bytes_after), int64(r.events_kept), int64(r.events_dropped)}, nil

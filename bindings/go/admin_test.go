@@ -2,7 +2,7 @@
 // progress, ListStreams, the log handler) and misuse that must end in an
 // error, never a crash or a hang: calls on a closed store, a store closed or
 // an aggregate freed from inside its own callback, a panicking progress
-// callback, a canceled context.
+// callback, a canceled context, a compaction ended by its context.
 
 package est
 
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-estoria/estoria/eventstore"
 	"github.com/go-estoria/estoria/typeid"
@@ -267,4 +268,39 @@ func TestMisuseEndsInErrorsNotCrashes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A compaction stops when its context ends: ErrCancelled and the context's
+// error, the store as it was.
+func TestCompactStopsWhenItsContextEnds(t *testing.T) {
+	s, err := Open("file:"+filepath.Join(t.TempDir(), "store")+"?segment_bytes=8192", &Options{SyncMode: SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gone, kept := typeid.NewV4("o"), typeid.NewV4("o")
+	for range 100 {
+		mustAppend(t, s, gone, 3, eventstore.AppendStreamOptions{})
+		mustAppend(t, s, kept, 2, eventstore.AppendStreamOptions{})
+	}
+	if err := s.DeleteStream(ctx, gone, eventstore.DeleteStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err = s.Compact(cctx, func(done, total uint64) {
+		if cctx.Err() == nil {
+			cancel()
+			time.Sleep(100 * time.Millisecond) // the cancel lands while the compaction runs
+		}
+	})
+	if !errors.Is(err, ErrCancelled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Compact: %v, want ErrCancelled and context.Canceled", err)
+	}
+	if n := len(readStream(t, s, kept, eventstore.ReadStreamOptions{})); n != 200 {
+		t.Errorf("kept stream has %d events, want 200", n)
+	}
+	if rep, err := s.Compact(ctx, nil); err != nil || rep.EventsDropped != 300 {
+		t.Fatalf("a compaction afterwards: %+v, %v; want the 300 deleted events dropped then", rep, err)
+	}
 }

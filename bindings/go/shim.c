@@ -1,5 +1,5 @@
 /* shim.c: the binding's C shims (declared in shim.h); see cgo.go. */
-#define EST_EXPERIMENTAL 1 /* est_aggregate_load_at, est_store_maintain and the other hosts' calls */
+#define EST_EXPERIMENTAL 1 /* est_aggregate_load_at, the hosts' calls, est_projection_* */
 #include <stdlib.h>
 #include <string.h>
 #include "shim.h"
@@ -263,3 +263,95 @@ est_status gs_store_maintain(est_store *s, int64_t budget_us, int32_t *pending, 
 est_status gs_store_compact_schedule(est_store *s, char **msg) { return gs_fail(est_store_compact_schedule(s), msg); }
 
 est_status gs_store_cancel(est_store *s, char **msg) { return gs_fail(est_store_cancel(s), msg); }
+
+/* ----------------------------------------------------------- projections */
+
+/* Before each handler call the trampoline lays out, for the Go side, every
+ * string of the views with its length (C's strlen, not a byte loop in Go):
+ * per event its type, stream type and content type, then key and value of
+ * each metadata pair. The Go callback takes untyped pointers: _cgo_export.h
+ * may see estoria.h without its experimental section (est_txn). */
+static est_status tr_project(void *user, const est_event *events, size_t count, est_txn *tx) {
+  gs_projection_cell *c = (gs_projection_cell *)user;
+  size_t need = 0;
+  for (size_t i = 0; i < count; i++) need += 3 + 2 * events[i].metadata_count;
+  if (need > c->cap) {
+    size_t cap = c->cap * 2 > need ? c->cap * 2 : need;
+    const char **strs = (const char **)realloc((void *)c->strs, cap * sizeof *strs);
+    if (strs != NULL) c->strs = strs;
+    size_t *lens = (size_t *)realloc(c->lens, cap * sizeof *lens);
+    if (lens != NULL) c->lens = lens;
+    if (strs == NULL || lens == NULL) {
+      est_set_error("allocating the projection's string table");
+      return EST_ERR_NO_MEMORY;
+    }
+    c->cap = cap;
+  }
+  const char **s = c->strs;
+  for (size_t i = 0; i < count; i++) {
+    const est_event *e = &events[i];
+    *s++ = e->type;
+    *s++ = e->stream_type;
+    *s++ = e->content_type;
+    for (size_t j = 0; j < e->metadata_count; j++) {
+      if (e->metadata != NULL) {
+        *s++ = e->metadata[j].key;
+        *s++ = e->metadata[j].value;
+        continue;
+      }
+      est_status st = est_event_metadata(e, j, &s[0], &s[1]);
+      if (st != EST_OK) return st;
+      s += 2;
+    }
+  }
+  for (size_t k = 0; k < need; k++) c->lens[k] = strlen(c->strs[k]);
+  return goEstProject(user, (void *)events, count, (void *)tx, (void *)c->strs, c->lens);
+}
+
+gs_projection_cell *gs_projection_cell_new(uintptr_t handle) {
+  gs_projection_cell *c = (gs_projection_cell *)calloc(1, sizeof *c);
+  if (c != NULL) c->handle = handle;
+  return c;
+}
+
+void gs_projection_cell_free(gs_projection_cell *c) {
+  if (c == NULL) return;
+  free((void *)c->strs);
+  free(c->lens);
+  free(c);
+}
+
+est_status gs_projection_new(est_store *s, const char *name, int32_t version, void *user, const char *prefix,
+                             const char *const *types, size_t ntypes, uint32_t batch_max, uint32_t checkpoint_every,
+                             uint32_t flags, est_projection **out, char **msg) {
+  est_projection_handler h = EST_PROJECTION_HANDLER_INIT;
+  h.name = name;
+  h.version = version;
+  h.user = user;
+  h.handle = tr_project;
+  est_projection_options o = EST_PROJECTION_OPTIONS_INIT;
+  o.stream_prefix = prefix;
+  o.event_types = types;
+  o.event_types_len = ntypes;
+  o.batch_max = batch_max;
+  o.checkpoint_every = checkpoint_every;
+  o.flags = flags;
+  return gs_fail(est_projection_new(s, &h, &o, out), msg);
+}
+
+est_status gs_projection_run(est_projection *p, int64_t budget_us, est_projection_report *r, char **msg) {
+  r->struct_size = sizeof(est_projection_report);
+  return gs_fail(est_projection_run(p, budget_us, r), msg);
+}
+
+est_status gs_projection_rebuild(est_store *s, const char *name, int32_t next_version, const char *reason, char **msg) {
+  return gs_fail(est_projection_rebuild(s, name, next_version, reason), msg);
+}
+
+est_status gs_projection_cutover(est_store *s, const char *name, int32_t version, char **msg) {
+  return gs_fail(est_projection_cutover(s, name, version), msg);
+}
+
+est_status gs_projection_active_version(est_store *s, const char *name, int32_t *version, char **msg) {
+  return gs_fail(est_projection_active_version(s, name, version), msg);
+}

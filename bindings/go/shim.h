@@ -43,4 +43,25 @@ est_status gs_aggregate_append(est_aggregate *agg, const char *type, const void 
 est_status gs_aggregate_save(est_aggregate *agg, est_append_result *r, char **msg);
 est_status gs_aggregate_store_stats(est_aggregate_store *a, est_aggregate_stats *stats, char **msg);
 
+#ifdef EST_EXPERIMENTAL
+/* Projections (projection.go): `user` is the projection's cell, whose
+ * handle (first, so that it reads as a handle cell) reaches the Go state; its
+ * handler is the Go callback goEstProject, given the string table below. */
+typedef struct gs_projection_cell {
+  uintptr_t handle;  /* a runtime/cgo.Handle */
+  const char **strs; /* per event: type, stream type, content type, then key and value per metadata pair */
+  size_t *lens;      /* strlen of each */
+  size_t cap;
+} gs_projection_cell;
+gs_projection_cell *gs_projection_cell_new(uintptr_t handle);
+void gs_projection_cell_free(gs_projection_cell *c);
+est_status gs_projection_new(est_store *s, const char *name, int32_t version, void *user, const char *prefix,
+                             const char *const *types, size_t ntypes, uint32_t batch_max, uint32_t checkpoint_every,
+                             uint32_t flags, est_projection **out, char **msg);
+est_status gs_projection_run(est_projection *p, int64_t budget_us, est_projection_report *r, char **msg);
+est_status gs_projection_rebuild(est_store *s, const char *name, int32_t next_version, const char *reason, char **msg);
+est_status gs_projection_cutover(est_store *s, const char *name, int32_t version, char **msg);
+est_status gs_projection_active_version(est_store *s, const char *name, int32_t *version, char **msg);
+#endif
+
 #endif

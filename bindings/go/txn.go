@@ -273,7 +273,18 @@ type Txn struct {
 	mu          sync.Mutex
 	c           *C.est_txn
 	appends     []txnAppend
-	checkpoints int // saves added since the last commit (checkpoint.go)
+	checkpoints int  // saves added since the last commit (checkpoint.go)
+	borrowed    bool // an exactly-once projection's (projection.go): the engine commits and frees it
+}
+
+// lend makes a borrowed transaction the engine's tx for one handler call
+// (nil: the call is over, and later calls fail with ErrClosed).
+func (t *Txn) lend(c *C.est_txn) {
+	t.mu.Lock()
+	t.c = c
+	t.appends = t.appends[:0]
+	t.checkpoints = 0
+	t.mu.Unlock()
 }
 
 // Begin starts an empty transaction.
@@ -351,6 +362,9 @@ func (t *Txn) Commit(ctx context.Context) ([]AppendResult, error) {
 	if t.c == nil {
 		return nil, errorf(op, StatusClosed, "the transaction is closed")
 	}
+	if t.borrowed {
+		return nil, errorf(op, StatusInvalidArgument, "a projection's transaction commits with its checkpoint, not by the handler")
+	}
 	n := int(C.est_txn_size(t.c))
 	if n == 0 {
 		if t.checkpoints > 0 { // only checkpoint saves
@@ -397,10 +411,13 @@ func (t *Txn) Commit(ctx context.Context) ([]AppendResult, error) {
 }
 
 // Close frees the transaction, dropping uncommitted appends. Closing twice
-// is a no-op.
+// is a no-op, as is closing a projection's (the engine owns it).
 func (t *Txn) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.borrowed {
+		return nil
+	}
 	t.free()
 	runtime.SetFinalizer(t, nil)
 	return nil
