@@ -6,7 +6,9 @@
 // manifest generation) makes it rebuild its index from the new files;
 // iterators it handed out before keep the old mappings and read on.
 // Followers (subscriptions) are woken by a watch thread that sleeps on the
-// frontier's futex (FrontierWatch) while anyone follows.
+// frontier's futex (FrontierWatch) while anyone follows; without library
+// threads (EST_THREADS_NONE), by a look at the frontier in each of the
+// host's est_store_maintain calls (WatchStep).
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -51,6 +53,7 @@ absl::Status FileStore::StartWatching() {
   MutexLock lock(&watch_mu_);
   if (watch_shutdown_) return ClosedError();
   watch_active_ = true;
+  if (!library_threads()) return absl::OkStatus();  // WatchStep looks instead
   watch_cv_.SignalAll();
   if (!watch_thread_.joinable()) watch_thread_ = std::thread([this] { WatchLoop(); });
   return absl::OkStatus();
@@ -70,6 +73,29 @@ void FileStore::ShutDownWatching() {
     if (watch_ != nullptr) watch_->WakeAll();
   }
   if (watch_thread_.joinable()) watch_thread_.join();
+}
+
+void FileStore::WatchStep() {
+  bool notify = false;
+  {
+    MutexLock lock(&watch_mu_);
+    if (!watch_active_ || watch_shutdown_) {
+      watch_have_seen_ = false;
+      return;
+    }
+    if (watch_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<FrontierWatch>> opened = FrontierWatch::Open(env_, dir_);
+      if (opened.ok()) watch_ = *std::move(opened);
+    }
+    if (watch_ == nullptr) {
+      notify = true;  // no frontier yet: followers read whatever whole frames exist
+    } else if (const uint64_t now = watch_->Sequence(); !watch_have_seen_ || now != watch_seen_) {
+      watch_seen_ = now;
+      watch_have_seen_ = true;
+      notify = true;
+    }
+  }
+  if (notify) commit_notifier().Notify();
 }
 
 void FileStore::WatchLoop() {

@@ -264,6 +264,8 @@ class FileStore final : public EventStore {
   absl::Status StartWatching();
   void StopWatching();
   void WatchLoop();
+  // Without library threads: the watch loop's work, once (est_store_maintain).
+  void WatchStep() ABSL_LOCKS_EXCLUDED(watch_mu_);
   void ShutDownWatching();
 
   // --- file_store_open.cc
@@ -348,6 +350,8 @@ class FileStore final : public EventStore {
   bool watch_shutdown_ ABSL_GUARDED_BY(watch_mu_) = false;
   // Made by the watch thread once the frontier exists; lives until Close.
   std::unique_ptr<FrontierWatch> watch_ ABSL_GUARDED_BY(watch_mu_);
+  uint64_t watch_seen_ ABSL_GUARDED_BY(watch_mu_) = 0;  // WatchStep's last look
+  bool watch_have_seen_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::thread watch_thread_;  // started under watch_mu_, joined by Close
 
   std::thread interval_thread_;

@@ -3,7 +3,8 @@
 // (est_store_maintain), in this order: the interval flush when it is due by
 // the store's clock, an index checkpoint once the log has grown enough, the
 // steps of a scheduled compaction (file_store_compact.cc), and zeros written
-// ahead of the writer. A step starts only while the budget lasts, and one
+// ahead of the writer; in a read-only store, a look at the writer's frontier
+// that wakes the subscriptions (file_store_follow.cc). A step starts only while the budget lasts, and one
 // at least runs when any is pending, so a call overruns its budget by at
 // most one step (doc/abi.md "Hosts" gives their sizes).
 //
@@ -33,8 +34,10 @@ absl::Status FileStore::FlushStep() {
 absl::Status FileStore::Maintain(int64_t budget_ns, MaintainReport* report) {
   *report = MaintainReport{};
   if (read_only()) {
+    // A reader's only background work is waking its followers.
+    if (!library_threads()) WatchStep();
     MutexLock lock(&mu_);
-    return UsableLocked();  // a reader has nothing in the background
+    return UsableLocked();
   }
   const int64_t deadline_us = env_->NowMicrosMonotonic() + std::max<int64_t>(budget_ns, 0) / 1000;
   bool ran = false;  // a step ran in this call

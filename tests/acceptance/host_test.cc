@@ -17,6 +17,7 @@
 // was; the per-store log handler gets the store's messages.
 #define EST_EXPERIMENTAL 1
 #include <dirent.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -294,6 +295,59 @@ TEST(HostFileStore, ThreadsNoneStartsNoThreadAcrossOpenAppendsMaintenanceCompact
   out << " (stepped compaction: " << steps << " maintain calls)";
   std::cout << "[ thread count ] " << out.str() << "\n";
   for (const auto& [when, n] : seen) EXPECT_EQ(n, at_start) << "after " << when << ": " << out.str();
+}
+
+// A reader opened without threads follows a writer through its own
+// maintenance calls: no watch thread, the subscription's descriptor readable
+// once est_store_maintain has seen the writer move, and polls that read what
+// was published.
+TEST(HostFileStore, AReadOnlyStoreWithoutThreadsFollowsTheWriterThroughMaintenance) {
+  TempDir dir;
+  est_store_options none = EST_STORE_OPTIONS_INIT;
+  none.threads = EST_THREADS_NONE;
+  est_store* writer = nullptr;
+  ASSERT_EST_OK(est_store_open(dir.Uri("?preallocate_bytes=0&checkpoint_bytes=0").c_str(), &none, &writer));
+  const std::string stream = NewStreamId();
+  ASSERT_EQ(Append(writer, stream, SimpleBatch(2, "before")).status, EST_OK);
+  const int at_start = ThreadCount();
+  est_store_options reader_options = none;
+  reader_options.read_only = 1;
+  est_store* reader = nullptr;
+  ASSERT_EST_OK(est_store_open(dir.Uri().c_str(), &reader_options, &reader));
+  est_subscription* sub = nullptr;
+  ASSERT_EST_OK(est_subscribe(reader, nullptr, &sub));
+  int fd = -1;
+  ASSERT_EST_OK(est_subscription_fd(sub, &fd));
+  auto readable = [&] {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+  };
+  est_event events[8];
+  events[0].struct_size = sizeof(est_event);
+  size_t count = 0;
+  ASSERT_EST_OK(est_subscription_poll(sub, events, 8, &count, 0));
+  EXPECT_EQ(count, 2u);
+  ASSERT_EST_OK(est_subscription_poll(sub, events, 8, &count, 0));
+  EXPECT_EQ(count, 0u);
+
+  ASSERT_EQ(Append(writer, stream, SimpleBatch(3, "after")).status, EST_OK);
+  ASSERT_EST_OK(est_store_maintain(reader, 100, nullptr));
+  EXPECT_TRUE(readable()) << "maintenance saw the writer's frontier move";
+  ASSERT_EST_OK(est_subscription_poll(sub, events, 8, &count, 0));
+  EXPECT_EQ(count, 3u);
+  ASSERT_EST_OK(est_subscription_poll(sub, events, 8, &count, 0));
+  EXPECT_EQ(count, 0u);
+  ASSERT_EST_OK(est_store_maintain(reader, 100, nullptr));
+  EXPECT_FALSE(readable()) << "nothing new: the descriptor stays quiet";
+
+  // Without a maintenance call, a poll still reads what was published.
+  ASSERT_EQ(Append(writer, stream, SimpleBatch(1, "polled")).status, EST_OK);
+  ASSERT_EST_OK(est_subscription_poll(sub, events, 8, &count, 0));
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(ThreadCount(), at_start) << "no watch thread";
+  est_subscription_close(sub);
+  est_store_close(reader);
+  est_store_close(writer);
 }
 
 TEST(HostFileStore, TheDefaultModeStartsNoCheckpointThreadWhenCheckpointsAreOff) {

@@ -936,7 +936,11 @@ EST_API void est_txn_free(est_txn *txn);
  * calls est_store_maintain from its own loop (a game's frame): it does the
  * background work the library's threads would (zeros written ahead of the
  * log, the interval flush, index checkpoints) and the steps of a scheduled
- * compaction, in steps bounded by a budget. doc/abi.md "Hosts".
+ * compaction, in steps bounded by a budget. doc/abi.md "Hosts". A read-only
+ * file store opened so starts no watch thread for its subscriptions: each
+ * est_store_maintain looks at the writer's progress and makes their
+ * descriptors readable (est_subscription_fd); a poll reads what the writer
+ * has published in any case.
  */
 
 typedef struct est_maintain_report {
