@@ -89,9 +89,19 @@ absl::Status Projection::Wake() {
 }
 
 absl::Status Projection::CallHandler(absl::Span<const EventView> events) {
+  const Transaction::Mark before = txn_ != nullptr ? txn_->mark() : Transaction::Mark{};
   absl::Status status = handler_->Handle(events, txn_);
-  if (!status.ok() && txn_ != nullptr) *txn_ = Transaction();  // the failed call's outputs go
+  if (!status.ok() && txn_ != nullptr) txn_->RollBackTo(before);  // the failed call's outputs go
   return status;
+}
+
+void Projection::DropUncommitted() {
+  // The next run hands the events since the checkpoint again.
+  *txn_ = Transaction();
+  handled_ = saved_;
+  since_save_ = 0;
+  MutexLock lock(&sub_mu_);
+  sub_.reset();
 }
 
 absl::Status Projection::CheckHistory() {
@@ -115,14 +125,7 @@ absl::Status Projection::SaveProgress() {
     std::vector<AppendResult> results;
     if (status.ok()) status = txn_->Commit(*store_, &results);
     if (!status.ok()) {
-      // Neither is written: the next run hands those events again.
-      *txn_ = Transaction();
-      handled_ = saved_;
-      since_save_ = 0;
-      {
-        MutexLock lock(&sub_mu_);
-        sub_.reset();
-      }
+      DropUncommitted();  // neither is written
       return Annotate(status, absl::StrCat("projection ", checkpoint_id_, ": committing its outputs: "));
     }
   } else {
@@ -136,9 +139,10 @@ absl::Status Projection::SaveProgress() {
 }
 
 absl::Status Projection::MaybeSaveProgress() {
-  // Exactly once: outputs waiting in the transaction commit at once (the
-  // transaction must not grow without bound, and its outputs are due).
-  if (txn_ != nullptr && txn_->size() > 0) return SaveProgress();
+  // Exactly once: outputs wait in the transaction for the checkpoint's
+  // cadence, or until they have used half of a transaction's limits (so
+  // that the next call's appends fit).
+  if (txn_ != nullptr && txn_->HalfFull()) return SaveProgress();
   if (options_.checkpoint_every == 0 || since_save_ >= options_.checkpoint_every) return SaveProgress();
   return absl::OkStatus();
 }
@@ -184,7 +188,6 @@ absl::Status Projection::DeliverOneByOne(absl::Span<const EventView> events, con
     }
     handled_ = events[i].event()->global_position();
     ++since_save_;
-    if (status.ok() && txn_ != nullptr && txn_->size() > 0) RETURN_IF_ERROR(SaveProgress());
   }
   return absl::OkStatus();
 }
@@ -225,6 +228,8 @@ absl::Status Projection::Run(int64_t budget_us, ProjectionReport* report) {
     if (budget_us > 0 && Clock::now() >= deadline) break;
   }
   if (result.ok() && handled_ != saved_) result = SaveProgress();
+  // Outputs not committed by a run that failed go, with their inputs' handling.
+  if (!result.ok() && txn_ != nullptr && txn_->size() > 0) DropUncommitted();
   report->position = saved_;
   report->handled = handed;
   absl::StatusOr<int64_t> head = store_->LastVisiblePosition();

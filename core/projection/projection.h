@@ -119,6 +119,9 @@ class Projection {
   // One handler call; in exactly-once mode the transaction's appends are
   // dropped when it fails.
   absl::Status CallHandler(absl::Span<const EventView> events);
+  // Exactly once: drops the outputs not yet committed and rewinds to the
+  // checkpoint, so that the next run hands their inputs again.
+  void DropUncommitted();
   // Saves (or commits, exactly once) the checkpoint at handled_ when due.
   absl::Status MaybeSaveProgress();
   absl::Status SaveProgress();

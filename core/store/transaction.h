@@ -45,6 +45,22 @@ class Transaction {
   size_t size() const { return appends_.size(); }
   size_t checkpoint_count() const { return checkpoints_.size(); }
   size_t event_count() const { return events_; }
+  size_t byte_count() const { return bytes_; }
+  // Whether the appends have used half of any limit.
+  bool HalfFull() const {
+    return appends_.size() >= kMaxTxnAppends / 2 || events_ >= kMaxTxnEvents / 2 || bytes_ >= kMaxTxnBytes / 2;
+  }
+
+  // What was added so far, to drop what is added after (RollBackTo).
+  struct Mark {
+    size_t appends = 0, events = 0, bytes = 0;
+  };
+  Mark mark() const { return Mark{appends_.size(), events_, bytes_}; }
+  void RollBackTo(const Mark& m) {
+    if (m.appends < appends_.size()) appends_.erase(appends_.begin() + static_cast<ptrdiff_t>(m.appends), appends_.end());
+    events_ = m.events;
+    bytes_ = m.bytes;
+  }
 
  private:
   struct Owned {

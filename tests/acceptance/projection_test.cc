@@ -360,6 +360,46 @@ TEST_P(ProjectionTest, ExactlyOnceCommitsEachCallsOutputsWithTheCheckpoint) {
   EXPECT_EQ(outputs, want) << "one output per input, none lost or repeated";
 }
 
+// With a cadence, outputs wait in the transaction for the checkpoint: none
+// is visible before it, a failed call drops only its own, and what the
+// calls before it added commits with the checkpoint at the last success.
+TEST_P(ProjectionTest, ExactlyOnceOutputsWaitForTheCheckpointsCadence) {
+  const std::string out = NewStreamId("output");
+  const std::vector<Event> events = AppendN(store_, NewStreamId("input"), 9, "e");
+  auto outputs = [&] {
+    std::vector<std::string> got;
+    for (const Event& e : ReadStream(store_, out).events) got.push_back(e.data);
+    return got;
+  };
+  auto outputs_of = [&](size_t first, size_t end) {
+    std::vector<std::string> want;
+    for (size_t i = first; i < end; ++i) want.push_back(std::to_string(events[i].global_position));
+    return want;
+  };
+  std::vector<size_t> visible_at;  // outputs in the store when each input was handed over
+  bool fail_e8 = true;
+  TestProjection p;
+  p.on_event = [&](const est_event& e, est_txn* tx) -> est_status {
+    visible_at.push_back(outputs().size());
+    if (fail_e8 && DataIs(e, "e8")) return EST_ERR_IO;  // after e7's output was added in the same call
+    return AppendOutput(e, tx, out);
+  };
+  ASSERT_EST_OK(p.Open(store_, "cadenced", 1,
+                       ProjectionArgs().Prefix("input_").Batch(2).Every(4).Flags(EST_PROJECTION_EXACTLY_ONCE)));
+  est_projection_report report = EST_PROJECTION_REPORT_INIT;
+  EXPECT_EST(EST_ERR_IO, p.Run(0, &report));
+  // Calls [e1 e2] [e3 e4] commit at e4; [e5 e6] waits; [e7 e8] fails: the
+  // stop commits e5 and e6's outputs with the checkpoint at e6.
+  EXPECT_EQ(visible_at, (std::vector<size_t>{0, 0, 0, 0, 4, 4, 4, 4}));
+  EXPECT_EQ(report.position, events[5].global_position);
+  EXPECT_EQ(outputs(), outputs_of(0, 6)) << "e7's output went with its failed call";
+
+  fail_e8 = false;
+  ASSERT_EST_OK(p.Run(0, &report));
+  EXPECT_GE(report.position, events.back().global_position) << "(and past the outputs it passed over)";
+  EXPECT_EQ(outputs(), outputs_of(0, 9)) << "one output per input, none lost or repeated";
+}
+
 TEST_P(ProjectionTest, ExactlyOnceHandlersMayNotCommitOrFreeTheEnginesTransaction) {
   AppendN(store_, NewStreamId(), 1);
   TestProjection p;

@@ -1056,8 +1056,10 @@ EST_API est_status est_checkpoint_list(est_store *store, est_checkpoint_visit_fn
  *   and appends its outputs through it (est_txn_append); the engine commits
  *   them with the checkpoint in one transaction, so a crash anywhere neither
  *   loses nor repeats an output. The handler must not commit or free tx.
- *   Calls whose handler appended commit at once; checkpoint_every spaces the
- *   checkpoints of calls that appended nothing.
+ *   The outputs wait in tx for the checkpoint's cadence (checkpoint_every;
+ *   0 = each call commits), or until they use half of a transaction's
+ *   limits; a failed run drops what waits, and the next run hands its
+ *   inputs again.
  * - A handler error (any status but EST_OK; a message via est_set_error)
  *   stops the run: est_projection_run returns it, the checkpoint is at the
  *   last call that succeeded, and the next run hands the failed events
