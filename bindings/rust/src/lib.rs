@@ -23,13 +23,13 @@ pub use aggregate::{
 };
 pub use checkpoint::Checkpoint;
 pub use error::{status_name, Error, ErrorKind, Result};
+pub use host::{use_rust_allocator, Host, MaintainReport, Threads};
 pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
 pub use store::{
     AppendOptions, AppendResult, Batch, CompactReport, Direction, Expect, ReadAllOptions, ReadOptions, Snapshot, Stats,
     Store, StoreOptions, SyncMode, VerifyReport,
 };
-pub use host::{Host, MaintainReport, Threads};
 pub use subscription::{SubscribeOptions, Subscription, SubscriptionWaker, POSITION_END};
 pub use txn::Transaction;
 
