@@ -1031,7 +1031,8 @@ EST_API void est_allocator_init(est_allocator *allocator);
  * process-wide (a plugin that links its own copy of the library has its own).
  * The struct is copied.
  * @return EST_OK; EST_ERR_INVALID_ARGUMENT for a NULL allocator or function,
- *         a bad struct_size, or a call too late or repeated (see above).
+ *         a bad struct_size, or a call too late or repeated (see above);
+ *         EST_ERR_UNSUPPORTED for fields this library does not know.
  */
 EST_API est_status est_set_allocator(const est_allocator *allocator);
 
