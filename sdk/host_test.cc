@@ -1,6 +1,9 @@
 // Tests of the SDK's host options and calls (doc/abi.md "Hosts") against the
 // real library: Threads::kNone with Maintain, the host's clock stamping
-// events, Cancel with nothing running, a stepped compaction on a file store.
+// events, Cancel with nothing running, a stepped compaction on a file store,
+// SetAllocator refused once a store was opened (the allocator is set once
+// per process; tests/acceptance/allocator_test.cc sets one in a process of
+// its own).
 #define EST_EXPERIMENTAL
 #include <unistd.h>
 
@@ -64,6 +67,20 @@ TEST(StoreHost, AScheduledCompactionFinishesThroughMaintain) {
   EXPECT_EQ(stats->events, 0);
   store->Close();
   std::filesystem::remove_all(dir);
+}
+
+void* NoAllocate(void*, size_t, size_t) { return nullptr; }
+void NoDeallocate(void*, void*, size_t) {}
+
+TEST(StoreHost, SetAllocatorAfterAStoreWasOpenedIsRefused) {
+  Result<Store> store = Store::Open("memory:");
+  ASSERT_TRUE(store.ok());
+  est_allocator allocator = EST_ALLOCATOR_INIT;
+  allocator.allocate = NoAllocate;
+  allocator.deallocate = NoDeallocate;
+  Result<void> set = SetAllocator(allocator);
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.error().status(), EST_ERR_INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/store/writable_batch.h"
+#include "core/util/host_allocator.h"
 #include "estoria/estoria.h"
 
 namespace estoria::capi {
@@ -30,6 +31,8 @@ extern "C" {
 
 EST_API est_status est_batch_new(est_batch** out) {
   static constexpr char kFn[] = "est_batch_new";
+  // From here on est_set_allocator is refused (whatever this call returns).
+  core::FreezeHostAllocator();
   return Guarded(kFn, [&]() -> est_status {
     if (out == nullptr) return FailArg(kFn, "out", "is NULL");
     *out = nullptr;

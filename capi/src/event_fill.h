@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/store/event_view.h"
+#include "core/util/host_allocator.h"
 #include "estoria/estoria.h"
 #include "flatbuffers/flatbuffers.h"
 #include "schema/estoria_generated.h"
@@ -153,7 +154,7 @@ inline void FillMetadata(const core::EventView& view, est_event* out, est_metada
 // and, where the caller's struct has the field, its metadata array, all
 // kept in *pairs, which must stay put until the views expire.
 inline void FillEvents(const core::EventView* views, size_t n, est_event* events,
-                       std::vector<est_metadata_pair>* pairs) {
+                       core::HostVector<est_metadata_pair>* pairs) {
   const uint32_t stride = events->struct_size;
   unsigned char* slot = reinterpret_cast<unsigned char*>(events);
   for (size_t i = 0; i < n; ++i, slot += stride) {

@@ -23,6 +23,7 @@
 #include "core/store/event_view.h"
 #include "core/store/writable_batch.h"
 #include "core/util/fork.h"
+#include "core/util/host_allocator.h"
 #include "estoria/estoria.h"
 
 namespace estoria::capi {
@@ -86,12 +87,12 @@ struct est_iter {
   std::shared_ptr<const estoria::capi::StoreLife> life;
   uint64_t fork_generation = estoria::core::ForkGeneration();
   // views[pos, count) are fetched and not yet handed out.
-  std::vector<estoria::core::EventView> views;
+  estoria::core::HostVector<estoria::core::EventView> views;  // the host's allocator, as every buffer below
   size_t pos = 0;
   size_t count = 0;
   bool ended = false;  // the core said end: every later call is EST_END
   // The metadata pairs of the views last handed out (est_event.metadata).
-  std::vector<est_metadata_pair> pairs;
+  estoria::core::HostVector<est_metadata_pair> pairs;
 };
 
 struct est_batch {

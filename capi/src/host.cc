@@ -1,6 +1,8 @@
 // The hosts section of the header (experimental): est_store_maintain,
-// est_store_compact_schedule, est_store_cancel. The host fields of
-// est_store_options are read in store.cc. doc/abi.md "Hosts".
+// est_store_compact_schedule, est_store_cancel, est_set_allocator (over
+// core/util/host_allocator.h; est_store_open and est_batch_new close its
+// window). The host fields of est_store_options are read in store.cc.
+// doc/abi.md "Hosts".
 #define EST_EXPERIMENTAL 1
 #include <cstdint>
 #include <limits>
@@ -9,8 +11,10 @@
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/store/event_store.h"
+#include "core/util/host_allocator.h"
 #include "estoria/estoria.h"
 
+using estoria::capi::Fail;
 using estoria::capi::FailArg;
 using estoria::capi::FailStatus;
 using estoria::capi::Guarded;
@@ -59,6 +63,35 @@ EST_API est_status est_store_cancel(est_store* store) {
     if (est_status s = estoria::capi::CheckStore(kFn, store); s != EST_OK) return s;
     store->core->Cancel();
     return EST_OK;
+  });
+}
+
+EST_API void est_allocator_init(est_allocator* allocator) {
+  if (allocator != nullptr) *allocator = est_allocator EST_ALLOCATOR_INIT;
+}
+
+EST_API est_status est_set_allocator(const est_allocator* allocator) {
+  static constexpr char kFn[] = "est_set_allocator";
+  return Guarded(kFn, [&]() -> est_status {
+    if (allocator == nullptr) return FailArg(kFn, "allocator", "is NULL");
+    est_allocator in = EST_ALLOCATOR_INIT;
+    if (est_status s = estoria::capi::ReadOptions(kFn, "allocator", allocator, &in); s != EST_OK) return s;
+    if (in.allocate == nullptr) return FailArg(kFn, "allocator->allocate", "is NULL");
+    if (in.deallocate == nullptr) return FailArg(kFn, "allocator->deallocate", "is NULL");
+    core::HostAllocatorHooks hooks;
+    hooks.allocate = in.allocate;
+    hooks.deallocate = in.deallocate;
+    hooks.user = in.user;
+    switch (core::SetHostAllocator(hooks)) {
+      case core::SetHostAllocatorResult::kSet:
+        return EST_OK;
+      case core::SetHostAllocatorResult::kAlreadySet:
+        return Fail(EST_ERR_INVALID_ARGUMENT, kFn, "an allocator was set already (it is set once per process)");
+      case core::SetHostAllocatorResult::kTooLate:
+        break;
+    }
+    return Fail(EST_ERR_INVALID_ARGUMENT, kFn,
+                "too late: est_store_open or est_batch_new was called first (set the allocator before them)");
   });
 }
 

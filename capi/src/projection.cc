@@ -52,8 +52,8 @@ class CHandler final : public core::ProjectionHandler {
  private:
   const est_projection_handler c_;
   est_txn* const txn_;
-  std::vector<est_event> events_;
-  std::vector<est_metadata_pair> pairs_;
+  core::HostVector<est_event> events_;  // the host's allocator (est_set_allocator)
+  core::HostVector<est_metadata_pair> pairs_;
 };
 
 }  // namespace

@@ -85,7 +85,7 @@ EST_API const uint8_t* est_snapshot_data(const est_snapshot* snapshot, size_t* l
     if (len != nullptr) *len = 0;
     return nullptr;
   }
-  const std::string& data = snapshot->snapshot->data;
+  const core::HostString& data = snapshot->snapshot->data;
   if (len != nullptr) *len = data.size();
   return reinterpret_cast<const uint8_t*>(data.data());
 }

@@ -10,6 +10,7 @@
 #include "capi/src/guard.h"
 #include "capi/src/handles.h"
 #include "core/store/event_store.h"
+#include "core/util/host_allocator.h"
 #include "core/util/redact.h"
 #include "core/util/status.h"
 #include "estoria/estoria.h"
@@ -129,6 +130,8 @@ EST_API void est_snapshot_write_options_init(est_snapshot_write_options* options
 
 EST_API est_status est_store_open(const char* uri, const est_store_options* options, est_store** out) {
   static constexpr char kFn[] = "est_store_open";
+  // From here on est_set_allocator is refused (whatever this call returns).
+  core::FreezeHostAllocator();
   return Guarded(kFn, [&]() -> est_status {
     if (out == nullptr) return FailArg(kFn, "out", "is NULL");
     *out = nullptr;

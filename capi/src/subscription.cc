@@ -23,8 +23,9 @@ struct est_subscription {
   std::unique_ptr<estoria::core::Subscription> core;
   std::shared_ptr<const estoria::capi::StoreLife> life;
   uint64_t fork_generation = estoria::core::ForkGeneration();
-  std::vector<estoria::core::EventView> views;  // the last poll's
-  std::vector<est_metadata_pair> pairs;         // their metadata arrays
+  // From the host's allocator (est_set_allocator).
+  estoria::core::HostVector<estoria::core::EventView> views;  // the last poll's
+  estoria::core::HostVector<est_metadata_pair> pairs;         // their metadata arrays
 };
 
 namespace estoria::capi {

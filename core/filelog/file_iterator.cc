@@ -57,7 +57,7 @@ absl::Status OutsideItsSegment(Location at) { return ShortRead(at, "the record i
 
 // Reads the record at `at` through the segment's reader (no mapping) into
 // `into`, which grows as needed; returns where the record starts in it.
-absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, std::vector<uint64_t>* into,
+absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, ReadBuffer* into,
                                       size_t used_words, uint32_t* size) {
   uint64_t prefix_words[1];
   absl::StatusOr<absl::Span<const uint8_t>> prefix =
@@ -137,13 +137,13 @@ class FileIterator final : public EventIterator {
   const bool reverse_;
   std::shared_ptr<const SegmentTable> segments_;
   std::shared_ptr<const std::atomic<bool>> closed_;
-  std::vector<uint64_t> buffer_;  // 8-byte aligned storage for records read with pread
+  ReadBuffer buffer_;  // 8-byte aligned storage for records read with pread
 };
 
 }  // namespace
 
 absl::StatusOr<absl::Span<const uint8_t>> ReadFileBytes(const RandomAccessFile& file, uint64_t n,
-                                                        std::vector<uint64_t>* buffer) {
+                                                        ReadBuffer* buffer) {
   buffer->assign(n / 8 + 1, 0);
   uint8_t* into = reinterpret_cast<uint8_t*>(buffer->data());
   constexpr uint64_t kChunk = uint64_t{8} << 20;
@@ -159,7 +159,7 @@ absl::StatusOr<absl::Span<const uint8_t>> ReadFileBytes(const RandomAccessFile& 
 }
 
 absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segment, uint64_t n,
-                                                       std::vector<uint64_t>* buffer) {
+                                                       ReadBuffer* buffer) {
   if (segment.mapped == nullptr) return ReadFileBytes(*segment.file, n, buffer);
   if (n > segment.mapped_size) return absl::InternalError("a segment's bytes past its mapping were asked for");
   return absl::Span<const uint8_t>(segment.mapped, n);
@@ -181,7 +181,7 @@ absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint6
   return view;
 }
 
-absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch) {
+absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, ReadBuffer* scratch) {
   if (at.segment >= table.size()) return absl::InternalError("an index entry names an unknown segment");
   const SegmentView& segment = table[at.segment];
   if (segment.mapped != nullptr) {

@@ -24,6 +24,7 @@
 #include "core/env/env.h"
 #include "core/store/entry_list.h"
 #include "core/store/event_store.h"
+#include "core/util/host_allocator.h"
 
 namespace estoria::core::filelog {
 
@@ -56,6 +57,11 @@ struct SegmentView {
 // created with, and with it the mappings its views point into.
 using SegmentTable = std::vector<SegmentView>;
 
+// 8-byte aligned storage for bytes read with pread (records of segments that
+// are not mapped, whole segments read by recovery and verify), from the
+// host's allocator.
+using ReadBuffer = HostVector<uint64_t>;
+
 // A view of the segment file at `path` covering at least `bytes` (which may
 // run past its end: see MappedFile): mapped where the Env can, through a
 // reader otherwise.
@@ -64,15 +70,15 @@ absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint6
 // Bytes [0, n) of `file`, read in large chunks into `buffer` (8-byte
 // aligned storage); shorter only where the file ends first.
 absl::StatusOr<absl::Span<const uint8_t>> ReadFileBytes(const RandomAccessFile& file, uint64_t n,
-                                                        std::vector<uint64_t>* buffer);
+                                                        ReadBuffer* buffer);
 // Bytes [0, n) of `segment`: its mapping itself (which must cover them), or
 // as ReadFileBytes through its reader.
 absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segment, uint64_t n,
-                                                       std::vector<uint64_t>* buffer);
+                                                       ReadBuffer* buffer);
 
 // The record at `at` (a location the index holds): a view into the mapping,
 // or read into `scratch` where the segment is not mapped.
-absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, std::vector<uint64_t>* scratch);
+absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, ReadBuffer* scratch);
 
 // An iterator over entries [begin, end) of `array`, forward or reverse.
 // `closed` turns every later Next into ClosedError.

@@ -332,7 +332,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& s
   // The array's entries [0, count) and the segment table are immutable: the
   // stamps of a read as of a time are read without the lock. A record that
   // cannot be read fails the read, as the iterator would.
-  std::vector<uint64_t> scratch;
+  ReadBuffer scratch;
   absl::Status unreadable;
   const StreamRange range = StreamReadRangeAsOf(tip, count, options, [&](size_t i) {
     absl::StatusOr<EventView> record = ReadRecord(*segments, (*array)[i], &scratch);

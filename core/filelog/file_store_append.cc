@@ -26,8 +26,8 @@ namespace {
 // lists (SettleStreamsLocked made them the same where events are read).
 class FileLookup final : public StreamLookup {
  public:
-  FileLookup(const absl::flat_hash_map<Id, FileStream>& streams, const SegmentTable& segments,
-             std::vector<uint64_t>* scratch)
+  FileLookup(const IdMap<FileStream>& streams, const SegmentTable& segments,
+             ReadBuffer* scratch)
       : streams_(streams), segments_(segments), scratch_(scratch) {}
 
   State StateOf(const Id& stream) override {
@@ -49,9 +49,9 @@ class FileLookup final : public StreamLookup {
   }
 
  private:
-  const absl::flat_hash_map<Id, FileStream>& streams_;
+  const IdMap<FileStream>& streams_;
   const SegmentTable& segments_;
-  std::vector<uint64_t>* scratch_;
+  ReadBuffer* scratch_;
 };
 
 }  // namespace

@@ -199,7 +199,7 @@ struct CompactJob {
   // Each stream's tip in the old log, and as replay of the copy will see it.
   absl::flat_hash_map<Id, std::pair<int64_t, int64_t>> tips;
   int64_t reserved = 0;
-  std::vector<uint64_t> buffer;
+  ReadBuffer buffer;
   std::string payload;
   size_t segment = 0;        // the old segment being copied
   uint64_t resume = 0;       // the offset of its next frame (0: from its start)

@@ -227,7 +227,7 @@ absl::Status FileStore::ReloadLocked() {
 absl::Status FileStore::FollowSegmentLocked(uint32_t index, uint64_t limit) {
   if (limit <= segment_ends_[index]) return absl::OkStatus();
   RETURN_IF_ERROR(CoverLocked(index, limit));
-  std::vector<uint64_t> buffer;
+  ReadBuffer buffer;
   ASSIGN_OR_RETURN(const absl::Span<const uint8_t> bytes, SegmentBytes((*segments_)[index], limit, &buffer));
   if (segment_ends_[index] == kSegmentHeaderSize) {
     absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(bytes);

@@ -40,6 +40,7 @@
 #include "core/filelog/segment_writer.h"
 #include "core/store/checkpoint_table.h"
 #include "core/store/entry_list.h"
+#include "core/store/id_map.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/util/mutex.h"
@@ -292,13 +293,13 @@ class FileStore final : public EventStore {
 
   mutable Mutex mu_;
   CondVar cv_;
-  absl::flat_hash_map<Id, FileStream> streams_ ABSL_GUARDED_BY(mu_);
+  IdMap<FileStream> streams_ ABSL_GUARDED_BY(mu_);
   int64_t live_streams_ ABSL_GUARDED_BY(mu_) = 0;
   EntryList<Location> global_ ABSL_GUARDED_BY(mu_);  // every live event, ascending position
   // Events deleted from the index but still in global_ until it is next
   // read (SettleGlobalLocked applies them): see PendingRemovals.
   PendingRemovals<Location> global_removed_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<Id, SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
+  IdMap<SnapshotList> snapshots_ ABSL_GUARDED_BY(mu_);
   int64_t snapshot_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Projection checkpoints (not to be confused with the index checkpoint,
   // INDEX): as published, and with queued saves and deletes (which decide
@@ -317,7 +318,7 @@ class FileStore final : public EventStore {
   std::vector<std::string> segment_names_ ABSL_GUARDED_BY(mu_);  // file names, as the table
   std::vector<uint64_t> segment_ends_ ABSL_GUARDED_BY(mu_);  // published bytes of each segment
   std::vector<uint64_t> segment_last_frames_ ABSL_GUARDED_BY(mu_);  // offset of each one's last frame (0: none)
-  std::vector<uint64_t> position_scratch_ ABSL_GUARDED_BY(mu_);  // PositionAtLocked without a mapping
+  ReadBuffer position_scratch_ ABSL_GUARDED_BY(mu_);  // PositionAtLocked without a mapping
   std::deque<PendingOp*> queue_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status poisoned_ ABSL_GUARDED_BY(mu_);

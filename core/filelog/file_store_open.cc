@@ -27,7 +27,7 @@ constexpr char kIdentityPrefix[] = "estoria file store\nformat ";
 std::string IdentityText() { return absl::StrCat(kIdentityPrefix, kFormatVersion, "\n"); }
 
 // Reads bytes [0, n) of `path` into `buffer` (8-byte aligned storage).
-absl::Status ReadPrefix(Env* env, const std::string& path, uint64_t n, std::vector<uint64_t>* buffer) {
+absl::Status ReadPrefix(Env* env, const std::string& path, uint64_t n, ReadBuffer* buffer) {
   std::unique_ptr<RandomAccessFile> file;
   ASSIGN_OR_RETURN(file, env->NewRandomAccessFile(path));
   ASSIGN_OR_RETURN(absl::Span<const uint8_t> got, ReadFileBytes(*file, n, buffer));
@@ -242,7 +242,7 @@ absl::Status FileStore::Recover() {
   MutexLock lock(&mu_);
   const std::vector<SegmentCover> covers = LoadCheckpointLocked(plan.names);
   uint64_t scanned = 0;
-  std::vector<uint64_t> buffer;
+  ReadBuffer buffer;
   for (size_t i = 0; i < sequences.size(); ++i) {
     const uint64_t sequence = sequences[i];
     // Only a plain segment can have a torn tail: compacted ones were synced
@@ -344,7 +344,7 @@ absl::Status FileStore::Verify(const ProgressFn& progress, VerifyReport* report)
   for (uint64_t end : ends) total += end;
   VerifyReport got;
   absl::Status status;
-  std::vector<uint64_t> buffer;
+  ReadBuffer buffer;
   uint64_t done = 0;
   for (size_t i = 0; i < ends.size() && status.ok(); ++i) {
     const std::string& name = names[i];

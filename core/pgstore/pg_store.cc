@@ -740,7 +740,8 @@ class PgStore final : public EventStore {
     snapshot->aggregate_id = aggregate;
     snapshot->version = GetInt64(r.get(), 0, 0);
     snapshot->timestamp_ns = GetInt64(r.get(), 0, 1);
-    snapshot->data = std::string(GetBytes(r.get(), 0, 2));
+    const std::string_view data = GetBytes(r.get(), 0, 2);
+    snapshot->data.assign(data.data(), data.size());
     snapshot->content_type = std::string(GetBytes(r.get(), 0, 3));
     return std::shared_ptr<const Snapshot>(std::move(snapshot));
   }

@@ -5,6 +5,9 @@
 // filtering builds a new array, so an iterator is a snapshot that needs no
 // lock to read.
 //
+// The arrays come from the host's allocator (core/util/host_allocator.h):
+// they are the bulk of an index.
+//
 // Thread safety: the list itself is guarded by its owner's lock; a published
 // array's entries below the list's count are immutable.
 #ifndef ESTORIA_CORE_STORE_ENTRY_LIST_H_
@@ -13,9 +16,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "absl/types/span.h"
+#include "core/util/host_allocator.h"
 
 namespace estoria::core {
 
@@ -24,16 +29,24 @@ namespace estoria::core {
 template <typename E>
 class EntryArray {
  public:
-  explicit EntryArray(size_t capacity) : capacity_(capacity), entries_(new E[capacity]) {}
+  explicit EntryArray(size_t capacity) : capacity_(capacity), entries_(HostAllocator<E>().allocate(capacity)) {
+    std::uninitialized_default_construct_n(entries_, capacity_);  // as new E[capacity]
+  }
+  ~EntryArray() {
+    std::destroy_n(entries_, capacity_);
+    HostAllocator<E>().deallocate(entries_, capacity_);
+  }
+  EntryArray(const EntryArray&) = delete;
+  EntryArray& operator=(const EntryArray&) = delete;
 
   size_t capacity() const { return capacity_; }
   E& operator[](size_t i) { return entries_[i]; }
   const E& operator[](size_t i) const { return entries_[i]; }
-  const E* data() const { return entries_.get(); }
+  const E* data() const { return entries_; }
 
  private:
   const size_t capacity_;
-  std::unique_ptr<E[]> entries_;
+  E* const entries_;
 };
 
 template <typename E>

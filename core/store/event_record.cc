@@ -3,7 +3,9 @@
 // reused from append to append) and copied into the block at an 8-byte
 // aligned offset; the block is sized from a bound on every record's size, so
 // it is allocated once, and shrunk with one more copy when the bound proves
-// much too generous (small events).
+// much too generous (small events). The block comes from the host's
+// allocator (core/util/host_allocator.h), and so does the builder's buffer,
+// which is then released after each Build rather than kept with the thread.
 #include "core/store/event_record.h"
 
 #include <algorithm>
@@ -19,7 +21,7 @@
 namespace estoria::core {
 namespace {
 
-constexpr std::align_val_t kBlockAlign{8};
+constexpr size_t kBlockAlign = 8;
 // The builder's buffer is kept between appends unless a big event grew it.
 constexpr size_t kMaxRetainedBuilderBytes = size_t{1} << 20;
 
@@ -44,9 +46,8 @@ size_t RecordBound(const WritableBatch& batch, size_t i, const BatchEvent& event
 
 struct AlignedBytes {
   uint8_t* p = nullptr;
-  ~AlignedBytes() {
-    if (p != nullptr) ::operator delete[](p, kBlockAlign);
-  }
+  size_t size = 0;
+  ~AlignedBytes() { HostDeallocate(p, size, kBlockAlign); }
 };
 
 // One builder per thread, reused across appends. Reached through a call the
@@ -55,15 +56,29 @@ struct AlignedBytes {
 // recompute the address at each use in Build (rematerialize it) than keep it
 // in a register (measured: 10% of a bulk append).
 __attribute__((noinline)) flatbuffers::FlatBufferBuilder* ThreadBuilder() {
-  thread_local flatbuffers::FlatBufferBuilder builder;
+  thread_local flatbuffers::FlatBufferBuilder builder(1024, HostFlatbuffersAllocator());
   return &builder;
 }
 
+// Leaves the thread's builder empty at the end of a Build: its buffer kept
+// for the next one unless a big event grew it, or released when the host's
+// allocator serves it (the host then sees nothing outstanding once its
+// stores are closed, rather than a buffer per thread freed at thread exit).
+struct BuilderRelease {
+  flatbuffers::FlatBufferBuilder& fbb;
+  size_t largest = 0;
+  ~BuilderRelease() {
+    if (largest > kMaxRetainedBuilderBytes || HostAllocatorHooked()) {
+      fbb.Reset();
+    } else {
+      fbb.Clear();
+    }
+  }
+};
+
 }  // namespace
 
-EventBlock::~EventBlock() {
-  if (bytes_ != nullptr) ::operator delete[](bytes_, kBlockAlign);
-}
+EventBlock::~EventBlock() { HostDeallocate(bytes_, capacity_, kBlockAlign); }
 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
                                                               const BuildOptions& options) {
@@ -85,27 +100,26 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
     count += batch.event_count();
   }
 
-  AlignedBytes bytes{static_cast<uint8_t*>(::operator new[](capacity, kBlockAlign, std::nothrow))};
+  AlignedBytes bytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
-  std::shared_ptr<EventBlock> block(new (std::nothrow) EventBlock());
-  if (block == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
+  std::shared_ptr<EventBlock> block = std::allocate_shared<EventBlock>(HostAllocator<EventBlock>(), Token());
   block->records_.reserve(count);
   block->ids_.resize(count);
 
   flatbuffers::FlatBufferBuilder& fbb = *ThreadBuilder();
+  BuilderRelease release{fbb};
   // Every scalar is written, so that stream_version and global_position can
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
   // Every event's new ID at once (one atomic update), with the time the
   // events are stamped with (the store's clock); an event with its own ID
   // leaves its fresh one unused.
-  std::vector<Uuid>& ids = block->ids_;
+  HostVector<Uuid>& ids = block->ids_;
   RETURN_IF_ERROR(options.host != nullptr ? options.host->NewUuidsV7(absl::MakeSpan(ids), options.now_ns)
                                          : NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
-  size_t largest = 0;
   size_t record = 0;
   for (const Part& part : parts) {
     const Id& stream = *part.stream;
@@ -159,7 +173,7 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
       }
       std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
       block->records_.push_back({offset, size});
-      largest = std::max(largest, size);
+      release.largest = std::max(release.largest, size);
       // Padding is zeroed so that the block's bytes (and a checksum of them)
       // are fully determined.
       const size_t next = Align8(offset + size);
@@ -167,18 +181,13 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
       offset = next;
     }
   }
-  if (largest > kMaxRetainedBuilderBytes) {
-    fbb.Reset();
-  } else {
-    fbb.Clear();
-  }
-
   // Small events leave much of the bound unused: give it back.
   if (offset > 0 && capacity - offset > capacity / 4) {
-    AlignedBytes exact{static_cast<uint8_t*>(::operator new[](offset, kBlockAlign, std::nothrow))};
+    AlignedBytes exact{static_cast<uint8_t*>(HostAllocate(offset, kBlockAlign)), offset};
     if (exact.p != nullptr) {
       std::memcpy(exact.p, bytes.p, offset);
       std::swap(exact.p, bytes.p);
+      std::swap(exact.size, bytes.size);
       capacity = offset;
     }
   }

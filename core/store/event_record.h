@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -21,6 +20,7 @@
 #include "core/store/event_view.h"
 #include "core/store/store_host.h"
 #include "core/store/writable_batch.h"
+#include "core/util/host_allocator.h"
 
 namespace estoria::core {
 
@@ -56,6 +56,13 @@ class EventBlock {
   static absl::StatusOr<std::shared_ptr<EventBlock>> Build(absl::Span<const Part> parts,
                                                            const BuildOptions& options);
 
+  // Only Build makes blocks (the token is its own); public for allocate_shared.
+  struct Token {
+   private:
+    friend class EventBlock;
+    Token() = default;
+  };
+  explicit EventBlock(Token) {}
   ~EventBlock();
   EventBlock(const EventBlock&) = delete;
   EventBlock& operator=(const EventBlock&) = delete;
@@ -84,13 +91,13 @@ class EventBlock {
     size_t offset;
     size_t size;
   };
-  EventBlock() = default;
-
-  uint8_t* bytes_ = nullptr;  // owned; 8-byte aligned
+  // The block, its bytes and its arrays come from the host's allocator
+  // (core/util/host_allocator.h): a memory store keeps them for its life.
+  uint8_t* bytes_ = nullptr;  // owned; 8-byte aligned; HostAllocate(capacity_, 8)
   size_t capacity_ = 0;
   size_t used_ = 0;
-  std::vector<Record> records_;
-  std::vector<Uuid> ids_;
+  HostVector<Record> records_;
+  HostVector<Uuid> ids_;
 };
 
 // The ID and the global position stored in a record.

@@ -28,6 +28,7 @@
 #include "core/store/event_view.h"
 #include "core/store/store_host.h"
 #include "core/store/writable_batch.h"
+#include "core/util/host_allocator.h"
 
 namespace estoria::core {
 
@@ -165,7 +166,7 @@ struct Snapshot {
   Id aggregate_id;
   int64_t version = 0;
   int64_t timestamp_ns = 0;
-  std::string data;
+  HostString data;  // from the host's allocator: stores keep snapshots in memory
   std::string content_type;
 };
 

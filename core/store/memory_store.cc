@@ -28,6 +28,7 @@
 #include "core/store/as_of.h"
 #include "core/store/checkpoint_table.h"
 #include "core/store/entry_list.h"
+#include "core/store/id_map.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
@@ -100,14 +101,14 @@ struct MemoryStore::State {
   const std::shared_ptr<std::atomic<bool>> closed = std::make_shared<std::atomic<bool>>(false);
 
   Mutex mu;
-  absl::flat_hash_map<Id, Stream> streams ABSL_GUARDED_BY(mu);
+  IdMap<Stream> streams ABSL_GUARDED_BY(mu);
   EntryListOf global ABSL_GUARDED_BY(mu);  // every live event, ascending position
   // Positions of deleted events still in `global` until it is next read.
   PendingRemovals<int64_t> global_removed ABSL_GUARDED_BY(mu);
   int64_t next_position ABSL_GUARDED_BY(mu) = 1;
   // Per aggregate, ascending version; equal versions in write order, so the
   // newest of a version is the last of its run.
-  absl::flat_hash_map<Id, SnapshotList> snapshots ABSL_GUARDED_BY(mu);
+  IdMap<SnapshotList> snapshots ABSL_GUARDED_BY(mu);
   CheckpointTable checkpoints ABSL_GUARDED_BY(mu);
 
   bool is_closed() const { return closed->load(std::memory_order_acquire); }
@@ -154,7 +155,7 @@ namespace {
 // The memory store's streams as the append plan reads them.
 class MemoryLookup final : public StreamLookup {
  public:
-  explicit MemoryLookup(const absl::flat_hash_map<Id, Stream>& streams) : streams_(streams) {}
+  explicit MemoryLookup(const IdMap<Stream>& streams) : streams_(streams) {}
   State StateOf(const Id& stream) override {
     auto it = streams_.find(stream);
     if (it == streams_.end()) return State{};
@@ -167,7 +168,7 @@ class MemoryLookup final : public StreamLookup {
   }
 
  private:
-  const absl::flat_hash_map<Id, Stream>& streams_;
+  const IdMap<Stream>& streams_;
 };
 
 }  // namespace

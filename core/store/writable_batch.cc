@@ -4,6 +4,8 @@
 // before the verifier and the semantic checks run); BatchBuilder checks each
 // input as it arrives, so what it builds needs no second verification.
 // Neither class is thread-safe; a finished WritableBatch is immutable.
+// Their buffers (a batch's copy, a builder's events and FlatBuffers) come
+// from the host's allocator (core/util/host_allocator.h).
 #include "core/store/writable_batch.h"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/id/id.h"
+#include "core/util/host_allocator.h"
 #include "core/util/status.h"
 #include "flatbuffers/flatbuffers.h"
 #include "schema/estoria_generated.h"
@@ -22,7 +25,7 @@
 namespace estoria::core {
 namespace {
 
-constexpr std::align_val_t kBatchAlign{8};
+constexpr size_t kBatchAlign = 8;
 
 // The verifier's table budget implied by our limits: the batch, its events and
 // their metadata entries. Depth: batch -> event -> key/value (update this if
@@ -37,8 +40,9 @@ constexpr flatbuffers::uoffset_t kMaxDepth = 3;
 constexpr size_t kEventOverhead = 128;
 constexpr size_t kMetadataOverhead = 48;
 
-uint8_t* AllocateAligned(size_t size) {
-  return static_cast<uint8_t*>(::operator new[](size, kBatchAlign, std::nothrow));
+std::unique_ptr<uint8_t, WritableBatch::AlignedFree> AllocateAligned(size_t size) {
+  return std::unique_ptr<uint8_t, WritableBatch::AlignedFree>(static_cast<uint8_t*>(HostAllocate(size, kBatchAlign)),
+                                                              WritableBatch::AlignedFree{size});
 }
 
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
@@ -92,7 +96,7 @@ absl::Status CheckEvent(const fb::WritableEvent& event, size_t index) {
 
 }  // namespace
 
-void WritableBatch::AlignedFree::operator()(uint8_t* p) const { ::operator delete[](p, kBatchAlign); }
+void WritableBatch::AlignedFree::operator()(uint8_t* p) const { HostDeallocate(p, size, kBatchAlign); }
 
 const fb::WritableEventBatch& WritableBatch::root() const {
   return *flatbuffers::GetRoot<fb::WritableEventBatch>(data_.get());
@@ -108,7 +112,7 @@ absl::StatusOr<WritableBatch> WritableBatch::FromBytes(absl::Span<const uint8_t>
     return absl::InvalidArgumentError(
         absl::StrCat("the batch is ", bytes.size(), " bytes, too small for a WritableEventBatch"));
   }
-  std::unique_ptr<uint8_t, AlignedFree> data(AllocateAligned(bytes.size()));
+  std::unique_ptr<uint8_t, AlignedFree> data = AllocateAligned(bytes.size());
   if (data == nullptr) return absl::ResourceExhaustedError("out of memory copying the batch");
   std::memcpy(data.get(), bytes.data(), bytes.size());
 
@@ -168,11 +172,11 @@ struct PendingEvent {
 // metadata pair in one vector, so that adding an event allocates nothing
 // once the buffers have grown (a bulk append adds thousands).
 struct BatchBuilder::Pending {
-  std::vector<PendingEvent> events;
-  std::vector<PendingPair> pairs;  // per event, contiguous and sorted by key (byte order)
-  std::string bytes;
+  HostVector<PendingEvent> events;
+  HostVector<PendingPair> pairs;  // per event, contiguous and sorted by key (byte order)
+  HostString bytes;
   size_t estimated_bytes = 0;  // a bound on the finished batch, kept below kMaxBatchBytes
-  flatbuffers::FlatBufferBuilder fbb;
+  flatbuffers::FlatBufferBuilder fbb{1024, HostFlatbuffersAllocator()};
   bool built = false;  // fbb holds the batch of the current events
 
   Slice Keep(const void* p, size_t n) {
@@ -227,7 +231,7 @@ absl::Status BatchBuilder::AddMetadata(std::string_view key, std::string_view va
                                                    " metadata entries"));
   }
   // The event's pairs are the tail of `pairs`, kept sorted: find the key's place.
-  std::vector<PendingPair>& pairs = pending_->pairs;
+  HostVector<PendingPair>& pairs = pending_->pairs;
   auto place = std::lower_bound(pairs.begin() + static_cast<ptrdiff_t>(event.first_pair), pairs.end(), key,
                                 [&](const PendingPair& pair, std::string_view k) { return pending_->View(pair.key) < k; });
   if (place != pairs.end() && pending_->View(place->key) == key) {
@@ -329,7 +333,7 @@ absl::StatusOr<WritableBatch> BatchBuilder::View() const {
 absl::StatusOr<WritableBatch> BatchBuilder::Build() {
   absl::Span<const uint8_t> bytes;
   ASSIGN_OR_RETURN(bytes, Bytes());
-  std::unique_ptr<uint8_t, WritableBatch::AlignedFree> data(AllocateAligned(bytes.size()));
+  std::unique_ptr<uint8_t, WritableBatch::AlignedFree> data = AllocateAligned(bytes.size());
   if (data == nullptr) return absl::ResourceExhaustedError("out of memory copying the batch");
   std::memcpy(data.get(), bytes.data(), bytes.size());
   return WritableBatch(std::move(data), bytes.size(), pending_->events.size());

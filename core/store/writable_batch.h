@@ -69,11 +69,14 @@ class WritableBatch {
   absl::Span<const uint8_t> bytes() const { return {data_.get(), size_}; }
   bool is_view() const { return builder_ != nullptr; }
 
- private:
-  friend class BatchBuilder;
+  // Releases a batch's copy (from the host's allocator) of `size` bytes.
   struct AlignedFree {
+    size_t size;  // no default initializer: the enclosing class uses the type before it is complete
     void operator()(uint8_t* p) const;
   };
+
+ private:
+  friend class BatchBuilder;
   WritableBatch(std::unique_ptr<uint8_t, AlignedFree> data, size_t size, size_t event_count)
       : data_(std::move(data)), size_(size), event_count_(event_count) {}
   WritableBatch(const BatchBuilder* builder, size_t event_count) : builder_(builder), event_count_(event_count) {}

@@ -392,7 +392,7 @@ TEST_F(PgStoreTest, SqlBreakingIdsMetadataAndContentTypesAreStoredVerbatim) {
   EXPECT_EQ(e->metadata()->Get(1)->value()->str(), "%s%n\"");
   auto snap = (*store)->ReadSnapshot(stream, 0);
   ASSERT_TRUE(snap.ok()) << snap.status();
-  EXPECT_EQ((*snap)->data, data);
+  EXPECT_EQ(std::string_view((*snap)->data), data);
   EXPECT_EQ((*snap)->content_type, content_type);
   auto listed = (*store)->ListStreams("", 10);
   ASSERT_TRUE(listed.ok());

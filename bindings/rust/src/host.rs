@@ -3,6 +3,9 @@
 //! host instead of the system's. Same callbacks, same calls: byte-identical
 //! stores (deterministic replay).
 //!
+//! `use_rust_allocator` sends the library's own large buffers to Rust's
+//! global allocator (est_set_allocator).
+//!
 //! The callbacks are called from the thread making a call on the store (or
 //! from `Store::maintain`), possibly from several at once, and must not call
 //! into estoria. A panic in one never unwinds into C: it is caught, and for
@@ -143,4 +146,67 @@ unsafe extern "C" fn on_log(user: *mut c_void, level: i32, message: *const c_cha
             f(level, &text)
         }
     }));
+}
+
+/// Routes the library's own large buffers (stored events, index arrays,
+/// batches, snapshots, iterator buffers: the list is at `est_set_allocator`
+/// in estoria.h) through Rust's global allocator (`std::alloc::alloc` and
+/// `dealloc`), for the rest of the process (experimental, as
+/// `est_set_allocator`).
+///
+/// Call it first: once a `Store` was opened or a `Batch` made in this
+/// process (whatever that returned), or once an allocator was set, it fails
+/// with `InvalidArgument` and nothing changes.
+pub fn use_rust_allocator() -> crate::Result<()> {
+    let allocator = sys::est_allocator {
+        struct_size: std::mem::size_of::<sys::est_allocator>() as u32,
+        allocate: Some(rust_allocate),
+        deallocate: Some(rust_deallocate),
+        user: std::ptr::null_mut(),
+    };
+    // SAFETY: the struct is valid for the call and copied by it; the
+    // functions below are thread-safe (the global allocator is), never
+    // unwind and never call into estoria.
+    crate::error::check(unsafe { sys::est_set_allocator(&allocator) })
+}
+
+// `dealloc` needs the layout `alloc` was given, and the library's release
+// passes the size alone: each block is preceded by one alignment unit (at
+// least 16 bytes) whose last word holds the alignment.
+const MIN_HEADER: usize = 16;
+
+unsafe extern "C" fn rust_allocate(_user: *mut c_void, size: usize, alignment: usize) -> *mut c_void {
+    let align = alignment.max(MIN_HEADER);
+    let Some(total) = size.checked_add(align) else {
+        return std::ptr::null_mut();
+    };
+    let Ok(layout) = std::alloc::Layout::from_size_align(total, align) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: total > 0 (align >= 16).
+    let base = unsafe { std::alloc::alloc(layout) };
+    if base.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the block starts `align` bytes into the allocation, and the
+    // word before it (aligned: align >= 16) is within the header.
+    unsafe {
+        let block = base.add(align);
+        block.cast::<usize>().sub(1).write(align);
+        block.cast()
+    }
+}
+
+unsafe extern "C" fn rust_deallocate(_user: *mut c_void, ptr: *mut c_void, size: usize) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: ptr came from rust_allocate(size, ..), which wrote the
+    // alignment before it and allocated size + align bytes at ptr - align.
+    unsafe {
+        let block = ptr.cast::<u8>();
+        let align = block.cast::<usize>().sub(1).read();
+        let layout = std::alloc::Layout::from_size_align_unchecked(size + align, align);
+        std::alloc::dealloc(block.sub(align), layout);
+    }
 }

@@ -24,7 +24,7 @@ pub use aggregate::{
 };
 pub use checkpoint::Checkpoint;
 pub use error::{status_name, Error, ErrorKind, Result};
-pub use host::{Host, MaintainReport, Threads};
+pub use host::{use_rust_allocator, Host, MaintainReport, Threads};
 pub use id::{format_id, parse_id, Uuid};
 pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
 pub use projection::{

@@ -75,6 +75,19 @@ pub struct est_maintain_report {
     pub compacting: i32,
 }
 
+pub type est_allocate_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, size: usize, alignment: usize) -> *mut c_void>;
+pub type est_deallocate_fn = Option<unsafe extern "C" fn(user: *mut c_void, ptr: *mut c_void, size: usize)>;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct est_allocator {
+    pub struct_size: u32,
+    pub allocate: est_allocate_fn,
+    pub deallocate: est_deallocate_fn,
+    pub user: *mut c_void,
+}
+
 #[repr(C)]
 pub struct est_batch {
     _private: [u8; 0],
@@ -593,6 +606,8 @@ extern "C" {
     pub fn est_store_maintain(store: *mut est_store, budget_us: i64, report: *mut est_maintain_report) -> est_status;
     pub fn est_store_compact_schedule(store: *mut est_store) -> est_status;
     pub fn est_store_cancel(store: *mut est_store) -> est_status;
+    pub fn est_allocator_init(allocator: *mut est_allocator);
+    pub fn est_set_allocator(allocator: *const est_allocator) -> est_status;
     pub fn est_txn_checkpoint(txn: *mut est_txn, projection_id: *const c_char, position: i64) -> est_status;
 
     pub fn est_checkpoint_save(store: *mut est_store, projection_id: *const c_char, position: i64) -> est_status;

@@ -326,6 +326,7 @@ fn rust_layouts() -> Vec<Layout> {
             log_user
         }),
         layout!(est_maintain_report { struct_size, pending, compacting }),
+        layout!(est_allocator { struct_size, allocate, deallocate, user }),
         layout!(est_append_options { struct_size, expect, expected_version, flags, first_version }),
         layout!(est_append_result {
             struct_size,

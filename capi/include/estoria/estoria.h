@@ -985,6 +985,61 @@ EST_API est_status est_store_compact_schedule(est_store *store);
  */
 EST_API est_status est_store_cancel(est_store *store);
 
+/*
+ * The host's allocator: where the library's own large buffers come from
+ * (a game engine's heap, an arena, accounting). doc/abi.md "Hosts".
+ *
+ * Covered: the stored events (each append's block of records, which the
+ * memory store keeps and the file store holds until written); the stores'
+ * indexes (each stream's and the global order's arrays, the maps of streams
+ * and of snapshots); batches (est_batch's events and its FlatBuffers bytes,
+ * the copy est_append verifies, the builder that makes stored records);
+ * snapshots' data (which the memory and file stores keep in memory, and
+ * est_snapshot_read's); iterator, subscription and projection buffers
+ * (views, metadata arrays, records read with pread); the buffers the file
+ * store reads segments into (recovery, verify, compaction).
+ *
+ * Not covered: what Abseil, FlatBuffers' verifier, libpq and the C++
+ * runtime allocate for themselves (thread stacks, exceptions, thread-local
+ * storage, std::string's and the containers' own small needs); small
+ * per-call and per-handle objects (the handles themselves, error messages,
+ * copies of options and IDs, a transaction's copies of its batches); the
+ * file store's segment files, which are memory mappings, not heap; the file
+ * store's write-ahead zeros and index checkpoint buffers; aggregate states,
+ * which the type's own callbacks allocate.
+ */
+typedef struct est_allocator {
+  uint32_t struct_size;
+  /* size bytes (> 0) aligned to alignment (a power of two, at most 16
+     today); NULL when out of memory (the call then fails, mostly with
+     EST_ERR_NO_MEMORY). */
+  void *(*allocate)(void *user, size_t size, size_t alignment);
+  /* Releases what allocate returned; size is the size it was asked for. */
+  void (*deallocate)(void *user, void *ptr, size_t size);
+  void *user; /* passed to both */
+} est_allocator;
+
+#define EST_ALLOCATOR_INIT {sizeof(est_allocator), NULL, NULL, NULL}
+EST_API void est_allocator_init(est_allocator *allocator);
+
+/**
+ * Routes the library's own large buffers (above) through `allocator`, for
+ * the rest of the process. Call it first: once est_store_open or
+ * est_batch_new has been called (whatever it returned), or once an
+ * allocator was set, it returns EST_ERR_INVALID_ARGUMENT and changes
+ * nothing. Without it, the library uses operator new and delete.
+ * The functions are called from any thread, the library's own included,
+ * possibly at once, and must not call into the library. The allocator must
+ * stay usable while any handle is open; once every handle is closed or
+ * freed, nothing allocated through it is outstanding. The choice is
+ * process-wide (a plugin that links its own copy of the library has its own).
+ * The struct is copied.
+ * @return EST_OK; EST_ERR_INVALID_ARGUMENT for a NULL allocator or function,
+ *         a bad struct_size, or a call too late or repeated (see above);
+ *         EST_ERR_UNSUPPORTED for fields this library does not know.
+ */
+EST_API est_status est_set_allocator(const est_allocator *allocator);
+
 /* ---------------------------------------------------------------------
  * Projection checkpoints: how far a projection has handled the global
  * order, kept in the store itself (the file store's log, the memory

@@ -2,7 +2,8 @@
 // StoreStats, VerifyReport, CompactReport, StreamInfo, a Progress callback
 // for long operations, and the process-wide log handler (SetLogHandler).
 // Store's Sync, Stats, Verify, Compact and ListStreams return these. With
-// EST_EXPERIMENTAL defined, RedactSecrets (over est_uri_redact) too.
+// EST_EXPERIMENTAL defined, RedactSecrets (over est_uri_redact) and
+// SetAllocator (over est_set_allocator) too.
 //
 // Thread safety: values are plain data. SetLogHandler may be called from any
 // thread; the handler itself is called from any thread, possibly at once.
@@ -131,6 +132,17 @@ inline Result<std::string> RedactSecrets(std::string_view text) {
   if (st != EST_OK) return Error::Last(st);
   out.resize(len);
   return out;
+}
+
+// Routes the library's own large buffers (stored events, indexes, batches,
+// snapshots, iterator buffers: the list is at est_set_allocator in
+// estoria.h) through `allocator`, for the rest of the process. Call it
+// before any Store::Open or Batch: afterwards, or a second time, it is
+// EST_ERR_INVALID_ARGUMENT and nothing changes. The functions must be
+// thread-safe and must not call into the library. Experimental, as
+// est_set_allocator.
+inline Result<void> SetAllocator(const est_allocator& allocator) {
+  return internal::Check(est_set_allocator(&allocator));
 }
 #endif  // EST_EXPERIMENTAL
 
