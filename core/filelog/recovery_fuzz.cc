@@ -136,6 +136,11 @@ const Seed& GetSeed() {
       }
     }
     if (s->segments.size() < 2) Die("the seed store", absl::InternalError("expected several segments"));
+    // The close wrote an index checkpoint covering the last segment, whose
+    // covered frames an open trusts as written and synced (damage there is
+    // the media's, doc/durability.md): without it, the input is the tail
+    // that recovery scans and must survive whatever it holds.
+    s->files.erase("INDEX");
     s->last_segment = s->segments.back();  // ListDir is sorted, and so are segment names
     for (size_t i = 0; i + 1 < s->segments.size(); ++i) s->files[s->segments[i]] = s->segment_bytes[s->segments[i]];
     return s;
