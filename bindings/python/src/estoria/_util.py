@@ -224,6 +224,14 @@ class HandleGuard:
             if self._active == 0:
                 self._cond.notify_all()
 
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args) between enter() and leave()."""
+        ptr = self.enter()
+        try:
+            return fn(ptr, *args)
+        finally:
+            self.leave()
+
     def take_for_close(self, interrupt: Optional[Callable[[int], None]] = None) -> Optional[int]:
         """Marks the handle closed and returns it once no call uses it (None if already closed).
 

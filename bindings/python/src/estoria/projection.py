@@ -78,11 +78,7 @@ class ProjectionTxn:
 
     def _call(self, fn: Any, *args: Any) -> Any:
         assert self._guard is not None
-        ptr = self._guard.enter()
-        try:
-            return fn(ptr, *args)
-        finally:
-            self._guard.leave()
+        return self._guard.call(fn, *args)
 
     def append(
         self,
@@ -194,11 +190,7 @@ class Projection:
 
     def _call(self, fn: Any, *args: Any) -> Any:
         assert self._guard is not None
-        ptr = self._guard.enter()
-        try:
-            return fn(ptr, *args)
-        finally:
-            self._guard.leave()
+        return self._guard.call(fn, *args)
 
     # -- running
 

@@ -338,11 +338,8 @@ class Store:
         return f"<estoria.Store {self.uri!r}{' closed' if self.closed else ''}>"
 
     def _call(self, fn: Callable[..., int], *args: Any) -> int:
-        ptr = self._guard.enter()
-        try:
-            return fn(ptr, *args)
-        finally:
-            self._guard.leave()
+        result: int = self._guard.call(fn, *args)
+        return result
 
     # -- writes
 

@@ -124,11 +124,7 @@ class Subscription:
 
     def _call(self, fn: Any, *args: Any) -> Any:
         assert self._guard is not None
-        ptr = self._guard.enter()
-        try:
-            return fn(ptr, *args)
-        finally:
-            self._guard.leave()
+        return self._guard.call(fn, *args)
 
     # -- polling
 
