@@ -141,9 +141,9 @@ void AppendCore(benchmark::State& state, int64_t batch_size) {
 // decoding that any reader of the envelope does.
 struct DecodedEvent {
   const char* type;
-  uint64_t id_hi, id_lo;
+  core::Uuid id;
   const char* stream_type;
-  uint64_t stream_hi, stream_lo;
+  core::Uuid stream;
   int64_t version, position, timestamp_ns;
   const uint8_t* data;
   size_t data_len;
@@ -152,22 +152,18 @@ struct DecodedEvent {
 };
 
 inline DecodedEvent Decode(const core::EventView& view) {
-  const fb::Event* e = view.event();
-  const fb::Uuid* id = e->id();
-  const fb::Uuid* stream = e->stream_uuid();
-  return DecodedEvent{e->type()->c_str(),
-                      id->hi(),
-                      id->lo(),
-                      e->stream_type()->c_str(),
-                      stream->hi(),
-                      stream->lo(),
-                      e->stream_version(),
-                      e->global_position(),
-                      e->timestamp_ns(),
-                      e->data()->data(),
-                      e->data()->size(),
-                      e->content_type()->c_str(),
-                      e->metadata() == nullptr ? 0 : e->metadata()->size()};
+  const absl::Span<const uint8_t> data = view.data();
+  return DecodedEvent{view.type().data(),
+                      view.id(),
+                      view.stream_type().data(),
+                      view.stream_uuid(),
+                      view.version(),
+                      view.position(),
+                      view.timestamp_ns(),
+                      data.data(),
+                      data.size(),
+                      view.content_type().data(),
+                      view.metadata_count()};
 }
 
 // Drains `it` through a span of `views`, decoding each event and summing one

@@ -284,6 +284,9 @@ TEST(Init, FunctionsFillWhatTheMacrosFill) {
       EXPECT_EQ(0u, e->metadata_count);
       EXPECT_EQ(nullptr, e->fb);
       EXPECT_EQ(0u, e->fb_len);
+      EXPECT_EQ(nullptr, e->metadata);
+      EXPECT_EQ(nullptr, e->record);
+      EXPECT_EQ(0u, e->record_len);
     }
   }
   {
@@ -909,14 +912,71 @@ TEST_F(Capi, ViewFieldsAreTheStoredEvent) {
     EXPECT_EQ("e" + std::to_string(i + 1), std::string(reinterpret_cast<const char*>(e.data), e.data_len));
     EXPECT_STREQ("text/plain", e.content_type);
     EXPECT_EQ(1u, e.metadata_count);
-    EXPECT_NE(nullptr, e.fb);
-    EXPECT_GT(e.fb_len, e.data_len);
+    // The memory store keeps compact records: no FlatBuffers form unless asked.
+    EXPECT_EQ(nullptr, e.fb);
+    EXPECT_EQ(0u, e.fb_len);
+    EXPECT_NE(nullptr, e.record);
+    EXPECT_GT(e.record_len, e.data_len);
   }
   EXPECT_NE(0, std::memcmp(&events[0].id, &events[1].id, sizeof(est_uuid)));
   EXPECT_LT(events[0].global_position, events[1].global_position);
   // The id a read reports is the one est_id_format would print for the event.
   char text[EST_ID_MAX_LEN];
   EXPECT_EQ(EST_OK, est_id_format(events[0].type, &events[0].id, text, sizeof text));
+  est_iter_close(iter);
+}
+
+// A caller built before ABI 1.3 always had est_event.fb: it still gets it,
+// built for it, and nothing past its struct is written.
+TEST_F(Capi, ACallerOlderThanRecordGetsTheFlatbuffer) {
+  AppendN(2);
+  est_iter* iter = Read();
+  est_event event = EST_EVENT_INIT;
+  event.struct_size = offsetof(est_event, record);
+  const uint8_t sentinel = 0;
+  event.record = &sentinel;
+  ASSERT_EQ(EST_OK, est_iter_next(iter, &event)) << LastError();
+  EXPECT_EQ(&sentinel, event.record);
+  ASSERT_NE(nullptr, event.fb);
+  EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(event.fb) % 8);
+  // What est_event_flatbuffer builds for the same view, byte for byte.
+  size_t len = 0;
+  ASSERT_EQ(EST_OK, est_event_flatbuffer(&event, nullptr, 0, &len)) << LastError();
+  ASSERT_EQ(event.fb_len, len);
+  est_event current = EST_EVENT_INIT;
+  est_iter_close(iter);
+  iter = Read();
+  ASSERT_EQ(EST_OK, est_iter_next(iter, &current)) << LastError();
+  ASSERT_EQ(nullptr, current.fb);
+  std::vector<uint64_t> built((len + 7) / 8);
+  ASSERT_EQ(EST_OK, est_event_flatbuffer(&current, reinterpret_cast<uint8_t*>(built.data()), built.size() * 8, &len));
+  EXPECT_EQ(0, std::memcmp(built.data(), event.fb, len));
+  est_iter_close(iter);
+}
+
+TEST_F(Capi, EventFlatbufferChecksItsArguments) {
+  AppendN(1);
+  est_iter* iter = Read();
+  est_event event = EST_EVENT_INIT;
+  ASSERT_EQ(EST_OK, est_iter_next(iter, &event)) << LastError();
+  size_t len = 0;
+  ASSERT_EQ(EST_OK, est_event_flatbuffer(&event, nullptr, 0, &len)) << LastError();
+  ASSERT_GT(len, 0u);
+  std::vector<uint64_t> buf(len / 8 + 2);
+  uint8_t* aligned = reinterpret_cast<uint8_t*>(buf.data());
+  size_t got = 1;
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(&event, aligned + 1, len, &got));
+  EXPECT_EQ(0u, got);
+  std::memset(aligned, 0x5a, len);
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(&event, aligned, len - 1, &got));
+  EXPECT_EQ(len, got) << "a short buffer learns the size";
+  EXPECT_EQ(0x5a, aligned[0]) << "and nothing is written";
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(&event, nullptr, 8, &got));
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(&event, aligned, len, nullptr));
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(nullptr, aligned, len, &got));
+  const est_event blank = EST_EVENT_INIT;
+  EXPECT_EQ(EST_ERR_INVALID_ARGUMENT, est_event_flatbuffer(&blank, aligned, len, &got));
+  EXPECT_NE(std::string(est_last_error()).find("not a view the library filled"), std::string::npos);
   est_iter_close(iter);
 }
 

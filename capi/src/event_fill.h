@@ -1,7 +1,10 @@
-// FillEvent: an est_event view of a stored FlatBuffers Event record, shared
-// by the iterators (iter.cc) and the aggregate engine's apply callback
-// (aggregate.cc). Header-only and inline: it is the hot path of every read
-// and every fold. Nothing is copied; the view points into the record.
+// FillEvent: an est_event view of a stored record (compact, or a FlatBuffers
+// Event), shared by the iterators (iter.cc), subscriptions, projections and
+// the aggregate engine's apply callback (aggregate.cc). Header-only and
+// inline: it is the hot path of every read and every fold. Nothing is
+// copied; the view points into the record. The FlatBuffers form of a
+// compact record (est_event.fb) is built only for a caller whose est_event
+// predates ABI 1.3, which always had it (event_flatbuffer.h).
 #ifndef ESTORIA_CAPI_SRC_EVENT_FILL_H_
 #define ESTORIA_CAPI_SRC_EVENT_FILL_H_
 
@@ -11,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "capi/src/event_flatbuffer.h"
+#include "core/store/compact_record.h"
 #include "core/store/event_view.h"
 #include "core/util/host_allocator.h"
 #include "estoria/estoria.h"
@@ -93,6 +98,12 @@ class EventReader {
   alignas(flatbuffers::voffset_t) uint8_t padded_[fb::Event::VT_METADATA + sizeof(flatbuffers::voffset_t)];
 };
 
+// Whether the caller's est_event has record and record_len (ABI 1.3): an
+// older caller's ends before them and expects fb to be set.
+inline bool HasRecordField(const est_event* e) {
+  return e->struct_size >= offsetof(est_event, record_len) + sizeof(e->record_len);
+}
+
 inline void FillEventFrom(const EventReader& ev, const core::EventView& view, est_event* out) {
   using E = fb::Event;
   const uint8_t* type = ev.Indirect(E::VT_TYPE);
@@ -111,17 +122,59 @@ inline void FillEventFrom(const EventReader& ev, const core::EventView& view, es
   out->data_len = EventReader::Length(data);
   out->content_type = EventReader::String(content_type);
   out->metadata_count = EventReader::Length(metadata);
-  out->fb = view.fb;
+  out->fb = view.bytes;
   out->fb_len = view.size;
+}
+
+inline void FillCompact(const core::EventView& view, est_event* out) {
+  namespace c = core::compact;
+  const uint8_t* r = view.bytes;
+  const uint8_t* run = c::RunHeader(r);
+  out->type = c::Type(r);
+  std::memcpy(out->id.bytes, c::IdBytes(r), sizeof(out->id.bytes));
+  out->stream_type = reinterpret_cast<const char*>(run + c::kRunHeaderFixed);
+  std::memcpy(out->stream_uuid.bytes, run, sizeof(out->stream_uuid.bytes));
+  out->stream_version = c::Version(r);
+  out->global_position = c::Position(r);
+  out->timestamp_ns = c::Timestamp(r);
+  out->data = c::Data(r);
+  out->data_len = c::DataSize(r);
+  out->content_type = c::ContentType(r);
+  out->metadata_count = c::MetadataCount(r);
+  out->fb = nullptr;
+  out->fb_len = 0;
 }
 
 }  // namespace internal
 
-// Fills *out (whose struct_size was checked) from a stored Event record.
-// out->metadata is left for FillMetadata.
+// What the views handed out by one call keep beside the records: their
+// metadata arrays, and the FlatBuffers form of compact records for callers
+// older than ABI 1.3. From the host's allocator (est_set_allocator).
+struct EventScratch {
+  core::HostVector<est_metadata_pair> pairs;
+  core::HostVector<uint64_t> fb_words;  // 8-byte aligned FlatBuffers Events, back to back
+  struct Span {
+    size_t word;   // where one begins in fb_words
+    size_t bytes;  // its size
+  };
+  core::HostVector<Span> fb_spans;
+  flatbuffers::FlatBufferBuilder fbb{256, core::HostFlatbuffersAllocator()};
+};
+
+// Fills *out (whose struct_size was checked) from a stored record, but for
+// out->metadata (FillMetadata) and, for an older caller of a compact record,
+// out->fb (FillFlatbuffers).
 inline void FillEvent(const core::EventView& view, est_event* out) {
-  const internal::EventReader ev(view.fb);
-  internal::FillEventFrom(ev, view, out);
+  if (view.compact()) {
+    internal::FillCompact(view, out);
+  } else {
+    const internal::EventReader ev(view.bytes);
+    internal::FillEventFrom(ev, view, out);
+  }
+  if (internal::HasRecordField(out)) {
+    out->record = view.bytes;
+    out->record_len = view.size;
+  }
 }
 
 // Whether the caller's est_event has the metadata pointer (ABI 1.1): an
@@ -139,13 +192,37 @@ inline void FillMetadata(const core::EventView& view, est_event* out, est_metada
     out->metadata = nullptr;
     return;
   }
-  const auto* metadata = flatbuffers::GetRoot<fb::Event>(view.fb)->metadata();
-  for (flatbuffers::uoffset_t i = 0; i < metadata->size(); ++i) {
-    const fb::KeyValue* kv = metadata->Get(i);
-    pairs[i].key = kv->key() != nullptr ? kv->key()->c_str() : "";
-    pairs[i].value = kv->value() != nullptr ? kv->value()->c_str() : "";
-  }
+  est_metadata_pair* next = pairs;
+  view.ForEachMetadata([&](const char* key, const char* value) { *next++ = {key, value}; });
   out->metadata = pairs;
+}
+
+// For callers older than ABI 1.3 (REQUIRES: !HasRecordField(events[i])):
+// builds the FlatBuffers form of the compact records among views[0, n) into
+// scratch and points their events' fb at it; FlatBuffers records already
+// have it. `events` strides by events[0].struct_size.
+inline void FillFlatbuffers(const core::EventView* views, size_t n, est_event* events, EventScratch* scratch) {
+  const uint32_t stride = events->struct_size;
+  scratch->fb_words.clear();
+  scratch->fb_spans.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (!views[i].compact()) continue;
+    BuildEventFlatbuffer(views[i], &scratch->fbb);
+    const size_t at = scratch->fb_words.size();
+    scratch->fb_spans.push_back({at, scratch->fbb.GetSize()});
+    scratch->fb_words.resize(at + (scratch->fbb.GetSize() + 7) / 8);  // zero-filled padding
+    std::memcpy(scratch->fb_words.data() + at, scratch->fbb.GetBufferPointer(), scratch->fbb.GetSize());
+  }
+  // Pointers taken once every buffer is in place (the vector has stopped growing).
+  size_t k = 0;
+  unsigned char* slot = reinterpret_cast<unsigned char*>(events);
+  for (size_t i = 0; i < n; ++i, slot += stride) {
+    if (!views[i].compact()) continue;
+    auto* event = reinterpret_cast<est_event*>(slot);
+    const EventScratch::Span& span = scratch->fb_spans[k++];
+    event->fb = reinterpret_cast<const uint8_t*>(scratch->fb_words.data() + span.word);
+    event->fb_len = span.bytes;
+  }
 }
 
 // Fills the caller's array `events`, whose stride is events[0].struct_size
@@ -153,15 +230,16 @@ inline void FillMetadata(const core::EventView& view, est_event* out, est_metada
 // struct_size (so that it can be passed back as one the library filled)
 // and, where the caller's struct has the field, its metadata array, all
 // kept in *pairs, which must stay put until the views expire.
-inline void FillEvents(const core::EventView* views, size_t n, est_event* events,
-                       core::HostVector<est_metadata_pair>* pairs) {
+inline void FillEvents(const core::EventView* views, size_t n, est_event* events, EventScratch* scratch) {
   const uint32_t stride = events->struct_size;
   unsigned char* slot = reinterpret_cast<unsigned char*>(events);
   for (size_t i = 0; i < n; ++i, slot += stride) {
     std::memcpy(slot, &stride, sizeof(uint32_t));
     FillEvent(views[i], reinterpret_cast<est_event*>(slot));
   }
+  if (n > 0 && !internal::HasRecordField(events)) FillFlatbuffers(views, n, events, scratch);
   if (n == 0 || !HasMetadataField(events)) return;
+  core::HostVector<est_metadata_pair>* pairs = &scratch->pairs;
   // Every pair of the run in one array: counted first, filled second.
   size_t total = 0;
   slot = reinterpret_cast<unsigned char*>(events);

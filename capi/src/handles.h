@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "capi/src/event_fill.h"
 #include "core/id/id.h"
 #include "core/store/event_store.h"
 #include "core/store/event_view.h"
@@ -91,8 +92,8 @@ struct est_iter {
   size_t pos = 0;
   size_t count = 0;
   bool ended = false;  // the core said end: every later call is EST_END
-  // The metadata pairs of the views last handed out (est_event.metadata).
-  estoria::core::HostVector<est_metadata_pair> pairs;
+  // What the views last handed out keep beside the records.
+  estoria::capi::EventScratch scratch;
 };
 
 struct est_batch {

@@ -152,12 +152,8 @@ EST_API est_status est_iter_next(est_iter* iter, est_event* event) {
     if (event == nullptr) return FailArg(kFn, "event", "is NULL");
     if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
     if (est_status s = estoria::capi::Ready(kFn, iter, est_iter::kChunk); s != EST_OK) return s;
-    const core::EventView& view = iter->views[iter->pos++];
-    estoria::capi::FillEvent(view, event);
-    if (estoria::capi::HasMetadataField(event)) {
-      iter->pairs.resize(event->metadata_count);
-      estoria::capi::FillMetadata(view, event, iter->pairs.data());
-    }
+    const core::EventView* view = &iter->views[iter->pos++];
+    estoria::capi::FillEvents(view, 1, event, &iter->scratch);
     return EST_OK;
   });
 }
@@ -183,7 +179,7 @@ EST_API est_status est_iter_next_batch(est_iter* iter, est_event* events, size_t
       return s;
     }
     const size_t n = std::min(capacity, iter->count - iter->pos);
-    estoria::capi::FillEvents(iter->views.data() + iter->pos, n, events, &iter->pairs);
+    estoria::capi::FillEvents(iter->views.data() + iter->pos, n, events, &iter->scratch);
     iter->pos += n;
     *count = n;
     return EST_OK;
@@ -199,7 +195,16 @@ EST_API est_status est_event_metadata(const est_event* event, size_t index, cons
     *value = nullptr;
     if (event == nullptr) return FailArg(kFn, "event", "is NULL");
     if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
-    if (event->fb == nullptr) return FailArg(kFn, "event", "is not a view the library filled (fb is NULL)");
+    if (index >= event->metadata_count) {
+      return FailArg(kFn, "index", absl::StrCat(index, " is past the event's ", event->metadata_count, " metadata pairs"));
+    }
+    // The pairs the library filled (ABI 1.1), else the FlatBuffers record.
+    if (estoria::capi::HasMetadataField(event) && event->metadata != nullptr) {
+      *key = event->metadata[index].key;
+      *value = event->metadata[index].value;
+      return EST_OK;
+    }
+    if (event->fb == nullptr) return FailArg(kFn, "event", "is not a view the library filled (no metadata, fb NULL)");
     const estoria::fb::Event* ev = flatbuffers::GetRoot<estoria::fb::Event>(event->fb);
     const auto* metadata = ev->metadata();
     const size_t n = metadata != nullptr ? metadata->size() : 0;
@@ -207,6 +212,55 @@ EST_API est_status est_event_metadata(const est_event* event, size_t index, cons
     const estoria::fb::KeyValue* kv = metadata->Get(static_cast<flatbuffers::uoffset_t>(index));
     *key = estoria::capi::CStr(kv->key());
     *value = estoria::capi::CStr(kv->value());
+    return EST_OK;
+  });
+}
+
+EST_API est_status est_event_flatbuffer(const est_event* event, uint8_t* buf, size_t buf_len, size_t* fb_len) {
+  static constexpr char kFn[] = "est_event_flatbuffer";
+  return Guarded(kFn, [&]() -> est_status {
+    if (fb_len == nullptr) return FailArg(kFn, "fb_len", "is NULL");
+    *fb_len = 0;
+    if (event == nullptr) return FailArg(kFn, "event", "is NULL");
+    if (est_status s = estoria::capi::CheckOutput(kFn, "event", event); s != EST_OK) return s;
+    if (buf == nullptr && buf_len != 0) return FailArg(kFn, "buf", "is NULL with a buf_len");
+    if (reinterpret_cast<uintptr_t>(buf) % 8 != 0) return FailArg(kFn, "buf", "is not 8-byte aligned");
+    if (event->type == nullptr || event->stream_type == nullptr || event->content_type == nullptr ||
+        event->data == nullptr) {
+      return FailArg(kFn, "event", "is not a view the library filled (a string or the data is NULL)");
+    }
+    const uint8_t* bytes = event->fb;
+    size_t size = event->fb_len;
+    flatbuffers::FlatBufferBuilder fbb(256, core::HostFlatbuffersAllocator());
+    if (bytes == nullptr) {
+      const bool has_pairs = estoria::capi::HasMetadataField(event) && event->metadata != nullptr;
+      if (event->metadata_count > 0 && !has_pairs) {
+        return FailArg(kFn, "event", "is not a view the library filled (metadata_count without metadata)");
+      }
+      estoria::capi::EventFields e;
+      e.type = event->type;
+      e.id = event->id.bytes;
+      e.stream_type = event->stream_type;
+      e.stream_uuid = event->stream_uuid.bytes;
+      e.stream_version = event->stream_version;
+      e.global_position = event->global_position;
+      e.timestamp_ns = event->timestamp_ns;
+      e.data = event->data;
+      e.data_len = event->data_len;
+      e.content_type = event->content_type;
+      estoria::capi::BuildEventFlatbuffer(
+          e,
+          [&](auto&& fn) {
+            for (size_t i = 0; i < event->metadata_count; ++i) fn(event->metadata[i].key, event->metadata[i].value);
+          },
+          &fbb);
+      bytes = fbb.GetBufferPointer();
+      size = fbb.GetSize();
+    }
+    *fb_len = size;
+    if (buf == nullptr) return EST_OK;
+    if (buf_len < size) return FailArg(kFn, "buf_len", absl::StrCat(buf_len, " is smaller than the ", size, " bytes needed"));
+    std::memcpy(buf, bytes, size);
     return EST_OK;
   });
 }

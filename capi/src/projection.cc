@@ -42,7 +42,7 @@ class CHandler final : public core::ProjectionHandler {
   absl::Status Handle(absl::Span<const core::EventView> views, core::Transaction* txn) override {
     if (views.size() > events_.size()) events_.resize(views.size());
     events_[0].struct_size = sizeof(est_event);
-    FillEvents(views.data(), views.size(), events_.data(), &pairs_);
+    FillEvents(views.data(), views.size(), events_.data(), &scratch_);
     *CallbackErrorFlag() = false;
     const est_status s = c_.handle(c_.user, events_.data(), views.size(), txn != nullptr ? txn_ : nullptr);
     if (s == EST_OK) return absl::OkStatus();
@@ -53,7 +53,7 @@ class CHandler final : public core::ProjectionHandler {
   const est_projection_handler c_;
   est_txn* const txn_;
   core::HostVector<est_event> events_;  // the host's allocator (est_set_allocator)
-  core::HostVector<est_metadata_pair> pairs_;
+  EventScratch scratch_;
 };
 
 }  // namespace

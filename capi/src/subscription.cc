@@ -25,7 +25,7 @@ struct est_subscription {
   uint64_t fork_generation = estoria::core::ForkGeneration();
   // From the host's allocator (est_set_allocator).
   estoria::core::HostVector<estoria::core::EventView> views;  // the last poll's
-  estoria::core::HostVector<est_metadata_pair> pairs;         // their metadata arrays
+  estoria::capi::EventScratch scratch;                        // what they keep beside the records
 };
 
 namespace estoria::capi {
@@ -117,7 +117,7 @@ EST_API est_status est_subscription_poll(est_subscription* sub, est_event* event
     // A close while the poll waited wins over whatever the read found.
     if (est_status s = estoria::capi::CheckOpen(kFn, sub); s != EST_OK) return s;
     if (!n.ok()) return FailStatus(kFn, n.status());
-    estoria::capi::FillEvents(sub->views.data(), *n, events, &sub->pairs);
+    estoria::capi::FillEvents(sub->views.data(), *n, events, &sub->scratch);
     *count = *n;
     return EST_OK;
   });

@@ -27,11 +27,6 @@ absl::Span<const uint8_t> Bytes(std::string_view s) {
   return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-Uuid EventId(const fb::Event& event) {
-  const fb::Uuid* id = event.id();
-  return id != nullptr ? Uuid::FromHiLo(id->hi(), id->lo()) : Uuid{};
-}
-
 // A callback's error with where it happened put in front, its code kept (so
 // that the host's own status comes back out of the ABI).
 absl::Status Wrap(const absl::Status& status, std::string_view where) {
@@ -200,7 +195,7 @@ absl::StatusOr<std::unique_ptr<Aggregate>> AggregateStore::LoadAt(const Uuid& uu
     return absl::NotFoundError(
         absl::StrCat("aggregate ", id_text, " has no live event stamped at or before ", timestamp_ns));
   }
-  const int64_t version = view.event()->stream_version();
+  const int64_t version = view.version();
   it->reset();
   return LoadVersion(std::move(id), std::move(id_text), version, timestamp_ns);
 }
@@ -360,10 +355,9 @@ absl::StatusOr<bool> AggregateStore::Fold(EventIterator* it, const std::string& 
     size_t begin = 0;
     if (first) {
       first = false;
-      const fb::Event& event = *views[0].event();
-      const int64_t version = event.stream_version();
+      const int64_t version = views[0].version();
       if (anchor != nullptr) {
-        if (version != base || EventId(event) != *anchor) return false;
+        if (version != base || views[0].id() != *anchor) return false;
         begin = 1;  // the anchor itself is already in the state
       } else if (version > base + 1) {
         return TruncatedError(id_text, version);
@@ -371,7 +365,7 @@ absl::StatusOr<bool> AggregateStore::Fold(EventIterator* it, const std::string& 
     }
     // The run that continues the state's version without a gap, applied at once.
     size_t end = begin;
-    while (end < n && views[end].event()->stream_version() == out->version + 1 + static_cast<int64_t>(end - begin)) {
+    while (end < n && views[end].version() == out->version + 1 + static_cast<int64_t>(end - begin)) {
       ++end;
     }
     size_t applied = 0;
@@ -380,19 +374,19 @@ absl::StatusOr<bool> AggregateStore::Fold(EventIterator* it, const std::string& 
     out->version += static_cast<int64_t>(applied);
     out->applied += static_cast<int64_t>(applied);
     if (!status.ok()) {
-      const fb::Event& event = *views[begin + applied].event();
+      const EventView& event = views[begin + applied];
       // string_view, not c_str(): GCC 12 at -O1 under ASan misreads the strlen.
-      return Wrap(status, absl::StrCat("applying event ", event.stream_version(), " (type \"",
-                                       ToAbsl(event.type()->string_view()), "\") of ", id_text));
+      return Wrap(status, absl::StrCat("applying event ", event.version(), " (type \"", ToAbsl(event.type()),
+                                       "\") of ", id_text));
     }
     if (end < n) {
       return absl::DataLossError(absl::StrCat("stream ", id_text, " yielded version ",
-                                              views[end].event()->stream_version(), " after version ", out->version,
+                                              views[end].version(), " after version ", out->version,
                                               ": versions must be gapless"));
     }
-    const fb::Event& last = *views[n - 1].event();
-    if (last.stream_version() == out->version) {
-      out->last_event_id = EventId(last);
+    const EventView& last = views[n - 1];
+    if (last.version() == out->version) {
+      out->last_event_id = last.id();
       out->has_last_event_id = true;
     }
   }

@@ -38,15 +38,14 @@ class CounterType final : public AggregateType {
   }
   absl::Status Apply(void* state, const EventView& view) override {
     stats_->applies.fetch_add(1);
-    const fb::Event& event = *view.event();
-    if (event.type()->str() == "poisoned") return absl::InvalidArgumentError("poisoned event");
+    if (view.type() == "poisoned") return absl::InvalidArgumentError("poisoned event");
     auto* counter = static_cast<Counter*>(state);
-    if (event.stream_version() != counter->version + 1) counter->gap = true;
+    if (view.version() != counter->version + 1) counter->gap = true;
     int64_t amount = 0;
-    const char* data = reinterpret_cast<const char*>(event.data()->data());
-    std::from_chars(data, data + event.data()->size(), amount);
+    const char* data = reinterpret_cast<const char*>(view.data().data());
+    std::from_chars(data, data + view.data().size(), amount);
     counter->total += amount;
-    counter->version = event.stream_version();
+    counter->version = view.version();
     return absl::OkStatus();
   }
   void FreeState(void* state) override {

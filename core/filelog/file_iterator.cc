@@ -118,7 +118,7 @@ class FileIterator final : public EventIterator {
       buffered_words = word + (size + 7) / 8;
     }
     // The buffer may have moved while it grew: point the views at it last.
-    for (const auto& [index, word] : buffered) out[index].fb = reinterpret_cast<const uint8_t*>(buffer_.data() + word);
+    for (const auto& [index, word] : buffered) out[index].bytes = reinterpret_cast<const uint8_t*>(buffer_.data() + word);
     if (reverse_) {
       end_ -= done;
     } else {

@@ -308,7 +308,7 @@ int64_t FileStore::PositionAtLocked(Location at) {
   absl::StatusOr<EventView> record = ReadRecord(*segments_, at, &position_scratch_);
   // A read failure here (only possible without a mapping) sorts the record
   // last; the iterator reading it reports the error.
-  return record.ok() ? record->event()->global_position() : std::numeric_limits<int64_t>::max();
+  return record.ok() ? record->position() : std::numeric_limits<int64_t>::max();
 }
 
 absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadStream(const Id& stream, const ReadOptions& options) {

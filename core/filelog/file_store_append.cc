@@ -45,7 +45,7 @@ class FileLookup final : public StreamLookup {
     }
     EventView view;
     ASSIGN_OR_RETURN(view, ReadRecord(segments_, (*s.events.array)[static_cast<size_t>(index)], scratch_));
-    return Stored{RecordId(view), RecordPosition(view)};
+    return Stored{view.id(), view.position()};
   }
 
  private:

@@ -247,7 +247,7 @@ TEST(FileStoreConcurrency, CompactionAndAReaderRunBesideAppendsAndTruncations) {
       absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
       ASSERT_TRUE(n.ok());
       ASSERT_EQ(*n, 6u);
-      EXPECT_EQ(views[0].event()->stream_version(), kAppends * kBatch - 5);
+      EXPECT_EQ(views[0].version(), kAppends * kBatch - 5);
     }
     (*reopened)->Close();
     std::filesystem::remove_all(dir);

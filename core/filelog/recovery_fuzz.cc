@@ -228,7 +228,7 @@ void RunOne(const uint8_t* data, size_t size) {
   if (!it.ok()) Die("reading the probe back", it.status());
   EventView view;
   absl::StatusOr<size_t> n = (*it)->Next(absl::MakeSpan(&view, 1));
-  if (!n.ok() || *n != 1 || view.event()->global_position() != appended->first_position) {
+  if (!n.ok() || *n != 1 || view.position() != appended->first_position) {
     Die("the probe append", n.ok() ? absl::DataLossError("lost or moved across a reopen") : n.status());
   }
   it = absl::UnknownError("done");

@@ -549,7 +549,7 @@ class PgStore final : public EventStore {
         const std::string_view record = GetBytes(r.get(), row, 2);
         int64_t stamp = 0;
         if (VerifiesAsEvent(record, scratch)) {
-          stamp = EventView{reinterpret_cast<const uint8_t*>(scratch.data()), record.size()}.event()->timestamp_ns();
+          stamp = EventView{reinterpret_cast<const uint8_t*>(scratch.data()), record.size()}.timestamp_ns();
         }
         Params p;
         p.Text(GetBytes(r.get(), row, 0));
@@ -957,7 +957,7 @@ class PgStore final : public EventStore {
           return absl::DataLossError(absl::StrCat("an event record of ", stream.ToString(), " does not verify"));
         }
         const EventView view{reinterpret_cast<const uint8_t*>(aligned.data()), GetBytes(r.get(), i, 0).size()};
-        cached[view.event()->stream_version()] = Stored{RecordId(view), RecordPosition(view)};
+        cached[view.version()] = Stored{view.id(), view.position()};
       }
       if (auto hit = cached.find(version); hit != cached.end()) return hit->second;
       return absl::InternalError(absl::StrCat("append plan: version ", version, " of ", stream.ToString(),
@@ -1055,7 +1055,7 @@ class PgStore final : public EventStore {
                     planned.first_position + static_cast<int64_t>(k));
         const EventView v = block.view(record + k);
         PutBe32(records, static_cast<uint32_t>(v.size));
-        records.append(reinterpret_cast<const char*>(v.fb), v.size);
+        records.append(reinterpret_cast<const char*>(v.bytes), v.size);
         const auto stamp = static_cast<uint64_t>(StampOf(v));
         PutBe32(stamps, 8);
         PutBe32(stamps, static_cast<uint32_t>(stamp >> 32));

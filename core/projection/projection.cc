@@ -26,9 +26,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kIdleTouch = std::chrono::seconds(1);
 
 std::string Describe(const EventView& view) {
-  const fb::Event* e = view.event();
-  return absl::StrCat("position ", e->global_position(), " (", e->type() != nullptr ? e->type()->str() : "",
-                      ", version ", e->stream_version(), ")");
+  return absl::StrCat("position ", view.position(), " (", ToAbsl(view.type()), ", version ", view.version(), ")");
 }
 
 }  // namespace
@@ -161,8 +159,8 @@ absl::Status Projection::Deliver(absl::Span<const EventView> events, int64_t thr
     // Said before the subscription goes: the views point into what it holds.
     absl::Status failed = Annotate(status, absl::StrCat("projection ", checkpoint_id_,
                                                         ": the handler failed on positions ",
-                                                        events.front().event()->global_position(), " to ",
-                                                        events.back().event()->global_position(), ": "));
+                                                        events.front().position(), " to ",
+                                                        events.back().position(), ": "));
     {
       // The subscription has passed them: the next run starts over from
       // the checkpoint.
@@ -186,7 +184,7 @@ absl::Status Projection::DeliverOneByOne(absl::Span<const EventView> events, con
                                       Describe(events[i]), ", skipped: ", status.message()));
       ++skipped_;
     }
-    handled_ = events[i].event()->global_position();
+    handled_ = events[i].position();
     ++since_save_;
   }
   return absl::OkStatus();

@@ -132,19 +132,17 @@ absl::StatusOr<ProjectionHistory> LoadHistory(EventStore& store, std::string_vie
     ASSIGN_OR_RETURN(size_t n, (*it)->Next(absl::MakeSpan(views)));
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      const fb::Event* e = views[i].event();
-      h.stream_version = e->stream_version();
-      const std::string_view json =
-          e->data() != nullptr ? std::string_view(reinterpret_cast<const char*>(e->data()->data()), e->data()->size())
-                               : std::string_view();
+      const EventView& e = views[i];
+      h.stream_version = e.version();
+      const std::string_view json(reinterpret_cast<const char*>(e.data().data()), e.data().size());
       // A colliding name's events (the UUID is a hash) are not this one's.
       if (JsonText(json, "name") != name) continue;
       HistoryEvent ev;
-      ev.type = e->type() != nullptr ? e->type()->str() : "";
+      ev.type = std::string(e.type());
       ev.version = static_cast<int32_t>(JsonInt(json, "version"));
       ev.previous = static_cast<int32_t>(JsonInt(json, "previous"));
       ev.position = JsonInt(json, "position");
-      ev.timestamp_ns = e->timestamp_ns();
+      ev.timestamp_ns = e.timestamp_ns();
       ev.reason = JsonText(json, "reason");
       if (ev.type == kRequested) {
         h.requested = ev.version;

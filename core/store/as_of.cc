@@ -35,7 +35,7 @@ class StampBoundIterator final : public EventIterator {
 
 }  // namespace
 
-int64_t StampOf(const EventView& view) { return view.event()->timestamp_ns(); }
+int64_t StampOf(const EventView& view) { return view.timestamp_ns(); }
 
 std::unique_ptr<EventIterator> EndBeforeStampedAfter(std::unique_ptr<EventIterator> inner, int64_t until_ns) {
   if (until_ns == 0) return inner;

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -24,9 +25,16 @@
 
 namespace estoria::core {
 
+// For entries that own nothing.
+struct NoOwner {};
+
 // A fixed-capacity array of entries; how many are in use is kept by its
-// owner. Never reallocated: growth makes a new one.
-template <typename E>
+// owner. Never reallocated: growth makes a new one. Entries that point into
+// memory owned elsewhere (the memory store's record blocks) keep it alive
+// through the array's owners: one per block, not one per entry, so that an
+// append costs no reference count per event. Readers never touch owners();
+// the list's owner adds and prunes them under its lock.
+template <typename E, typename Owner = NoOwner>
 class EntryArray {
  public:
   explicit EntryArray(size_t capacity) : capacity_(capacity), entries_(HostAllocator<E>().allocate(capacity)) {
@@ -44,16 +52,22 @@ class EntryArray {
   const E& operator[](size_t i) const { return entries_[i]; }
   const E* data() const { return entries_; }
 
+  static constexpr bool kOwns = !std::is_same_v<Owner, NoOwner>;
+  using Owners = std::conditional_t<kOwns, std::vector<Owner>, NoOwner>;
+  Owners& owners() { return owners_; }
+
  private:
   const size_t capacity_;
   E* const entries_;
+  [[no_unique_address]] Owners owners_;
 };
 
-template <typename E>
+template <typename E, typename Owner = NoOwner>
 struct EntryList {
   static constexpr size_t kMinCapacity = 8;
+  using Array = EntryArray<E, Owner>;
 
-  std::shared_ptr<EntryArray<E>> array;
+  std::shared_ptr<Array> array;
   size_t count = 0;
 
   // Appends `entries`, growing by doubling into a new array so that readers
@@ -62,8 +76,11 @@ struct EntryList {
     size_t needed = count + entries.size();
     if (array == nullptr || needed > array->capacity()) {
       size_t capacity = std::max({kMinCapacity, needed, array == nullptr ? 0 : 2 * array->capacity()});
-      auto grown = std::make_shared<EntryArray<E>>(capacity);
+      auto grown = std::make_shared<Array>(capacity);
       for (size_t i = 0; i < count; ++i) (*grown)[i] = (*array)[i];
+      if constexpr (Array::kOwns) {
+        if (array != nullptr) grown->owners() = array->owners();
+      }
       array = std::move(grown);
     }
     for (size_t i = 0; i < entries.size(); ++i) (*array)[count + i] = entries[i];
@@ -73,11 +90,12 @@ struct EntryList {
   // Replaces the list with a new array holding the entries that `keep` accepts.
   template <typename Keep>
   void Filter(Keep keep) {
-    auto kept = std::make_shared<EntryArray<E>>(std::max(kMinCapacity, count));
+    auto kept = std::make_shared<Array>(std::max(kMinCapacity, count));
     size_t n = 0;
     for (size_t i = 0; i < count; ++i) {
       if (keep((*array)[i])) (*kept)[n++] = (*array)[i];
     }
+    if constexpr (Array::kOwns) kept->owners() = array->owners();
     array = std::move(kept);
     count = n;
   }
@@ -92,7 +110,8 @@ struct EntryList {
   // (ascending, each < count), copying the runs between them whole. As in
   // Filter, what was removed is left as room to grow.
   void RemoveAt(const std::vector<size_t>& indices) {
-    auto kept = std::make_shared<EntryArray<E>>(std::max(kMinCapacity, count));
+    auto kept = std::make_shared<Array>(std::max(kMinCapacity, count));
+    if constexpr (Array::kOwns) kept->owners() = array->owners();
     const E* from = array->data();
     E* to = &(*kept)[0];
     size_t start = 0;
@@ -127,8 +146,8 @@ class PendingRemovals {
 
   // Removes the pending keys' entries from `list`, which ascends by key_of(e):
   // a binary search finds each, and the runs between them are copied whole.
-  template <typename E, typename KeyOf>
-  void ApplyTo(EntryList<E>& list, KeyOf key_of) {
+  template <typename E, typename Owner, typename KeyOf>
+  void ApplyTo(EntryList<E, Owner>& list, KeyOf key_of) {
     if (keys_.empty()) return;
     std::sort(keys_.begin(), keys_.end());
     std::vector<size_t> indices;

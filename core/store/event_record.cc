@@ -1,5 +1,6 @@
-// EventBlock: builds the stored estoria.fb.Event records of one append.
-// Each record is built in a thread-local FlatBufferBuilder (its buffer is
+// EventBlock: builds the stored records of one commit. Compact records are
+// written straight into the block, sized exactly beforehand, in one pass.
+// FlatBuffers records are each built in a thread-local FlatBufferBuilder (its buffer is
 // reused from append to append) and copied into the block at an 8-byte
 // aligned offset; the block is sized from a bound on every record's size, so
 // it is allocated once, and shrunk with one more copy when the bound proves
@@ -89,34 +90,129 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const Part> parts,
                                                               const BuildOptions& options) {
   if (options.header_room % 8 != 0) return absl::InternalError("header_room must be a multiple of 8");
+  std::shared_ptr<EventBlock> block = std::allocate_shared<EventBlock>(HostAllocator<EventBlock>(), Token());
+  size_t count = 0;
+  for (const Part& part : parts) count += part.batch->event_count();
+  block->records_.reserve(count);
+  block->ids_.resize(count);
+  // Every event's new ID at once (one atomic update), with the time the
+  // events are stamped with (the store's clock); an event with its own ID
+  // leaves its fresh one unused.
+  RETURN_IF_ERROR(options.host != nullptr ? options.host->NewUuidsV7(absl::MakeSpan(block->ids_), options.now_ns)
+                                         : NewUuidsV7(absl::MakeSpan(block->ids_), options.now_ns));
+  block->format_ = options.format;
+  if (options.format == RecordFormat::kCompact) {
+    RETURN_IF_ERROR(block->BuildCompact(parts, options));
+  } else {
+    RETURN_IF_ERROR(block->BuildFlatbuffers(parts, options));
+  }
+  return block;
+}
+
+absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildOptions& options) {
+  if (options.size_prefixed) return absl::InternalError("compact records take no size prefix");
+  // Exact sizes first, so that the block is allocated once and written once.
+  size_t capacity = options.header_room;
+  for (const Part& part : parts) {
+    const WritableBatch& batch = *part.batch;
+    capacity += compact::RunHeaderSize(part.stream->type.size());
+    for (size_t i = 0; i < batch.event_count(); ++i) {
+      const BatchEvent in = batch.event(i);
+      size_t tail = compact::kTailFixed + in.type.size() + 1 + in.content_type.size() + 1;
+      for (size_t j = 0; j < in.metadata_count; ++j) {
+        const auto [k, v] = batch.metadata(i, j);
+        tail += k.size() + v.size() + 2;
+      }
+      capacity += compact::Align8(compact::kHeaderSize + in.data.size() + tail);
+    }
+  }
+  AlignedBytes bytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
+  if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
+  std::memset(bytes.p, 0, options.header_room);
+
+  uint8_t* const base = bytes.p;
+  size_t offset = options.header_room;
+  size_t record = 0;
+  auto put = [&](const void* src, size_t n) {
+    std::memcpy(base + offset, src, n);
+    offset += n;
+  };
+  auto put_string = [&](std::string_view s) {
+    put(s.data(), s.size());
+    base[offset++] = 0;
+  };
+  auto pad = [&] {
+    const size_t next = compact::Align8(offset);
+    std::memset(base + offset, 0, next - offset);
+    offset = next;
+  };
+  for (const Part& part : parts) {
+    const Id& stream = *part.stream;
+    const WritableBatch& batch = *part.batch;
+    const size_t run = offset;
+    put(stream.uuid.bytes.data(), 16);
+    compact::Store<uint32_t>(base + offset, static_cast<uint32_t>(batch.event_count()));
+    offset += 4;
+    base[offset++] = static_cast<uint8_t>(stream.type.size());
+    put_string(stream.type);
+    pad();
+    for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
+      const BatchEvent in = batch.event(i);
+      if (in.id.has_value()) ids_[record] = *in.id;
+      const int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+      uint8_t* const r = base + offset;
+      compact::Store<int64_t>(r + compact::kOffVersion, 0);   // patched under the store lock
+      compact::Store<int64_t>(r + compact::kOffPosition, 0);  // patched under the store lock
+      compact::Store<int64_t>(r + compact::kOffTimestamp, timestamp_ns);
+      std::memcpy(r + compact::kOffId, ids_[record].bytes.data(), 16);
+      compact::Store<uint32_t>(r + compact::kOffDataSize, static_cast<uint32_t>(in.data.size()));
+      offset += compact::kHeaderSize;
+      if (!in.data.empty()) put(in.data.data(), in.data.size());
+      const size_t tail = offset;
+      compact::Store<uint32_t>(base + offset, static_cast<uint32_t>(r - (base + run)));  // back to the run header
+      compact::Store<uint16_t>(base + offset + 4, static_cast<uint16_t>(in.metadata_count));
+      base[offset + 6] = static_cast<uint8_t>(in.type.size());
+      offset += compact::kTailFixed;
+      put_string(in.type);
+      put_string(in.content_type);
+      for (size_t j = 0; j < in.metadata_count; ++j) {
+        const auto [k, v] = batch.metadata(i, j);
+        put_string(k);
+        put_string(v);
+      }
+      compact::Store<uint32_t>(r + compact::kOffTailSize, static_cast<uint32_t>(offset - tail));
+      records_.push_back({static_cast<size_t>(r - base), offset - static_cast<size_t>(r - base)});
+      pad();
+    }
+  }
+  if (offset != capacity) return absl::InternalError("compact records did not fill their block exactly");
+  bytes_ = bytes.p;
+  capacity_ = capacity;
+  used_ = offset;
+  bytes.p = nullptr;
+  return absl::OkStatus();
+}
+
+absl::Status EventBlock::BuildFlatbuffers(absl::Span<const Part> parts, const BuildOptions& options) {
+
   const size_t prefix = options.size_prefixed ? 8 : 0;
   size_t capacity = options.header_room;
-  size_t count = 0;
   for (const Part& part : parts) {
     const WritableBatch& batch = *part.batch;
     for (size_t i = 0; i < batch.event_count(); ++i) {
       capacity += prefix + RecordBound(batch, i, batch.event(i), part.stream->type.size());
     }
-    count += batch.event_count();
   }
 
   AlignedBytes bytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
-  std::shared_ptr<EventBlock> block = std::allocate_shared<EventBlock>(HostAllocator<EventBlock>(), Token());
-  block->records_.reserve(count);
-  block->ids_.resize(count);
 
   flatbuffers::FlatBufferBuilder& fbb = *ThreadBuilder();
   BuilderRelease release{fbb};
   // Every scalar is written, so that stream_version and global_position can
   // be patched in place (absent fields cannot be mutated).
   fbb.ForceDefaults(true);
-  // Every event's new ID at once (one atomic update), with the time the
-  // events are stamped with (the store's clock); an event with its own ID
-  // leaves its fresh one unused.
-  HostVector<Uuid>& ids = block->ids_;
-  RETURN_IF_ERROR(options.host != nullptr ? options.host->NewUuidsV7(absl::MakeSpan(ids), options.now_ns)
-                                         : NewUuidsV7(absl::MakeSpan(ids), options.now_ns));
+  HostVector<Uuid>& ids = ids_;
   std::memset(bytes.p, 0, options.header_room);
   std::vector<flatbuffers::Offset<fb::KeyValue>> entries;  // one event's metadata, reused
   size_t offset = options.header_room;
@@ -172,7 +268,7 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
         offset += prefix;
       }
       std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
-      block->records_.push_back({offset, size});
+      records_.push_back({offset, size});
       release.largest = std::max(release.largest, size);
       // Padding is zeroed so that the block's bytes (and a checksum of them)
       // are fully determined.
@@ -191,25 +287,22 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
       capacity = offset;
     }
   }
-  block->bytes_ = bytes.p;
-  block->capacity_ = capacity;
-  block->used_ = offset;
+  bytes_ = bytes.p;
+  capacity_ = capacity;
+  used_ = offset;
   bytes.p = nullptr;
-  return block;
+  return absl::OkStatus();
 }
 
 void EventBlock::Patch(size_t i, int64_t stream_version, int64_t global_position) {
+  if (format_ == RecordFormat::kCompact) {
+    compact::Patch(bytes_ + records_[i].offset, stream_version, global_position);
+    return;
+  }
   fb::Event* event = flatbuffers::GetMutableRoot<fb::Event>(bytes_ + records_[i].offset);
   // Both fields exist (ForceDefaults), so the mutations cannot fail.
   event->mutate_stream_version(stream_version);
   event->mutate_global_position(global_position);
 }
-
-Uuid RecordId(const EventView& view) {
-  const fb::Uuid* id = view.event()->id();
-  return id == nullptr ? Uuid() : Uuid::FromHiLo(id->hi(), id->lo());
-}
-
-int64_t RecordPosition(const EventView& view) { return view.event()->global_position(); }
 
 }  // namespace estoria::core

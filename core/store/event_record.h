@@ -1,8 +1,11 @@
-// EventBlock: the stored form of one append, the FlatBuffers estoria.fb.Event
-// records of all its events in one 8-byte aligned allocation (one allocation
-// per append, not per event). Records are built with ForceDefaults, so their
-// stream_version and global_position fields exist and can be patched in place
-// once the store has assigned them under its lock.
+// EventBlock: the stored form of one append (or of a transaction's appends):
+// the records of all its events in one 8-byte aligned allocation (one
+// allocation per commit, not per event), either compact records
+// (core/store/compact_record.h: one run per append) or FlatBuffers
+// estoria.fb.Event records. FlatBuffers records are built with
+// ForceDefaults, so their stream_version and global_position fields exist;
+// both kinds are patched in place once the store has assigned versions and
+// positions under its lock.
 //
 // Thread safety: built and patched by one thread; immutable once published,
 // after which any number of threads may read it (share it by shared_ptr).
@@ -32,12 +35,14 @@ class EventBlock {
     // sets are kept only with keep_timestamps (restores); others are `now_ns`.
     bool keep_timestamps = false;  // Build(stream, batch) only: parts say their own
     int64_t now_ns = 0;
+    RecordFormat format = RecordFormat::kFlatbuffers;
     // Where new IDs come from (the store's host); null = the process-wide generator.
     const StoreHost* host = nullptr;
     // For the file log, which writes the block as one frame: bytes left
     // free before the first record (for the frame header; a multiple of 8),
-    // and an 8-byte prefix before each record (u32 little-endian size, then
-    // u32 zero), so that the block is the frame's payload as it is.
+    // and (FlatBuffers records) an 8-byte prefix before each record (u32
+    // little-endian size, then u32 zero), so that the block is the frame's
+    // payload as it is.
     size_t header_room = 0;
     bool size_prefixed = false;
   };
@@ -68,7 +73,8 @@ class EventBlock {
   EventBlock& operator=(const EventBlock&) = delete;
 
   size_t size() const { return records_.size(); }
-  EventView view(size_t i) const { return {bytes_ + records_[i].offset, records_[i].size}; }
+  EventView view(size_t i) const { return {bytes_ + records_[i].offset, records_[i].size, format_}; }
+  RecordFormat format() const { return format_; }
   // The ID record i is stored with.
   const Uuid& id(size_t i) const { return ids_[i]; }
   absl::Span<const Uuid> ids() const { return ids_; }
@@ -98,11 +104,11 @@ class EventBlock {
   size_t used_ = 0;
   HostVector<Record> records_;
   HostVector<Uuid> ids_;
-};
+  RecordFormat format_ = RecordFormat::kFlatbuffers;
 
-// The ID and the global position stored in a record.
-Uuid RecordId(const EventView& view);
-int64_t RecordPosition(const EventView& view);
+  absl::Status BuildFlatbuffers(absl::Span<const Part> parts, const BuildOptions& options);
+  absl::Status BuildCompact(absl::Span<const Part> parts, const BuildOptions& options);
+};
 
 }  // namespace estoria::core
 

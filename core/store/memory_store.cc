@@ -38,17 +38,48 @@
 namespace estoria::core {
 namespace {
 
-// One stored event as the arrays hold it.
+// One stored event as the arrays hold it: a compact record in a block that
+// the array's owners keep alive.
 struct Entry {
-  const uint8_t* fb = nullptr;
-  size_t size = 0;
-  int64_t version = 0;
-  int64_t position = 0;
-  std::shared_ptr<const EventBlock> block;  // keeps fb alive
+  const uint8_t* record = nullptr;
+  int64_t position = 0;  // the record's, kept here for the global order's searches
 };
 
-using Entries = EntryArray<Entry>;
-using EntryListOf = EntryList<Entry>;
+using BlockRef = std::shared_ptr<const EventBlock>;
+using Entries = EntryArray<Entry, BlockRef>;
+using EntryListOf = EntryList<Entry, BlockRef>;
+
+EventView ViewOf(const Entry& e) {
+  return EventView{e.record, compact::Size(e.record), RecordFormat::kCompact};
+}
+
+// Keeps `block` alive for as long as `list`'s array (which has just had the
+// block's entries appended). Appends add their block once; consecutive
+// appends to one stream list it once each.
+void AddOwner(EntryListOf& list, const BlockRef& block) {
+  std::vector<BlockRef>& owners = list.array->owners();
+  if (owners.empty() || owners.back() != block) owners.push_back(block);
+}
+
+// Drops the owners of `list`'s array that none of its entries [0, count)
+// points into (after a deletion removed entries).
+void PruneOwners(EntryListOf& list) {
+  if (list.array == nullptr) return;
+  std::vector<BlockRef>& owners = list.array->owners();
+  std::sort(owners.begin(), owners.end(), [](const BlockRef& a, const BlockRef& b) { return a->data() < b->data(); });
+  std::vector<bool> used(owners.size(), false);
+  for (size_t i = 0; i < list.count; ++i) {
+    const uint8_t* r = (*list.array)[i].record;
+    auto at = std::upper_bound(owners.begin(), owners.end(), r,
+                               [](const uint8_t* p, const BlockRef& b) { return p < b->data(); });
+    used[static_cast<size_t>(at - owners.begin()) - 1] = true;  // the block that begins at or before r
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < owners.size(); ++i) {
+    if (used[i]) owners[n++] = std::move(owners[i]);
+  }
+  owners.resize(n);
+}
 
 struct Stream {
   EntryListOf events;  // the live events, versions tip - count + 1 .. tip
@@ -74,7 +105,7 @@ class MemoryIterator final : public EventIterator {
     size_t n = std::min(out.size(), end_ - begin_);
     for (size_t i = 0; i < n; ++i) {
       const Entry& e = reverse_ ? (*array_)[--end_] : (*array_)[begin_++];
-      out[i] = EventView{e.fb, e.size};
+      out[i] = ViewOf(e);
     }
     return n;
   }
@@ -119,11 +150,14 @@ struct MemoryStore::State {
     for (size_t i = 0; i < k; ++i) global_removed.Add((*stream.events.array)[i].position);
     if (global_removed.Due(global.count)) SettleGlobal();
     stream.events.DropFront(k);
+    PruneOwners(stream.events);
   }
 
   // Applies global_removed to global; called before anything reads global.
   void SettleGlobal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (global_removed.empty()) return;
     global_removed.ApplyTo(global, [](const Entry& e) { return e.position; });
+    PruneOwners(global);
   }
 };
 
@@ -164,7 +198,7 @@ class MemoryLookup final : public StreamLookup {
   absl::StatusOr<Stored> EventAt(const Id& stream, int64_t version) override {
     const Stream& s = streams_.at(stream);
     const Entry& e = (*s.events.array)[static_cast<size_t>(version - s.first_live_version())];
-    return Stored{RecordId(EventView{e.fb, e.size}), e.position};
+    return Stored{ViewOf(e).id(), e.position};
   }
 
  private:
@@ -187,6 +221,7 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   // The expensive part, outside the lock: ids, timestamps and records.
   std::shared_ptr<EventBlock> block;
   EventBlock::BuildOptions build;
+  build.format = RecordFormat::kCompact;
   build.now_ns = host().NowNanos();
   build.host = &host();
   if (!appends.empty()) {
@@ -202,6 +237,7 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   RETURN_IF_ERROR(PlanAppends(inputs, lookup, s.next_position, PlanLimits{kMax, kMax}, results));
 
   size_t first_record = 0;
+  std::vector<Entry> entries;  // one append's, reused
   for (size_t i = 0; i < appends.size(); ++i) {
     const AppendResult& planned = (*results)[i];
     const size_t n = inputs[i].ids.size();
@@ -216,21 +252,22 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
       }
       continue;
     }
-    std::vector<Entry> entries(n);
+    entries.resize(n);
     for (size_t k = 0; k < n; ++k) {
       const int64_t version = planned.first_version + static_cast<int64_t>(k);
       const int64_t position = planned.first_position + static_cast<int64_t>(k);
       block->Patch(record + k, version, position);
-      EventView view = block->view(record + k);
-      entries[k] = Entry{view.fb, view.size, version, position, block};
+      entries[k] = Entry{block->view(record + k).bytes, position};
     }
     s.next_position = planned.last_position + 1;
     if (it == s.streams.end()) it = s.streams.try_emplace(appends[i].stream).first;
     Stream& target = it->second;
     const size_t begin = target.events.count;
     target.events.Append(entries);
+    AddOwner(target.events, block);
     target.tip = planned.last_version;
     s.global.Append(entries);
+    AddOwner(s.global, block);
     if (written != nullptr) {
       *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
     }
@@ -298,7 +335,7 @@ absl::StatusOr<std::unique_ptr<EventIterator>> MemoryStore::ReadStream(const Id&
   // of a time are looked at without the lock.
   const StreamRange range = StreamReadRangeAsOf(tip, count, options, [&](size_t i) {
     const Entry& e = (*array)[i];
-    return StampOf(EventView{e.fb, e.size});
+    return StampOf(ViewOf(e));
   });
   return MakeIterator(array, range.begin, range.end, options.direction == Direction::kReverse, s.closed);
 }

@@ -1,8 +1,9 @@
 // MemoryStore: the in-memory EventStore ("memory:"), for tests and
 // prototypes, with the full contract of doc/data-model.md.
 //
-// Events are stored as FlatBuffers estoria.fb.Event records (see
-// event_record.h), so reads hand out views of the stored bytes without a copy.
+// Events are stored as compact records (compact_record.h), one block per
+// append (event_record.h), so reads hand out views of the stored bytes
+// without a copy; the arrays keep the blocks alive, one reference per block.
 // Each stream, and the global order, keeps an append-only array of entries
 // that grows by doubling into a new array; an iterator holds a reference to
 // the array it was created on and its range in it, which later appends never

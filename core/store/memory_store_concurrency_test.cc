@@ -58,9 +58,8 @@ absl::StatusOr<std::vector<Seen>> Drain(EventIterator& it) {
     if (!n.ok()) return n.status();
     if (*n == 0) return out;
     for (size_t i = 0; i < *n; ++i) {
-      const fb::Event* e = views[i].event();
-      out.push_back(Seen{Uuid::FromHiLo(e->stream_uuid()->hi(), e->stream_uuid()->lo()), e->stream_version(),
-                         e->global_position(), std::string(e->data()->begin(), e->data()->end())});
+      const EventView& e = views[i];
+      out.push_back(Seen{e.stream_uuid(), e.version(), e.position(), std::string(e.data().begin(), e.data().end())});
     }
   }
 }

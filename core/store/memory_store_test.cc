@@ -13,6 +13,7 @@
 #include "core/env/env.h"
 #include "core/id/id.h"
 #include "core/id/uuid.h"
+#include "core/store/compact_record.h"
 #include "core/store/event_record.h"
 #include "core/store/event_store.h"
 #include "core/store/writable_batch.h"
@@ -64,20 +65,17 @@ struct Read {
 };
 
 Read Copy(const EventView& view) {
-  const fb::Event* e = view.event();
   Read r;
-  r.id = Uuid::FromHiLo(e->id()->hi(), e->id()->lo());
-  r.type = e->type()->str();
-  r.stream_type = e->stream_type()->str();
-  r.stream_uuid = Uuid::FromHiLo(e->stream_uuid()->hi(), e->stream_uuid()->lo());
-  r.version = e->stream_version();
-  r.position = e->global_position();
-  r.timestamp_ns = e->timestamp_ns();
-  r.data.assign(e->data()->begin(), e->data()->end());
-  r.content_type = e->content_type()->str();
-  if (e->metadata() != nullptr) {
-    for (const fb::KeyValue* kv : *e->metadata()) r.metadata[kv->key()->str()] = kv->value()->str();
-  }
+  r.id = view.id();
+  r.type = std::string(view.type());
+  r.stream_type = std::string(view.stream_type());
+  r.stream_uuid = view.stream_uuid();
+  r.version = view.version();
+  r.position = view.position();
+  r.timestamp_ns = view.timestamp_ns();
+  r.data.assign(view.data().begin(), view.data().end());
+  r.content_type = std::string(view.content_type());
+  view.ForEachMetadata([&](const char* key, const char* value) { r.metadata[key] = value; });
   return r;
 }
 
@@ -197,18 +195,26 @@ TEST_F(MemoryStoreTest, StoredEventsCarryEverythingTheBatchSaid) {
   EXPECT_EQ(from_append[0].metadata, e.metadata);
 }
 
-TEST_F(MemoryStoreTest, StoredRecordsAreVerifiableAlignedEvents) {
+TEST_F(MemoryStoreTest, StoredRecordsAreAlignedCompactRecordsOfOneRun) {
   Id stream = NewId();
   Append(stream, 3);
   absl::StatusOr<std::unique_ptr<EventIterator>> it = store_.ReadStream(stream, {});
   ASSERT_TRUE(it.ok());
   EventView views[3];
   ASSERT_EQ(*(*it)->Next(absl::MakeSpan(views)), 3u);
+  const uint8_t* run = compact::RunHeader(views[0].bytes);
+  const size_t run_bytes = static_cast<size_t>(views[2].bytes + compact::Align8(views[2].size) - run);
+  size_t checked_size = 0;
+  uint32_t checked_count = 0;
+  EXPECT_TRUE(compact::CheckRun(absl::MakeConstSpan(run, run_bytes), &checked_size, &checked_count).ok());
+  EXPECT_EQ(checked_size, run_bytes);
+  EXPECT_EQ(checked_count, 3u);
   for (const EventView& view : views) {
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(view.fb) % 8, 0u);
-    flatbuffers::Verifier verifier(view.fb, view.size);
-    EXPECT_TRUE(verifier.VerifyBuffer<fb::Event>(nullptr));
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(view.event()->data()->data()) % 8, 0u);
+    EXPECT_TRUE(view.compact());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(view.bytes) % 8, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(view.data().data()) % 8, 0u);
+    EXPECT_EQ(compact::RunHeader(view.bytes), run) << "one run header per append";
+    EXPECT_EQ(view.size, compact::Size(view.bytes));
   }
 }
 
@@ -229,14 +235,12 @@ TEST_F(MemoryStoreTest, AbsentOptionalFieldsAreStoredAsEmpty) {
   ASSERT_TRUE(it.ok());
   EventView view;
   ASSERT_EQ(*(*it)->Next(absl::MakeSpan(&view, 1)), 1u);
-  const fb::Event* e = view.event();
-  EXPECT_EQ(e->type()->str(), "bare");
-  ASSERT_NE(e->data(), nullptr);
-  EXPECT_EQ(e->data()->size(), 0u);
-  ASSERT_NE(e->content_type(), nullptr);
-  EXPECT_EQ(e->content_type()->str(), "");
-  EXPECT_EQ(e->metadata(), nullptr);
-  EXPECT_GT(e->timestamp_ns(), 0);
+  EXPECT_EQ(view.type(), "bare");
+  EXPECT_EQ(view.data().size(), 0u);
+  EXPECT_NE(view.data().data(), nullptr);
+  EXPECT_EQ(view.content_type(), "");
+  EXPECT_EQ(view.metadata_count(), 0u);
+  EXPECT_GT(view.timestamp_ns(), 0);
 }
 
 TEST_F(MemoryStoreTest, EventsOfOneAppendShareOneBlock) {
@@ -248,7 +252,7 @@ TEST_F(MemoryStoreTest, EventsOfOneAppendShareOneBlock) {
   ASSERT_EQ(*(*it)->Next(absl::MakeSpan(views)), 4u);
   // Packed back to back at 8-byte aligned offsets of one allocation.
   for (int i = 0; i + 1 < 4; ++i) {
-    EXPECT_EQ(views[i].fb + ((views[i].size + 7) & ~size_t{7}), views[i + 1].fb) << i;
+    EXPECT_EQ(views[i].bytes + ((views[i].size + 7) & ~size_t{7}), views[i + 1].bytes) << i;
   }
 }
 
@@ -794,7 +798,7 @@ TEST(EventBlock, BuildsRecordsWithPatchablePlaceholders) {
   absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, Events(2), {false, 77});
   ASSERT_TRUE(block.ok()) << block.status();
   ASSERT_EQ((*block)->size(), 2u);
-  EXPECT_EQ((*block)->view(0).event()->stream_version(), 0);
+  EXPECT_EQ((*block)->view(0).version(), 0);
   (*block)->Patch(1, 12, 34);
   const fb::Event* e = (*block)->view(1).event();
   EXPECT_EQ(e->stream_version(), 12);
@@ -802,6 +806,67 @@ TEST(EventBlock, BuildsRecordsWithPatchablePlaceholders) {
   EXPECT_EQ(e->timestamp_ns(), 77);
   EXPECT_EQ(e->stream_type()->str(), "order");
   EXPECT_GE((*block)->allocated_bytes(), (*block)->view(0).size + (*block)->view(1).size);
+}
+
+TEST(EventBlock, BuildsCompactRecordsOneRunPerPart) {
+  const Id order = NewId("order");
+  const Id account = NewId("account");
+  BatchBuilder builder;
+  ASSERT_TRUE(builder.Add("opened", Bytes("12345"), "text/plain").ok());
+  ASSERT_TRUE(builder.AddMetadata("zeta", "z").ok());
+  ASSERT_TRUE(builder.AddMetadata("alpha", "").ok());
+  ASSERT_TRUE(builder.Add("noted", {}, "").ok());
+  const WritableBatch two = *builder.Build();
+  const WritableBatch one = Events(1);
+  const EventBlock::Part parts[] = {{&order, &two, false}, {&account, &one, false}};
+  EventBlock::BuildOptions options;
+  options.format = RecordFormat::kCompact;
+  options.now_ns = 77;
+  options.header_room = 16;
+  absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(parts, options);
+  ASSERT_TRUE(block.ok()) << block.status();
+  const EventBlock& b = **block;
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.used_bytes() % 8, 0u);
+  (*block)->Patch(1, 12, 34);
+  const EventView first = b.view(0);
+  const EventView second = b.view(1);
+  const EventView third = b.view(2);
+  EXPECT_TRUE(first.compact());
+  EXPECT_EQ(first.type(), "opened");
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(first.data().data()), first.data().size()), "12345");
+  EXPECT_EQ(first.content_type(), "text/plain");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  first.ForEachMetadata([&](const char* k, const char* v) { pairs.emplace_back(k, v); });
+  EXPECT_EQ(pairs, (std::vector<std::pair<std::string, std::string>>{{"alpha", ""}, {"zeta", "z"}}));
+  EXPECT_EQ(first.metadata_count(), 2u);
+  EXPECT_EQ(first.timestamp_ns(), 77);
+  EXPECT_EQ(first.id(), b.id(0));
+  EXPECT_EQ(second.version(), 12);
+  EXPECT_EQ(second.position(), 34);
+  EXPECT_EQ(second.type(), "noted");
+  EXPECT_EQ(second.content_type(), "");
+  EXPECT_EQ(second.metadata_count(), 0u);
+  EXPECT_EQ(first.stream_type(), "order");
+  EXPECT_EQ(second.stream_type(), "order");
+  EXPECT_EQ(second.stream_uuid(), order.uuid);
+  EXPECT_EQ(third.stream_type(), "account");
+  EXPECT_EQ(third.stream_uuid(), account.uuid);
+  EXPECT_EQ(compact::RunHeader(first.bytes), compact::RunHeader(second.bytes));
+  EXPECT_NE(compact::RunHeader(second.bytes), compact::RunHeader(third.bytes));
+  // The block is its runs back to back after the header room, each checked whole.
+  size_t at = 16;
+  uint32_t records = 0;
+  while (at < b.used_bytes()) {
+    size_t size = 0;
+    uint32_t count = 0;
+    const absl::Status st = compact::CheckRun(absl::MakeConstSpan(b.data() + at, b.used_bytes() - at), &size, &count);
+    ASSERT_TRUE(st.ok()) << st;
+    at += size;
+    records += count;
+  }
+  EXPECT_EQ(at, b.used_bytes());
+  EXPECT_EQ(records, 3u);
 }
 
 TEST(EventBlock, LargeEventsFitTheirBound) {
@@ -856,8 +921,8 @@ TEST(EventBlock, ABuildersViewAndItsBytesBuildTheSameRecords) {
   ASSERT_TRUE(from_view.ok() && from_bytes.ok());
   // Only the second event's fresh ID differs: compare the first records whole.
   ASSERT_EQ((*from_view)->view(0).size, (*from_bytes)->view(0).size);
-  EXPECT_EQ(std::memcmp((*from_view)->view(0).fb, (*from_bytes)->view(0).fb, (*from_view)->view(0).size), 0);
-  EXPECT_EQ((*from_view)->view(1).event()->timestamp_ns(), 99);
+  EXPECT_EQ(std::memcmp((*from_view)->view(0).bytes, (*from_bytes)->view(0).bytes, (*from_view)->view(0).size), 0);
+  EXPECT_EQ((*from_view)->view(1).timestamp_ns(), 99);
   EXPECT_EQ(BatchBuilder().View().status().code(), absl::StatusCode::kInvalidArgument) << "an empty builder";
 }
 

@@ -34,20 +34,6 @@ constexpr size_t kFilteredPage = 256;
 // frame; the fd stays readable and the next Poll continues.
 constexpr size_t kFrameScanBudget = size_t{1} << 16;
 
-std::string_view View(const flatbuffers::String* s) {
-  return s != nullptr ? std::string_view(s->data(), s->size()) : std::string_view();
-}
-
-Uuid ToUuid(const fb::Uuid* u) {
-  Uuid out;
-  if (u == nullptr) return out;
-  for (int i = 0; i < 8; ++i) {
-    out.bytes[i] = static_cast<uint8_t>(u->hi() >> (56 - 8 * i));
-    out.bytes[8 + i] = static_cast<uint8_t>(u->lo() >> (56 - 8 * i));
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(std::shared_ptr<EventStore> store,
@@ -109,21 +95,20 @@ absl::Status Subscription::Wake() {
 
 bool Subscription::Matches(const EventView& view) const {
   if (options_.stream_prefix.empty() && options_.event_types.empty()) return true;
-  const fb::Event* event = view.event();
   if (!options_.event_types.empty()) {
-    const std::string_view type = View(event->type());
+    const std::string_view type = view.type();
     if (std::find(options_.event_types.begin(), options_.event_types.end(), type) == options_.event_types.end()) {
       return false;
     }
   }
   const std::string_view prefix = options_.stream_prefix;
   if (prefix.empty()) return true;
-  const std::string_view stream_type = View(event->stream_type());
+  const std::string_view stream_type = view.stream_type();
   if (prefix.size() <= stream_type.size()) return stream_type.substr(0, prefix.size()) == prefix;
   // The prefix reaches into "_uuid": compare with the whole text form.
   if (stream_type != prefix.substr(0, stream_type.size()) || prefix[stream_type.size()] != '_') return false;
   char text[kUuidTextLen];
-  FormatUuidTo(ToUuid(event->stream_uuid()), text);
+  FormatUuidTo(view.stream_uuid(), text);
   const std::string_view rest = prefix.substr(stream_type.size() + 1);
   return rest.size() <= kUuidTextLen && std::string_view(text, rest.size()) == rest;
 }
@@ -161,7 +146,7 @@ absl::StatusOr<size_t> Subscription::ReadMatching(absl::Span<EventView> out, siz
         *more = true;
         break;
       }
-      position_.store(view.event()->global_position(), std::memory_order_release);
+      position_.store(view.position(), std::memory_order_release);
       ++scanned;
       if (match) {
         out[n++] = view;

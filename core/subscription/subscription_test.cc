@@ -80,7 +80,7 @@ TEST_F(SubscriptionEngine, AFrameScansABoundedNumberOfFilteredEvents) {
   EXPECT_TRUE(Readable(sub->fd()));
   EXPECT_GT(sub->position(), 0);
   EXPECT_EQ(*sub->Poll(absl::MakeSpan(views), 0), 1u);
-  EXPECT_EQ(views[0].event()->type()->str(), "wanted");
+  EXPECT_EQ(views[0].type(), "wanted");
 }
 
 TEST_F(SubscriptionEngine, APrefixIntoTheUuidComparesItsTextForm) {
@@ -92,7 +92,7 @@ TEST_F(SubscriptionEngine, APrefixIntoTheUuidComparesItsTextForm) {
   auto sub = *Subscription::Create(store_, options);
   std::vector<EventView> views(4);
   ASSERT_EQ(*sub->Poll(absl::MakeSpan(views), 0), 1u);
-  EXPECT_EQ(views[0].event()->global_position(), 2);
+  EXPECT_EQ(views[0].position(), 2);
   // The whole ID as prefix, and one byte more, which nothing matches.
   options.stream_prefix = a.ToString();
   auto whole = *Subscription::Create(store_, options);

@@ -84,7 +84,14 @@ int main(void) {
   CHECK(strcmp(event.type, "deposited") == 0);
   CHECK(event.data_len == 0);
   CHECK(strcmp(event.content_type, "") == 0);
-  CHECK(event.fb != NULL && event.fb_len > 0);
+  CHECK(event.record != NULL && event.record_len > 0);
+  {
+    /* The FlatBuffers form, on request (the memory store keeps compact records). */
+    size_t fb_len = 0;
+    uint64_t words[64];
+    CHECK(est_event_flatbuffer(&event, NULL, 0, &fb_len) == EST_OK && fb_len > 0 && fb_len <= sizeof words);
+    CHECK(est_event_flatbuffer(&event, (uint8_t *)words, sizeof words, &fb_len) == EST_OK);
+  }
   CHECK(est_iter_next(iter, &event) == EST_OK);
   CHECK(event.stream_version == 1);
   CHECK(strcmp(event.type, "opened") == 0);

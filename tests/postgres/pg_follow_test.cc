@@ -401,7 +401,7 @@ TEST_F(PgPagedReadTest, AHundredThousandEventReadNeverHoldsMoreThanAPage) {
       most = std::max(most, paged->events_held());
       if (*n == 0) break;
       for (size_t i = 0; i < *n; ++i) {
-        const int64_t key = global ? views[i].event()->global_position() : views[i].event()->stream_version();
+        const int64_t key = global ? views[i].position() : views[i].version();
         ASSERT_GT(key, last);
         last = key;
       }

@@ -28,7 +28,11 @@ if [ -d "$here/../../../shared/goproxy" ]; then
 fi
 if [ -n "${ESTORIA_LIB_DIR:-}" ]; then
   inc=${ESTORIA_INCLUDE_DIR:-$here/../../capi/include}
-  export CGO_CFLAGS="${CGO_CFLAGS:-} -I$inc"
+  # Go's build cache does not hash headers outside the package: a changed
+  # estoria.h (a struct grown at its end) would leave the shim compiled
+  # against the old one. Its checksum in the flags is part of the cache key.
+  sum=$(cksum "$inc/estoria/estoria.h" | cut -d' ' -f1)
+  export CGO_CFLAGS="${CGO_CFLAGS:-} -I$inc -DESTORIA_HEADER_CKSUM=$sum"
   export CGO_LDFLAGS="-L$ESTORIA_LIB_DIR -Wl,-rpath,$ESTORIA_LIB_DIR ${CGO_LDFLAGS:-}"
   if ! pkg-config --exists estoria 2>/dev/null; then
     export GOFLAGS="${GOFLAGS:-} -tags=estoria_nopkgconfig"

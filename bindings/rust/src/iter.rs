@@ -43,7 +43,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use crate::id::{format_id, Uuid};
 use crate::sys;
 
@@ -191,13 +191,17 @@ impl<'a> Event<'a> {
             .chain((0..fallback).filter_map(move |i| this.metadata(i)))
     }
 
-    /// The event as a FlatBuffers `estoria.Event` (schema/estoria.fbs).
-    pub fn flatbuffer(&self) -> &'a [u8] {
-        if self.raw.fb.is_null() || self.raw.fb_len == 0 {
-            return &[];
-        }
-        // SAFETY: fb_len bytes at fb, valid for 'a.
-        unsafe { std::slice::from_raw_parts(self.raw.fb, self.raw.fb_len) }
+    /// The event as a FlatBuffers `estoria.Event` (schema/estoria.fbs), in
+    /// 8-byte aligned words (a store that keeps compact records builds it on
+    /// this call); its `len` bytes are the buffer.
+    pub fn flatbuffer(&self) -> Result<FlatbufferEvent> {
+        let mut len = 0usize;
+        // SAFETY: the view is one the library filled; a size query writes only len.
+        check(unsafe { sys::est_event_flatbuffer(self.raw, std::ptr::null_mut(), 0, &mut len) })?;
+        let mut words = vec![0u64; len.div_ceil(8)];
+        // SAFETY: words holds len bytes, 8-byte aligned.
+        check(unsafe { sys::est_event_flatbuffer(self.raw, words.as_mut_ptr().cast(), words.len() * 8, &mut len) })?;
+        Ok(FlatbufferEvent { words, len })
     }
 
     /// A copy that owns its data and outlives the view.
@@ -441,5 +445,21 @@ mod tests {
         assert_eq!(pairs.len(), 2);
         let md: Vec<(&[u8], &[u8])> = e.metadata_iter().collect();
         assert_eq!(md, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"2"[..])]);
+    }
+}
+
+/// A FlatBuffers `estoria.Event`, owned and 8-byte aligned (as its data
+/// field asks).
+#[derive(Clone, Debug)]
+pub struct FlatbufferEvent {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl FlatbufferEvent {
+    /// The buffer's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: words holds at least len initialized bytes.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
     }
 }

@@ -26,7 +26,7 @@ pub use checkpoint::Checkpoint;
 pub use error::{status_name, Error, ErrorKind, Result};
 pub use host::{use_rust_allocator, Host, MaintainReport, Threads};
 pub use id::{format_id, parse_id, Uuid};
-pub use iter::{Event, EventIter, Events, RecordedEvent, DEFAULT_BATCH};
+pub use iter::{Event, EventIter, Events, FlatbufferEvent, RecordedEvent, DEFAULT_BATCH};
 pub use projection::{
     Projection, ProjectionOptions, ProjectionReport, ProjectionTxn, ProjectionWaker, PROJECTION_BATCH_MAX,
 };

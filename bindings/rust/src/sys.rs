@@ -9,7 +9,7 @@ use std::os::raw::{c_char, c_void};
 pub type est_status = i32;
 
 pub const EST_ABI_VERSION_MAJOR: u32 = 1;
-pub const EST_ABI_VERSION_MINOR: u32 = 2;
+pub const EST_ABI_VERSION_MINOR: u32 = 3;
 pub const EST_ABI_VERSION: u32 = (EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR;
 
 pub const EST_OK: est_status = 0;
@@ -178,6 +178,9 @@ pub struct est_event {
     /// Since ABI 1.1: the metadata_count pairs (NULL when none, or from a
     /// library too old to fill it).
     pub metadata: *const est_metadata_pair,
+    /// Since ABI 1.3: the stored record the view points into.
+    pub record: *const u8,
+    pub record_len: usize,
 }
 
 impl est_event {
@@ -198,6 +201,8 @@ impl est_event {
         fb: std::ptr::null(),
         fb_len: 0,
         metadata: std::ptr::null(),
+        record: std::ptr::null(),
+        record_len: 0,
     };
 }
 
@@ -425,6 +430,8 @@ extern "C" {
         key: *mut *const c_char,
         value: *mut *const c_char,
     ) -> est_status;
+    pub fn est_event_flatbuffer(event: *const est_event, buf: *mut u8, buf_len: usize, fb_len: *mut usize)
+        -> est_status;
     pub fn est_iter_close(iter: *mut est_iter);
 
     pub fn est_delete_stream(store: *mut est_store, stream_id: *const c_char, to_version: i64) -> est_status;

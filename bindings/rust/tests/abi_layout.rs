@@ -355,7 +355,9 @@ fn rust_layouts() -> Vec<Layout> {
             metadata_count,
             fb,
             fb_len,
-            metadata
+            metadata,
+            record,
+            record_len
         }),
         layout!(est_snapshot_write_options { struct_size, timestamp_ns }),
         layout!(est_stats { struct_size, events, streams, bytes, segments, first_position, last_position, snapshots }),

@@ -59,7 +59,7 @@ extern "C" {
 
 /* ABI version: major << 16 | minor. Bindings refuse another major. */
 #define EST_ABI_VERSION_MAJOR 1
-#define EST_ABI_VERSION_MINOR 2
+#define EST_ABI_VERSION_MINOR 3
 #define EST_ABI_VERSION ((EST_ABI_VERSION_MAJOR << 16) | EST_ABI_VERSION_MINOR)
 
 /* ---------------------------------------------------------------- status */
@@ -394,15 +394,25 @@ typedef struct est_event {
   size_t data_len;
   const char *content_type; /* "" when undeclared */
   size_t metadata_count;
-  const uint8_t *fb;       /* this event as a FlatBuffers estoria Event */
+  /* This event as a FlatBuffers estoria Event, when the store keeps it so;
+     NULL (fb_len 0) when it keeps a compact record (the memory store), for
+     a caller whose struct_size covers `record` (ABI 1.3): build it with
+     est_event_flatbuffer. Always set for older callers. */
+  const uint8_t *fb;
   size_t fb_len;
   /* Since ABI 1.1: the metadata_count pairs, sorted by key (NULL when there
      are none), valid as long as the view. Filled only for a caller whose
      struct_size covers it; est_event_metadata reads one pair of any view. */
   const est_metadata_pair *metadata;
+  /* Since ABI 1.3: the stored record this view points into, valid as long as
+     the view. Every string and the data of the view lie inside it, except
+     perhaps stream_type; its layout is the store's (doc/data-model.md,
+     "Stored records"), not an interface: copy it whole, do not parse it. */
+  const uint8_t *record;
+  size_t record_len;
 } est_event;
 
-#define EST_EVENT_INIT {sizeof(est_event), NULL, {{0}}, NULL, {{0}}, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL}
+#define EST_EVENT_INIT {sizeof(est_event), NULL, {{0}}, NULL, {{0}}, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0}
 EST_API void est_event_init(est_event *event);
 
 /** Fills *event with a view of the next event.
@@ -422,6 +432,14 @@ EST_API est_status est_iter_next_batch(est_iter *iter, est_event *events, size_t
 /** The index-th metadata pair of an event view (sorted by key); the strings
  *  live as long as the view. EST_ERR_INVALID_ARGUMENT past metadata_count. */
 EST_API est_status est_event_metadata(const est_event *event, size_t index, const char **key, const char **value);
+
+/** ABI 1.3. The event view as a FlatBuffers estoria Event (schema/estoria.fbs),
+ *  copied into `buf`, which must be 8-byte aligned. With buf NULL and
+ *  buf_len 0, only sets *fb_len to the size needed. A buf_len smaller than
+ *  that is EST_ERR_INVALID_ARGUMENT with *fb_len set and nothing written.
+ *  The view must be one the library filled (it reads its fields and its
+ *  metadata), at any struct_size. */
+EST_API est_status est_event_flatbuffer(const est_event *event, uint8_t *buf, size_t buf_len, size_t *fb_len);
 
 /** Frees the iterator; NULL is a no-op. */
 EST_API void est_iter_close(est_iter *iter);

@@ -91,8 +91,16 @@ class EventView {
     return std::nullopt;
   }
 
-  // The event as a FlatBuffers estoria.fb.Event (see schema/estoria.fbs).
-  std::span<const uint8_t> flatbuffer() const { return {e_->fb, e_->fb_len}; }
+  // The event as a FlatBuffers estoria.fb.Event (see schema/estoria.fbs),
+  // a copy (operator new's alignment, which the Event's 8-byte aligned data
+  // asks for); a store that keeps compact records builds it on this call.
+  Result<std::vector<uint8_t>> flatbuffer() const {
+    size_t len = 0;
+    if (est_status s = est_event_flatbuffer(e_, nullptr, 0, &len); s != EST_OK) return Error::Last(s);
+    std::vector<uint8_t> out(len);
+    if (est_status s = est_event_flatbuffer(e_, out.data(), out.size(), &len); s != EST_OK) return Error::Last(s);
+    return out;
+  }
 
   // The C view, for calls the SDK does not wrap.
   const est_event* get() const { return e_; }

@@ -160,6 +160,10 @@ class est_event(Structure):
         # ABI 1.1: the metadata_count pairs (NULL when none). c_void_p: read
         # in one copy by _util.copy_event.
         ("metadata", c_void_p),
+        # ABI 1.3: the stored record the view points into (its strings and
+        # data, but perhaps the stream type), copied whole by copy_event.
+        ("record", c_void_p),
+        ("record_len", c_size_t),
     ]
 
 

@@ -21,8 +21,9 @@ BytesLike = Union[bytes, bytearray, memoryview]
 
 # est_event read in one unpack: struct_size, type, id, stream_type,
 # stream_uuid, stream_version, global_position, timestamp_ns, data,
-# data_len, content_type, metadata_count, fb, fb_len, metadata.
-_EVENT = struct.Struct("@IP16sP16sqqqPNPNPNP")
+# data_len, content_type, metadata_count, fb, fb_len, metadata, record,
+# record_len.
+_EVENT = struct.Struct("@IP16sP16sqqqPNPNPNPPN")
 if _EVENT.size != ctypes.sizeof(n.est_event):  # pragma: no cover - a platform with another layout
     raise ImportError("est_event layout differs from the one this package expects")
 EVENT_SIZE = _EVENT.size
@@ -80,7 +81,7 @@ def _cstring(blob: bytes, base: int, ptr: int) -> bytes:
         end = blob.find(b"\0", off)
         if end >= 0:
             return blob[off:end]
-    return _string_at(ptr)
+    return _string_at(ptr, -1)
 
 
 _PAIR_SIZE = ctypes.sizeof(n.est_metadata_pair)
@@ -110,14 +111,23 @@ def _metadata_by_call(address: int, count: int, metadata: Dict[str, str]) -> Non
         )
 
 
-def copy_event(raw: bytes, offset: int, address: int, type_cache: Dict[bytes, str]) -> RecordedEvent:
+def copy_event(
+    raw: bytes,
+    offset: int,
+    address: int,
+    type_cache: Dict[bytes, str],
+    stream_types: Optional[Dict[int, str]] = None,
+) -> RecordedEvent:
     """Copies the est_event view at `address` (its bytes are raw[offset:]) into Python objects.
 
     Every crossing into C costs a ctypes call (~0.2 us), so the event's
-    FlatBuffers bytes (fb, fb_len: a range the library guarantees readable)
-    are copied in one call and the strings and payload that lie inside it
-    (in this library, all of them) are sliced from that copy; a field
-    outside it is read on its own.
+    stored record (record, record_len: a range the library guarantees
+    readable) is copied in one call and the strings and payload that lie
+    inside it are sliced from that copy; a field outside it is read on its
+    own. A store that keeps compact records writes a stream's type once for
+    the events of an append, outside their records: `stream_types` (one
+    batch's, whose views all stay valid while it is used) maps those
+    addresses to the text already read.
     """
     (
         _,
@@ -135,21 +145,35 @@ def copy_event(raw: bytes, offset: int, address: int, type_cache: Dict[bytes, st
         fb_p,
         fb_len,
         meta_p,
+        rec_p,
+        rec_len,
     ) = _unpack_event(raw, offset)
+    if rec_p and rec_len:
+        fb_p, fb_len = rec_p, rec_len
     blob = _string_at(fb_p, fb_len) if fb_p and fb_len else b""
     # The type and stream type, inlined: the common path of _cstring.
     off = type_p - fb_p
     end = blob.find(b"\0", off) if 0 <= off < fb_len else -1
-    tb = blob[off:end] if end >= 0 else _string_at(type_p)
+    tb = blob[off:end] if end >= 0 else _string_at(type_p, -1)
     type_name = type_cache.get(tb)
     if type_name is None:
         type_name = type_cache[tb] = tb.decode("utf-8", "surrogateescape")
     off = stype_p - fb_p
-    end = blob.find(b"\0", off) if 0 <= off < fb_len else -1
-    sb = blob[off:end] if end >= 0 else _string_at(stype_p)
-    stream_type = type_cache.get(sb)
-    if stream_type is None:
-        stream_type = type_cache[sb] = sb.decode("utf-8", "surrogateescape")
+    if 0 <= off < fb_len:
+        end = blob.find(b"\0", off)
+        sb = blob[off:end] if end >= 0 else _string_at(stype_p, -1)
+        stream_type = type_cache.get(sb)
+        if stream_type is None:
+            stream_type = type_cache[sb] = sb.decode("utf-8", "surrogateescape")
+    else:
+        stream_type = stream_types.get(stype_p) if stream_types is not None else None
+        if stream_type is None:
+            sb = _string_at(stype_p, -1)
+            stream_type = type_cache.get(sb)
+            if stream_type is None:
+                stream_type = type_cache[sb] = sb.decode("utf-8", "surrogateescape")
+            if stream_types is not None:
+                stream_types[stype_p] = stream_type
     cb = _cstring(blob, fb_p, ct_p) if ct_p else b""
     content_type = type_cache.get(cb)
     if content_type is None:

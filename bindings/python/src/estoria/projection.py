@@ -121,7 +121,8 @@ class _Dispatch:
             assert events is not None
             raw = _string_at(events, count * EVENT_SIZE)
             types = self.types
-            batch = [copy_event(raw, i * EVENT_SIZE, events + i * EVENT_SIZE, types) for i in range(count)]
+            runs: Dict[int, str] = {}  # this batch's stream types by address
+            batch = [copy_event(raw, i * EVENT_SIZE, events + i * EVENT_SIZE, types, runs) for i in range(count)]
             tx = ProjectionTxn(txn, PRIVATE) if txn else None
             try:
                 self.handler(batch, tx)

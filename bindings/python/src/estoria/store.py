@@ -149,8 +149,9 @@ class EventIterator(Iterator[RecordedEvent]):
             raw = ctypes.string_at(self._address, count * EVENT_SIZE)
             address = self._address
             types = self._types
+            runs: Dict[int, str] = {}  # this batch's stream types by address
             self._pending = [
-                copy_event(raw, i * EVENT_SIZE, address + i * EVENT_SIZE, types) for i in range(count)
+                copy_event(raw, i * EVENT_SIZE, address + i * EVENT_SIZE, types, runs) for i in range(count)
             ]
 
     def _free_locked(self) -> None:

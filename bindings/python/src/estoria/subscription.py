@@ -140,8 +140,9 @@ class Subscription:
             if count:
                 raw = ctypes.string_at(self._address, count * EVENT_SIZE)
                 address, types = self._address, self._types
+                runs: Dict[int, str] = {}  # this batch's stream types by address
                 self._pending.extend(
-                    copy_event(raw, i * EVENT_SIZE, address + i * EVENT_SIZE, types) for i in range(count)
+                    copy_event(raw, i * EVENT_SIZE, address + i * EVENT_SIZE, types, runs) for i in range(count)
                 )
             return count
 

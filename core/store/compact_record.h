@@ -1,0 +1,127 @@
+// The compact record: how a store keeps one event when it does not keep a
+// FlatBuffers estoria.fb.Event (doc/data-model.md, "Stored records"). A fixed
+// little-endian header, then the data, then the strings, each NUL-terminated
+// so that a view hands them out as they lie. The stream (type and UUID), the
+// same for every event of an append, is written once per run of records, in
+// a run header the records point back to.
+//
+//   run header (8-aligned):
+//     0   u8[16] stream UUID, bytes in UUID order
+//     16  u32    records in the run (>= 1)
+//     20  u8     stream type size (1..255), then the type's bytes and a NUL
+//     zeros to a multiple of 8
+//   record (8-aligned; follows its run header or the record before it):
+//     0   i64    stream version
+//     8   i64    global position
+//     16  i64    timestamp (unix ns)
+//     24  u8[16] event ID, bytes in UUID order
+//     40  u32    data size D
+//     44  u32    tail size T (everything after the data)
+//     48  data (8-aligned), D bytes
+//     48+D tail: u32 offset of this record from its run header,
+//                u16 metadata count, u8 type size (1..255),
+//                type NUL, content type NUL, count x (key NUL value NUL)
+//     zeros to a multiple of 8
+//
+// Readers trust a record that is in a store's index: it was built by
+// BuildCompactRun or checked by CheckCompactRun when it was read back.
+#ifndef ESTORIA_CORE_STORE_COMPACT_RECORD_H_
+#define ESTORIA_CORE_STORE_COMPACT_RECORD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+namespace estoria::core::compact {
+
+inline constexpr size_t kRunHeaderFixed = 21;  // before the stream type's bytes
+inline constexpr size_t kHeaderSize = 48;
+inline constexpr size_t kTailFixed = 7;  // run offset, metadata count, type size
+
+inline constexpr size_t kOffVersion = 0;
+inline constexpr size_t kOffPosition = 8;
+inline constexpr size_t kOffTimestamp = 16;
+inline constexpr size_t kOffId = 24;
+inline constexpr size_t kOffDataSize = 40;
+inline constexpr size_t kOffTailSize = 44;
+
+inline size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+template <typename T>
+inline T Load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(v));  // little-endian hosts only (x86-64, arm64)
+  return v;
+}
+template <typename T>
+inline void Store(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+// Bytes of a run header for a stream type of `type_size` bytes.
+inline size_t RunHeaderSize(size_t type_size) { return Align8(kRunHeaderFixed + type_size + 1); }
+
+// Accessors of a record that begins at `r`.
+inline int64_t Version(const uint8_t* r) { return Load<int64_t>(r + kOffVersion); }
+inline int64_t Position(const uint8_t* r) { return Load<int64_t>(r + kOffPosition); }
+inline int64_t Timestamp(const uint8_t* r) { return Load<int64_t>(r + kOffTimestamp); }
+inline const uint8_t* IdBytes(const uint8_t* r) { return r + kOffId; }
+inline uint32_t DataSize(const uint8_t* r) { return Load<uint32_t>(r + kOffDataSize); }
+inline uint32_t TailSize(const uint8_t* r) { return Load<uint32_t>(r + kOffTailSize); }
+inline const uint8_t* Data(const uint8_t* r) { return r + kHeaderSize; }
+inline const uint8_t* Tail(const uint8_t* r) { return r + kHeaderSize + DataSize(r); }
+// The record's bytes before padding.
+inline size_t Size(const uint8_t* r) { return kHeaderSize + size_t{DataSize(r)} + TailSize(r); }
+inline const uint8_t* RunHeader(const uint8_t* r) { return r - Load<uint32_t>(Tail(r)); }
+inline size_t MetadataCount(const uint8_t* r) { return Load<uint16_t>(Tail(r) + 4); }
+inline size_t TypeSize(const uint8_t* r) { return Tail(r)[6]; }
+inline const char* Type(const uint8_t* r) { return reinterpret_cast<const char*>(Tail(r) + kTailFixed); }
+inline const char* ContentType(const uint8_t* r) { return Type(r) + TypeSize(r) + 1; }
+inline const uint8_t* StreamUuid(const uint8_t* r) { return RunHeader(r); }
+inline const char* StreamType(const uint8_t* r) { return reinterpret_cast<const char*>(RunHeader(r) + kRunHeaderFixed); }
+inline size_t StreamTypeSize(const uint8_t* r) { return RunHeader(r)[20]; }
+
+// Calls fn(key, value) for each metadata pair, in key order.
+template <typename Fn>
+inline void ForEachMetadata(const uint8_t* r, Fn&& fn) {
+  const char* p = ContentType(r);
+  p += std::strlen(p) + 1;
+  for (size_t i = MetadataCount(r); i > 0; --i) {
+    const char* key = p;
+    p += std::strlen(p) + 1;
+    const char* value = p;
+    p += std::strlen(p) + 1;
+    fn(key, value);
+  }
+}
+
+// Sets the version and position of a record not yet visible to any reader.
+inline void Patch(uint8_t* r, int64_t version, int64_t position) {
+  Store<int64_t>(r + kOffVersion, version);
+  Store<int64_t>(r + kOffPosition, position);
+}
+// Points a record at the run header `offset` bytes before it (compaction,
+// which moves records into new runs).
+inline void SetRunOffset(uint8_t* r, uint32_t offset) {
+  Store<uint32_t>(r + kHeaderSize + DataSize(r), offset);
+}
+
+// Checks a run that begins at `bytes` (a run header and its records, as
+// read back from storage): every size within `bytes`, the NULs where they
+// belong and nowhere else in the strings, type names valid, metadata keys
+// non-empty, sorted and unique, records pointing at this run header. Sets
+// *size to the run's bytes (padding included) and *count to its records.
+// kDataLoss says what is wrong. Versions and positions are the caller's.
+absl::Status CheckRun(absl::Span<const uint8_t> bytes, size_t* size, uint32_t* count);
+
+// Where the records of a checked run lie.
+inline size_t FirstRecordOffset(const uint8_t* run) { return RunHeaderSize(run[20]); }
+inline size_t RecordSpan(const uint8_t* r) { return Align8(Size(r)); }
+
+}  // namespace estoria::core::compact
+
+#endif  // ESTORIA_CORE_STORE_COMPACT_RECORD_H_
