@@ -89,8 +89,8 @@ class CheckpointPowerLossTest : public ::testing::Test {
           ASSERT_TRUE(n.ok()) << n.status();
           if (*n == 0) break;
           for (size_t i = 0; i < *n; ++i) {
-            const fb::Event* e = views[i].event();
-            last = std::atoll(reinterpret_cast<const char*>(e->data()->data()) + 2);
+            const std::string data(views[i].data().begin(), views[i].data().end());
+            last = std::atoll(data.c_str() + 2);
             ++events;
           }
         }

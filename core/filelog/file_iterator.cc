@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/filelog/log_format.h"
+#include "core/store/compact_record.h"
 #include "core/util/status.h"
 
 namespace estoria::core::filelog {
@@ -27,6 +29,17 @@ absl::Status ShortRead(Location at, const char* what) {
 // records, but a record found out of bounds (the files changed behind the
 // store's back) is an error, never a read past the mapping.
 inline bool MappedView(const SegmentView& segment, Location at, EventView* view) {
+  if (segment.format == RecordFormat::kCompact) {
+    if (segment.mapped_size < compact::kHeaderSize || at.offset > segment.mapped_size - compact::kHeaderSize) {
+      return false;
+    }
+    const uint8_t* record = segment.mapped + at.offset;
+    const size_t size = compact::Size(record);
+    if (size > segment.mapped_size - at.offset) return false;
+    if (compact::Load<uint32_t>(compact::Tail(record)) > at.offset) return false;  // its run header
+    *view = EventView{record, size, RecordFormat::kCompact};
+    return true;
+  }
   if (at.offset < kPrefixSize || at.offset > segment.mapped_size) return false;
   const uint8_t* record = segment.mapped + at.offset;
   const uint32_t size = PrefixSize(record - kPrefixSize);
@@ -42,36 +55,76 @@ inline bool MappedView(const SegmentView& segment, Location at, EventView* view)
 // buffers and stall the loads they were meant to help (measured: a global
 // read of 10 M events went from 16 to 18.5 M events/s).
 constexpr size_t kPrefetchAhead = 16;
-constexpr size_t kPrefetchBytes = 448;  // a typical record (about 400 bytes) whole
+constexpr size_t kPrefetchBytes = 448;         // a typical FlatBuffers record (about 400 bytes) whole
+constexpr size_t kCompactPrefetchBytes = 256;  // a typical compact one (about 230 bytes)
 inline void Prefetch(const SegmentTable& table, Location at) {
   if (at.segment >= table.size()) return;
   const SegmentView& segment = table[at.segment];
   if (segment.mapped == nullptr || at.offset < kPrefixSize) return;
-  const uint8_t* record = segment.mapped + at.offset;
-  for (size_t line = 0; line < kPrefetchBytes && at.offset + line < segment.mapped_size; line += 64) {
-    __builtin_prefetch(record - kPrefixSize + line, 0, 1);
+  const bool compact = segment.format == RecordFormat::kCompact;
+  const uint64_t from = compact ? at.offset : at.offset - kPrefixSize;
+  const size_t bytes = compact ? kCompactPrefetchBytes : kPrefetchBytes;
+  for (size_t line = 0; line < bytes && from + line < segment.mapped_size; line += 64) {
+    __builtin_prefetch(segment.mapped + from + line, 0, 1);
   }
 }
 
 absl::Status OutsideItsSegment(Location at) { return ShortRead(at, "the record is outside its segment"); }
 
+absl::Status ReadExactly(const SegmentView& segment, uint64_t offset, size_t n, uint8_t* dest, Location at,
+                         const char* what) {
+  absl::StatusOr<absl::Span<const uint8_t>> got = segment.file->Read(offset, n, dest);
+  if (!got.ok()) return got.status();
+  if (got->size() != n) return ShortRead(at, what);
+  if (got->data() != dest) std::memcpy(dest, got->data(), n);
+  return absl::OkStatus();
+}
+
+// A compact record through the segment's reader: its run header, then the
+// record pointed at the copy, so that the view reads as a mapped one does.
+absl::StatusOr<size_t> ReadCompactRecordInto(const SegmentView& segment, Location at, ReadBuffer* into,
+                                             size_t used_words, uint32_t* size) {
+  uint64_t header[compact::kHeaderSize / 8];
+  uint8_t* h = reinterpret_cast<uint8_t*>(header);
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset, compact::kHeaderSize, h, at, "the record is past the end of the file"));
+  const size_t record_size = compact::Size(h);
+  uint32_t run_back = 0;
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset + compact::kHeaderSize + compact::DataSize(h), sizeof(run_back),
+                              reinterpret_cast<uint8_t*>(&run_back), at, "the record runs past the end of the file"));
+  if (run_back > at.offset) return ShortRead(at, "the record's run header is before its segment");
+  uint8_t fixed[compact::kRunHeaderFixed];
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset - run_back, sizeof(fixed), fixed, at, "the run header is cut short"));
+  const size_t run_header = compact::RunHeaderSize(fixed[20]);
+  const size_t words = (run_header + compact::Align8(record_size)) / 8;
+  if (into->size() < used_words + words) into->resize(used_words + words);
+  uint8_t* dest = reinterpret_cast<uint8_t*>(into->data() + used_words);
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset - run_back, run_header, dest, at, "the run header is cut short"));
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset, record_size, dest + run_header, at,
+                              "the record runs past the end of the file"));
+  compact::SetRunOffset(dest + run_header, static_cast<uint32_t>(run_header));
+  *size = static_cast<uint32_t>(record_size);
+  return used_words + run_header / 8;
+}
+
 // Reads the record at `at` through the segment's reader (no mapping) into
-// `into`, which grows as needed; returns where the record starts in it.
+// `into`, which grows as needed; returns where the record starts in it, in
+// words, and sets *next_word past what it used.
 absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, ReadBuffer* into,
-                                      size_t used_words, uint32_t* size) {
+                                      size_t used_words, uint32_t* size, size_t* next_word) {
+  if (segment.format == RecordFormat::kCompact) {
+    ASSIGN_OR_RETURN(size_t word, ReadCompactRecordInto(segment, at, into, used_words, size));
+    *next_word = word + (*size + 7) / 8;
+    return word;
+  }
   uint64_t prefix_words[1];
-  absl::StatusOr<absl::Span<const uint8_t>> prefix =
-      segment.file->Read(at.offset - kPrefixSize, kPrefixSize, reinterpret_cast<uint8_t*>(prefix_words));
-  if (!prefix.ok()) return prefix.status();
-  if (prefix->size() != kPrefixSize) return ShortRead(at, "the record's prefix is past the end of the file");
-  *size = PrefixSize(prefix->data());
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset - kPrefixSize, kPrefixSize, reinterpret_cast<uint8_t*>(prefix_words),
+                              at, "the record's prefix is past the end of the file"));
+  *size = PrefixSize(reinterpret_cast<const uint8_t*>(prefix_words));
   const size_t words = (*size + 7) / 8;
   if (into->size() < used_words + words) into->resize(used_words + words);
   uint8_t* dest = reinterpret_cast<uint8_t*>(into->data() + used_words);
-  absl::StatusOr<absl::Span<const uint8_t>> got = segment.file->Read(at.offset, *size, dest);
-  if (!got.ok()) return got.status();
-  if (got->size() != *size) return ShortRead(at, "the record runs past the end of the file");
-  if (got->data() != dest) std::memcpy(dest, got->data(), *size);
+  RETURN_IF_ERROR(ReadExactly(segment, at.offset, *size, dest, at, "the record runs past the end of the file"));
+  *next_word = used_words + words;
   return used_words;
 }
 
@@ -112,10 +165,10 @@ class FileIterator final : public EventIterator {
       // No mapping: read it, within a budget per call (at least one record).
       if (buffered_words * 8 > kReadBudget) break;
       uint32_t size = 0;
-      ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, &buffer_, buffered_words, &size));
+      ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, &buffer_, buffered_words, &size, &buffered_words));
       buffered.emplace_back(done, word);
       out[done].size = size;
-      buffered_words = word + (size + 7) / 8;
+      out[done].format = segment.format;
     }
     // The buffer may have moved while it grew: point the views at it last.
     for (const auto& [index, word] : buffered) out[index].bytes = reinterpret_cast<const uint8_t*>(buffer_.data() + word);
@@ -167,6 +220,13 @@ absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segmen
 
 absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes) {
   SegmentView view;
+  // The header through a reader, not the mapping: a file shorter than a page
+  // (a segment being created) must not be touched past its end.
+  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(path));
+  uint64_t header_words[kSegmentHeaderSize / 8];
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> header,
+                   file->Read(0, kSegmentHeaderSize, reinterpret_cast<uint8_t*>(header_words)));
+  view.format = SegmentRecordFormat(header);
   const uint64_t page_rounded = (bytes + 4095) & ~uint64_t{4095};
   absl::StatusOr<std::unique_ptr<MappedFile>> map = env->MapFile(path, page_rounded, /*writable=*/false);
   if (map.ok()) {
@@ -176,7 +236,6 @@ absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint6
     return view;
   }
   if (map.status().code() != absl::StatusCode::kUnimplemented) return map.status();
-  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(path));
   view.file = std::move(file);
   return view;
 }
@@ -190,8 +249,9 @@ absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, Rea
     return view;
   }
   uint32_t size = 0;
-  ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, scratch, 0, &size));
-  return EventView{reinterpret_cast<const uint8_t*>(scratch->data() + word), size};
+  size_t next = 0;
+  ASSIGN_OR_RETURN(size_t word, ReadRecordInto(segment, at, scratch, 0, &size, &next));
+  return EventView{reinterpret_cast<const uint8_t*>(scratch->data() + word), size, segment.format};
 }
 
 std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin,

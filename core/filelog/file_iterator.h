@@ -7,8 +7,9 @@
 // FaultEnv) it reads records with pread into a buffer of its own,
 // coalescing neighbours into one read.
 //
-// A record's size is the u32 in its 8-byte prefix (log_format.h), just
-// before the record, so the index does not keep it.
+// A record's size is in the record (a compact record's header; the u32 of a
+// FlatBuffers record's 8-byte prefix, just before it: log_format.h), so the
+// index does not keep it.
 //
 // Thread safety: an iterator is used by one thread at a time; it shares only
 // immutable things (entry arrays, segment tables, mappings) with the store.
@@ -30,7 +31,7 @@ namespace estoria::core::filelog {
 
 struct Location {
   uint32_t segment = 0;  // index into the store's SegmentTable (log order)
-  uint32_t offset = 0;   // of the record (past its prefix) in the segment
+  uint32_t offset = 0;   // of the record (a FlatBuffers one: past its prefix) in the segment
 
   friend bool operator==(const Location& a, const Location& b) {
     return a.segment == b.segment && a.offset == b.offset;
@@ -50,6 +51,7 @@ struct SegmentView {
   // map->data() and map->size(), kept here so reads make no virtual call.
   const uint8_t* mapped = nullptr;
   size_t mapped_size = 0;
+  RecordFormat format = RecordFormat::kCompact;  // of its event records, from its header
 };
 
 // Every segment, in log order; replaced (never changed) when a segment is
@@ -64,7 +66,8 @@ using ReadBuffer = HostVector<uint64_t>;
 
 // A view of the segment file at `path` covering at least `bytes` (which may
 // run past its end: see MappedFile): mapped where the Env can, through a
-// reader otherwise.
+// reader otherwise. Its header says the format of its records: a file too
+// short for one (a segment being created) is taken as this version's.
 absl::StatusOr<SegmentView> ViewSegment(Env* env, const std::string& path, uint64_t bytes);
 
 // Bytes [0, n) of `file`, read in large chunks into `buffer` (8-byte

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filelog/file_store_internal.h"
 #include "core/store/append_plan.h"
+#include "core/store/compact_record.h"
 #include "core/store/store_checks.h"
 #include "core/util/status.h"
 
@@ -157,7 +158,7 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
   build.now_ns = host().NowNanos(env_);
   build.host = &host();
   build.header_room = kFrameHeaderSize + section.size();
-  build.size_prefixed = true;
+  build.format = RecordFormat::kCompact;  // new frames go to segments of this format version
   std::shared_ptr<EventBlock> block;
   ASSIGN_OR_RETURN(block, EventBlock::Build(parts, build));
   std::memcpy(block->data() + kFrameHeaderSize, section.data(), section.size());
@@ -222,19 +223,21 @@ absl::Status FileStore::CommitAppends(absl::Span<const StreamAppend> appends, st
     op.block = std::move(block);
     op.payload_size = static_cast<uint32_t>(payload);
   } else {
-    // Some appends were duplicates: the frame holds only the others' records
-    // (a retried transaction that partly committed is rare; one copy).
+    // Some appends were duplicates: the frame holds only the others' runs
+    // (a retried transaction that partly committed is rare; one copy). Each
+    // append is one run, copied whole: its records point back into it.
     std::string frame(kFrameHeaderSize, '\0');
     frame.append(section);
     std::vector<size_t> offsets;
     offsets.reserve(written_events);
-    for (size_t offset : op.record_offsets) {
-      // The record's prefix holds its size; the record is padded to 8.
-      uint32_t size;
-      std::memcpy(&size, block->data() + offset - 8, sizeof(size));
-      const size_t padded = (size_t{size} + 7) & ~size_t{7};
-      offsets.push_back(frame.size() + 8);
-      frame.append(reinterpret_cast<const char*>(block->data() + offset - 8), 8 + padded);
+    for (const PendingOp::Run& run : op.runs) {
+      const uint8_t* first = block->data() + op.record_offsets[run.first_record];
+      const size_t last_offset = op.record_offsets[run.first_record + run.count - 1];
+      const uint8_t* run_begin = compact::RunHeader(first);
+      const uint8_t* run_end = block->data() + last_offset + compact::RecordSpan(block->data() + last_offset);
+      const size_t moved = frame.size() - static_cast<size_t>(run_begin - block->data());
+      for (size_t k = 0; k < run.count; ++k) offsets.push_back(op.record_offsets[run.first_record + k] + moved);
+      frame.append(reinterpret_cast<const char*>(run_begin), static_cast<size_t>(run_end - run_begin));
     }
     op.record_offsets = std::move(offsets);
     op.payload_size = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);

@@ -37,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filelog/file_store_internal.h"
 #include "core/filelog/frame_content.h"
+#include "core/store/record_copy.h"
 #include "core/util/log.h"
 #include "core/util/status.h"
 
@@ -367,7 +368,11 @@ absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool
         // the end.
         return ForEachRun(absl::MakeConstSpan(decoded.records), [&](absl::Span<const DecodedRecord> run)
                                                                     -> absl::Status {
+        // The copy is one run of compact records (older segments' FlatBuffers
+        // records are rewritten so), behind its run header.
+        const Id& stream = run.front().info.stream;
         payload.clear();
+        AppendRunHeader(stream, &payload);
         std::vector<size_t> kept;  // indexes into remap of the records kept, in order
         std::vector<uint64_t> kept_at;  // their offsets in the new payload
         int64_t first_kept_version = 0;
@@ -377,16 +382,14 @@ absl::Status FileStore::CopyCompaction(CompactJob& job, const std::function<bool
           if (next_live < remap.old_offsets.size() && remap.old_offsets[next_live] == offset) {
             if (kept.empty()) first_kept_version = r.info.version;
             kept.push_back(next_live++);
-            kept_at.push_back(payload.size() + 8);
-            const uint8_t* prefix = frame.payload.data() + r.payload_offset - 8;
-            payload.append(reinterpret_cast<const char*>(prefix), 8 + r.size);
-            payload.resize((payload.size() + 7) & ~size_t{7}, '\0');
+            kept_at.push_back(payload.size());
+            AppendCompactRecord(EventView{frame.payload.data() + r.payload_offset, r.size, frame.format}, 0, &payload);
           } else {
             ++got.events_dropped;
           }
         }
+        compact::SetRunCount(reinterpret_cast<uint8_t*>(payload.data()), static_cast<uint32_t>(kept.size()));
         // Truncations drop a prefix: what is kept is the frame's tail.
-        const Id& stream = run.front().info.stream;
         auto& [old_tip, copy_tip] = tips[stream];
         old_tip = run.back().info.version;
         if (kept.empty()) return absl::OkStatus();

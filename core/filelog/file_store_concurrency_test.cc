@@ -88,15 +88,15 @@ void CheckConsistent(EventStore& store, int batch, bool truncated = false) {
     ASSERT_TRUE(n.ok()) << n.status();
     if (*n == 0) break;
     for (size_t i = 0; i < *n; ++i) {
-      const fb::Event* e = views[i].event();
-      ASSERT_GT(e->global_position(), last_position);
-      last_position = e->global_position();
-      auto [it, first] = tips.try_emplace({e->stream_uuid()->hi(), e->stream_uuid()->lo()}, 0);
+      const EventView& e = views[i];
+      ASSERT_GT(e.position(), last_position);
+      last_position = e.position();
+      auto [it, first] = tips.try_emplace({e.stream_uuid().Hi(), e.stream_uuid().Lo()}, 0);
       int64_t& tip = it->second;
       if (!(first && truncated)) {
-        ASSERT_EQ(e->stream_version(), tip + 1) << "a gap in a stream";
+        ASSERT_EQ(e.version(), tip + 1) << "a gap in a stream";
       }
-      tip = e->stream_version();
+      tip = e.version();
     }
   }
   for (const auto& [stream, tip] : tips) ASSERT_EQ(tip % batch, 0) << "a partial batch is visible";

@@ -317,7 +317,17 @@ absl::Status FileStore::Recover() {
   for (auto& [id, stream] : streams_) stream.pending_tip = stream.tip;
 
   const size_t count = segments_->size();
-  if (count > 0 && sequences[count - 1] != 0 && segment_ends_[count - 1] < options_.segment_bytes) {
+  // New frames go to a segment of this format version: the last segment of
+  // an older store is sealed (synced whole, as a rollover does) and left as
+  // it is.
+  const bool last_is_current = count > 0 && (*segments_)[count - 1].format == RecordFormat::kCompact;
+  if (count > 0 && !last_is_current && sequences[count - 1] != 0) {
+    std::unique_ptr<WritableFile> old;
+    ASSIGN_OR_RETURN(old, env_->NewAppendableFile(absl::StrCat(dir_, "/", plan.names[count - 1])));
+    RETURN_IF_ERROR(old->Sync());
+    RETURN_IF_ERROR(old->Close());
+  }
+  if (last_is_current && sequences[count - 1] != 0 && segment_ends_[count - 1] < options_.segment_bytes) {
     ASSIGN_OR_RETURN(writer_, SegmentWriter::Reopen(env_, dir_, sequences[count - 1], segment_ends_[count - 1],
                                                     options_.preallocate_bytes, library_threads(), &host()));
   } else {

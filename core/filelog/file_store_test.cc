@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/env/fault_env.h"
 #include "core/env/mem_env.h"
 #include "core/filelog/log_format.h"
@@ -56,9 +57,8 @@ std::vector<Seen> Drain(absl::StatusOr<std::unique_ptr<EventIterator>> iter) {
     EXPECT_TRUE(n.ok()) << n.status();
     if (!n.ok() || *n == 0) break;
     for (size_t i = 0; i < *n; ++i) {
-      const fb::Event* e = views[i].event();
-      out.push_back({e->stream_version(), e->global_position(),
-                     std::string(reinterpret_cast<const char*>(e->data()->data()), e->data()->size())});
+      const EventView& e = views[i];
+      out.push_back({e.version(), e.position(), std::string(e.data().begin(), e.data().end())});
     }
   }
   return out;
@@ -147,9 +147,8 @@ TEST(FileStoreClock, EventsSnapshotsAndIdsTakeTheirTimeFromTheEnv) {
   absl::StatusOr<size_t> n = (*iter)->Next(absl::MakeSpan(views));
   ASSERT_TRUE(n.ok() && *n == 3u);
   for (const EventView& view : views) {
-    const fb::Event* e = view.event();
-    EXPECT_EQ(e->timestamp_ns(), kNow);
-    const Uuid id = Uuid::FromHiLo(e->id()->hi(), e->id()->lo());
+    EXPECT_EQ(view.timestamp_ns(), kNow);
+    const Uuid id = view.id();
     EXPECT_EQ(static_cast<int64_t>(id.Hi() >> 16), kNowMs) << "the v7 ID's 48-bit time";
   }
   absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = (*store)->ReadSnapshot(Stream(1), 0);
@@ -187,12 +186,12 @@ TEST_F(FileStoreTest, ANewerFormatIsUnsupportedAndNamed) {
 
   ASSERT_TRUE(env_->WriteFileAtomically(std::string(kDir) + "/ESTORIA", "estoria file store\nformat 1\n").ok());
   uint8_t header[filelog::kSegmentHeaderSize];
-  filelog::EncodeSegmentHeader(filelog::SegmentHeader{3, 1}, header);
+  filelog::EncodeSegmentHeader(filelog::SegmentHeader{filelog::kFormatVersion + 1, 1}, header);
   Overwrite(Segment(1), 0, AsChars(header));
   status = OpenStatus();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(status.message()), HasSubstr("0000000001.log"));
-  EXPECT_THAT(std::string(status.message()), HasSubstr("format version 3"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(absl::StrCat("format version ", filelog::kFormatVersion + 1)));
 }
 
 TEST_F(FileStoreTest, AMissingSegmentIsCorruption) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/store/compact_record.h"
 #include "core/util/status.h"
 #include "flatbuffers/flatbuffers.h"
 #include "schema/estoria_generated.h"
@@ -46,6 +47,49 @@ absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record) {
   return info;
 }
 
+absl::StatusOr<RecordInfo> CompactRecordInfo(const uint8_t* record) {
+  RecordInfo info;
+  info.stream.type.assign(compact::StreamType(record), compact::StreamTypeSize(record));
+  std::memcpy(info.stream.uuid.bytes.data(), compact::StreamUuid(record), info.stream.uuid.bytes.size());
+  info.version = compact::Version(record);
+  info.position = compact::Position(record);
+  if (info.version < 1 || info.position < 1) {
+    return absl::DataLossError("an event record has a version or position below 1");
+  }
+  return info;
+}
+
+namespace {
+
+// The records of a format 3 frame: runs of compact records, `count` in all,
+// filling `records` (the payload past any checkpoint section, which begins
+// `section` bytes into the payload) exactly.
+absl::Status DecodeCompactRuns(absl::Span<const uint8_t> records, size_t section, uint32_t count,
+                               std::vector<DecodedRecord>* out) {
+  if (reinterpret_cast<uintptr_t>(records.data()) % 8 != 0) return absl::InternalError("unaligned event records");
+  size_t at = 0;
+  while (out->size() < count) {
+    size_t size = 0;
+    uint32_t n = 0;
+    if (absl::Status st = compact::CheckRun(records.subspan(at), &size, &n); !st.ok()) {
+      return absl::DataLossError(st.message());
+    }
+    if (n > count - out->size()) return absl::DataLossError("a frame's runs hold more records than its count");
+    const uint8_t* r = records.data() + at + compact::FirstRecordOffset(records.data() + at);
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(RecordInfo info, CompactRecordInfo(r));
+      out->push_back(DecodedRecord{section + static_cast<size_t>(r - records.data()),
+                                   static_cast<uint32_t>(compact::Size(r)), std::move(info)});
+      r += compact::RecordSpan(r);
+    }
+    at += size;
+  }
+  if (at != records.size()) return absl::DataLossError("the payload has bytes after its records");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
   DecodedFrame out;
   switch (frame.header.kind) {
@@ -65,14 +109,21 @@ absl::StatusOr<DecodedFrame> DecodeFrame(const Frame& frame) {
       }
       const absl::Span<const uint8_t> records = frame.payload.subspan(section);
       out.records.reserve(frame.header.event_count);
+      const bool compact_records = frame.format == RecordFormat::kCompact;
       if (frame.header.event_count > 0) {
-        RETURN_IF_ERROR(ForEachRecord(records, frame.header.event_count, [&](size_t offset, size_t size) {
-          out.records.push_back(DecodedRecord{section + offset, static_cast<uint32_t>(size), {}});
-        }));
+        if (compact_records) {
+          RETURN_IF_ERROR(DecodeCompactRuns(records, section, frame.header.event_count, &out.records));
+        } else {
+          RETURN_IF_ERROR(ForEachRecord(records, frame.header.event_count, [&](size_t offset, size_t size) {
+            out.records.push_back(DecodedRecord{section + offset, static_cast<uint32_t>(size), {}});
+          }));
+        }
       }
       for (size_t i = 0; i < out.records.size(); ++i) {
         DecodedRecord& r = out.records[i];
-        ASSIGN_OR_RETURN(r.info, CheckEventRecord(frame.payload.subspan(r.payload_offset, r.size)));
+        if (!compact_records) {
+          ASSIGN_OR_RETURN(r.info, CheckEventRecord(frame.payload.subspan(r.payload_offset, r.size)));
+        }
         if (i == 0) continue;
         const RecordInfo& prev = out.records[i - 1].info;
         if (r.info.position <= prev.position) {

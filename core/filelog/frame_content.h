@@ -29,14 +29,19 @@ struct RecordInfo {
 // a valid stream ID, version >= 1 and position >= 1; kDataLoss otherwise.
 absl::StatusOr<RecordInfo> CheckEventRecord(absl::Span<const uint8_t> record);
 
-// A frame's payload decoded and checked: event records (kEvents: one
+// What a checked compact record (core/store/compact_record.h) says;
+// kDataLoss for a version or position below 1.
+absl::StatusOr<RecordInfo> CompactRecordInfo(const uint8_t* record);
+
+// A frame's payload decoded and checked (its records as its segment's
+// format has them: Frame::format): event records (kEvents: one
 // stream, at least one, consecutive versions, ascending positions;
 // kTransaction: runs of one stream each, consecutive versions within a
 // run, positions ascending across the frame), or a deletion, a snapshot or
 // a prune, or checkpoint ops (kCheckpoints: then records as kTransaction,
 // possibly none). kDataLoss when anything does not hold.
 struct DecodedRecord {
-  uint64_t payload_offset = 0;  // of the record itself, past its prefix
+  uint64_t payload_offset = 0;  // of the record itself (a FlatBuffers one: past its prefix)
   uint32_t size = 0;
   RecordInfo info;
 };

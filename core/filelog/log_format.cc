@@ -88,6 +88,11 @@ void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeader
   Put<uint32_t>(out, kSegCrcAt, SegmentHeaderCrc(out));
 }
 
+RecordFormat SegmentRecordFormat(absl::Span<const uint8_t> segment) {
+  if (segment.size() < kSegmentHeaderSize) return RecordFormat::kCompact;
+  return RecordFormatOf(Get<uint32_t>(segment.data(), kSegVersionAt));
+}
+
 absl::StatusOr<SegmentHeader> DecodeSegmentHeader(absl::Span<const uint8_t> bytes) {
   if (bytes.size() < kSegmentHeaderSize) return absl::DataLossError("the segment header is cut short");
   if (std::memcmp(bytes.data(), kSegmentMagic, sizeof(kSegmentMagic)) != 0) {

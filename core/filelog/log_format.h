@@ -17,12 +17,17 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/id/id.h"
+#include "core/store/event_view.h"
 
 namespace estoria::core::filelog {
 
-// 2: compaction (MANIFEST, compacted segments, kStreamTip frames). Version
-// 1 stores open as they are and are written on as version 2.
-inline constexpr uint32_t kFormatVersion = 2;
+// 2: compaction (MANIFEST, compacted segments, kStreamTip frames).
+// 3: compact event records (core/store/compact_record.h) in runs, in place
+// of size-prefixed FlatBuffers Events. Stores of versions 1 and 2 open and
+// read as they are; new segments are written as version 3, and compaction
+// rewrites old ones into it. A segment holds records of one kind only.
+inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFirstCompactRecordVersion = 3;
 
 // ---------------------------------------------------------------- segments
 
@@ -42,6 +47,13 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* sequence);
 void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeaderSize]);
 // kDataLoss for a damaged header; kUnimplemented for a newer format version.
 absl::StatusOr<SegmentHeader> DecodeSegmentHeader(absl::Span<const uint8_t> bytes);
+
+// The kind of event records a segment of this format version holds.
+inline RecordFormat RecordFormatOf(uint32_t format_version) {
+  return format_version >= kFirstCompactRecordVersion ? RecordFormat::kCompact : RecordFormat::kFlatbuffers;
+}
+// The same, from a segment's bytes whose header was checked already.
+RecordFormat SegmentRecordFormat(absl::Span<const uint8_t> segment);
 
 // ------------------------------------------------------------------ frames
 
@@ -97,9 +109,10 @@ uint32_t PayloadCrc(absl::Span<const uint8_t> payload);
 
 // ---------------------------------------------------------------- payloads
 
-// kEvents: `count` records, each an 8-byte prefix (u32 size, u32 0) then a
-// FlatBuffers estoria.fb.Event of that size, padded to 8 (so the payload
-// size is a multiple of 8). Calls
+// kEvents in format versions 1 and 2: `count` records, each an 8-byte
+// prefix (u32 size, u32 0) then a FlatBuffers estoria.fb.Event of that
+// size, padded to 8 (so the payload size is a multiple of 8). (Version 3:
+// runs of compact records, frame_content.h.) Calls
 // fn(record_offset_in_payload, size) for each; kDataLoss when the layout is
 // inconsistent (the records themselves are not verified here).
 template <typename Fn>

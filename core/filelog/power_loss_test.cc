@@ -71,13 +71,12 @@ struct Ev {
 };
 
 Ev Copy(const EventView& view) {
-  const fb::Event* e = view.event();
   Ev ev;
-  ev.stream.type = e->stream_type()->str();
-  ev.stream.uuid = Uuid::FromHiLo(e->stream_uuid()->hi(), e->stream_uuid()->lo());
-  ev.version = e->stream_version();
-  ev.position = e->global_position();
-  if (e->data() != nullptr) ev.data.assign(e->data()->begin(), e->data()->end());
+  ev.stream.type = std::string(view.stream_type());
+  ev.stream.uuid = view.stream_uuid();
+  ev.version = view.version();
+  ev.position = view.position();
+  ev.data.assign(view.data().begin(), view.data().end());
   return ev;
 }
 

@@ -35,6 +35,7 @@ At FrameAt(absl::Span<const uint8_t> bytes, uint64_t offset, Frame* frame, std::
     return At::kBad;
   }
   frame->payload = bytes.subspan(offset + kFrameHeaderSize, frame->header.payload_size);
+  frame->format = SegmentRecordFormat(bytes);
   if (PayloadCrc(frame->payload) != frame->header.payload_crc) {
     *why = "a frame's payload checksum does not match";
     return At::kBad;

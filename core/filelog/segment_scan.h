@@ -23,6 +23,7 @@ namespace estoria::core::filelog {
 struct Frame {
   FrameHeader header;
   absl::Span<const uint8_t> payload;  // payload_size bytes, 8-byte aligned when the segment buffer is
+  RecordFormat format = RecordFormat::kCompact;  // of the event records, its segment's (log_format.h)
 };
 
 struct ScanResult {

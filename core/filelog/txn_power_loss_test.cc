@@ -76,10 +76,9 @@ class Model {
       ASSERT_TRUE(n.ok()) << n.status();
       if (*n == 0) break;
       for (size_t i = 0; i < *n; ++i) {
-        const fb::Event* e = views[i].event();
-        const std::string data(reinterpret_cast<const char*>(e->data()->data()), e->data()->size());
+        const std::string data(views[i].data().begin(), views[i].data().end());
         const size_t space = data.find(' ');
-        found[data.substr(0, space)].emplace_back(e->global_position(), std::atoi(data.c_str() + space + 1));
+        found[data.substr(0, space)].emplace_back(views[i].position(), std::atoi(data.c_str() + space + 1));
       }
     }
     for (const auto& [tag, events] : found) {

@@ -178,19 +178,19 @@ absl::Status Walk(absl::StatusOr<std::unique_ptr<EventIterator>> it, absl::flat_
     ASSIGN_OR_RETURN(size_t n, (*it)->Next(absl::MakeSpan(views)));
     if (n == 0) return absl::OkStatus();
     for (size_t i = 0; i < n; ++i) {
-      const fb::Event* e = views[i].event();
-      if (e == nullptr || e->type() == nullptr || e->stream_type() == nullptr) {
+      const EventView& e = views[i];
+      if (e.type().empty() || e.stream_type().empty()) {
         return absl::InternalError("an event view without its required fields");
       }
-      if (streams != nullptr && e->stream_uuid() != nullptr) {
+      if (streams != nullptr) {
         Id id;
-        id.type = e->stream_type()->str();
-        id.uuid = Uuid::FromHiLo(e->stream_uuid()->hi(), e->stream_uuid()->lo());
+        id.type = std::string(e.stream_type());
+        id.uuid = e.stream_uuid();
         streams->insert(std::move(id));
       }
-      volatile size_t sink = (e->data() != nullptr ? e->data()->size() : 0) +
-                             (e->metadata() != nullptr ? e->metadata()->size() : 0) +
-                             (e->content_type() != nullptr ? e->content_type()->size() : 0);
+      size_t metadata_bytes = 0;
+      e.ForEachMetadata([&](const char* key, const char* value) { metadata_bytes += std::strlen(key) + std::strlen(value); });
+      volatile size_t sink = e.data().size() + metadata_bytes + e.content_type().size();
       (void)sink;
     }
   }
@@ -208,9 +208,7 @@ void CheckWholeTransactions(EventStore& store) {
     absl::StatusOr<size_t> n = (*it)->Next(absl::MakeSpan(views));
     if (!n.ok() || *n == 0) break;
     for (size_t i = 0; i < *n; ++i) {
-      const fb::Event* e = views[i].event();
-      if (e->data() == nullptr) continue;
-      std::string data(reinterpret_cast<const char*>(e->data()->data()), e->data()->size());
+      const std::string data(views[i].data().begin(), views[i].data().end());
       if (data.rfind("txn ", 0) != 0) continue;
       const size_t space = data.rfind(' ');
       if (std::atoi(data.c_str() + 4) < g_first_whole_tag) continue;

@@ -110,6 +110,71 @@ inline void SetRunOffset(uint8_t* r, uint32_t offset) {
   Store<uint32_t>(r + kHeaderSize + DataSize(r), offset);
 }
 
+// Writing. A run header for a stream type of 1..255 bytes, at `run`
+// (RunHeaderSize(type.size()) bytes, zero-padded).
+inline void WriteRunHeader(uint8_t* run, const uint8_t* stream_uuid, std::string_view stream_type, uint32_t count) {
+  std::memcpy(run, stream_uuid, 16);
+  Store<uint32_t>(run + 16, count);
+  run[20] = static_cast<uint8_t>(stream_type.size());
+  std::memcpy(run + kRunHeaderFixed, stream_type.data(), stream_type.size());
+  const size_t end = RunHeaderSize(stream_type.size());
+  std::memset(run + kRunHeaderFixed + stream_type.size(), 0, end - kRunHeaderFixed - stream_type.size());
+}
+inline void SetRunCount(uint8_t* run, uint32_t count) { Store<uint32_t>(run + 16, count); }
+
+// One record's fields, as a writer takes them. Metadata pairs come from
+// for_each_metadata(fn), which calls fn(key, value) in key order.
+struct RecordFields {
+  int64_t version = 0;
+  int64_t position = 0;
+  int64_t timestamp_ns = 0;
+  const uint8_t* id = nullptr;  // 16 bytes, UUID order
+  const uint8_t* data = nullptr;
+  size_t data_size = 0;
+  std::string_view type;
+  std::string_view content_type;
+  size_t metadata_count = 0;
+  size_t metadata_bytes = 0;  // the pairs' keys and values, without their NULs
+};
+// A record's bytes, padding included.
+inline size_t RecordSpanOf(const RecordFields& f) {
+  return Align8(kHeaderSize + f.data_size + kTailFixed + f.type.size() + 1 + f.content_type.size() + 1 +
+                f.metadata_bytes + 2 * f.metadata_count);
+}
+// Writes the record at `r` (RecordSpanOf(f) bytes, 8-aligned), `run_offset`
+// bytes past its run header; returns its size before padding.
+template <typename ForEachMetadata>
+size_t WriteRecord(uint8_t* r, uint32_t run_offset, const RecordFields& f, ForEachMetadata&& for_each_metadata) {
+  Store<int64_t>(r + kOffVersion, f.version);
+  Store<int64_t>(r + kOffPosition, f.position);
+  Store<int64_t>(r + kOffTimestamp, f.timestamp_ns);
+  std::memcpy(r + kOffId, f.id, 16);
+  Store<uint32_t>(r + kOffDataSize, static_cast<uint32_t>(f.data_size));
+  uint8_t* p = r + kHeaderSize;
+  if (f.data_size > 0) std::memcpy(p, f.data, f.data_size);
+  p += f.data_size;
+  uint8_t* const tail = p;
+  Store<uint32_t>(p, run_offset);
+  Store<uint16_t>(p + 4, static_cast<uint16_t>(f.metadata_count));
+  p[6] = static_cast<uint8_t>(f.type.size());
+  p += kTailFixed;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = 0;
+  };
+  put(f.type);
+  put(f.content_type);
+  for_each_metadata([&](std::string_view key, std::string_view value) {
+    put(key);
+    put(value);
+  });
+  Store<uint32_t>(r + kOffTailSize, static_cast<uint32_t>(p - tail));
+  const size_t size = static_cast<size_t>(p - r);
+  std::memset(p, 0, Align8(size) - size);
+  return size;
+}
+
 // Checks a run that begins at `bytes` (a run header and its records, as
 // read back from storage): every size within `bytes`, the NULs where they
 // belong and nowhere else in the strings, type names valid, metadata keys

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -111,78 +112,56 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
 
 absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildOptions& options) {
   if (options.size_prefixed) return absl::InternalError("compact records take no size prefix");
-  // Exact sizes first, so that the block is allocated once and written once.
+  // Each event's fields, sized exactly first, so that the block is
+  // allocated once and each record written once, in place.
+  auto fields_of = [&](const Part& part, size_t i, size_t record) {
+    const BatchEvent in = part.batch->event(i);
+    compact::RecordFields f;
+    f.timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+    f.id = ids_[record].bytes.data();
+    f.data = in.data.data();
+    f.data_size = in.data.size();
+    f.type = in.type;
+    f.content_type = in.content_type;
+    f.metadata_count = in.metadata_count;
+    for (size_t j = 0; j < in.metadata_count; ++j) {
+      const auto [k, v] = part.batch->metadata(i, j);
+      f.metadata_bytes += k.size() + v.size();
+    }
+    return f;
+  };
   size_t capacity = options.header_room;
+  size_t record = 0;
   for (const Part& part : parts) {
-    const WritableBatch& batch = *part.batch;
     capacity += compact::RunHeaderSize(part.stream->type.size());
-    for (size_t i = 0; i < batch.event_count(); ++i) {
-      const BatchEvent in = batch.event(i);
-      size_t tail = compact::kTailFixed + in.type.size() + 1 + in.content_type.size() + 1;
-      for (size_t j = 0; j < in.metadata_count; ++j) {
-        const auto [k, v] = batch.metadata(i, j);
-        tail += k.size() + v.size() + 2;
-      }
-      capacity += compact::Align8(compact::kHeaderSize + in.data.size() + tail);
+    for (size_t i = 0; i < part.batch->event_count(); ++i, ++record) {
+      if (const std::optional<Uuid>& id = part.batch->event(i).id; id.has_value()) ids_[record] = *id;
+      capacity += compact::RecordSpanOf(fields_of(part, i, record));
     }
   }
   AlignedBytes bytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
   if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   std::memset(bytes.p, 0, options.header_room);
 
-  uint8_t* const base = bytes.p;
   size_t offset = options.header_room;
-  size_t record = 0;
-  auto put = [&](const void* src, size_t n) {
-    std::memcpy(base + offset, src, n);
-    offset += n;
-  };
-  auto put_string = [&](std::string_view s) {
-    put(s.data(), s.size());
-    base[offset++] = 0;
-  };
-  auto pad = [&] {
-    const size_t next = compact::Align8(offset);
-    std::memset(base + offset, 0, next - offset);
-    offset = next;
-  };
+  record = 0;
   for (const Part& part : parts) {
-    const Id& stream = *part.stream;
     const WritableBatch& batch = *part.batch;
-    const size_t run = offset;
-    put(stream.uuid.bytes.data(), 16);
-    compact::Store<uint32_t>(base + offset, static_cast<uint32_t>(batch.event_count()));
-    offset += 4;
-    base[offset++] = static_cast<uint8_t>(stream.type.size());
-    put_string(stream.type);
-    pad();
+    uint8_t* const run = bytes.p + offset;
+    compact::WriteRunHeader(run, part.stream->uuid.bytes.data(), part.stream->type,
+                            static_cast<uint32_t>(batch.event_count()));
+    offset += compact::RunHeaderSize(part.stream->type.size());
     for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
-      const BatchEvent in = batch.event(i);
-      if (in.id.has_value()) ids_[record] = *in.id;
-      const int64_t timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
-      uint8_t* const r = base + offset;
-      compact::Store<int64_t>(r + compact::kOffVersion, 0);   // patched under the store lock
-      compact::Store<int64_t>(r + compact::kOffPosition, 0);  // patched under the store lock
-      compact::Store<int64_t>(r + compact::kOffTimestamp, timestamp_ns);
-      std::memcpy(r + compact::kOffId, ids_[record].bytes.data(), 16);
-      compact::Store<uint32_t>(r + compact::kOffDataSize, static_cast<uint32_t>(in.data.size()));
-      offset += compact::kHeaderSize;
-      if (!in.data.empty()) put(in.data.data(), in.data.size());
-      const size_t tail = offset;
-      compact::Store<uint32_t>(base + offset, static_cast<uint32_t>(r - (base + run)));  // back to the run header
-      compact::Store<uint16_t>(base + offset + 4, static_cast<uint16_t>(in.metadata_count));
-      base[offset + 6] = static_cast<uint8_t>(in.type.size());
-      offset += compact::kTailFixed;
-      put_string(in.type);
-      put_string(in.content_type);
-      for (size_t j = 0; j < in.metadata_count; ++j) {
-        const auto [k, v] = batch.metadata(i, j);
-        put_string(k);
-        put_string(v);
-      }
-      compact::Store<uint32_t>(r + compact::kOffTailSize, static_cast<uint32_t>(offset - tail));
-      records_.push_back({static_cast<size_t>(r - base), offset - static_cast<size_t>(r - base)});
-      pad();
+      uint8_t* const r = bytes.p + offset;
+      const size_t size = compact::WriteRecord(r, static_cast<uint32_t>(r - run), fields_of(part, i, record),
+                                               [&](auto&& fn) {
+                                                 for (size_t j = 0; j < batch.event(i).metadata_count; ++j) {
+                                                   const auto [k, v] = batch.metadata(i, j);
+                                                   fn(k, v);
+                                                 }
+                                               });
+      records_.push_back({offset, size});
+      offset += compact::Align8(size);
     }
   }
   if (offset != capacity) return absl::InternalError("compact records did not fill their block exactly");
