@@ -6,6 +6,11 @@
 // Names put the layer last, so each set of peers sorts together:
 //   BM_Append/batch:100/{capi,capi_bytes,core,sdk}   (capi: est_append_batch;
 //                                                     capi_bytes: est_append of the bytes)
+//   BM_AppendPrepared/batch:{1,100}/{capi,core}   (one batch built before the
+//                                                 loop and appended again and
+//                                                 again: the store's own cost,
+//                                                 beside Estoria's memory store
+//                                                 in bindings/go's bench)
 //   BM_ReadStream/events:10000/views:64/{capi,core,sdk}
 //   BM_ReadAll/events:10000/views:256/{capi,core,sdk}
 //
@@ -463,6 +468,70 @@ void ReadAllSdk(benchmark::State& state, size_t views_per_call) {
   SetCounters(state, kReadEvents);
 }
 
+// ------------------------------------------------- appends of a prepared batch
+
+// Appends one batch, built once, again and again to one stream (each append
+// gets new IDs and versions): what the store itself costs per event, the
+// caller's building of events aside.
+void AppendPreparedCore(benchmark::State& state, int64_t batch_size) {
+  std::shared_ptr<core::EventStore> store = OpenCore(state);
+  absl::StatusOr<core::Id> stream = core::Id::Parse(kStream);
+  core::BatchBuilder builder;
+  absl::Status st = AddCoreEvents(builder, batch_size);
+  absl::StatusOr<core::WritableBatch> batch = builder.View();
+  if (store == nullptr || !stream.ok() || !st.ok() || !batch.ok()) {
+    if (store != nullptr) state.SkipWithError("preparing the batch failed");
+    return;
+  }
+  int64_t in_store = 0;
+  for (auto _ : state) {
+    absl::StatusOr<core::AppendResult> r = store->Append(*stream, *batch, core::AppendOptions(), nullptr);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+    if ((in_store += batch_size) >= kRecycleAfterEvents) {
+      state.PauseTiming();
+      store->Close();
+      store = OpenCore(state);
+      in_store = 0;
+      state.ResumeTiming();
+      if (store == nullptr) break;
+    }
+  }
+  SetCounters(state, batch_size);
+}
+
+void AppendPreparedCapi(benchmark::State& state, int64_t batch_size) {
+  CStore store = OpenCapi(state);
+  if (store == nullptr) return;
+  est_batch* batch = nullptr;
+  est_status st = est_batch_new(&batch);
+  if (st == EST_OK) st = AddEvents(batch, batch_size);
+  if (st != EST_OK) {
+    SkipWithLastError(state, "batch", st);
+    est_batch_free(batch);
+    return;
+  }
+  int64_t in_store = 0;
+  for (auto _ : state) {
+    st = est_append_batch(store.get(), kStream, batch, nullptr, nullptr, nullptr);
+    if (st != EST_OK) {
+      SkipWithLastError(state, "append", st);
+      break;
+    }
+    if ((in_store += batch_size) >= kRecycleAfterEvents) {
+      state.PauseTiming();
+      store = OpenCapi(state);
+      in_store = 0;
+      state.ResumeTiming();
+      if (store == nullptr) break;
+    }
+  }
+  est_batch_free(batch);
+  SetCounters(state, batch_size);
+}
+
 // ---------------------------------------------------------------- registration
 
 void RegisterAll() {
@@ -472,6 +541,11 @@ void RegisterAll() {
     benchmark::RegisterBenchmark((name + "/capi_bytes").c_str(), AppendCapi, batch, CapiPath::kBytes);
     benchmark::RegisterBenchmark((name + "/core").c_str(), AppendCore, batch);
     benchmark::RegisterBenchmark((name + "/sdk").c_str(), AppendSdk, batch);
+  }
+  for (int64_t batch : {1, 100}) {
+    std::string name = "BM_AppendPrepared/batch:" + std::to_string(batch);
+    benchmark::RegisterBenchmark((name + "/capi").c_str(), AppendPreparedCapi, batch);
+    benchmark::RegisterBenchmark((name + "/core").c_str(), AppendPreparedCore, batch);
   }
   for (size_t views : {size_t{64}, size_t{256}}) {
     std::string read = "BM_ReadStream/events:" + std::to_string(kReadEvents) + "/views:" + std::to_string(views);

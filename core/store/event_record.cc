@@ -80,7 +80,9 @@ struct BuilderRelease {
 
 }  // namespace
 
-EventBlock::~EventBlock() { HostDeallocate(bytes_, capacity_, kBlockAlign); }
+EventBlock::~EventBlock() {
+  if (chunk_ == nullptr) HostDeallocate(bytes_, capacity_, kBlockAlign);
+}
 
 absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(const Id& stream, const WritableBatch& batch,
                                                               const BuildOptions& options) {
@@ -112,63 +114,75 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
 
 absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildOptions& options) {
   if (options.size_prefixed) return absl::InternalError("compact records take no size prefix");
-  // Each event's fields, sized exactly first, so that the block is
-  // allocated once and each record written once, in place.
-  auto fields_of = [&](const Part& part, size_t i, size_t record) {
-    const BatchEvent in = part.batch->event(i);
-    compact::RecordFields f;
-    f.timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
-    f.id = ids_[record].bytes.data();
-    f.data = in.data.data();
-    f.data_size = in.data.size();
-    f.type = in.type;
-    f.content_type = in.content_type;
-    f.metadata_count = in.metadata_count;
-    for (size_t j = 0; j < in.metadata_count; ++j) {
-      const auto [k, v] = part.batch->metadata(i, j);
-      f.metadata_bytes += k.size() + v.size();
-    }
-    return f;
-  };
+  // Each event's fields once, sized exactly, so that the block is allocated
+  // once and each record written once, in place.
+  HostVector<compact::RecordFields> fields;
+  fields.reserve(ids_.size());
+  HostVector<size_t> first_pair;
+  first_pair.reserve(ids_.size());
+  HostVector<std::pair<std::string_view, std::string_view>> pairs;  // every event's, in order
+  pairs.reserve(4 * ids_.size());
   size_t capacity = options.header_room;
   size_t record = 0;
   for (const Part& part : parts) {
     capacity += compact::RunHeaderSize(part.stream->type.size());
     for (size_t i = 0; i < part.batch->event_count(); ++i, ++record) {
-      if (const std::optional<Uuid>& id = part.batch->event(i).id; id.has_value()) ids_[record] = *id;
-      capacity += compact::RecordSpanOf(fields_of(part, i, record));
+      const BatchEvent in = part.batch->event(i);
+      if (in.id.has_value()) ids_[record] = *in.id;
+      compact::RecordFields& f = fields.emplace_back();
+      f.timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
+      f.id = ids_[record].bytes.data();
+      f.data = in.data.data();
+      f.data_size = in.data.size();
+      f.type = in.type;
+      f.content_type = in.content_type;
+      f.metadata_count = in.metadata_count;
+      first_pair.push_back(pairs.size());
+      for (size_t j = 0; j < in.metadata_count; ++j) {
+        pairs.push_back(part.batch->metadata(i, j));
+        f.metadata_bytes += pairs.back().first.size() + pairs.back().second.size();
+      }
+      capacity += compact::RecordSpanOf(f);
     }
   }
-  AlignedBytes bytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
-  if (bytes.p == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
-  std::memset(bytes.p, 0, options.header_room);
+  uint8_t* base = nullptr;
+  AlignedBytes owned;
+  if (options.arena != nullptr) {
+    RecordArena::Allocation a = options.arena->Allocate(capacity);
+    base = a.bytes;
+    chunk_ = std::move(a.chunk);
+  } else {
+    owned = AlignedBytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
+    base = owned.p;
+  }
+  if (base == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
+  std::memset(base, 0, options.header_room);
 
   size_t offset = options.header_room;
   record = 0;
   for (const Part& part : parts) {
     const WritableBatch& batch = *part.batch;
-    uint8_t* const run = bytes.p + offset;
+    uint8_t* const run = base + offset;
     compact::WriteRunHeader(run, part.stream->uuid.bytes.data(), part.stream->type,
                             static_cast<uint32_t>(batch.event_count()));
     offset += compact::RunHeaderSize(part.stream->type.size());
     for (size_t i = 0; i < batch.event_count(); ++i, ++record) {
-      uint8_t* const r = bytes.p + offset;
-      const size_t size = compact::WriteRecord(r, static_cast<uint32_t>(r - run), fields_of(part, i, record),
-                                               [&](auto&& fn) {
-                                                 for (size_t j = 0; j < batch.event(i).metadata_count; ++j) {
-                                                   const auto [k, v] = batch.metadata(i, j);
-                                                   fn(k, v);
-                                                 }
-                                               });
+      uint8_t* const r = base + offset;
+      const compact::RecordFields& f = fields[record];
+      const size_t size = compact::WriteRecord(r, static_cast<uint32_t>(r - run), f, [&](auto&& fn) {
+        for (size_t j = first_pair[record]; j < first_pair[record] + f.metadata_count; ++j) {
+          fn(pairs[j].first, pairs[j].second);
+        }
+      });
       records_.push_back({offset, size});
       offset += compact::Align8(size);
     }
   }
   if (offset != capacity) return absl::InternalError("compact records did not fill their block exactly");
-  bytes_ = bytes.p;
+  bytes_ = base;
   capacity_ = capacity;
   used_ = offset;
-  bytes.p = nullptr;
+  owned.p = nullptr;
   return absl::OkStatus();
 }
 

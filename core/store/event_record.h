@@ -21,6 +21,7 @@
 #include "core/id/uuid.h"
 #include "core/id/id.h"
 #include "core/store/event_view.h"
+#include "core/store/record_arena.h"
 #include "core/store/store_host.h"
 #include "core/store/writable_batch.h"
 #include "core/util/host_allocator.h"
@@ -36,6 +37,9 @@ class EventBlock {
     bool keep_timestamps = false;  // Build(stream, batch) only: parts say their own
     int64_t now_ns = 0;
     RecordFormat format = RecordFormat::kFlatbuffers;
+    // Compact records only: where their bytes come from (the memory store's
+    // chunks); null = an allocation of the block's own.
+    RecordArena* arena = nullptr;
     // Where new IDs come from (the store's host); null = the process-wide generator.
     const StoreHost* host = nullptr;
     // For the file log, which writes the block as one frame: bytes left
@@ -78,6 +82,8 @@ class EventBlock {
   // The ID record i is stored with.
   const Uuid& id(size_t i) const { return ids_[i]; }
   absl::Span<const Uuid> ids() const { return ids_; }
+  // The arena chunk holding the records (BuildOptions::arena), else null.
+  const std::shared_ptr<RecordArena::Chunk>& chunk() const { return chunk_; }
   // Bytes held by the block's allocation (for tests and accounting).
   size_t allocated_bytes() const { return capacity_; }
   // The whole block: header room, then the records (each 8-byte aligned,
@@ -99,7 +105,8 @@ class EventBlock {
   };
   // The block, its bytes and its arrays come from the host's allocator
   // (core/util/host_allocator.h): a memory store keeps them for its life.
-  uint8_t* bytes_ = nullptr;  // owned; 8-byte aligned; HostAllocate(capacity_, 8)
+  uint8_t* bytes_ = nullptr;  // 8-byte aligned; owned (HostAllocate(capacity_, 8)) unless in chunk_
+  std::shared_ptr<RecordArena::Chunk> chunk_;
   size_t capacity_ = 0;
   size_t used_ = 0;
   HostVector<Record> records_;

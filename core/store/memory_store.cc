@@ -29,6 +29,7 @@
 #include "core/store/checkpoint_table.h"
 #include "core/store/entry_list.h"
 #include "core/store/id_map.h"
+#include "core/store/record_arena.h"
 #include "core/store/event_record.h"
 #include "core/store/snapshot_list.h"
 #include "core/store/store_checks.h"
@@ -45,7 +46,7 @@ struct Entry {
   int64_t position = 0;  // the record's, kept here for the global order's searches
 };
 
-using BlockRef = std::shared_ptr<const EventBlock>;
+using BlockRef = std::shared_ptr<const RecordArena::Chunk>;
 using Entries = EntryArray<Entry, BlockRef>;
 using EntryListOf = EntryList<Entry, BlockRef>;
 
@@ -53,12 +54,11 @@ EventView ViewOf(const Entry& e) {
   return EventView{e.record, compact::Size(e.record), RecordFormat::kCompact};
 }
 
-// Keeps `block` alive for as long as `list`'s array (which has just had the
-// block's entries appended). Appends add their block once; consecutive
-// appends to one stream list it once each.
-void AddOwner(EntryListOf& list, const BlockRef& block) {
+// Keeps `chunk` alive for as long as `list`'s array (which has just had
+// entries in it appended): once per run of appends into one chunk.
+void AddOwner(EntryListOf& list, const BlockRef& chunk) {
   std::vector<BlockRef>& owners = list.array->owners();
-  if (owners.empty() || owners.back() != block) owners.push_back(block);
+  if (owners.empty() || owners.back() != chunk) owners.push_back(chunk);
 }
 
 // Drops the owners of `list`'s array that none of its entries [0, count)
@@ -66,13 +66,14 @@ void AddOwner(EntryListOf& list, const BlockRef& block) {
 void PruneOwners(EntryListOf& list) {
   if (list.array == nullptr) return;
   std::vector<BlockRef>& owners = list.array->owners();
-  std::sort(owners.begin(), owners.end(), [](const BlockRef& a, const BlockRef& b) { return a->data() < b->data(); });
+  std::sort(owners.begin(), owners.end(), [](const BlockRef& a, const BlockRef& b) { return a->begin() < b->begin(); });
+  owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
   std::vector<bool> used(owners.size(), false);
   for (size_t i = 0; i < list.count; ++i) {
     const uint8_t* r = (*list.array)[i].record;
     auto at = std::upper_bound(owners.begin(), owners.end(), r,
-                               [](const uint8_t* p, const BlockRef& b) { return p < b->data(); });
-    used[static_cast<size_t>(at - owners.begin()) - 1] = true;  // the block that begins at or before r
+                               [](const uint8_t* p, const BlockRef& b) { return p < b->begin(); });
+    used[static_cast<size_t>(at - owners.begin()) - 1] = true;  // the chunk that begins at or before r
   }
   size_t n = 0;
   for (size_t i = 0; i < owners.size(); ++i) {
@@ -131,6 +132,7 @@ struct MemoryStore::State {
   // Shared with every iterator; set once by Close.
   const std::shared_ptr<std::atomic<bool>> closed = std::make_shared<std::atomic<bool>>(false);
 
+  RecordArena arena;  // the records' memory (its own lock)
   Mutex mu;
   IdMap<Stream> streams ABSL_GUARDED_BY(mu);
   EntryListOf global ABSL_GUARDED_BY(mu);  // every live event, ascending position
@@ -222,6 +224,7 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
   std::shared_ptr<EventBlock> block;
   EventBlock::BuildOptions build;
   build.format = RecordFormat::kCompact;
+  build.arena = &s.arena;
   build.now_ns = host().NowNanos();
   build.host = &host();
   if (!appends.empty()) {
@@ -264,10 +267,10 @@ absl::Status MemoryStore::CommitWrites(const CommitRequest& request, std::vector
     Stream& target = it->second;
     const size_t begin = target.events.count;
     target.events.Append(entries);
-    AddOwner(target.events, block);
+    AddOwner(target.events, block->chunk());
     target.tip = planned.last_version;
     s.global.Append(entries);
-    AddOwner(s.global, block);
+    AddOwner(s.global, block->chunk());
     if (written != nullptr) {
       *written = MakeIterator(target.events.array, begin, target.events.count, false, s.closed);
     }
