@@ -6,7 +6,7 @@
 //   go test -run XXX -bench . -benchmem -benchtime 3x
 //
 // ReadStream100k reads a 100,000-event stream per iteration; AppendBatch100
-// appends 100 events per iteration. Both report events/s, ns/event and
+// and AppendBatch1 append 100 events, and one, per iteration. Both report events/s, ns/event and
 // allocs/event, for each target: the binding on memory and on file, Estoria's
 // memory store, and the same estoria stores driven from C alone (bench_c.go),
 // the floor the binding's crossing cost is measured against.
@@ -154,7 +154,13 @@ func BenchmarkReadStream100k(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendBatch100(b *testing.B) {
+func BenchmarkAppendBatch100(b *testing.B) { benchAppend(b, 100) }
+
+// BenchmarkAppendBatch1 is one event per append: the per-call costs
+// (crossing, lock, plan) that batching amortizes.
+func BenchmarkAppendBatch1(b *testing.B) { benchAppend(b, 1) }
+
+func benchAppend(b *testing.B, batch int) {
 	for _, target := range benchTargets(b) {
 		b.Run(target.name, func(b *testing.B) {
 			id := typeid.NewV7("account")
@@ -162,11 +168,11 @@ func BenchmarkAppendBatch100(b *testing.B) {
 			allocs := mallocs()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				if err := target.append(id, 100); err != nil {
+				if err := target.append(id, batch); err != nil {
 					b.Fatal(err)
 				}
 			}
-			report(b, b.N*100, time.Since(start), allocs)
+			report(b, b.N*batch, time.Since(start), allocs)
 		})
 	}
 }

@@ -49,6 +49,9 @@ size_t RecordBound(const WritableBatch& batch, size_t i, const BatchEvent& event
 struct AlignedBytes {
   uint8_t* p = nullptr;
   size_t size = 0;
+  AlignedBytes(uint8_t* bytes, size_t n) : p(bytes), size(n) {}
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
   ~AlignedBytes() { HostDeallocate(p, size, kBlockAlign); }
 };
 
@@ -145,15 +148,13 @@ absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildO
       capacity += compact::RecordSpanOf(f);
     }
   }
-  uint8_t* base = nullptr;
-  AlignedBytes owned;
-  if (options.arena != nullptr) {
+  const bool own = options.arena == nullptr;
+  AlignedBytes owned{own ? static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)) : nullptr, own ? capacity : 0};
+  uint8_t* base = owned.p;
+  if (!own) {
     RecordArena::Allocation a = options.arena->Allocate(capacity);
     base = a.bytes;
     chunk_ = std::move(a.chunk);
-  } else {
-    owned = AlignedBytes{static_cast<uint8_t*>(HostAllocate(capacity, kBlockAlign)), capacity};
-    base = owned.p;
   }
   if (base == nullptr) return absl::ResourceExhaustedError("out of memory building event records");
   std::memset(base, 0, options.header_room);
