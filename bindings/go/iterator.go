@@ -33,7 +33,8 @@ const batchSize = 256
 type Iterator struct {
 	mu     sync.Mutex
 	c      *C.est_iter
-	views  *C.est_event // C array of batchSize
+	views  *C.est_event // C array of capacity views
+	cap    int          // batchSize, or fewer for an append's few written events
 	n, i   int          // views filled, next view to convert
 	done   bool         // EST_END seen
 	closed bool
@@ -43,16 +44,24 @@ type Iterator struct {
 var _ eventstore.StreamIterator = (*Iterator)(nil)
 
 func newIterator(ctx context.Context, c *C.est_iter) (*Iterator, error) {
+	return newIteratorOf(ctx, c, batchSize)
+}
+
+// newIteratorOf fetches up to capacity (1..batchSize) views per crossing: an
+// append's written events are few, and zeroing 256 views for one was most
+// of a one-event append's time.
+func newIteratorOf(ctx context.Context, c *C.est_iter, capacity int) (*Iterator, error) {
 	if err := ctx.Err(); err != nil {
 		C.est_iter_close(c)
 		return nil, err
 	}
-	views := (*C.est_event)(C.calloc(batchSize, C.size_t(unsafe.Sizeof(C.est_event{}))))
+	views := (*C.est_event)(C.calloc(C.size_t(capacity), C.size_t(unsafe.Sizeof(C.est_event{}))))
 	if views == nil {
 		C.est_iter_close(c)
 		return nil, errorf("read", StatusNoMemory, "allocating event views")
 	}
-	it := &Iterator{c: c, views: views}
+	it := &Iterator{c: c, views: views, cap: capacity}
+	it.conv.oneShot = capacity == 1 // one event: no slabs to carve it from
 	runtime.SetFinalizer(it, func(it *Iterator) { it.free() })
 	return it, nil
 }
@@ -84,7 +93,7 @@ func (it *Iterator) next() (*eventstore.Event, error) {
 		}
 		var count, needed C.size_t
 		var msg *C.char
-		st := C.gs_next_batch(it.c, it.views, batchSize, &count, it.conv.pairs, C.size_t(it.conv.pairsCap), &needed, &msg)
+		st := C.gs_next_batch(it.c, it.views, C.size_t(it.cap), &count, it.conv.pairs, C.size_t(it.conv.pairsCap), &needed, &msg)
 		switch {
 		case st == C.EST_END:
 			it.done = true
@@ -295,7 +304,7 @@ func (it *Iterator) countRest() (int, error) {
 	for !it.done && !it.closed {
 		var count, needed C.size_t
 		var msg *C.char
-		st := C.gs_next_batch(it.c, it.views, batchSize, &count, it.conv.pairs, C.size_t(it.conv.pairsCap), &needed, &msg)
+		st := C.gs_next_batch(it.c, it.views, C.size_t(it.cap), &count, it.conv.pairs, C.size_t(it.conv.pairsCap), &needed, &msg)
 		if st == C.EST_END {
 			it.done = true
 			break

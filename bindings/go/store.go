@@ -299,7 +299,7 @@ func (s *Store) appendEvents(ctx context.Context, streamID typeid.ID, events []a
 // collectWritten converts the written iterator of an append (n events) and
 // closes it.
 func collectWritten(c *C.est_iter, n int) ([]*eventstore.Event, error) {
-	it, err := newIterator(context.Background(), c)
+	it, err := newIteratorOf(context.Background(), c, min(n, batchSize))
 	if err != nil {
 		return nil, err
 	}
