@@ -68,7 +68,10 @@ absl::Status FileStore::Commit(PendingOp* op) {
   queue_.push_back(op);
   while (!op->done) {
     if (leader_active_) {
-      cv_.Wait(&mu_);
+      // Woken alone: when its group is done, or as the queue's head to lead
+      // the next one (a broadcast woke every waiting appender per group, and
+      // with many threads on few cores the wakeups were the tail latency).
+      op->wake.Wait(&mu_);
       continue;
     }
     // Lead: take what is queued (bounded), write it without the lock.
@@ -99,13 +102,22 @@ absl::Status FileStore::Commit(PendingOp* op) {
       for (PendingOp* failed : queue_) {
         failed->status = poisoned_;
         failed->done = true;
+        failed->wake.Signal();
       }
       queue_.clear();
     }
-    leader_active_ = false;
-    cv_.SignalAll();
+    for (PendingOp* done : group) {
+      if (done != op) done->wake.Signal();
+    }
+    PassTheTurnLocked();
   }
   return op->status;
+}
+
+void FileStore::PassTheTurnLocked() {
+  leader_active_ = false;
+  if (!queue_.empty()) queue_.front()->wake.Signal();  // the next leader
+  cv_.SignalAll();  // AcquireWriterLocked and SettleStreamsLocked
 }
 
 absl::Status FileStore::WriteGroup(std::vector<PendingOp*>& group) {
@@ -448,10 +460,7 @@ void FileStore::AcquireWriterLocked() {
   leader_active_ = true;
 }
 
-void FileStore::ReleaseWriterLocked() {
-  leader_active_ = false;
-  cv_.SignalAll();
-}
+void FileStore::ReleaseWriterLocked() { PassTheTurnLocked(); }
 
 absl::Status FileStore::Sync() {
   MutexLock lock(&mu_);

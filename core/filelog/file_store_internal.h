@@ -65,6 +65,7 @@ struct FileStream {
 
 // One queued operation, owned by the thread that queued it.
 struct PendingOp {
+  CondVar wake;  // its committer waits here (FileStore::Commit)
   FrameKind kind = FrameKind::kEvents;
   Id id;  // stream or aggregate
   // The frame: header room then payload. kEvents: the EventBlock's bytes.
@@ -214,6 +215,9 @@ class FileStore final : public EventStore {
   // Waits to become the leader with an empty queue, for Sync and Close.
   void AcquireWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a leader's turn: wakes the queue's head to lead next, and whoever waits
+  // on cv_.
+  void PassTheTurnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void IntervalSyncLoop();
   // Applying operations to the published index (at publication and at recovery).
   void ApplyEventsLocked(FileStream& stream, absl::Span<const Location> entries, int64_t first_version)

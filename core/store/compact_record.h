@@ -85,16 +85,36 @@ inline const uint8_t* StreamUuid(const uint8_t* r) { return RunHeader(r); }
 inline const char* StreamType(const uint8_t* r) { return reinterpret_cast<const char*>(RunHeader(r) + kRunHeaderFixed); }
 inline size_t StreamTypeSize(const uint8_t* r) { return RunHeader(r)[20]; }
 
+// The NUL that ends a string of a record. The record is 8-byte aligned and
+// zero-padded to a multiple of 8, so every aligned word holding a byte of
+// its strings lies inside it: the search reads whole words, inline (strlen
+// calls were a sixth of a global read's time).
+inline const char* EndOfString(const char* s) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(s);
+  const char* word = reinterpret_cast<const char*>(at & ~uintptr_t{7});
+  uint64_t v;
+  std::memcpy(&v, word, sizeof(v));
+  const unsigned before = static_cast<unsigned>(at & 7) * 8;  // bytes of the word before s, as non-zero
+  if (before != 0) v |= ~uint64_t{0} >> (64 - before);         // little-endian: earlier bytes are lower
+  for (;;) {
+    const uint64_t zero = (v - 0x0101010101010101) & ~v & 0x8080808080808080;
+    if (zero != 0) return word + (__builtin_ctzll(zero) >> 3);
+    word += sizeof(v);
+    std::memcpy(&v, word, sizeof(v));
+  }
+}
+inline size_t ContentTypeSize(const uint8_t* r) {
+  return static_cast<size_t>(EndOfString(ContentType(r)) - ContentType(r));
+}
+
 // Calls fn(key, value) for each metadata pair, in key order.
 template <typename Fn>
 inline void ForEachMetadata(const uint8_t* r, Fn&& fn) {
-  const char* p = ContentType(r);
-  p += std::strlen(p) + 1;
+  const char* p = EndOfString(ContentType(r)) + 1;
   for (size_t i = MetadataCount(r); i > 0; --i) {
     const char* key = p;
-    p += std::strlen(p) + 1;
-    const char* value = p;
-    p += std::strlen(p) + 1;
+    const char* value = EndOfString(p) + 1;
+    p = EndOfString(value) + 1;
     fn(key, value);
   }
 }
@@ -159,7 +179,7 @@ size_t WriteRecord(uint8_t* r, uint32_t run_offset, const RecordFields& f, ForEa
   p[6] = static_cast<uint8_t>(f.type.size());
   p += kTailFixed;
   auto put = [&p](std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data may be null
     p += s.size();
     *p++ = 0;
   };

@@ -73,7 +73,8 @@ struct EventView {
     return d != nullptr ? absl::Span<const uint8_t>(d->data(), d->size()) : absl::Span<const uint8_t>();
   }
   std::string_view content_type() const {
-    return compact() ? std::string_view(compact::ContentType(bytes)) : Text(event()->content_type());
+    return compact() ? std::string_view(compact::ContentType(bytes), compact::ContentTypeSize(bytes))
+                     : Text(event()->content_type());
   }
   size_t metadata_count() const {
     if (compact()) return compact::MetadataCount(bytes);
