@@ -54,6 +54,19 @@ std::string StreamId(int64_t i) {
   return buf;
 }
 
+// Counts `batch_size` more events into the store; once it holds
+// kRecycleAfterEvents, calls reopen() (which replaces the store and says
+// whether the new one is open) outside the timed region. False: stop.
+template <typename Reopen>
+bool RecycleWhenFull(benchmark::State& state, int64_t* in_store, int64_t batch_size, Reopen reopen) {
+  if ((*in_store += batch_size) < kRecycleAfterEvents) return true;
+  state.PauseTiming();
+  const bool open = reopen();
+  *in_store = 0;
+  state.ResumeTiming();
+  return open;
+}
+
 void SetCounters(benchmark::State& state, int64_t events_per_iteration) {
   const int64_t events = static_cast<int64_t>(state.iterations()) * events_per_iteration;
   state.SetItemsProcessed(events);
@@ -128,13 +141,12 @@ void AppendCore(benchmark::State& state, int64_t batch_size) {
       state.SkipWithError(st.ToString().c_str());
       break;
     }
-    if ((in_store += batch_size) >= kRecycleAfterEvents) {
-      state.PauseTiming();
-      store->Close();
-      store = OpenCore(state);
-      in_store = 0;
-      state.ResumeTiming();
-      if (store == nullptr) break;
+    if (!RecycleWhenFull(state, &in_store, batch_size, [&] {
+          store->Close();
+          store = OpenCore(state);
+          return store != nullptr;
+        })) {
+      break;
     }
   }
   SetCounters(state, batch_size);
@@ -292,12 +304,11 @@ void AppendCapi(benchmark::State& state, int64_t batch_size, CapiPath path) {
       SkipWithLastError(state, "append", st);
       break;
     }
-    if ((in_store += batch_size) >= kRecycleAfterEvents) {
-      state.PauseTiming();
-      store = OpenCapi(state);
-      in_store = 0;
-      state.ResumeTiming();
-      if (store == nullptr) break;
+    if (!RecycleWhenFull(state, &in_store, batch_size, [&] {
+          store = OpenCapi(state);
+          return store != nullptr;
+        })) {
+      break;
     }
   }
   SetCounters(state, batch_size);
@@ -395,12 +406,11 @@ void AppendSdk(benchmark::State& state, int64_t batch_size) {
       state.SkipWithError(r.error().ToString().c_str());
       break;
     }
-    if ((in_store += batch_size) >= kRecycleAfterEvents) {
-      state.PauseTiming();
-      store = OpenSdk(state);
-      in_store = 0;
-      state.ResumeTiming();
-      if (!store.is_open()) break;
+    if (!RecycleWhenFull(state, &in_store, batch_size, [&] {
+          store = OpenSdk(state);
+          return store.is_open();
+        })) {
+      break;
     }
   }
   SetCounters(state, batch_size);
@@ -490,13 +500,12 @@ void AppendPreparedCore(benchmark::State& state, int64_t batch_size) {
       state.SkipWithError(r.status().ToString().c_str());
       break;
     }
-    if ((in_store += batch_size) >= kRecycleAfterEvents) {
-      state.PauseTiming();
-      store->Close();
-      store = OpenCore(state);
-      in_store = 0;
-      state.ResumeTiming();
-      if (store == nullptr) break;
+    if (!RecycleWhenFull(state, &in_store, batch_size, [&] {
+          store->Close();
+          store = OpenCore(state);
+          return store != nullptr;
+        })) {
+      break;
     }
   }
   SetCounters(state, batch_size);
@@ -520,12 +529,11 @@ void AppendPreparedCapi(benchmark::State& state, int64_t batch_size) {
       SkipWithLastError(state, "append", st);
       break;
     }
-    if ((in_store += batch_size) >= kRecycleAfterEvents) {
-      state.PauseTiming();
-      store = OpenCapi(state);
-      in_store = 0;
-      state.ResumeTiming();
-      if (store == nullptr) break;
+    if (!RecycleWhenFull(state, &in_store, batch_size, [&] {
+          store = OpenCapi(state);
+          return store != nullptr;
+        })) {
+      break;
     }
   }
   est_batch_free(batch);
