@@ -1,0 +1,94 @@
+// CheckRun refuses damaged or crafted runs with kDataLoss, naming what is
+// wrong, and accepts what EventBlock builds.
+#include "core/store/compact_record.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/id/id.h"
+#include "core/store/event_record.h"
+#include "core/store/writable_batch.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace estoria::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One run of two records, as the memory store keeps them, copied out.
+std::vector<uint8_t> BuiltRun() {
+  BatchBuilder builder;
+  EXPECT_TRUE(builder.Add("opened", absl::MakeConstSpan(reinterpret_cast<const uint8_t*>("12345"), 5), "text/plain").ok());
+  EXPECT_TRUE(builder.AddMetadata("alpha", "a").ok());
+  EXPECT_TRUE(builder.AddMetadata("zeta", "z").ok());
+  EXPECT_TRUE(builder.Add("noted", {}, "").ok());
+  const WritableBatch batch = *builder.Build();
+  const Id stream = *Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01");
+  EventBlock::BuildOptions options;
+  options.format = RecordFormat::kCompact;
+  options.now_ns = 7;
+  absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, batch, options);
+  EXPECT_TRUE(block.ok()) << block.status();
+  return std::vector<uint8_t>((*block)->data(), (*block)->data() + (*block)->used_bytes());
+}
+
+std::string Problem(const std::vector<uint8_t>& run) {
+  std::vector<uint64_t> aligned((run.size() + 7) / 8);
+  std::memcpy(aligned.data(), run.data(), run.size());
+  size_t size = 1;
+  uint32_t count = 1;
+  const absl::Status st =
+      compact::CheckRun(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(aligned.data()), run.size()), &size, &count);
+  if (st.ok()) return "ok";
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(count, 0u);
+  return std::string(st.message());
+}
+
+TEST(CompactRecord, CheckRunAcceptsWhatEventBlockBuilds) {
+  EXPECT_EQ(Problem(BuiltRun()), "ok");
+}
+
+TEST(CompactRecord, CheckRunRefusesDamageNamingIt) {
+  const std::vector<uint8_t> good = BuiltRun();
+  const size_t first = compact::FirstRecordOffset(good.data());
+  const uint8_t* r = good.data() + first;
+  const size_t tail = first + compact::kHeaderSize + compact::DataSize(r);
+
+  std::vector<uint8_t> run = good;
+  run.resize(good.size() - 8);
+  EXPECT_THAT(Problem(run), HasSubstr("past the bytes"));
+
+  run = good;
+  run[tail] ^= 8;  // the run offset
+  EXPECT_THAT(Problem(run), HasSubstr("does not point back to its run header"));
+
+  run = good;
+  run[16] = 0;  // no records
+  EXPECT_THAT(Problem(run), HasSubstr("a run of no records"));
+
+  run = good;
+  run[tail + compact::kTailFixed + 6] = 'x';  // the type's NUL
+  EXPECT_THAT(Problem(run), HasSubstr("record 0"));
+
+  run = good;
+  const size_t alpha = tail + compact::kTailFixed + 7 + 11;  // "opened\0" "text/plain\0"
+  ASSERT_EQ(std::memcmp(run.data() + alpha, "alpha", 5), 0);
+  run[alpha] = 'z';
+  run[alpha + 1] = 'z';  // "zzpha" now sorts after "zeta", the next key
+  EXPECT_THAT(Problem(run), HasSubstr("sorted"));
+
+  run = good;
+  run[21] = '_';  // the stream type "order" now starts with '_'
+  EXPECT_THAT(Problem(run), HasSubstr("stream type"));
+
+  run = good;
+  run.back() = 1;  // the last record's zero padding
+  EXPECT_THAT(Problem(run), HasSubstr("padding"));
+}
+
+}  // namespace
+}  // namespace estoria::core
