@@ -4,8 +4,10 @@
 //  - be accepted event by event by BatchBuilder (the est_batch path), since
 //    the two check the same rules, and the builder's view must hold the same
 //    events, field by field and pair by pair;
-//  - build stored records (EventBlock::Build) from both forms that agree on
-//    every field but the fresh IDs, within the bound the block was sized by.
+//  - build stored records (EventBlock::Build, in both record formats) from
+//    both forms that agree on every field but the fresh IDs, within the
+//    size the block was allocated with; compact runs must pass the check
+//    recovery applies to them (compact::CheckRun).
 // Never crash, leak or hang.
 //
 // Built only by tests/fuzz (ESTORIA_BUILD_FUZZ=ON, clang); scripts/fuzz.sh
@@ -18,11 +20,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "core/env/env.h"
 #include "core/id/id.h"
+#include "core/store/compact_record.h"
 #include "core/store/event_record.h"
 #include "core/store/writable_batch.h"
 #include "schema/estoria_generated.h"
@@ -39,27 +43,40 @@ void Check(bool ok, const char* what) {
   if (!ok) Die(what);
 }
 
-std::string_view Str(const flatbuffers::String* s) { return s == nullptr ? "" : s->string_view(); }
+std::vector<std::pair<std::string, std::string>> Metadata(const EventView& e) {
+  std::vector<std::pair<std::string, std::string>> out;
+  e.ForEachMetadata([&](const char* key, const char* value) { out.emplace_back(key, value); });
+  return out;
+}
 
 // Every field of two stored records but the ID, which is fresh unless the
 // batch set one.
-void SameRecord(const fb::Event& a, const fb::Event& b, bool same_id) {
-  Check(Str(a.type()) == Str(b.type()), "records differ in type");
-  Check(Str(a.stream_type()) == Str(b.stream_type()), "records differ in stream type");
-  Check(Str(a.content_type()) == Str(b.content_type()), "records differ in content type");
+void SameRecord(const EventView& a, const EventView& b, bool same_id) {
+  Check(a.type() == b.type(), "records differ in type");
+  Check(a.stream_type() == b.stream_type(), "records differ in stream type");
+  Check(a.content_type() == b.content_type(), "records differ in content type");
   Check(a.timestamp_ns() == b.timestamp_ns(), "records differ in timestamp");
-  Check(a.data()->size() == b.data()->size() &&
-            std::string_view(reinterpret_cast<const char*>(a.data()->data()), a.data()->size()) ==
-                std::string_view(reinterpret_cast<const char*>(b.data()->data()), b.data()->size()),
+  Check(std::string_view(reinterpret_cast<const char*>(a.data().data()), a.data().size()) ==
+            std::string_view(reinterpret_cast<const char*>(b.data().data()), b.data().size()),
         "records differ in data");
-  const size_t pairs = a.metadata() == nullptr ? 0 : a.metadata()->size();
-  Check(pairs == (b.metadata() == nullptr ? 0 : b.metadata()->size()), "records differ in metadata count");
-  for (flatbuffers::uoffset_t j = 0; j < pairs; ++j) {
-    Check(Str(a.metadata()->Get(j)->key()) == Str(b.metadata()->Get(j)->key()) &&
-              Str(a.metadata()->Get(j)->value()) == Str(b.metadata()->Get(j)->value()),
-          "records differ in a metadata pair");
+  Check(a.metadata_count() == b.metadata_count() && Metadata(a) == Metadata(b), "records differ in metadata");
+  if (same_id) Check(a.id() == b.id(), "records differ in id");
+}
+
+// A compact block's runs, behind its header room, each as recovery checks it.
+void CheckRuns(const EventBlock& block, size_t header_room, size_t records) {
+  size_t at = header_room;
+  size_t seen = 0;
+  while (at < block.used_bytes()) {
+    size_t size = 0;
+    uint32_t count = 0;
+    const absl::Status st =
+        compact::CheckRun(absl::MakeConstSpan(block.data() + at, block.used_bytes() - at), &size, &count);
+    if (!st.ok()) Die("a built run fails CheckRun", st);
+    at += size;
+    seen += count;
   }
-  if (same_id) Check(a.id()->hi() == b.id()->hi() && a.id()->lo() == b.id()->lo(), "records differ in id");
+  Check(at == block.used_bytes() && seen == records, "a block's runs do not fill it with its records");
 }
 
 void Run(const uint8_t* data, size_t size) {
@@ -102,20 +119,22 @@ void Run(const uint8_t* data, size_t size) {
   Id stream;
   stream.type = "fuzz";
   stream.uuid = Uuid::FromHiLo(0x0190f3c48d1e7000, 0x8000000000000001);
-  for (bool keep : {false, true}) {
-    const EventBlock::BuildOptions options{.keep_timestamps = keep,
-                                           .now_ns = 1'700'000'000'000'000'000,
-                                           .header_room = 16,
-                                           .size_prefixed = true};
-    absl::StatusOr<std::shared_ptr<EventBlock>> from_bytes = EventBlock::Build(stream, *parsed, options);
-    absl::StatusOr<std::shared_ptr<EventBlock>> from_view = EventBlock::Build(stream, *view, options);
-    if (!from_bytes.ok()) Die("EventBlock::Build of the bytes", from_bytes.status());
-    if (!from_view.ok()) Die("EventBlock::Build of the view", from_view.status());
-    Check((*from_bytes)->size() == parsed->event_count() && (*from_view)->size() == parsed->event_count(),
-          "a block with another event count");
-    for (size_t i = 0; i < parsed->event_count(); ++i) {
-      SameRecord(*(*from_bytes)->view(i).event(), *(*from_view)->view(i).event(),
-                 keep && parsed->event(i).id.has_value());
+  for (RecordFormat format : {RecordFormat::kFlatbuffers, RecordFormat::kCompact}) {
+    for (bool keep : {false, true}) {
+      const EventBlock::BuildOptions options{.keep_timestamps = keep,
+                                             .now_ns = 1'700'000'000'000'000'000,
+                                             .format = format,
+                                             .header_room = 16};
+      absl::StatusOr<std::shared_ptr<EventBlock>> from_bytes = EventBlock::Build(stream, *parsed, options);
+      absl::StatusOr<std::shared_ptr<EventBlock>> from_view = EventBlock::Build(stream, *view, options);
+      if (!from_bytes.ok()) Die("EventBlock::Build of the bytes", from_bytes.status());
+      if (!from_view.ok()) Die("EventBlock::Build of the view", from_view.status());
+      Check((*from_bytes)->size() == parsed->event_count() && (*from_view)->size() == parsed->event_count(),
+            "a block with another event count");
+      for (size_t i = 0; i < parsed->event_count(); ++i) {
+        SameRecord((*from_bytes)->view(i), (*from_view)->view(i), keep && parsed->event(i).id.has_value());
+      }
+      if (format == RecordFormat::kCompact) CheckRuns(**from_bytes, options.header_room, parsed->event_count());
     }
   }
 }

@@ -116,7 +116,6 @@ absl::StatusOr<std::shared_ptr<EventBlock>> EventBlock::Build(absl::Span<const P
 }
 
 absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildOptions& options) {
-  if (options.size_prefixed) return absl::InternalError("compact records take no size prefix");
   // Each event's fields once, sized exactly, so that the block is allocated
   // once and each record written once, in place.
   HostVector<compact::RecordFields> fields;
@@ -188,13 +187,11 @@ absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildO
 }
 
 absl::Status EventBlock::BuildFlatbuffers(absl::Span<const Part> parts, const BuildOptions& options) {
-
-  const size_t prefix = options.size_prefixed ? 8 : 0;
   size_t capacity = options.header_room;
   for (const Part& part : parts) {
     const WritableBatch& batch = *part.batch;
     for (size_t i = 0; i < batch.event_count(); ++i) {
-      capacity += prefix + RecordBound(batch, i, batch.event(i), part.stream->type.size());
+      capacity += RecordBound(batch, i, batch.event(i), part.stream->type.size());
     }
   }
 
@@ -253,13 +250,8 @@ absl::Status EventBlock::BuildFlatbuffers(absl::Span<const Part> parts, const Bu
       fbb.Finish(out.Finish());
 
       size_t size = fbb.GetSize();
-      if (prefix + size > capacity - offset) {
+      if (size > capacity - offset) {
         return absl::InternalError(absl::StrCat("event record ", i, " (", size, " bytes) exceeds its bound"));
-      }
-      if (prefix != 0) {
-        const uint32_t words[2] = {static_cast<uint32_t>(size), 0};  // little-endian hosts only (x86-64, arm64)
-        std::memcpy(bytes.p + offset, words, sizeof(words));
-        offset += prefix;
       }
       std::memcpy(bytes.p + offset, fbb.GetBufferPointer(), size);
       records_.push_back({offset, size});

@@ -44,11 +44,8 @@ class EventBlock {
     const StoreHost* host = nullptr;
     // For the file log, which writes the block as one frame: bytes left
     // free before the first record (for the frame header; a multiple of 8),
-    // and (FlatBuffers records) an 8-byte prefix before each record (u32
-    // little-endian size, then u32 zero), so that the block is the frame's
-    // payload as it is.
+    // so that the block is the frame as it is.
     size_t header_room = 0;
-    bool size_prefixed = false;
   };
 
   // Builds the records of every event of `batch` for `stream`, versions and
@@ -87,7 +84,7 @@ class EventBlock {
   // Bytes held by the block's allocation (for tests and accounting).
   size_t allocated_bytes() const { return capacity_; }
   // The whole block: header room, then the records (each 8-byte aligned,
-  // with their prefixes when asked for), padded to a multiple of 8.
+  // behind their run headers when compact), padded to a multiple of 8.
   uint8_t* data() { return bytes_; }
   const uint8_t* data() const { return bytes_; }
   size_t used_bytes() const { return used_; }
