@@ -5,6 +5,7 @@
 #include "estoria/aggregates/aggregate_store.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,40 @@ struct Ledger {
 };
 void to_json(nlohmann::json& j, const Ledger::Noted&) { j = nlohmann::json::object(); }
 void from_json(const nlohmann::json&, Ledger::Noted&) {}
+
+// Events whose names are prefixes of one another, some longer than the
+// dispatch compares unrolled: each applies its own tag.
+struct Tagged {
+  std::vector<int> tags;
+
+  template <int Tag>
+  struct Event {
+    void apply(Tagged& t) const { t.tags.push_back(Tag); }
+  };
+  struct A : Event<1> {
+    static constexpr std::string_view kType = "a";
+  };
+  struct Ab : Event<2> {
+    static constexpr std::string_view kType = "ab";
+  };
+  struct Adjusted : Event<3> {
+    static constexpr std::string_view kType = "balance.adjusted";  // 16 bytes
+  };
+  struct ByHand : Event<4> {
+    static constexpr std::string_view kType = "balance.adjusted.by.hand";
+  };
+  struct ByBank : Event<5> {
+    static constexpr std::string_view kType = "balance.adjusted.by.bank";
+  };
+  using Events = std::variant<A, Ab, Adjusted, ByHand, ByBank>;
+  using EventCodec = JsonCodec;
+};
+template <int Tag>
+void to_json(nlohmann::json& j, const Tagged::Event<Tag>&) {
+  j = nlohmann::json::object();
+}
+template <int Tag>
+void from_json(const nlohmann::json&, Tagged::Event<Tag>&) {}
 
 class TypedAggregateTest : public ::testing::Test {
  protected:
@@ -279,6 +314,62 @@ TEST_F(TypedAggregateTest, AnUnknownEventTypeIsUnsupported) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().status(), EST_ERR_UNSUPPORTED);
   EXPECT_THAT(loaded.error().message(), HasSubstr("renamed"));
+}
+
+TEST_F(TypedAggregateTest, DispatchTellsApartNamesThatArePrefixesOfOneAnother) {
+  Result<AggregateStore<Tagged>> tagged = AggregateStore<Tagged>::Open(store_, "tagged");
+  ASSERT_TRUE(tagged.ok()) << tagged.error().ToString();
+  Id id = Id::NewV7("tagged").value();
+  AppendRaw(id, {{"balance.adjusted.by.bank", "{}"},
+                 {"ab", "{}"},
+                 {"balance.adjusted", "{}"},
+                 {"a", "{}"},
+                 {"balance.adjusted.by.hand", "{}"}});
+  Result<Aggregate<Tagged>> loaded = tagged->Load(id);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().ToString();
+  EXPECT_THAT(loaded->state().tags, ElementsAre(5, 2, 3, 1, 4));
+
+  for (const char* unknown : {"abc", "b", "balance.adjusted.", "balance.adjusted.by.han", "balance.adjusted.by.hands"}) {
+    Id other = Id::NewV7("tagged").value();
+    AppendRaw(other, {{"a", "{}"}, {unknown, "{}"}});
+    Result<Aggregate<Tagged>> refused = tagged->Load(other);
+    ASSERT_FALSE(refused.ok()) << unknown;
+    EXPECT_EQ(refused.error().status(), EST_ERR_UNSUPPORTED) << unknown;
+    EXPECT_THAT(refused.error().message(), HasSubstr(std::string("'") + unknown + "'"));
+  }
+}
+
+// The apply callback as the library calls it, on views built here: with no
+// record to bound it (an older library's view) or one too short to hold the
+// name, the dispatch walks the type byte by byte and reads nothing past its
+// NUL (each name in a buffer of its exact size, for AddressSanitizer).
+TEST(TypedDispatch, WithoutARecordReadsNoBytePastTheType) {
+  internal::AggregateCore<Tagged> core("tagged", JsonCodec(), NoStateCodec());
+  const est_aggregate_type type = core.Vtable();
+  Tagged state;
+  const std::string data = "{}";
+  // record_len 0: no record; else a record that begins at the name.
+  auto apply = [&](const char* name, size_t record_len) {
+    const size_t size = std::strlen(name) + 1;
+    std::unique_ptr<char[]> exact(new char[size]);
+    std::memcpy(exact.get(), name, size);
+    est_event event = EST_EVENT_INIT;
+    event.type = exact.get();
+    event.data = reinterpret_cast<const uint8_t*>(data.data());
+    event.data_len = data.size();
+    event.record = record_len > 0 ? reinterpret_cast<const uint8_t*>(exact.get()) : nullptr;
+    event.record_len = record_len;
+    return type.apply(type.user, &state, &event);
+  };
+  EXPECT_EQ(apply("balance.adjusted.by.bank", 0), EST_OK);
+  EXPECT_EQ(apply("ab", 0), EST_OK);
+  EXPECT_EQ(apply("balance.adjusted.by.hand", 3), EST_OK);  // the record ends inside the name
+  EXPECT_EQ(apply("balance.adjusted", 17), EST_OK);         // exactly the name and its NUL
+  EXPECT_EQ(apply("a", 0), EST_OK);
+  EXPECT_THAT(state.tags, ElementsAre(5, 2, 4, 3, 1));
+  EXPECT_EQ(apply("balance.adjusted.by.han", 0), EST_ERR_UNSUPPORTED);
+  EXPECT_EQ(apply("balance.adjusted.by.hands", 5), EST_ERR_UNSUPPORTED);
+  EXPECT_EQ(apply("", 0), EST_ERR_UNSUPPORTED);
 }
 
 TEST_F(TypedAggregateTest, UndecodableEventDataIsAnError) {

@@ -48,11 +48,13 @@
 #ifndef ESTORIA_AGGREGATES_AGGREGATE_STORE_HPP_
 #define ESTORIA_AGGREGATES_AGGREGATE_STORE_HPP_
 
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -208,15 +210,45 @@ struct EventList<std::variant<Es...>> : std::true_type {
   }
 };
 
-// Whether the NUL-terminated `s` is `name`, with no strlen and no byte read
-// past s's NUL: a mismatch stops the walk, and names hold no NUL. This is
-// the dispatch of every event a load folds.
+// Whether the NUL-terminated `s` is `name`, reading no byte past s's NUL: a
+// mismatch stops the walk, and names hold no NUL.
 inline bool IsName(const char* s, std::string_view name) {
   for (char c : name) {
     if (*s != c) return false;
     ++s;
   }
   return *s == '\0';
+}
+
+// E::kType and its NUL.
+template <class E>
+inline constexpr auto kTypeWithNul = [] {
+  constexpr std::string_view name(E::kType);
+  std::array<char, name.size() + 1> bytes{};
+  for (size_t i = 0; i < name.size(); ++i) bytes[i] = name[i];
+  return bytes;
+}();
+
+// The dispatch of every event a load folds: whether the event's type `s` is
+// E::kType. When `readable` bytes from s on may be read (ReadableTypeBytes)
+// and they cover the name and its NUL, a memcmp of that constant size, which
+// compilers turn into a word compare or two; else a walk byte by byte. No
+// strlen either way.
+template <class E>
+inline bool IsTypeOf(const char* s, size_t readable) {
+  constexpr const auto& name = kTypeWithNul<E>;
+  if (readable >= name.size()) return std::memcmp(s, name.data(), name.size()) == 0;
+  return IsName(s, E::kType);
+}
+
+// How many bytes from event->type on may be read: up to the end of the
+// stored record, inside which every string of a view lies (est_event.record,
+// ABI 1.3). 0 without a record (a view from an older library), and, as a
+// precaution, for a type outside it.
+inline size_t ReadableTypeBytes(const est_event* event) {
+  if (event->struct_size < offsetof(est_event, record_len) + sizeof(event->record_len)) return 0;
+  const uintptr_t at = reinterpret_cast<uintptr_t>(event->type) - reinterpret_cast<uintptr_t>(event->record);
+  return event->record != nullptr && at < event->record_len ? event->record_len - at : 0;
 }
 
 // The status a callback returns for a failed Result: its code (an error one:
@@ -230,13 +262,14 @@ inline est_status FailWith(est_status status, const std::string& message) {
   return status;
 }
 
-// Runs a callback body; no exception leaves it. `describe` names what was
-// running, for the message, and is called only on failure.
-template <class F, class D>
-est_status Guard(F&& body, D&& describe) noexcept {
 #if defined(__cpp_exceptions)
+// The status for the exception being handled: called from a catch block,
+// it rethrows to tell the kinds apart. Out of line and cold, so that the
+// messages it builds cost a callback's hot path nothing.
+template <class D>
+[[gnu::noinline, gnu::cold]] est_status Caught(D& describe) noexcept {
   try {
-    return body();
+    throw;
   } catch (const std::bad_alloc&) {
     est_set_error("out of memory");
     return EST_ERR_NO_MEMORY;
@@ -254,6 +287,19 @@ est_status Guard(F&& body, D&& describe) noexcept {
       est_set_error("an aggregate callback threw");
       return EST_ERR_INTERNAL;
     }
+  }
+}
+#endif
+
+// Runs a callback body; no exception leaves it. `describe` names what was
+// running, for the message, and is called only on failure.
+template <class F, class D>
+est_status Guard(F&& body, D&& describe) noexcept {
+#if defined(__cpp_exceptions)
+  try {
+    return body();
+  } catch (...) {
+    return Caught(describe);
   }
 #else
   (void)describe;
@@ -329,13 +375,20 @@ class AggregateCore {
         [&] { return "new state of " + self.type_name_; });
   }
 
-  static est_status Apply(void* user, void* state, const est_event* event) {
+  // Called for every event a load folds: Guard's work spelled out, so that
+  // nothing but the dispatch, the decode and the event's apply is on its
+  // path (the handler's message is built out of line).
+  static est_status Apply(void* user, void* state, const est_event* event) noexcept {
     const AggregateCore& self = Self(user);
-    return Guard([&] { return self.Dispatch<0>(*static_cast<S*>(state), event); },
-                 [&] {
-                   return self.type_name_ + ": applying '" + event->type + "' (version " +
-                          std::to_string(event->stream_version) + ")";
-                 });
+#if defined(__cpp_exceptions)
+    try {
+      return self.Dispatch<0>(*static_cast<S*>(state), event, ReadableTypeBytes(event));
+    } catch (...) {
+      return self.ApplyThrew(event);
+    }
+#else
+    return self.Dispatch<0>(*static_cast<S*>(state), event, ReadableTypeBytes(event));
+#endif
   }
 
   static void FreeState(void*, void* state) { delete static_cast<S*>(state); }
@@ -377,27 +430,23 @@ class AggregateCore {
   }
 
   // Finds the alternative whose kType is the event's type, by a linear walk:
-  // event lists are short, and a string compare costs less than a decode.
+  // event lists are short, and most names differ in their first bytes.
+  // `readable`: ReadableTypeBytes(event).
   template <size_t I>
-  est_status Dispatch(S& state, const est_event* event) const {
+  [[gnu::always_inline]] est_status Dispatch(S& state, const est_event* event, size_t readable) const {
     if constexpr (I == std::variant_size_v<Events>) {
-      return FailWith(EST_ERR_UNSUPPORTED, type_name_ + ": unknown event type '" + event->type + "' at version " +
-                                               std::to_string(event->stream_version));
+      return UnknownType(event);
     } else {
       using E = std::variant_alternative_t<I, Events>;
-      if (IsName(event->type, E::kType)) return ApplyEvent<E>(state, event);
-      return Dispatch<I + 1>(state, event);
+      if (IsTypeOf<E>(event->type, readable)) return ApplyEvent<E>(state, event);
+      return Dispatch<I + 1>(state, event, readable);
     }
   }
 
   template <class E>
   est_status ApplyEvent(S& state, const est_event* event) const {
     Result<E> decoded = event_codec_.template Decode<E>(std::span<const uint8_t>(event->data, event->data_len));
-    if (!decoded.ok()) {
-      return FailWith(decoded.error().status() < 0 ? decoded.error().status() : EST_ERR_INTERNAL,
-                      type_name_ + ": event '" + event->type + "' at version " +
-                          std::to_string(event->stream_version) + ": " + decoded.error().message());
-    }
+    if (!decoded.ok()) return DecodeFailed(event, decoded.error());
     const E& e = *decoded;
     if constexpr (requires(const EventView& v) { e.apply(state, v); }) {
       EventView view(event);
@@ -413,6 +462,27 @@ class AggregateCore {
     } else {
       return Finish(e.apply(state));
     }
+  }
+
+  // The failures of a fold, out of line: their messages are no part of the
+  // loop that applies events.
+  [[gnu::noinline, gnu::cold]] est_status UnknownType(const est_event* event) const {
+    return FailWith(EST_ERR_UNSUPPORTED, type_name_ + ": unknown event type '" + event->type + "' at version " +
+                                             std::to_string(event->stream_version));
+  }
+#if defined(__cpp_exceptions)
+  // REQUIRES: called from a catch block.
+  [[gnu::noinline, gnu::cold]] est_status ApplyThrew(const est_event* event) const noexcept {
+    auto describe = [&] {
+      return type_name_ + ": applying '" + event->type + "' (version " + std::to_string(event->stream_version) + ")";
+    };
+    return Caught(describe);
+  }
+#endif
+  [[gnu::noinline, gnu::cold]] est_status DecodeFailed(const est_event* event, const Error& error) const {
+    return FailWith(error.status() < 0 ? error.status() : EST_ERR_INTERNAL,
+                    type_name_ + ": event '" + event->type + "' at version " + std::to_string(event->stream_version) +
+                        ": " + error.message());
   }
 
   static est_status Finish(const Result<void>& r) { return r.ok() ? EST_OK : FailWith(r.error()); }
