@@ -118,20 +118,32 @@ class CapiType final : public core::AggregateType {
     return ApplyEach(state, absl::MakeConstSpan(&view, 1), &applied);
   }
 
+  // One est_event, filled in place for each view in turn: the fill of the
+  // next view then overlaps the callback's own work on the state.
   absl::Status ApplyEach(void* state, absl::Span<const core::EventView> events, size_t* applied) override {
-    bool* error_set = CallbackErrorFlag();
+    *applied = 0;
+    if (events.empty()) return absl::OkStatus();
+    bool* const error_set = CallbackErrorFlag();
+    const auto apply = t_.apply;  // not reloaded after every opaque call
+    void* const user = t_.user;
     est_event event;
     event.struct_size = sizeof(est_event);
+    // The run is of one stream, the aggregate's: its fields are set once.
+    FillEvent(events[0], &event);
     // The type is shared by every thread that folds: the pairs are this run's.
     std::vector<est_metadata_pair> pairs;
-    for (*applied = 0; *applied < events.size(); ++*applied) {
-      FillEvent(events[*applied], &event);
-      pairs.resize(event.metadata_count);
-      FillMetadata(events[*applied], &event, pairs.data());
+    for (size_t i = 0; i < events.size(); ++i) {
+      FillEventOfStream(events[i], &event);
+      if (event.metadata_count > pairs.size()) pairs.resize(event.metadata_count);
+      FillMetadata(events[i], &event, pairs.data());
       *error_set = false;
-      const est_status s = t_.apply(t_.user, state, &event);
-      if (s != EST_OK) return CallbackStatus(s, "apply");
+      const est_status s = apply(user, state, &event);
+      if (s != EST_OK) {
+        *applied = i;
+        return CallbackStatus(s, "apply");
+      }
     }
+    *applied = events.size();
     return absl::OkStatus();
   }
 

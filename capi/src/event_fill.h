@@ -126,14 +126,21 @@ inline void FillEventFrom(const EventReader& ev, const core::EventView& view, es
   out->fb_len = view.size;
 }
 
-inline void FillCompact(const core::EventView& view, est_event* out) {
+// Every field of a compact record's view but metadata and record; the
+// stream's (from the run header) only kWithStream. The run header is found
+// before any store: to the compiler a store to *out may alias the record,
+// and a later load would wait behind it.
+template <bool kWithStream>
+inline void FillCompactFields(const core::EventView& view, est_event* out) {
   namespace c = core::compact;
   const uint8_t* r = view.bytes;
-  const uint8_t* run = c::RunHeader(r);
+  const uint8_t* run = kWithStream ? c::RunHeader(r) : nullptr;
   out->type = c::Type(r);
   std::memcpy(out->id.bytes, c::IdBytes(r), sizeof(out->id.bytes));
-  out->stream_type = reinterpret_cast<const char*>(run + c::kRunHeaderFixed);
-  std::memcpy(out->stream_uuid.bytes, run, sizeof(out->stream_uuid.bytes));
+  if constexpr (kWithStream) {
+    out->stream_type = reinterpret_cast<const char*>(run + c::kRunHeaderFixed);
+    std::memcpy(out->stream_uuid.bytes, run, sizeof(out->stream_uuid.bytes));
+  }
   out->stream_version = c::Version(r);
   out->global_position = c::Position(r);
   out->timestamp_ns = c::Timestamp(r);
@@ -143,6 +150,13 @@ inline void FillCompact(const core::EventView& view, est_event* out) {
   out->metadata_count = c::MetadataCount(r);
   out->fb = nullptr;
   out->fb_len = 0;
+}
+
+inline void SetRecord(const core::EventView& view, est_event* out) {
+  if (HasRecordField(out)) {
+    out->record = view.bytes;
+    out->record_len = view.size;
+  }
 }
 
 }  // namespace internal
@@ -166,15 +180,28 @@ struct EventScratch {
 // out->fb (FillFlatbuffers).
 inline void FillEvent(const core::EventView& view, est_event* out) {
   if (view.compact()) {
-    internal::FillCompact(view, out);
+    internal::FillCompactFields<true>(view, out);
   } else {
     const internal::EventReader ev(view.bytes);
     internal::FillEventFrom(ev, view, out);
   }
-  if (internal::HasRecordField(out)) {
-    out->record = view.bytes;
-    out->record_len = view.size;
+  internal::SetRecord(view, out);
+}
+
+// For a run of views of one stream, as the aggregate engine hands them to an
+// apply callback: FillEvent for the run's first view, then FillEventOfStream
+// for each view into the same *out, whose stream fields that first fill set.
+// A compact record finds its stream through its run header: two dependent
+// loads per event that a fold, whose events are all its aggregate's, skips.
+// A FlatBuffers record is filled whole.
+inline void FillEventOfStream(const core::EventView& view, est_event* out) {
+  if (view.compact()) {
+    internal::FillCompactFields<false>(view, out);
+  } else {
+    const internal::EventReader ev(view.bytes);
+    internal::FillEventFrom(ev, view, out);
   }
+  internal::SetRecord(view, out);
 }
 
 // Whether the caller's est_event has the metadata pointer (ABI 1.1): an

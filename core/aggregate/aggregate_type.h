@@ -34,7 +34,8 @@ class AggregateType {
   virtual absl::Status Apply(void* state, const EventView& event) = 0;
   // Applies `events` in order, stopping at the first failure; *applied is
   // how many were applied. A load hands over a run of events at a time, so a
-  // type can pay its per-call costs once a run (the C ABI's type does).
+  // type can pay its per-call costs once a run (the C ABI's type does). The
+  // events of a run are all of one stream, the aggregate's.
   virtual absl::Status ApplyEach(void* state, absl::Span<const EventView> events, size_t* applied) {
     for (*applied = 0; *applied < events.size(); ++*applied) {
       absl::Status status = Apply(state, events[*applied]);

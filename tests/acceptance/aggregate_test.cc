@@ -1,9 +1,10 @@
 // tests/acceptance/aggregate_test.cc: the aggregate engine through the C ABI
 // (doc/data-model.md "Aggregates"), on every backend: load/save
-// round trips, version conflicts between handles, snapshots (used, respected
-// at to_version, retention), the state cache, hooks, reserved keys, callback
-// errors (hydration, APPLIED_PARTIALLY), retry-safe saves by event IDs,
-// loads as of a time (est_aggregate_load_at) and bad input.
+// round trips, the views apply receives, version conflicts between handles,
+// snapshots (used, respected at to_version, retention), the state cache,
+// hooks, reserved keys, callback errors (hydration, APPLIED_PARTIALLY),
+// retry-safe saves by event IDs, loads as of a time (est_aggregate_load_at)
+// and bad input.
 //
 // The host type is a small ledger written against the C vtable: events
 // "deposited"/"withdrawn" carry a decimal amount; an event whose type the
@@ -38,6 +39,7 @@ struct Host {
   std::string fail_type;  // apply fails on events of this type
   bool fail_encode = false;
   bool out_of_order = false;  // an event arrived with a version not state.version + 1
+  std::vector<Event>* seen = nullptr;  // when set, a copy of every view apply received
 };
 
 int64_t Amount(const est_event* event) {
@@ -58,6 +60,7 @@ est_status Apply(void* user, void* state, const est_event* event) {
     est_set_error(("refusing event of type " + host->fail_type).c_str());
     return EST_ERR_INVALID_ARGUMENT;
   }
+  if (host->seen != nullptr) host->seen->push_back(CopyEvent(*event));
   if (event->stream_version != ledger->version + 1) host->out_of_order = true;
   if (std::strcmp(event->type, "withdrawn") == 0) {
     ledger->balance -= Amount(event);
@@ -293,6 +296,42 @@ TEST_P(AggregateTest, SavedEventsLoadBackIntoTheSameState) {
   EXPECT_EQ(read.events[1].data, "30");
   EXPECT_EQ(read.events[2].content_type, "text/plain");
   EXPECT_EQ(Versions(read.events), Range(1, 3));
+}
+
+// Every field of the views apply receives, across several appends (the
+// memory store writes each one's stream once) and more events than the
+// engine folds per run, metadata included.
+TEST_P(AggregateTest, ApplySeesEachEventAsAReadReturnsIt) {
+  est_aggregate_store* astore = NewAggregateStore();
+  const est_uuid uuid = NewUuidV7();
+  est_aggregate* agg = New(astore, uuid);
+  for (int save = 0; save < 3; ++save) {
+    for (int i = 1; i <= 100; ++i) {
+      Queue(agg, i % 7 == 0 ? "withdrawn" : "deposited", i);
+      if (i % 10 == 0) {
+        ASSERT_EST_OK(est_aggregate_append_metadata(agg, "note", ("n" + std::to_string(i)).c_str()));
+        if (i % 20 == 0) {
+          ASSERT_EST_OK(est_aggregate_append_metadata(agg, "by", "test"));
+        }
+      }
+    }
+    ASSERT_EST_OK(est_aggregate_save(agg, nullptr));
+  }
+  std::vector<Event> seen;
+  host_.seen = &seen;
+  est_aggregate* loaded = Load(astore, uuid);
+  host_.seen = nullptr;
+  ASSERT_NE(loaded, nullptr);
+  EXPECT_EQ(est_aggregate_version(loaded), 300);
+
+  const ReadResult read = ReadStream(store_, FormatId(kType, uuid));
+  ASSERT_EST_OK(read.status);
+  ASSERT_EQ(read.events.size(), 300u);
+  EXPECT_EQ(read.events[19].metadata, (std::vector<std::pair<std::string, std::string>>{{"by", "test"}, {"note", "n20"}}));
+  ASSERT_EQ(seen.size(), read.events.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i], read.events[i]) << "event " << i;
+  }
 }
 
 TEST_P(AggregateTest, SavesContinueFromTheLoadedVersion) {
