@@ -8,6 +8,7 @@
 #ifndef ESTORIA_CAPI_SRC_EVENT_FILL_H_
 #define ESTORIA_CAPI_SRC_EVENT_FILL_H_
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -219,8 +220,15 @@ inline void FillMetadata(const core::EventView& view, est_event* out, est_metada
     out->metadata = nullptr;
     return;
   }
-  est_metadata_pair* next = pairs;
-  view.ForEachMetadata([&](const char* key, const char* value) { *next++ = {key, value}; });
+  if (view.compact()) {
+    core::compact::ForEachMetadataString(view.bytes, [pairs](size_t k, const char* s) {
+      est_metadata_pair& pair = pairs[k >> 1];
+      ((k & 1) == 0 ? pair.key : pair.value) = s;
+    });
+  } else {
+    est_metadata_pair* next = pairs;
+    view.ForEachMetadata([&](const char* key, const char* value) { *next++ = {key, value}; });
+  }
   out->metadata = pairs;
 }
 
@@ -252,33 +260,49 @@ inline void FillFlatbuffers(const core::EventView* views, size_t n, est_event* e
   }
 }
 
+namespace internal {
+
+// Moves the pairs to a larger array (at least `need`), pointing the
+// metadata of the events already filled, events[0, filled), at their new
+// place. Rare: the array is kept from call to call.
+inline void GrowPairs(size_t need, est_event* events, size_t filled, core::HostVector<est_metadata_pair>* pairs) {
+  const est_metadata_pair* old = pairs->data();
+  pairs->resize(std::max(need, 2 * pairs->size()));
+  const uint32_t stride = events->struct_size;
+  unsigned char* slot = reinterpret_cast<unsigned char*>(events);
+  for (size_t i = 0; i < filled; ++i, slot += stride) {
+    auto* event = reinterpret_cast<est_event*>(slot);
+    if (event->metadata != nullptr) event->metadata = pairs->data() + (event->metadata - old);
+  }
+}
+
+}  // namespace internal
+
 // Fills the caller's array `events`, whose stride is events[0].struct_size
 // (checked by the caller), with views[0, n): each element gets that
 // struct_size (so that it can be passed back as one the library filled)
 // and, where the caller's struct has the field, its metadata array, all
-// kept in *pairs, which must stay put until the views expire.
+// kept in scratch->pairs, which must stay put until the views expire. One
+// pass: a batch of est_event is bigger than the L2 cache, and a second pass
+// for the metadata read it back from further away.
 inline void FillEvents(const core::EventView* views, size_t n, est_event* events, EventScratch* scratch) {
+  if (n == 0) return;
   const uint32_t stride = events->struct_size;
+  const bool with_metadata = HasMetadataField(events);
+  core::HostVector<est_metadata_pair>* pairs = &scratch->pairs;
+  size_t used = 0;
   unsigned char* slot = reinterpret_cast<unsigned char*>(events);
   for (size_t i = 0; i < n; ++i, slot += stride) {
     std::memcpy(slot, &stride, sizeof(uint32_t));
-    FillEvent(views[i], reinterpret_cast<est_event*>(slot));
-  }
-  if (n > 0 && !internal::HasRecordField(events)) FillFlatbuffers(views, n, events, scratch);
-  if (n == 0 || !HasMetadataField(events)) return;
-  core::HostVector<est_metadata_pair>* pairs = &scratch->pairs;
-  // Every pair of the run in one array: counted first, filled second.
-  size_t total = 0;
-  slot = reinterpret_cast<unsigned char*>(events);
-  for (size_t i = 0; i < n; ++i, slot += stride) total += reinterpret_cast<est_event*>(slot)->metadata_count;
-  pairs->resize(total);
-  est_metadata_pair* next = pairs->data();
-  slot = reinterpret_cast<unsigned char*>(events);
-  for (size_t i = 0; i < n; ++i, slot += stride) {
     auto* event = reinterpret_cast<est_event*>(slot);
-    FillMetadata(views[i], event, next);
-    next += event->metadata_count;
+    FillEvent(views[i], event);
+    if (!with_metadata) continue;
+    const size_t count = event->metadata_count;
+    if (used + count > pairs->size()) internal::GrowPairs(used + count, events, i, pairs);
+    FillMetadata(views[i], event, pairs->data() + used);
+    used += count;
   }
+  if (!internal::HasRecordField(events)) FillFlatbuffers(views, n, events, scratch);
 }
 
 }  // namespace estoria::capi

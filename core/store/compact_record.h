@@ -33,6 +33,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 
@@ -107,16 +111,67 @@ inline size_t ContentTypeSize(const uint8_t* r) {
   return static_cast<size_t>(EndOfString(ContentType(r)) - ContentType(r));
 }
 
+// Bit i set for each zero byte p[i] of the 8 (kChunk 8) or 16 at p.
+inline uint64_t ZeroBytes(uint64_t v) {
+  // The high bit of each zero byte of v and of no other: no borrow crosses a byte.
+  constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7F;
+  return ~(((v & kLow7) + kLow7) | v | kLow7);
+}
+inline uint32_t ZeroMask8(const char* p) {
+  // Each byte's high bit moved to bit 0, then the eight gathered in the top byte.
+  return static_cast<uint32_t>(((ZeroBytes(Load<uint64_t>(reinterpret_cast<const uint8_t*>(p))) >> 7) *
+                                0x0102040810204080) >> 56);
+}
+inline uint32_t ZeroMask16(const char* p) {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())));
+#else
+  return ZeroMask8(p) | (ZeroMask8(p + 8) << 8);
+#endif
+}
+
+// Calls fn(k, s) with the start s of each metadata string in turn: k = 0
+// for the first key, 1 for its value, 2 for the next key..., 2 x
+// MetadataCount calls. The NULs from the content type's on are taken 16
+// bytes at a time: where one string ends does not decide where the next
+// bytes are read, so the loads do not wait on one another as they do when
+// each string is searched alone (a third of a stream read's time went
+// there). Reads whole 8-byte words of the record (8-aligned, zero-padded),
+// no more.
+template <typename Fn>
+[[gnu::always_inline]] inline void ForEachMetadataString(const uint8_t* r, Fn&& fn) {
+  const size_t strings = 2 * MetadataCount(r);
+  if (strings == 0) return;
+  const char* content_type = ContentType(r);
+  const char* end = reinterpret_cast<const char*>(r) + Align8(Size(r));
+  const char* at = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(content_type) & ~uintptr_t{7});
+  auto zeros_at = [end](const char* p) { return end - p >= 16 ? ZeroMask16(p) : ZeroMask8(p); };
+  uint32_t zeros = zeros_at(at) & (~uint32_t{0} << (content_type - at));
+  // The k-th NUL (from 0, the content type's) is followed by string k.
+  size_t k = 0;
+  for (;;) {
+    while (zeros != 0) {
+      fn(k, at + __builtin_ctz(zeros) + 1);
+      zeros &= zeros - 1;
+      if (++k == strings) return;
+    }
+    at += 16;
+    zeros = zeros_at(at);
+  }
+}
+
 // Calls fn(key, value) for each metadata pair, in key order.
 template <typename Fn>
 inline void ForEachMetadata(const uint8_t* r, Fn&& fn) {
-  const char* p = EndOfString(ContentType(r)) + 1;
-  for (size_t i = MetadataCount(r); i > 0; --i) {
-    const char* key = p;
-    const char* value = EndOfString(p) + 1;
-    p = EndOfString(value) + 1;
-    fn(key, value);
-  }
+  const char* key = nullptr;
+  ForEachMetadataString(r, [&](size_t k, const char* s) {
+    if ((k & 1) == 0) {
+      key = s;
+    } else {
+      fn(key, s);
+    }
+  });
 }
 
 // Sets the version and position of a record not yet visible to any reader.

@@ -137,10 +137,18 @@ absl::StatusOr<size_t> Subscription::ReadMatching(absl::Span<EventView> out, siz
     }
     ASSIGN_OR_RETURN(size_t got, it->Next(into));
     if (got == 0) return n;  // the end of what is visible
+    if (!filtered) {
+      // Every view read is handed out, where Next put it.
+      position_.store(into[got - 1].position(), std::memory_order_release);
+      scanned += got;
+      n += got;
+      held_.push_back(std::move(it));
+      continue;
+    }
     size_t used = 0;
     for (size_t i = 0; i < got; ++i) {
       const EventView view = into[i];
-      const bool match = !filtered || Matches(view);
+      const bool match = Matches(view);
       if (match && n == out.size()) {
         // No room: this one waits for the next Poll.
         *more = true;
