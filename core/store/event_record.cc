@@ -131,20 +131,24 @@ absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildO
     for (size_t i = 0; i < part.batch->event_count(); ++i, ++record) {
       const BatchEvent in = part.batch->event(i);
       if (in.id.has_value()) ids_[record] = *in.id;
-      compact::RecordFields& f = fields.emplace_back();
-      f.timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns;
-      f.id = ids_[record].bytes.data();
-      f.data = in.data.data();
-      f.data_size = in.data.size();
-      f.type = in.type;
-      f.content_type = in.content_type;
-      f.metadata_count = in.metadata_count;
       first_pair.push_back(pairs.size());
+      size_t metadata_bytes = 0;
       for (size_t j = 0; j < in.metadata_count; ++j) {
-        pairs.push_back(part.batch->metadata(i, j));
-        f.metadata_bytes += pairs.back().first.size() + pairs.back().second.size();
+        const auto& [key, value] = pairs.emplace_back(part.batch->metadata(i, j));
+        metadata_bytes += key.size() + value.size();
       }
-      capacity += compact::RecordSpanOf(f);
+      // Each field written once (an emplace_back() zeroed the whole struct first).
+      fields.push_back({
+          .timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns,
+          .id = ids_[record].bytes.data(),
+          .data = in.data.data(),
+          .data_size = in.data.size(),
+          .type = in.type,
+          .content_type = in.content_type,
+          .metadata_count = in.metadata_count,
+          .metadata_bytes = metadata_bytes,
+      });
+      capacity += compact::RecordSpanOf(fields.back());
     }
   }
   const bool own = options.arena == nullptr;
