@@ -4,6 +4,7 @@
 #include "core/id/id.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/escaping.h"
@@ -43,6 +44,16 @@ std::string TypeNameProblem(std::string_view type) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(type.data());
   const size_t size = type.size();
   size_t i = 0;
+  // Printable ASCII, the common case, 8 bytes at a time; the first word that
+  // may hold anything else is decoded byte by byte below.
+  for (; i + 8 <= size; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, bytes + i, sizeof(v));
+    constexpr uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
+    const uint64_t below_space = (v - 0x20 * kOnes) & ~v & kHigh;  // set for some byte < 0x20, if any
+    const uint64_t del_or_high = (v + kOnes) | v;                    // high bit for a byte >= 0x7F
+    if (((below_space | del_or_high) & kHigh) != 0) break;
+  }
   while (i < size) {
     const uint8_t lead = bytes[i];
     if (lead == 0) return absl::StrCat("contains NUL at byte ", i);

@@ -8,6 +8,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -281,6 +282,32 @@ TEST(TypeName, EveryCodePointIsJudgedByItsClass) {
       ADD_FAILURE() << "U+" << std::hex << cp << (want_ok ? " rejected" : " accepted");
       return;
     }
+  }
+}
+
+// Names longer than a word go through the 8-bytes-at-a-time ASCII check
+// first: every byte value, at every place of two words, is judged as the
+// byte-by-byte decoder judges it, and a character across the words' border
+// is decoded whole.
+TEST(TypeName, LongNamesAreJudgedByteByByteWhereTheyAreNotPlainAscii) {
+  for (size_t at = 1; at <= 16; ++at) {
+    for (int b = 0; b <= 0xFF; ++b) {
+      std::string name(18, 'a');
+      name[at] = static_cast<char>(b);
+      const absl::Status status = ValidateTypeName(name);
+      const bool want_ok = b >= 0x20 && b < 0x7F;
+      ASSERT_EQ(status.ok(), want_ok) << "byte 0x" << std::hex << b << " at " << std::dec << at;
+      if (b < 0x20 && b != 0) {
+        EXPECT_THAT(std::string(status.message()), HasSubstr(absl::StrCat("at byte ", at)));
+      }
+    }
+  }
+  for (size_t at = 1; at <= 14; ++at) {
+    std::string name(18, 'a');
+    name.replace(at, 2, "\xC3\xA9");  // U+00E9
+    EXPECT_TRUE(ValidateTypeName(name).ok()) << "at " << at;
+    name.replace(at, 2, "\xC2\x85");  // U+0085, a C1 control
+    EXPECT_THAT(std::string(ValidateTypeName(name).message()), HasSubstr(absl::StrCat("U+0085 at byte ", at)));
   }
 }
 

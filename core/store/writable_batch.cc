@@ -230,10 +230,14 @@ absl::Status BatchBuilder::AddMetadata(std::string_view key, std::string_view va
     return absl::InvalidArgumentError(absl::StrCat("an event holds at most ", kMaxMetadataPerEvent,
                                                    " metadata entries"));
   }
-  // The event's pairs are the tail of `pairs`, kept sorted: find the key's place.
+  // The event's pairs are the tail of `pairs`, kept sorted: find the key's
+  // place. Keys added in order (the usual way) go last without a search.
   HostVector<PendingPair>& pairs = pending_->pairs;
-  auto place = std::lower_bound(pairs.begin() + static_cast<ptrdiff_t>(event.first_pair), pairs.end(), key,
-                                [&](const PendingPair& pair, std::string_view k) { return pending_->View(pair.key) < k; });
+  auto place = pairs.end();
+  if (event.pair_count > 0 && !(pending_->View(pairs.back().key) < key)) {
+    place = std::lower_bound(pairs.begin() + static_cast<ptrdiff_t>(event.first_pair), pairs.end(), key,
+                             [&](const PendingPair& pair, std::string_view k) { return pending_->View(pair.key) < k; });
+  }
   if (place != pairs.end() && pending_->View(place->key) == key) {
     return absl::InvalidArgumentError(absl::StrCat("duplicate metadata key \"", ToAbsl(key), "\""));
   }

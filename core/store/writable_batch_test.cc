@@ -428,6 +428,25 @@ TEST_F(BatchBuilderRefusal, NonPositiveTimestamps) {
   ExpectUnchanged();
 }
 
+TEST(BatchBuilder, KeysInOrderGoLastAndOthersFindTheirPlace) {
+  BatchBuilder builder;
+  ASSERT_TRUE(builder.Add("created", {}, "").ok());
+  ASSERT_TRUE(builder.AddMetadata("b", "1").ok());
+  ASSERT_TRUE(builder.AddMetadata("d", "2").ok());
+  ASSERT_TRUE(builder.AddMetadata("c", "3").ok());
+  EXPECT_THAT(builder.AddMetadata("d", "4").message(), HasSubstr("duplicate"));  // the last key
+  EXPECT_THAT(builder.AddMetadata("b", "5").message(), HasSubstr("duplicate"));  // the first
+  ASSERT_TRUE(builder.AddMetadata("e", "6").ok());
+  absl::StatusOr<WritableBatch> batch = builder.View();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  std::vector<std::pair<std::string, std::string>> got;
+  for (size_t j = 0; j < batch->event(0).metadata_count; ++j) {
+    const auto [key, value] = batch->metadata(0, j);
+    got.emplace_back(key, value);
+  }
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{{"b", "1"}, {"c", "3"}, {"d", "2"}, {"e", "6"}}));
+}
+
 TEST(BatchBuilder, SameKeyOnDifferentEventsIsFine) {
   BatchBuilder builder;
   ASSERT_TRUE(builder.Add("a", {}, "").ok());
