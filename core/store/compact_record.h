@@ -89,39 +89,19 @@ inline const uint8_t* StreamUuid(const uint8_t* r) { return RunHeader(r); }
 inline const char* StreamType(const uint8_t* r) { return reinterpret_cast<const char*>(RunHeader(r) + kRunHeaderFixed); }
 inline size_t StreamTypeSize(const uint8_t* r) { return RunHeader(r)[20]; }
 
-// The NUL that ends a string of a record. The record is 8-byte aligned and
-// zero-padded to a multiple of 8, so every aligned word holding a byte of
-// its strings lies inside it: the search reads whole words, inline (strlen
-// calls were a sixth of a global read's time).
-inline const char* EndOfString(const char* s) {
-  const uintptr_t at = reinterpret_cast<uintptr_t>(s);
-  const char* word = reinterpret_cast<const char*>(at & ~uintptr_t{7});
-  uint64_t v;
-  std::memcpy(&v, word, sizeof(v));
-  const unsigned before = static_cast<unsigned>(at & 7) * 8;  // bytes of the word before s, as non-zero
-  if (before != 0) v |= ~uint64_t{0} >> (64 - before);         // little-endian: earlier bytes are lower
-  for (;;) {
-    const uint64_t zero = (v - 0x0101010101010101) & ~v & 0x8080808080808080;
-    if (zero != 0) return word + (__builtin_ctzll(zero) >> 3);
-    word += sizeof(v);
-    std::memcpy(&v, word, sizeof(v));
-  }
-}
-inline size_t ContentTypeSize(const uint8_t* r) {
-  return static_cast<size_t>(EndOfString(ContentType(r)) - ContentType(r));
-}
-
-// Bit i set for each zero byte p[i] of the 8 (kChunk 8) or 16 at p.
+// The high bit of each zero byte of v and of no other: no borrow crosses a
+// byte, so that every NUL of a word is found, not only its first.
 inline uint64_t ZeroBytes(uint64_t v) {
-  // The high bit of each zero byte of v and of no other: no borrow crosses a byte.
   constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7F;
   return ~(((v & kLow7) + kLow7) | v | kLow7);
 }
+// Bit i set for each zero byte p[i] of the 8 bytes at p.
 inline uint32_t ZeroMask8(const char* p) {
   // Each byte's high bit moved to bit 0, then the eight gathered in the top byte.
   return static_cast<uint32_t>(((ZeroBytes(Load<uint64_t>(reinterpret_cast<const uint8_t*>(p))) >> 7) *
                                 0x0102040810204080) >> 56);
 }
+// Bit i set for each zero byte p[i] of the 16 bytes at p.
 inline uint32_t ZeroMask16(const char* p) {
 #if defined(__SSE2__)
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -129,6 +109,25 @@ inline uint32_t ZeroMask16(const char* p) {
 #else
   return ZeroMask8(p) | (ZeroMask8(p + 8) << 8);
 #endif
+}
+
+// The NUL that ends a string of a record. The record is 8-byte aligned and
+// zero-padded to a multiple of 8, so every aligned word holding a byte of
+// its strings lies inside it: the search reads whole words, inline (strlen
+// calls were a sixth of a global read's time).
+inline const char* EndOfString(const char* s) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(s);
+  const char* word = reinterpret_cast<const char*>(at & ~uintptr_t{7});
+  // The bytes of the first word before s are not s's (little-endian: lower).
+  uint64_t zeros = ZeroBytes(Load<uint64_t>(reinterpret_cast<const uint8_t*>(word))) & (~uint64_t{0} << ((at & 7) * 8));
+  while (zeros == 0) {
+    word += sizeof(uint64_t);
+    zeros = ZeroBytes(Load<uint64_t>(reinterpret_cast<const uint8_t*>(word)));
+  }
+  return word + (__builtin_ctzll(zeros) >> 3);
+}
+inline size_t ContentTypeSize(const uint8_t* r) {
+  return static_cast<size_t>(EndOfString(ContentType(r)) - ContentType(r));
 }
 
 // Calls fn(k, s) with the start s of each metadata string in turn: k = 0

@@ -1,13 +1,16 @@
 // CheckRun refuses damaged or crafted runs with kDataLoss, naming what is
-// wrong, and accepts what EventBlock builds.
+// wrong, and accepts what EventBlock builds. The string searches find every
+// string wherever it lies in its words.
 #include "core/store/compact_record.h"
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/id/id.h"
 #include "core/store/event_record.h"
+#include "core/store/event_view.h"
 #include "core/store/writable_batch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,6 +49,35 @@ std::string Problem(const std::vector<uint8_t>& run) {
   EXPECT_EQ(size, 0u);
   EXPECT_EQ(count, 0u);
   return std::string(st.message());
+}
+
+// Type, content type, keys and values of every length from 0 (1 for a type
+// or key) to 20, so that each string starts and ends at every byte of a word
+// and of the 16 bytes the metadata search takes at a time, empty values
+// (two NULs in a row) included: content_type() (EndOfString) and
+// ForEachMetadata give back each string whole.
+TEST(CompactRecord, StringsAreFoundWhereverTheyLie) {
+  const Id stream = *Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01");
+  for (size_t n = 0; n <= 20; ++n) {
+    const std::string type(n + 1, 't');
+    const std::string content_type(n, 'c');
+    std::vector<std::pair<std::string, std::string>> pairs = {
+        {"a" + std::string(n, 'k'), std::string(n, 'v')}, {"b", ""}, {"c" + std::string(20 - n, 'k'), "w"}};
+    BatchBuilder builder;
+    ASSERT_TRUE(builder.Add(type, {}, content_type).ok());
+    for (const auto& [key, value] : pairs) ASSERT_TRUE(builder.AddMetadata(key, value).ok());
+    const WritableBatch batch = *builder.Build();
+    EventBlock::BuildOptions options;
+    options.format = RecordFormat::kCompact;
+    absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, batch, options);
+    ASSERT_TRUE(block.ok()) << block.status();
+    const EventView view = (*block)->view(0);
+    EXPECT_EQ(view.type(), type);
+    EXPECT_EQ(view.content_type(), content_type) << "length " << n;
+    std::vector<std::pair<std::string, std::string>> got;
+    view.ForEachMetadata([&](const char* key, const char* value) { got.emplace_back(key, value); });
+    EXPECT_EQ(got, pairs) << "length " << n;
+  }
 }
 
 TEST(CompactRecord, CheckRunAcceptsWhatEventBlockBuilds) {
