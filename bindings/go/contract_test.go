@@ -10,6 +10,7 @@ package est
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -46,6 +47,8 @@ func TestContractBeyondEstoriasSuites(t *testing.T) {
 		{"stores the toolkit's own estoria. metadata keys", clauseToolkitMetadata},
 		{"restores events with their IDs, types and timestamps", clauseRestores},
 		{"restores a stream from a first version", clauseRestoresFromVersion},
+		{"returns from an append the events a read returns, not the caller's", clauseAppendReturnsWhatAReadReturns},
+		{"returns the original events from a duplicate restore", clauseDuplicateRestoreReturnsOriginals},
 	})
 }
 
@@ -199,4 +202,66 @@ func clauseRestoresFromVersion(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	wantVersions(t, readStream(t, s, dst, eventstore.ReadStreamOptions{}), 5, 6)
+}
+
+// An append returns what a read of the same events returns (the binding
+// builds them from the batch and what the store gave each event), as copies:
+// changing the batch afterwards changes neither.
+func clauseAppendReturnsWhatAReadReturns(t *testing.T, s *Store) {
+	id := typeid.NewV4("account")
+	mustAppend(t, s, id, 2, eventstore.AppendStreamOptions{}) // later versions and positions
+	batch := []*eventstore.WritableEvent{
+		{Type: "opened", Data: []byte("first"), DataContentType: "application/json",
+			Metadata: map[string]string{"user": "u-1", "correlation": "c-1", "a": ""}},
+		{Type: "empty"},
+		{Type: "noted", Data: []byte("third"), Metadata: map[string]string{}},
+	}
+	written, err := s.AppendStream(ctx, id, batch, eventstore.AppendStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch[0].Data[0] = 'X'
+	batch[0].Metadata["user"] = "changed"
+	read := readStream(t, s, id, eventstore.ReadStreamOptions{AfterVersion: 2})
+	if len(read) != 3 || len(written) != 3 {
+		t.Fatalf("written %d, read %d events; want 3", len(written), len(read))
+	}
+	for i := range read {
+		if !reflect.DeepEqual(written[i], read[i]) {
+			t.Errorf("event %d: the append returned %+v, a read %+v", i, written[i], read[i])
+		}
+	}
+	if string(written[0].Data) != "first" || written[0].Metadata["user"] != "u-1" {
+		t.Errorf("the returned event changed with the batch: %+v", written[0])
+	}
+	if written[0].GlobalPosition == nil || written[2].GlobalPosition == nil ||
+		*written[2].GlobalPosition <= *written[0].GlobalPosition {
+		t.Errorf("positions %v, %v; want ascending ones", written[0].GlobalPosition, written[2].GlobalPosition)
+	}
+}
+
+// A restore whose events are already in the stream at the expected place
+// writes nothing and returns the events stored, not the ones given, which
+// may differ in everything but their IDs.
+func clauseDuplicateRestoreReturnsOriginals(t *testing.T, s *Store) {
+	original := mustAppend(t, s, typeid.NewV4("account"), 2, eventstore.AppendStreamOptions{})
+	dst := typeid.NewV4("account")
+	first, err := s.Restore(ctx, dst, original, RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := make([]*eventstore.Event, len(original))
+	for i, e := range original {
+		c := *e
+		c.Data = []byte("other data")
+		again[i] = &c
+	}
+	second, err := s.Restore(ctx, dst, again, RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Errorf("the duplicate restore returned %+v, want the original %+v", second, first)
+	}
+	wantVersions(t, readStream(t, s, dst, eventstore.ReadStreamOptions{}), 1, 2)
 }

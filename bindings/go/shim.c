@@ -14,14 +14,42 @@ est_status gs_store_open(const char *uri, const est_store_options *o, est_store 
   return gs_fail(est_store_open(uri, o, out), msg);
 }
 
+// gs_stamps copies what the store gave each written event into stamps
+// (GS_STAMP int64 per event, room for n events), sets *got to the number of
+// events, and closes the iterator.
+static est_status gs_stamps(est_iter *it, int64_t *stamps, size_t n, size_t *got) {
+  enum { kViews = 64 };
+  est_event ev[kViews];
+  ev[0].struct_size = sizeof(est_event);
+  *got = 0;
+  est_status st = EST_OK;
+  while (st == EST_OK) {
+    size_t count = 0;
+    st = est_iter_next_batch(it, ev, kViews, &count);
+    for (size_t i = 0; i < count; i++, ++*got) {
+      if (*got == n) continue;  /* counted, not kept: the caller sees the mismatch */
+      int64_t *out = stamps + GS_STAMP * *got;
+      memcpy(out, ev[i].id.bytes, 16);
+      out[2] = ev[i].timestamp_ns;
+      out[3] = ev[i].stream_version;
+      out[4] = ev[i].global_position;
+    }
+  }
+  est_iter_close(it);
+  return st == EST_END ? EST_OK : st;
+}
+
 // gs_append builds a batch from a packed buffer and appends it, all in one
 // crossing. desc holds GS_DESC int64 per event: type offset, content type
 // offset, data offset, data length, metadata count, ID offset (16 bytes; -1 =
 // none) and timestamp (0 = none); the metadata pairs follow the data as
-// "key\0value\0". *written (NULL ok) receives the written events.
+// "key\0value\0", in any order. *written (NULL ok) receives the written
+// events; with stamps (NULL ok, GS_STAMP int64 per event) an append that
+// wrote its batch fills stamps instead and leaves *written NULL: the
+// events written are the batch's, and only what the store gave them is new.
 est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc,
                      size_t n, const est_append_options *o, est_append_result *r, est_iter **written,
-                     char **msg) {
+                     int64_t *stamps, char **msg) {
   est_batch *b = NULL;
   est_status st = est_batch_new(&b);
   if (st != EST_OK) return gs_fail(st, msg);
@@ -43,6 +71,17 @@ est_status gs_append(est_store *s, const char *stream_id, const char *buf, const
     if (st == EST_OK && d[6] != 0) st = est_batch_set_timestamp(b, d[6]);
   }
   if (st == EST_OK) st = est_append_batch(s, stream_id, b, o, r, written);
+  if (st == EST_OK && stamps != NULL && written != NULL && !(r->flags & EST_APPEND_DUPLICATE)) {
+    est_iter *it = *written;
+    *written = NULL;
+    size_t got = 0;
+    st = gs_stamps(it, stamps, n, &got);
+    if (st == EST_OK && got != n) {
+      est_batch_free(b);
+      if (msg != NULL) *msg = strdup("append: the store wrote another number of events than the batch holds");
+      return EST_ERR_INTERNAL;
+    }
+  }
   st = gs_fail(st, msg);
   est_batch_free(b);
   return st;

@@ -7,11 +7,12 @@
 #include <stdint.h>
 #include <estoria/estoria.h>
 
-/* int64 per event in gs_append's descriptor. */
+/* int64 per event in gs_append's descriptor, and in its stamps. */
 #define GS_DESC 7
+#define GS_STAMP 5
 
 est_status gs_store_open(const char *uri, const est_store_options *o, est_store **out, char **msg);
-est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc, size_t n, const est_append_options *o, est_append_result *r, est_iter **written, char **msg);
+est_status gs_append(est_store *s, const char *stream_id, const char *buf, const int64_t *desc, size_t n, const est_append_options *o, est_append_result *r, est_iter **written, int64_t *stamps, char **msg);
 est_status gs_read_stream(est_store *s, const char *id, const est_read_options *o, est_iter **out, char **msg);
 est_status gs_read_all(est_store *s, const est_read_all_options *o, est_iter **out, char **msg);
 est_status gs_next_batch(est_iter *it, est_event *ev, size_t cap, size_t *count, const char **pairs, size_t pairs_cap, size_t *pairs_needed, char **msg);

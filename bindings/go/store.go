@@ -22,8 +22,8 @@ import "C"
 
 import (
 	"context"
+	"maps"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -276,14 +276,19 @@ func (s *Store) appendEvents(ctx context.Context, streamID typeid.ID, events []a
 	C.est_append_result_init(&r)
 	var written *C.est_iter
 	var msg *C.char
+	stamps := make([]int64, C.GS_STAMP*len(events))
 	st := C.gs_append(c, (*C.char)(unsafe.Pointer(&buf[0])), (*C.char)(unsafe.Pointer(&buf[0])),
-		(*C.int64_t)(unsafe.Pointer(&desc[0])), C.size_t(len(events)), &o, &r, &written, &msg)
+		(*C.int64_t)(unsafe.Pointer(&desc[0])), C.size_t(len(events)), &o, &r, &written,
+		(*C.int64_t)(unsafe.Pointer(&stamps[0])), &msg)
 	s.release()
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(desc)
 	switch st {
 	case C.EST_OK:
-		return collectWritten(written, len(events))
+		if written != nil { // a duplicate: the original events, which may differ from these
+			return collectWritten(written, len(events))
+		}
+		return writtenFrom(streamID, events, stamps), nil
 	case C.EST_ERR_VERSION_MISMATCH:
 		takeMsg(msg)
 		return nil, eventstore.StreamVersionMismatchError{
@@ -316,10 +321,50 @@ func collectWritten(c *C.est_iter, n int) ([]*eventstore.Event, error) {
 	}
 }
 
+// writtenFrom builds the events an append wrote from the events it was given
+// and what the store gave each one (stamps, C.GS_STAMP int64 per event: ID,
+// timestamp, version, position): the values a read returns, without reading
+// them back through the boundary. Data and metadata are copies, as a read's
+// are; the data of the whole batch shares one allocation.
+func writtenFrom(streamID typeid.ID, events []appendEvent, stamps []int64) []*eventstore.Event {
+	n := len(events)
+	evs := make([]eventstore.Event, n)
+	positions := make([]int64, n)
+	out := make([]*eventstore.Event, n)
+	size := 0
+	for i := range events {
+		size += len(events[i].Data)
+	}
+	data := make([]byte, size)
+	for i := range events {
+		e, st, ev := &events[i], stamps[C.GS_STAMP*i:C.GS_STAMP*(i+1)], &evs[i]
+		d := data[:len(e.Data):len(e.Data)]
+		data = data[len(e.Data):]
+		copy(d, e.Data)
+		*ev = eventstore.Event{
+			ID:              typeid.ID{Type: e.Type, UUID: uuid.UUID(*(*[16]byte)(unsafe.Pointer(&st[0])))},
+			StreamID:        streamID,
+			StreamVersion:   st[3],
+			Timestamp:       time.Unix(0, st[2]),
+			Data:            d,
+			DataContentType: e.ContentType,
+		}
+		if len(e.Metadata) > 0 {
+			ev.Metadata = maps.Clone(e.Metadata)
+		}
+		if st[4] > 0 {
+			positions[i] = st[4]
+			ev.GlobalPosition = &positions[i]
+		}
+		out[i] = ev
+	}
+	return out
+}
+
 // pack lays out the stream ID and the events for gs_append: one byte buffer
 // (the stream ID first, then per event "type\0", "content type\0", the
 // 16-byte ID when restoring, the data, and the metadata as "key\0value\0"
-// sorted by key) and C.GS_DESC int64 per event. Neither holds a Go pointer,
+// in the map's order: the batch sorts them) and C.GS_DESC int64 per event. Neither holds a Go pointer,
 // so both may cross to C.
 func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 	const op = "append"
@@ -334,7 +379,6 @@ func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 	buf := make([]byte, 0, size)
 	buf = append(append(buf, streamID...), 0)
 	desc := make([]int64, 0, C.GS_DESC*len(events))
-	var keys []string
 	for i := range events {
 		e := &events[i]
 		if strings.IndexByte(e.Type, 0) >= 0 {
@@ -354,19 +398,13 @@ func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 		}
 		dataOff := len(buf)
 		buf = append(buf, e.Data...)
-		keys = keys[:0]
-		for k := range e.Metadata {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			v := e.Metadata[k]
+		for k, v := range e.Metadata {
 			if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
 				return nil, nil, errorf(op, StatusInvalidArgument, "metadata contains NUL")
 			}
 			buf = append(append(append(append(buf, k...), 0), v...), 0)
 		}
-		desc = append(desc, int64(typeOff), int64(ctOff), int64(dataOff), int64(len(e.Data)), int64(len(keys)),
+		desc = append(desc, int64(typeOff), int64(ctOff), int64(dataOff), int64(len(e.Data)), int64(len(e.Metadata)),
 			int64(idOff), e.Timestamp)
 	}
 	return buf, desc, nil
