@@ -111,8 +111,12 @@ void Run(const uint8_t* data, size_t size) {
               std::string_view(reinterpret_cast<const char*>(b.data.data()), b.data.size()),
           "the view's data differs");
     Check(a.metadata_count == b.metadata_count, "the view's metadata count differs");
+    std::vector<std::pair<std::string_view, std::string_view>> copied(a.metadata_count), copied_view(a.metadata_count);
+    parsed->CopyMetadata(i, copied.data());
+    view->CopyMetadata(i, copied_view.data());
     for (size_t j = 0; j < a.metadata_count; ++j) {
       Check(parsed->metadata(i, j) == view->metadata(i, j), "the view's metadata pair differs");
+      Check(copied[j] == parsed->metadata(i, j) && copied_view[j] == copied[j], "CopyMetadata differs from metadata");
     }
   }
 

@@ -131,12 +131,12 @@ absl::Status EventBlock::BuildCompact(absl::Span<const Part> parts, const BuildO
     for (size_t i = 0; i < part.batch->event_count(); ++i, ++record) {
       const BatchEvent in = part.batch->event(i);
       if (in.id.has_value()) ids_[record] = *in.id;
-      first_pair.push_back(pairs.size());
+      const size_t first = pairs.size();
+      first_pair.push_back(first);
+      pairs.resize(first + in.metadata_count);
+      part.batch->CopyMetadata(i, pairs.data() + first);
       size_t metadata_bytes = 0;
-      for (size_t j = 0; j < in.metadata_count; ++j) {
-        const auto& [key, value] = pairs.emplace_back(part.batch->metadata(i, j));
-        metadata_bytes += key.size() + value.size();
-      }
+      for (size_t j = first; j < pairs.size(); ++j) metadata_bytes += pairs[j].first.size() + pairs[j].second.size();
       // Each field written once (an emplace_back() zeroed the whole struct first).
       fields.push_back({
           .timestamp_ns = part.keep_timestamps && in.timestamp_ns > 0 ? in.timestamp_ns : options.now_ns,

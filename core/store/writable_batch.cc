@@ -392,6 +392,22 @@ std::pair<std::string_view, std::string_view> WritableBatch::metadata(size_t i, 
   return {View(kv->key()), View(kv->value())};
 }
 
+void WritableBatch::CopyMetadata(size_t i, std::pair<std::string_view, std::string_view>* out) const {
+  if (builder_ != nullptr) {
+    const BatchBuilder::Pending& p = *builder_->pending_;
+    const PendingEvent& e = p.events[i];
+    const PendingPair* pair = p.pairs.data() + e.first_pair;
+    for (size_t j = 0; j < e.pair_count; ++j) out[j] = {p.View(pair[j].key), p.View(pair[j].value)};
+    return;
+  }
+  const auto* metadata = root().events()->Get(static_cast<flatbuffers::uoffset_t>(i))->metadata();
+  if (metadata == nullptr) return;
+  for (flatbuffers::uoffset_t j = 0; j < metadata->size(); ++j) {
+    const fb::KeyValue* kv = metadata->Get(j);
+    out[j] = {View(kv->key()), View(kv->value())};
+  }
+}
+
 #undef ESTORIA_ENSURE_PENDING_
 
 }  // namespace estoria::core

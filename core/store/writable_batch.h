@@ -63,6 +63,10 @@ class WritableBatch {
   BatchEvent event(size_t i) const;
   // The j-th metadata pair (key, value) of event i, in key order.
   std::pair<std::string_view, std::string_view> metadata(size_t i, size_t j) const;
+  // Every metadata pair of event i, in key order, to out[0, metadata_count):
+  // one call where metadata(i, j) per pair made a record builder wait on each
+  // returned pair.
+  void CopyMetadata(size_t i, std::pair<std::string_view, std::string_view>* out) const;
 
   // The FlatBuffers form. REQUIRES: not a view.
   const fb::WritableEventBatch& root() const;

@@ -447,6 +447,33 @@ TEST(BatchBuilder, KeysInOrderGoLastAndOthersFindTheirPlace) {
   EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{{"b", "1"}, {"c", "3"}, {"d", "2"}, {"e", "6"}}));
 }
 
+// CopyMetadata hands out what metadata(i, j) does, for each event alone, in
+// a view and in the FlatBuffers form alike.
+TEST(BatchBuilder, CopyMetadataGivesEachEventsPairsInKeyOrder) {
+  BatchBuilder builder;
+  ASSERT_TRUE(builder.Add("first", {}, "").ok());
+  ASSERT_TRUE(builder.AddMetadata("z", "26").ok());
+  ASSERT_TRUE(builder.AddMetadata("a", "1").ok());
+  ASSERT_TRUE(builder.Add("bare", {}, "").ok());
+  ASSERT_TRUE(builder.Add("third", {}, "").ok());
+  ASSERT_TRUE(builder.AddMetadata("m", "13").ok());
+  using Pairs = std::vector<std::pair<std::string_view, std::string_view>>;
+  const std::vector<Pairs> want = {{{"a", "1"}, {"z", "26"}}, {}, {{"m", "13"}}};
+  absl::StatusOr<WritableBatch> view = builder.View();
+  ASSERT_TRUE(view.ok()) << view.status();
+  absl::StatusOr<WritableBatch> built = builder.Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  for (const WritableBatch* batch : {&*view, &*built}) {
+    for (size_t i = 0; i < want.size(); ++i) {
+      Pairs got(batch->event(i).metadata_count + 1, {"untouched", ""});
+      batch->CopyMetadata(i, got.data());
+      EXPECT_EQ(got.back().first, "untouched") << "event " << i << ": written past its pairs";
+      got.pop_back();
+      EXPECT_EQ(got, want[i]) << "event " << i << (batch->is_view() ? " of the view" : " of the bytes");
+    }
+  }
+}
+
 TEST(BatchBuilder, SameKeyOnDifferentEventsIsFine) {
   BatchBuilder builder;
   ASSERT_TRUE(builder.Add("a", {}, "").ok());
