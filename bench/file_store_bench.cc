@@ -13,11 +13,15 @@
 //       own stream, all sharing one store (SQLite: one connection per thread
 //       with busy_timeout). items/s = events/s; p50_us/p99_us = latency of
 //       one call (the threads:1 rows are "a single durable append").
-//   bulk_append_1000/{estoria,estoria_sync_none,sqlite,lmdb}
+//   bulk_append_1000/{estoria,estoria_sync_none,sqlite,lmdb}/.../threads:{1,2,4}
 //       1,000-event batches, one append (transaction) per batch. items/s =
-//       events/s; bytes/s and bytes_per_event from the store's growth on disk
-//       (estoria: est_store_stats().bytes; SQLite: the database file after a
-//       WAL checkpoint; LMDB: pages in use).
+//       events/s; bytes/s (threads:1) and bytes_per_event from the store's
+//       growth on disk (estoria: est_store_stats().bytes; SQLite: the
+//       database file after a WAL checkpoint; LMDB: pages in use). One
+//       thread's call returns only once its batch is durable, so it cannot
+//       build its next batch while the disk writes this one; with more, some
+//       build while a group syncs, and groups of several batches share one
+//       fdatasync.
 //   baseline/fdatasync_4KiB      pwrite 4 KiB into a zero-filled, synced
 //                                file, then fdatasync (ops/s, p50/p99); run
 //                                first and again last (fdatasync_4KiB_again)
@@ -439,6 +443,9 @@ void RegisterAll() {
   for (const Named& t : bulk) {
     std::string name = "bulk_append_" + std::to_string(kBulkEvents) + "/" + t.name;
     benchmark::RegisterBenchmark(name.c_str(), AppendBenchmark, "bulk_" + std::string(t.name), t.make, kBulkEvents)
+        ->Threads(1)
+        ->Threads(2)
+        ->Threads(4)
         ->UseRealTime()
         ->MinTime(kMinTimeSeconds)
         ->Unit(benchmark::kMillisecond);
