@@ -364,8 +364,8 @@ func writtenFrom(streamID typeid.ID, events []appendEvent, stamps []int64) []*ev
 // pack lays out the stream ID and the events for gs_append: one byte buffer
 // (the stream ID first, then per event "type\0", "content type\0", the
 // 16-byte ID when restoring, the data, and the metadata as "key\0value\0"
-// in the map's order: the batch sorts them) and C.GS_DESC int64 per event. Neither holds a Go pointer,
-// so both may cross to C.
+// in the map's order: the batch sorts them) and C.GS_DESC int64 per event.
+// Neither holds a Go pointer, so both may cross to C.
 func pack(streamID string, events []appendEvent) ([]byte, []int64, error) {
 	const op = "append"
 	size := len(streamID) + 1

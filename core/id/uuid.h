@@ -1,6 +1,7 @@
 // UUIDs: the 16-byte value, its canonical text form, and the v4 and v7
-// generators. Generators are thread-safe; randomness comes from getrandom(2)
-// and is never shared between a parent and a forked child.
+// generators. Generators are thread-safe; randomness is a per-thread ChaCha20
+// keystream keyed from getrandom(2) (uuid.cc), never shared between a parent
+// and a forked child.
 #ifndef ESTORIA_CORE_ID_UUID_H_
 #define ESTORIA_CORE_ID_UUID_H_
 
@@ -64,7 +65,8 @@ absl::Status NewUuidsV7(absl::Span<Uuid> out, int64_t now_unix_ns);
 // generators). Thread-safe if `random` is.
 class UuidGenerator {
  public:
-  // Fills `buf` with `len` random bytes; empty = getrandom(2).
+  // Fills `buf` with `len` random bytes; empty = the thread's keystream, as
+  // NewUuidV4 and NewUuidsV7 use.
   using RandomFn = std::function<void(uint8_t* buf, size_t len)>;
   explicit UuidGenerator(RandomFn random);
   UuidGenerator(const UuidGenerator&) = delete;

@@ -38,8 +38,9 @@ class StoreHost {
   using RandomFn = UuidGenerator::RandomFn;
   using LogFn = std::function<void(LogLevel level, std::string_view message)>;
 
-  // Each may be empty: the Env's clock, getrandom(2) with the process-wide
-  // v7 ordering, the process-wide log handler.
+  // Each may be empty: the Env's clock, the library's generator (ChaCha20
+  // keyed from getrandom(2)) with the process-wide v7 ordering, the
+  // process-wide log handler.
   StoreHost(ClockFn clock, RandomFn random, LogFn log);
   StoreHost(const StoreHost&) = delete;
   StoreHost& operator=(const StoreHost&) = delete;

@@ -162,8 +162,8 @@ typedef struct est_store_options {
   /* NULL = the system clock. Unix nanoseconds: event and snapshot
      timestamps, the time in UUIDv7 IDs, the interval flush's schedule. */
   int64_t (*clock_ns)(void *user);
-  /* NULL = the system's (getrandom). Fills buf with len random bytes: the
-     random bits of the IDs the store makes. */
+  /* NULL = the library's (ChaCha20 keyed from getrandom). Fills buf with
+     len random bytes: the random bits of the IDs the store makes. */
   void (*random_bytes)(void *user, void *buf, size_t len);
   void *host_user;          /* passed to clock_ns and random_bytes */
   est_log_fn log;           /* NULL = the process-wide handler; else this store's messages go here */
