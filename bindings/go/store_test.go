@@ -117,13 +117,14 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
 		id := typeid.NewV4("s")
 		bad := map[string][]*eventstore.WritableEvent{
-			"empty batch":     {},
-			"nil event":       {nil},
-			"NUL in type":     {{Type: "a\x00b"}},
-			"bad type name":   {{Type: "_x"}},
-			"NUL in content":  {{Type: "ok", DataContentType: "a\x00"}},
-			"NUL in metadata": {{Type: "ok", Metadata: map[string]string{"k": "v\x00"}}},
-			"one bad of two":  {{Type: "ok"}, {Type: ""}},
+			"empty batch":        {},
+			"nil event":          {nil},
+			"NUL in type":        {{Type: "a\x00b"}},
+			"bad type name":      {{Type: "_x"}},
+			"NUL in content":     {{Type: "ok", DataContentType: "a\x00"}},
+			"NUL in metadata":    {{Type: "ok", Metadata: map[string]string{"k": "v\x00"}}},
+			"empty metadata key": {{Type: "ok", Metadata: map[string]string{"z": "1", "": "v", "a": "2"}}},
+			"one bad of two":     {{Type: "ok"}, {Type: ""}},
 		}
 		for name, evs := range bad {
 			if _, err := s.AppendStream(ctx, id, evs, eventstore.AppendStreamOptions{}); !errors.Is(err, ErrInvalidArgument) {
