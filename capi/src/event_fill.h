@@ -219,9 +219,12 @@ namespace internal {
 // The pairs of an event with metadata, into pairs[0, count).
 inline void FillMetadataPairs(const core::EventView& view, est_metadata_pair* pairs) {
   if (view.compact()) {
-    core::compact::ForEachMetadataString(view.bytes, [pairs](size_t k, const char* s) {
-      est_metadata_pair& pair = pairs[k >> 1];
-      ((k & 1) == 0 ? pair.key : pair.value) = s;
+    // A pair is its key's pointer then its value's, as the strings come.
+    static_assert(sizeof(est_metadata_pair) == 2 * sizeof(const char*) &&
+                  offsetof(est_metadata_pair, value) == sizeof(const char*));
+    auto* strings = reinterpret_cast<unsigned char*>(pairs);
+    core::compact::ForEachMetadataString(view.bytes, [strings](size_t k, const char* s) {
+      std::memcpy(strings + k * sizeof(const char*), &s, sizeof(s));
     });
   } else {
     est_metadata_pair* next = pairs;

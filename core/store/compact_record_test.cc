@@ -80,6 +80,49 @@ TEST(CompactRecord, StringsAreFoundWhereverTheyLie) {
   }
 }
 
+// The metadata search takes the record's last 64 bytes at once when the
+// content type's NUL lies in them, and searches from the content type on
+// otherwise. Zeros of the data before the content type, a content type
+// that begins before those 64 bytes, records shorter than 64 bytes and
+// metadata of every total length around the boundary: every string whole,
+// on both paths (each taken, as the record's own offsets say).
+TEST(CompactRecord, MetadataIsFoundInTheLastWordsAndBeyondThem) {
+  const Id stream = *Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01");
+  int in_last_words = 0;
+  int searched = 0;
+  for (size_t data : {0, 1, 9, 40, 64, 100}) {
+    const std::vector<uint8_t> zeros(data, 0);
+    for (size_t ct = 0; ct <= 30; ct += 3) {
+      for (size_t n = 0; n <= 60; ++n) {
+        // One pair of n bytes in all, then as many one-byte keys with empty
+        // values as fit in what is left of 64.
+        std::vector<std::pair<std::string, std::string>> pairs = {{"k" + std::string(n / 2, 'k'), std::string(n - n / 2, 'v')}};
+        for (char key = 'l'; key < 'l' + static_cast<char>((64 - n) / 3 % 16); ++key) pairs.emplace_back(std::string(1, key), "");
+        BatchBuilder builder;
+        ASSERT_TRUE(builder.Add("t", absl::MakeConstSpan(zeros), std::string(ct, 'c')).ok());
+        for (const auto& [key, value] : pairs) ASSERT_TRUE(builder.AddMetadata(key, value).ok());
+        const WritableBatch batch = *builder.Build();
+        EventBlock::BuildOptions options;
+        options.format = RecordFormat::kCompact;
+        absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, batch, options);
+        ASSERT_TRUE(block.ok()) << block.status();
+        const EventView view = (*block)->view(0);
+        std::vector<std::pair<std::string, std::string>> got;
+        view.ForEachMetadata([&](const char* key, const char* value) { got.emplace_back(key, value); });
+        EXPECT_EQ(got, pairs) << "data " << data << ", content type " << ct << ", first pair " << n;
+
+        const uint8_t* r = view.bytes;
+        const uint8_t* tail_end = compact::Tail(r) + compact::TailSize(r);
+        const char* content_type_nul = compact::ContentType(r) + compact::ContentTypeSize(r);
+        const bool last_words = tail_end - r >= 64 && content_type_nul >= reinterpret_cast<const char*>(tail_end) - 64;
+        ++(last_words ? in_last_words : searched);
+      }
+    }
+  }
+  EXPECT_GT(in_last_words, 100);
+  EXPECT_GT(searched, 100);
+}
+
 TEST(CompactRecord, CheckRunAcceptsWhatEventBlockBuilds) {
   EXPECT_EQ(Problem(BuiltRun()), "ok");
 }
