@@ -57,6 +57,8 @@ inline bool MappedView(const SegmentView& segment, Location at, EventView* view)
 constexpr size_t kPrefetchAhead = 16;
 constexpr size_t kPrefetchBytes = 448;         // a typical FlatBuffers record (about 400 bytes) whole
 constexpr size_t kCompactPrefetchBytes = 256;  // a typical compact one (about 230 bytes)
+
+// Records in any order: each one's bytes from its start.
 inline void Prefetch(const SegmentTable& table, Location at) {
   if (at.segment >= table.size()) return;
   const SegmentView& segment = table[at.segment];
@@ -68,6 +70,37 @@ inline void Prefetch(const SegmentTable& table, Location at) {
     __builtin_prefetch(segment.mapped + from + line, 0, 1);
   }
 }
+
+// Records in the log's order, which lie back to back: from the line after
+// the last one asked for, the typical record's worth of lines (a fixed
+// number: no branch depends on where a record starts). Stepping from each
+// record's own start asked for its first line twice and missed its last
+// one (its metadata) for most records: a global read of 10 million events
+// went from 10-14 to 14-20 million events/s. Not for a stream read: with
+// its records in the cache (read again), this cost it about a tenth.
+class SequentialPrefetcher {
+ public:
+  void Ahead(const SegmentTable& table, Location at) {
+    if (at.segment >= table.size()) return;
+    const SegmentView& segment = table[at.segment];
+    if (segment.mapped == nullptr || at.offset < kPrefixSize) return;
+    const bool compact = segment.format == RecordFormat::kCompact;
+    const uint64_t from = compact ? at.offset : at.offset - kPrefixSize;
+    const size_t bytes = compact ? kCompactPrefetchBytes : kPrefetchBytes;
+    const bool follows = at.segment == segment_ && from >= from_ && from < until_;
+    const uint64_t first = follows ? until_ : from & ~uint64_t{63};
+    if (first + bytes > segment.mapped_size) return;  // the mapping's last records
+    for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(segment.mapped + first + line, 0, 1);
+    segment_ = at.segment;
+    from_ = from;
+    until_ = std::max(first + bytes, (from + bytes + 63) & ~uint64_t{63});
+  }
+
+ private:
+  uint32_t segment_ = ~uint32_t{0};
+  uint64_t from_ = 0;   // the last record's first byte
+  uint64_t until_ = 0;  // lines from from_'s up to here were asked for
+};
 
 absl::Status OutsideItsSegment(Location at) { return ShortRead(at, "the record is outside its segment"); }
 
@@ -131,17 +164,33 @@ absl::StatusOr<size_t> ReadRecordInto(const SegmentView& segment, Location at, R
 class FileIterator final : public EventIterator {
  public:
   FileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin, size_t end, bool reverse,
-               std::shared_ptr<const SegmentTable> segments, std::shared_ptr<const std::atomic<bool>> closed)
+               std::shared_ptr<const SegmentTable> segments, std::shared_ptr<const std::atomic<bool>> closed,
+               RecordOrder order)
       : array_(std::move(array)),
         begin_(begin),
         end_(end),
         reverse_(reverse),
+        order_(order),
         segments_(std::move(segments)),
         closed_(std::move(closed)) {}
 
   absl::StatusOr<size_t> Next(absl::Span<EventView> out) override {
     if (closed_->load(std::memory_order_acquire)) return ClosedError();
     if (out.empty()) return absl::InvalidArgumentError("Next needs room for at least one event");
+    if (order_ == RecordOrder::kLog) {
+      // A local: in a member, every store to `out` (whose size_t may alias
+      // its fields, to the compiler) would reload it.
+      SequentialPrefetcher sequential;
+      return Fill(out, [&sequential](const SegmentTable& table, Location at) { sequential.Ahead(table, at); });
+    }
+    return Fill(out, [](const SegmentTable& table, Location at) { Prefetch(table, at); });
+  }
+
+ private:
+  // One loop per way of prefetching: with a branch between them in one
+  // loop, a stream read was 5-10% slower.
+  template <typename PrefetchFn>
+  absl::StatusOr<size_t> Fill(absl::Span<EventView> out, PrefetchFn&& prefetch) {
     const size_t n = std::min(out.size(), end_ - begin_);
     if (n == 0) return size_t{0};
     const Location* entries = array_->data();
@@ -156,7 +205,7 @@ class FileIterator final : public EventIterator {
       // Ahead within the iterator's range, not this call's: the next call's
       // first records are fetched by now too.
       if (done + kPrefetchAhead < end_ - begin_) {
-        Prefetch(table, reverse_ ? entries[end_ - 1 - done - kPrefetchAhead] : entries[begin_ + done + kPrefetchAhead]);
+        prefetch(table, reverse_ ? entries[end_ - 1 - done - kPrefetchAhead] : entries[begin_ + done + kPrefetchAhead]);
       }
       if (segment.mapped != nullptr) {
         if (!MappedView(segment, at, &out[done])) return OutsideItsSegment(at);
@@ -180,7 +229,6 @@ class FileIterator final : public EventIterator {
     return done;
   }
 
- private:
   // One Next reads at most about this much through pread (unmapped segments).
   static constexpr size_t kReadBudget = size_t{1} << 20;
 
@@ -188,6 +236,7 @@ class FileIterator final : public EventIterator {
   size_t begin_;
   size_t end_;
   const bool reverse_;
+  const RecordOrder order_;
   std::shared_ptr<const SegmentTable> segments_;
   std::shared_ptr<const std::atomic<bool>> closed_;
   ReadBuffer buffer_;  // 8-byte aligned storage for records read with pread
@@ -257,13 +306,13 @@ absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, Rea
 std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin,
                                                 size_t end, bool reverse,
                                                 std::shared_ptr<const SegmentTable> segments,
-                                                std::shared_ptr<const std::atomic<bool>> closed) {
+                                                std::shared_ptr<const std::atomic<bool>> closed, RecordOrder order) {
   if (begin >= end) {
     array = nullptr;
     begin = end = 0;
   }
   return std::make_unique<FileIterator>(std::move(array), begin, end, reverse, std::move(segments),
-                                        std::move(closed));
+                                        std::move(closed), order);
 }
 
 }  // namespace estoria::core::filelog

@@ -83,12 +83,18 @@ absl::StatusOr<absl::Span<const uint8_t>> SegmentBytes(const SegmentView& segmen
 // or read into `scratch` where the segment is not mapped.
 absl::StatusOr<EventView> ReadRecord(const SegmentTable& table, Location at, ReadBuffer* scratch);
 
+// How the entries of an iterator lie in the log: in its order (the global
+// order, whose records lie back to back), or in any (a stream's), which
+// decides how the records ahead are fetched into the cache.
+enum class RecordOrder { kAny, kLog };
+
 // An iterator over entries [begin, end) of `array`, forward or reverse.
 // `closed` turns every later Next into ClosedError.
 std::unique_ptr<EventIterator> MakeFileIterator(std::shared_ptr<const EntryArray<Location>> array, size_t begin,
                                                 size_t end, bool reverse,
                                                 std::shared_ptr<const SegmentTable> segments,
-                                                std::shared_ptr<const std::atomic<bool>> closed);
+                                                std::shared_ptr<const std::atomic<bool>> closed,
+                                                RecordOrder order = RecordOrder::kAny);
 
 }  // namespace estoria::core::filelog
 

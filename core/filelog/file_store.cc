@@ -376,8 +376,9 @@ absl::StatusOr<std::unique_ptr<EventIterator>> FileStore::ReadAll(const ReadAllO
       });
   const size_t begin = static_cast<size_t>(found - first);
   const size_t end = begin + std::min(limit, count - begin);
-  return EndBeforeStampedAfter(MakeFileIterator(global_.array, begin, end, false, segments_, closed_),
-                               options.until_timestamp_ns);
+  return EndBeforeStampedAfter(
+      MakeFileIterator(global_.array, begin, end, false, segments_, closed_, RecordOrder::kLog),
+      options.until_timestamp_ns);
 }
 
 absl::Status FileStore::DeleteStream(const Id& stream, int64_t to_version) {
