@@ -164,8 +164,8 @@ template <typename Fn>
   if (strings == 0) return;
   const char* content_type = ContentType(r);
   const char* tail_end = reinterpret_cast<const char*>(Tail(r)) + TailSize(r);
-  const char* window = tail_end - 64;
-  if (window >= reinterpret_cast<const char*>(r)) {
+  if (tail_end - reinterpret_cast<const char*>(r) >= 64) {
+    const char* window = tail_end - 64;
     uint64_t zeros = ZeroMask64(window);
     // The NULs before the content type are not its or the metadata's.
     if (content_type > window) zeros &= ~uint64_t{0} << (content_type - window);
