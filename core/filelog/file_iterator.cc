@@ -58,16 +58,29 @@ constexpr size_t kPrefetchAhead = 16;
 constexpr size_t kPrefetchBytes = 448;         // a typical FlatBuffers record (about 400 bytes) whole
 constexpr size_t kCompactPrefetchBytes = 256;  // a typical compact one (about 230 bytes)
 
+// Where the record at `at` begins in its mapped segment (its prefix, for a
+// FlatBuffers record) and the typical record's bytes there; false when it
+// is not mapped.
+struct RecordAhead {
+  const SegmentView* segment;
+  uint64_t from;
+  size_t bytes;
+};
+inline bool FindAhead(const SegmentTable& table, Location at, RecordAhead* ahead) {
+  if (at.segment >= table.size()) return false;
+  const SegmentView& segment = table[at.segment];
+  if (segment.mapped == nullptr || at.offset < kPrefixSize) return false;
+  const bool compact = segment.format == RecordFormat::kCompact;
+  *ahead = {&segment, compact ? at.offset : at.offset - kPrefixSize, compact ? kCompactPrefetchBytes : kPrefetchBytes};
+  return true;
+}
+
 // Records in any order: each one's bytes from its start.
 inline void Prefetch(const SegmentTable& table, Location at) {
-  if (at.segment >= table.size()) return;
-  const SegmentView& segment = table[at.segment];
-  if (segment.mapped == nullptr || at.offset < kPrefixSize) return;
-  const bool compact = segment.format == RecordFormat::kCompact;
-  const uint64_t from = compact ? at.offset : at.offset - kPrefixSize;
-  const size_t bytes = compact ? kCompactPrefetchBytes : kPrefetchBytes;
-  for (size_t line = 0; line < bytes && from + line < segment.mapped_size; line += 64) {
-    __builtin_prefetch(segment.mapped + from + line, 0, 1);
+  RecordAhead a;
+  if (!FindAhead(table, at, &a)) return;
+  for (size_t line = 0; line < a.bytes && a.from + line < a.segment->mapped_size; line += 64) {
+    __builtin_prefetch(a.segment->mapped + a.from + line, 0, 1);
   }
 }
 
@@ -81,19 +94,15 @@ inline void Prefetch(const SegmentTable& table, Location at) {
 class SequentialPrefetcher {
  public:
   void Ahead(const SegmentTable& table, Location at) {
-    if (at.segment >= table.size()) return;
-    const SegmentView& segment = table[at.segment];
-    if (segment.mapped == nullptr || at.offset < kPrefixSize) return;
-    const bool compact = segment.format == RecordFormat::kCompact;
-    const uint64_t from = compact ? at.offset : at.offset - kPrefixSize;
-    const size_t bytes = compact ? kCompactPrefetchBytes : kPrefetchBytes;
-    const bool follows = at.segment == segment_ && from >= from_ && from < until_;
-    const uint64_t first = follows ? until_ : from & ~uint64_t{63};
-    if (first + bytes > segment.mapped_size) return;  // the mapping's last records
-    for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(segment.mapped + first + line, 0, 1);
+    RecordAhead a;
+    if (!FindAhead(table, at, &a)) return;
+    const bool follows = at.segment == segment_ && a.from >= from_ && a.from < until_;
+    const uint64_t first = follows ? until_ : a.from & ~uint64_t{63};
+    if (first + a.bytes > a.segment->mapped_size) return;  // the mapping's last records
+    for (size_t line = 0; line < a.bytes; line += 64) __builtin_prefetch(a.segment->mapped + first + line, 0, 1);
     segment_ = at.segment;
-    from_ = from;
-    until_ = std::max(first + bytes, (from + bytes + 63) & ~uint64_t{63});
+    from_ = a.from;
+    until_ = std::max(first + a.bytes, (a.from + a.bytes + 63) & ~uint64_t{63});
   }
 
  private:

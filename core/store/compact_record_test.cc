@@ -51,32 +51,45 @@ std::string Problem(const std::vector<uint8_t>& run) {
   return std::string(st.message());
 }
 
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// A compact block of one event, built as the memory store builds it.
+std::shared_ptr<EventBlock> OneEvent(const std::string& type, absl::Span<const uint8_t> data,
+                                     const std::string& content_type, const Pairs& pairs) {
+  BatchBuilder builder;
+  EXPECT_TRUE(builder.Add(type, data, content_type).ok());
+  for (const auto& [key, value] : pairs) EXPECT_TRUE(builder.AddMetadata(key, value).ok());
+  const WritableBatch batch = *builder.Build();
+  EventBlock::BuildOptions options;
+  options.format = RecordFormat::kCompact;
+  absl::StatusOr<std::shared_ptr<EventBlock>> block =
+      EventBlock::Build(*Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01"), batch, options);
+  EXPECT_TRUE(block.ok()) << block.status();
+  return block.ok() ? *block : nullptr;
+}
+
+Pairs MetadataOf(const EventView& view) {
+  Pairs got;
+  view.ForEachMetadata([&](const char* key, const char* value) { got.emplace_back(key, value); });
+  return got;
+}
+
 // Type, content type, keys and values of every length from 0 (1 for a type
 // or key) to 20, so that each string starts and ends at every byte of a word
 // and of the 16 bytes the metadata search takes at a time, empty values
 // (two NULs in a row) included: content_type() (EndOfString) and
 // ForEachMetadata give back each string whole.
 TEST(CompactRecord, StringsAreFoundWhereverTheyLie) {
-  const Id stream = *Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01");
   for (size_t n = 0; n <= 20; ++n) {
     const std::string type(n + 1, 't');
     const std::string content_type(n, 'c');
-    std::vector<std::pair<std::string, std::string>> pairs = {
-        {"a" + std::string(n, 'k'), std::string(n, 'v')}, {"b", ""}, {"c" + std::string(20 - n, 'k'), "w"}};
-    BatchBuilder builder;
-    ASSERT_TRUE(builder.Add(type, {}, content_type).ok());
-    for (const auto& [key, value] : pairs) ASSERT_TRUE(builder.AddMetadata(key, value).ok());
-    const WritableBatch batch = *builder.Build();
-    EventBlock::BuildOptions options;
-    options.format = RecordFormat::kCompact;
-    absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, batch, options);
-    ASSERT_TRUE(block.ok()) << block.status();
-    const EventView view = (*block)->view(0);
+    const Pairs pairs = {{"a" + std::string(n, 'k'), std::string(n, 'v')}, {"b", ""}, {"c" + std::string(20 - n, 'k'), "w"}};
+    const std::shared_ptr<EventBlock> block = OneEvent(type, {}, content_type, pairs);
+    ASSERT_NE(block, nullptr);
+    const EventView view = block->view(0);
     EXPECT_EQ(view.type(), type);
     EXPECT_EQ(view.content_type(), content_type) << "length " << n;
-    std::vector<std::pair<std::string, std::string>> got;
-    view.ForEachMetadata([&](const char* key, const char* value) { got.emplace_back(key, value); });
-    EXPECT_EQ(got, pairs) << "length " << n;
+    EXPECT_EQ(MetadataOf(view), pairs) << "length " << n;
   }
 }
 
@@ -87,29 +100,20 @@ TEST(CompactRecord, StringsAreFoundWhereverTheyLie) {
 // metadata of every total length around the boundary: every string whole,
 // on both paths (each taken, as the record's own offsets say).
 TEST(CompactRecord, MetadataIsFoundInTheLastWordsAndBeyondThem) {
-  const Id stream = *Id::Parse("order_0190f3c4-8d1e-7c3a-9b2f-5e6d7c8b9a01");
   int in_last_words = 0;
   int searched = 0;
   for (size_t data : {0, 1, 9, 40, 64, 100}) {
     const std::vector<uint8_t> zeros(data, 0);
     for (size_t ct = 0; ct <= 30; ct += 3) {
       for (size_t n = 0; n <= 60; ++n) {
-        // One pair of n bytes in all, then as many one-byte keys with empty
-        // values as fit in what is left of 64.
-        std::vector<std::pair<std::string, std::string>> pairs = {{"k" + std::string(n / 2, 'k'), std::string(n - n / 2, 'v')}};
+        // One pair of n bytes in all, then up to 15 one-byte keys with empty
+        // values, about as many as fit in what is left of 64.
+        Pairs pairs = {{"k" + std::string(n / 2, 'k'), std::string(n - n / 2, 'v')}};
         for (char key = 'l'; key < 'l' + static_cast<char>((64 - n) / 3 % 16); ++key) pairs.emplace_back(std::string(1, key), "");
-        BatchBuilder builder;
-        ASSERT_TRUE(builder.Add("t", absl::MakeConstSpan(zeros), std::string(ct, 'c')).ok());
-        for (const auto& [key, value] : pairs) ASSERT_TRUE(builder.AddMetadata(key, value).ok());
-        const WritableBatch batch = *builder.Build();
-        EventBlock::BuildOptions options;
-        options.format = RecordFormat::kCompact;
-        absl::StatusOr<std::shared_ptr<EventBlock>> block = EventBlock::Build(stream, batch, options);
-        ASSERT_TRUE(block.ok()) << block.status();
-        const EventView view = (*block)->view(0);
-        std::vector<std::pair<std::string, std::string>> got;
-        view.ForEachMetadata([&](const char* key, const char* value) { got.emplace_back(key, value); });
-        EXPECT_EQ(got, pairs) << "data " << data << ", content type " << ct << ", first pair " << n;
+        const std::shared_ptr<EventBlock> block = OneEvent("t", zeros, std::string(ct, 'c'), pairs);
+        ASSERT_NE(block, nullptr);
+        const EventView view = block->view(0);
+        EXPECT_EQ(MetadataOf(view), pairs) << "data " << data << ", content type " << ct << ", first pair " << n;
 
         const uint8_t* r = view.bytes;
         const uint8_t* tail_end = compact::Tail(r) + compact::TailSize(r);
