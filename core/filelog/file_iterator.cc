@@ -102,7 +102,7 @@ class SequentialPrefetcher {
     for (size_t line = 0; line < a.bytes; line += 64) __builtin_prefetch(a.segment->mapped + first + line, 0, 1);
     segment_ = at.segment;
     from_ = a.from;
-    until_ = std::max(first + a.bytes, (a.from + a.bytes + 63) & ~uint64_t{63});
+    until_ = first + a.bytes;
   }
 
  private:
